@@ -1,0 +1,110 @@
+# leaderboard — build, run, test.
+#
+#   make            build everything into build/ (warnings are errors)
+#   make run        start a private instance in the foreground (PORT=8080)
+#   make test       unit + end-to-end suites, then again under ASan/UBSan
+#   make bench      benchmarks (bench/), figures against an in-run baseline
+#   make fuzz       longer libFuzzer runs (a short one is part of make test)
+#   make SANITIZE=address,undefined BUILD=build-asan   sanitizer build
+#
+# Sources are found by directory, so a new file needs no Makefile edit:
+#   lib/*.c          -> build/liblb.a (linked into every program)
+#   cgi-bin/api/*.c  -> build/lb-api.fcgi      cgi-bin/hook/*.c -> build/lb-hook.fcgi
+#   bin/syncd/*.c    -> build/lb-syncd         bin/admin/*.c    -> build/lb-admin
+#   tests/unit/test_*.c -> build/tests/test_*  (cmocka)
+#   tests/fuzz/fuzz_*.c -> build-fuzz/fuzz_*   (libFuzzer, clang)
+
+BUILD    ?= build
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+PORT     ?= 8080
+SANITIZE ?=
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKG_CFLAGS := $(shell mariadb_config --cflags 2>/dev/null) $(shell pkg-config --cflags libcurl 2>/dev/null)
+PKG_LIBS   := -lfcgi -lyajl -lcurl -lcrypto $(shell mariadb_config --libs 2>/dev/null || echo -lmariadb)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes -Wvla -Wshadow \
+           -Wformat=2 -Wno-format-nonliteral -fno-common -D_FORTIFY_SOURCE=2
+CPPFLAGS += -Ilib $(PKG_CFLAGS) -DLB_VERSION='"$(VERSION)"' -MMD -MP
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC   := $(wildcard lib/*.c)
+API_SRC   := $(wildcard cgi-bin/api/*.c)
+HOOK_SRC  := $(wildcard cgi-bin/hook/*.c)
+SYNCD_SRC := $(wildcard bin/syncd/*.c)
+ADMIN_SRC := $(wildcard bin/admin/*.c)
+TEST_SRC  := $(wildcard tests/unit/test_*.c)
+HELP_SRC  := $(wildcard tests/helpers/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB      := $(BUILD)/liblb.a
+PROGRAMS := $(BUILD)/lb-api.fcgi $(BUILD)/lb-hook.fcgi $(BUILD)/lb-syncd $(BUILD)/lb-admin
+TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+HELPERS  := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELP_SRC))
+
+.PHONY: all clean run test test-unit bench fuzz deps install uninstall check-banned
+all: $(PROGRAMS) $(HELPERS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(call obj,$(LIB_SRC))
+	@rm -f $@
+	@echo "  AR      $@"
+	@$(AR) rcs $@ $^
+
+$(BUILD)/lb-api.fcgi: $(call obj,$(API_SRC)) $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/lb-hook.fcgi: $(call obj,$(HOOK_SRC)) $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/lb-syncd: $(call obj,$(SYNCD_SRC)) $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/lb-admin: $(call obj,$(ADMIN_SRC)) $(LIB)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka
+$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+test-unit: $(TESTS)
+
+deps:
+	@scripts/deps
+
+run: deps all
+	@PORT=$(PORT) scripts/stack run var --port $(PORT)
+
+test: deps
+	@scripts/test
+
+bench: deps all
+	@scripts/bench
+
+fuzz:
+	@scripts/fuzz $(FUZZ_SECONDS)
+
+check-banned:
+	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok)\s*\(' lib/*.[ch] cgi-bin/*/*.c bin/*/*.c || \
+	  { echo "banned function used (see docs/ARCHITECTURE.md)"; exit 1; }
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d $(BUILD)/obj/*/*/*/*.d)

@@ -1,0 +1,571 @@
+#include "db.h"
+#include "buf.h"
+#include "conf.h"
+#include "log.h"
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PARAMS 64
+#define STMT_CACHE 128
+
+struct cached {
+	char       *sql;
+	MYSQL_STMT *stmt;
+};
+
+struct db {
+	MYSQL        *my;
+	struct cached cache[STMT_CACHE];
+	size_t        ncache;
+	char          err[512];
+	unsigned      errnum;
+	unsigned long long affected, insert_id;
+	/* connection settings, for reconnects */
+	char *host, *user, *pass, *name, *sock;
+	unsigned port;
+	int in_tx;	/* inside db_begin(): never reconnect silently */
+};
+
+static void
+set_err(struct db *db, unsigned num, const char *msg)
+{
+	db->errnum = num;
+	lb_strlcpy(db->err, msg ? msg : "unknown error", sizeof db->err);
+}
+
+static void
+cache_clear(struct db *db)
+{
+	for (size_t i = 0; i < db->ncache; i++) {
+		mysql_stmt_close(db->cache[i].stmt);
+		free(db->cache[i].sql);
+	}
+	db->ncache = 0;
+}
+
+static int
+connect_now(struct db *db)
+{
+	unsigned timeout = 5;
+	my_bool on = 1;
+
+	if (db->my) {
+		cache_clear(db);
+		mysql_close(db->my);
+	}
+	db->my = mysql_init(NULL);
+	if (db->my == NULL) {
+		set_err(db, CR_OUT_OF_MEMORY, "out of memory");
+		return -1;
+	}
+	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(db->my, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+	mysql_options(db->my, MYSQL_REPORT_DATA_TRUNCATION, &on);
+	if (mysql_real_connect(db->my, db->sock ? NULL : db->host, db->user, db->pass,
+	    db->name, db->port, db->sock, 0) == NULL) {
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		mysql_close(db->my);
+		db->my = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct db *
+db_open(const struct conf *c, char *err, size_t errlen)
+{
+	struct db *db = calloc(1, sizeof *db);
+
+	if (db == NULL) {
+		lb_snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	db->host = lb_strdup(c->db_host);
+	db->user = lb_strdup(c->db_user);
+	db->pass = lb_strdup(c->db_password);
+	db->name = lb_strdup(c->db_name);
+	db->sock = lb_strdup(c->db_socket);
+	db->port = (unsigned)c->db_port;
+	if (connect_now(db) < 0) {
+		lb_snprintf(err, errlen, "database: %s", db->err);
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	cache_clear(db);
+	if (db->my)
+		mysql_close(db->my);
+	free(db->host);
+	free(db->user);
+	free(db->pass);
+	free(db->name);
+	free(db->sock);
+	free(db);
+}
+
+int
+db_ping(struct db *db)
+{
+	if (db->my && mysql_ping(db->my) == 0)
+		return 0;
+	return connect_now(db);
+}
+
+int
+db_gone(struct db *db)
+{
+	switch (db->errnum) {
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_SERVER_LOST_EXTENDED:
+	case CR_UNKNOWN_HOST:
+	case ER_SERVER_SHUTDOWN:
+	case ER_CONNECTION_KILLED:
+	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */
+		return 1;
+	}
+	return db->my == NULL;
+}
+
+static MYSQL_STMT *
+prepare(struct db *db, const char *sql)
+{
+	MYSQL_STMT *st;
+
+	for (size_t i = 0; i < db->ncache; i++)
+		if (strcmp(db->cache[i].sql, sql) == 0)
+			return db->cache[i].stmt;
+	st = mysql_stmt_init(db->my);
+	if (st == NULL) {
+		set_err(db, CR_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		mysql_stmt_close(st);
+		return NULL;
+	}
+	if (db->ncache == STMT_CACHE) {	/* evict the oldest */
+		mysql_stmt_close(db->cache[0].stmt);
+		free(db->cache[0].sql);
+		memmove(db->cache, db->cache + 1, (STMT_CACHE - 1) * sizeof db->cache[0]);
+		db->ncache--;
+	}
+	db->cache[db->ncache].sql = lb_strdup(sql);
+	db->cache[db->ncache].stmt = st;
+	db->ncache++;
+	return st;
+}
+
+static void
+forget(struct db *db, MYSQL_STMT *st)
+{
+	for (size_t i = 0; i < db->ncache; i++)
+		if (db->cache[i].stmt == st) {
+			mysql_stmt_close(st);
+			free(db->cache[i].sql);
+			memmove(db->cache + i, db->cache + i + 1, (db->ncache - i - 1) * sizeof db->cache[0]);
+			db->ncache--;
+			return;
+		}
+}
+
+struct params {
+	MYSQL_BIND  b[MAX_PARAMS];
+	long long   ll[MAX_PARAMS];
+	double      d[MAX_PARAMS];
+	unsigned long len[MAX_PARAMS];
+	my_bool     isnull[MAX_PARAMS];
+};
+
+static int
+bind_params(struct db *db, MYSQL_STMT *st, struct params *p, const char *types, va_list ap)
+{
+	size_t n = strlen(types);
+
+	if (n > MAX_PARAMS || n != mysql_stmt_param_count(st)) {
+		set_err(db, CR_UNKNOWN_ERROR, "parameter count mismatch");
+		log_error("db: statement wants %lu parameters, types \"%s\" give %zu",
+		    mysql_stmt_param_count(st), types, n);
+		return -1;
+	}
+	memset(p->b, 0, sizeof(MYSQL_BIND) * n);
+	for (size_t i = 0; i < n; i++) {
+		MYSQL_BIND *b = &p->b[i];
+		switch (types[i]) {
+		case 'i':
+		case 'u':
+			p->ll[i] = types[i] == 'i' ? va_arg(ap, long long)
+			    : (long long)va_arg(ap, unsigned long long);
+			b->buffer_type = MYSQL_TYPE_LONGLONG;
+			b->buffer = &p->ll[i];
+			b->is_unsigned = types[i] == 'u';
+			break;
+		case 'd':
+			p->d[i] = va_arg(ap, double);
+			b->buffer_type = MYSQL_TYPE_DOUBLE;
+			b->buffer = &p->d[i];
+			break;
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			b->buffer_type = MYSQL_TYPE_STRING;
+			if (s == NULL) {
+				p->isnull[i] = 1;
+				b->is_null = &p->isnull[i];
+			} else {
+				p->len[i] = strlen(s);
+				b->buffer = (void *)s;
+				b->buffer_length = p->len[i];
+				b->length = &p->len[i];
+			}
+			break;
+		}
+		case 'b': {
+			const void *v = va_arg(ap, const void *);
+			size_t l = va_arg(ap, size_t);
+			b->buffer_type = MYSQL_TYPE_BLOB;
+			if (v == NULL) {
+				p->isnull[i] = 1;
+				b->is_null = &p->isnull[i];
+			} else {
+				p->len[i] = l;
+				b->buffer = (void *)v;
+				b->buffer_length = l;
+				b->length = &p->len[i];
+			}
+			break;
+		}
+		default:
+			set_err(db, CR_UNKNOWN_ERROR, "bad parameter type letter");
+			log_error("db: bad type letter '%c' in \"%s\"", types[i], types);
+			return -1;
+		}
+	}
+	if (n && mysql_stmt_bind_param(st, p->b) != 0) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		return -1;
+	}
+	return 0;
+}
+
+/* Prepare (reconnecting once if the connection was lost), bind, execute. */
+static MYSQL_STMT *
+run(struct db *db, const char *sql, const char *types, va_list ap)
+{
+	struct params p;
+	MYSQL_STMT *st;
+	int attempt;
+
+	db->errnum = 0;
+	db->err[0] = '\0';
+	for (attempt = 0; attempt < 2; attempt++) {
+		va_list cp;
+		int rc;
+
+		if (db->my == NULL && connect_now(db) < 0)
+			return NULL;
+		st = prepare(db, sql);
+		if (st == NULL) {
+			if (attempt == 0 && db_gone(db) && !db->in_tx) {
+				if (connect_now(db) < 0)
+					return NULL;
+				continue;
+			}
+			return NULL;
+		}
+		va_copy(cp, ap);
+		rc = bind_params(db, st, &p, types, cp);
+		va_end(cp);
+		if (rc < 0)
+			return NULL;
+		if (mysql_stmt_execute(st) != 0) {
+			set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+			forget(db, st);
+			if (attempt == 0 && db_gone(db) && !db->in_tx) {
+				if (connect_now(db) < 0)
+					return NULL;
+				continue;
+			}
+			return NULL;
+		}
+		return st;
+	}
+	return NULL;
+}
+
+int
+db_exec(struct db *db, const char *sql, const char *types, ...)
+{
+	MYSQL_STMT *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = run(db, sql, types, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	db->affected = mysql_stmt_affected_rows(st);
+	db->insert_id = mysql_stmt_insert_id(st);
+	mysql_stmt_free_result(st);
+	return 0;
+}
+
+void
+db_res_free(struct db_res *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nrows * r->ncols; i++)
+		free(r->val[i]);
+	for (size_t i = 0; i < r->ncols; i++)
+		free(r->names ? r->names[i] : NULL);
+	free(r->names);
+	free(r->val);
+	free(r->len);
+	free(r);
+}
+
+#define CELL 256
+
+int
+db_query(struct db *db, struct db_res **out, const char *sql, const char *types, ...)
+{
+	MYSQL_STMT *st;
+	MYSQL_RES *meta = NULL;
+	MYSQL_BIND *rb = NULL;
+	unsigned long *lens = NULL;
+	my_bool *nulls = NULL, *errs = NULL;
+	char *cells = NULL;
+	struct db_res *r = NULL;
+	size_t cap = 0, nc;
+	va_list ap;
+	int rc;
+
+	*out = NULL;
+	va_start(ap, types);
+	st = run(db, sql, types, ap);
+	va_end(ap);
+	if (st == NULL)
+		return -1;
+	meta = mysql_stmt_result_metadata(st);
+	if (meta == NULL) {
+		set_err(db, CR_UNKNOWN_ERROR, "statement returns no result set");
+		mysql_stmt_free_result(st);
+		return -1;
+	}
+	nc = mysql_num_fields(meta);
+	r = calloc(1, sizeof *r);
+	rb = calloc(nc ? nc : 1, sizeof *rb);
+	lens = calloc(nc ? nc : 1, sizeof *lens);
+	nulls = calloc(nc ? nc : 1, sizeof *nulls);
+	errs = calloc(nc ? nc : 1, sizeof *errs);
+	cells = malloc((nc ? nc : 1) * CELL);
+	if (!r || !rb || !lens || !nulls || !errs || !cells)
+		goto oom;
+	r->ncols = nc;
+	r->names = calloc(nc ? nc : 1, sizeof *r->names);
+	if (r->names == NULL)
+		goto oom;
+	for (size_t c = 0; c < nc; c++) {
+		MYSQL_FIELD *f = mysql_fetch_field_direct(meta, (unsigned)c);
+		r->names[c] = lb_strdup(f->name);
+		rb[c].buffer_type = MYSQL_TYPE_STRING;
+		rb[c].buffer = cells + c * CELL;
+		rb[c].buffer_length = CELL;
+		rb[c].length = &lens[c];
+		rb[c].is_null = &nulls[c];
+		rb[c].error = &errs[c];
+	}
+	if (mysql_stmt_bind_result(st, rb) != 0) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto fail;
+	}
+	if (mysql_stmt_store_result(st) != 0) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto fail;
+	}
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		if (r->nrows == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **nv = realloc(r->val, ncap * (nc ? nc : 1) * sizeof *nv);
+			size_t *nl;
+			if (nv == NULL)
+				goto oom;
+			r->val = nv;
+			nl = realloc(r->len, ncap * (nc ? nc : 1) * sizeof *nl);
+			if (nl == NULL)
+				goto oom;
+			r->len = nl;
+			cap = ncap;
+		}
+		for (size_t c = 0; c < nc; c++) {
+			size_t i = r->nrows * nc + c;
+			char *v = NULL;
+			if (!nulls[c]) {
+				v = malloc(lens[c] + 1);
+				if (v == NULL) {
+					for (size_t k = r->nrows * nc; k < i; k++)
+						free(r->val[k]);
+					goto oom;
+				}
+				if (lens[c] <= CELL) {
+					memcpy(v, cells + c * CELL, lens[c]);
+				} else {
+					MYSQL_BIND one;
+					unsigned long got = 0;
+					memset(&one, 0, sizeof one);
+					one.buffer_type = MYSQL_TYPE_STRING;
+					one.buffer = v;
+					one.buffer_length = lens[c];
+					one.length = &got;
+					if (mysql_stmt_fetch_column(st, &one, (unsigned)c, 0) != 0) {
+						free(v);
+						for (size_t k = r->nrows * nc; k < i; k++)
+							free(r->val[k]);
+						set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+						goto fail;
+					}
+				}
+				v[lens[c]] = '\0';
+			}
+			r->val[i] = v;
+			r->len[i] = v ? lens[c] : 0;
+		}
+		r->nrows++;
+	}
+	if (rc != MYSQL_NO_DATA) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto fail;
+	}
+	mysql_free_result(meta);
+	mysql_stmt_free_result(st);
+	free(rb);
+	free(lens);
+	free(nulls);
+	free(errs);
+	free(cells);
+	*out = r;
+	return 0;
+oom:
+	set_err(db, CR_OUT_OF_MEMORY, "out of memory");
+fail:
+	if (meta)
+		mysql_free_result(meta);
+	mysql_stmt_free_result(st);
+	free(rb);
+	free(lens);
+	free(nulls);
+	free(errs);
+	free(cells);
+	db_res_free(r);
+	return -1;
+}
+
+const char *
+db_get(const struct db_res *r, size_t row, size_t col)
+{
+	if (r == NULL || row >= r->nrows || col >= r->ncols)
+		return NULL;
+	return r->val[row * r->ncols + col];
+}
+
+size_t
+db_getlen(const struct db_res *r, size_t row, size_t col)
+{
+	if (r == NULL || row >= r->nrows || col >= r->ncols)
+		return 0;
+	return r->len[row * r->ncols + col];
+}
+
+int
+db_isnull(const struct db_res *r, size_t row, size_t col)
+{
+	return db_get(r, row, col) == NULL;
+}
+
+long long
+db_getll(const struct db_res *r, size_t row, size_t col, long long def)
+{
+	const char *v = db_get(r, row, col);
+	long long n;
+
+	if (v == NULL || lb_parse_ll(v, INT64_MIN, INT64_MAX, &n) < 0)
+		return def;
+	return n;
+}
+
+int
+db_exec_text(struct db *db, const char *sql, size_t len)
+{
+	if (db->my == NULL && connect_now(db) < 0)
+		return -1;
+	if (mysql_real_query(db->my, sql, len) != 0) {
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		return -1;
+	}
+	do {
+		MYSQL_RES *res = mysql_store_result(db->my);
+		if (res)
+			mysql_free_result(res);
+	} while (mysql_next_result(db->my) == 0);
+	db->affected = mysql_affected_rows(db->my);
+	return 0;
+}
+
+int
+db_begin(struct db *db)
+{
+	if (db->my == NULL && connect_now(db) < 0)
+		return -1;
+	if (mysql_query(db->my, "START TRANSACTION") != 0) {
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		return -1;
+	}
+	db->in_tx = 1;
+	return 0;
+}
+
+int
+db_commit(struct db *db)
+{
+	db->in_tx = 0;
+	if (db->my == NULL || mysql_commit(db->my) != 0) {
+		if (db->my)
+			set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_rollback(struct db *db)
+{
+	db->in_tx = 0;
+	if (db->my == NULL || mysql_rollback(db->my) != 0) {
+		if (db->my)
+			set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		return -1;
+	}
+	return 0;
+}
+
+unsigned long long db_affected(struct db *db) { return db->affected; }
+unsigned long long db_insert_id(struct db *db) { return db->insert_id; }
+const char *db_error(struct db *db) { return db->err; }
+unsigned db_errno(struct db *db) { return db->errnum; }

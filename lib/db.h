@@ -1,0 +1,72 @@
+/*
+ * db — MariaDB access through prepared statements only.
+ *
+ * Contract:
+ *  - db_open() connects with the [database] settings (socket wins over
+ *    host/port), utf8mb4, UTC session time zone, autocommit on. Returns NULL
+ *    and fills err with the server's message when it cannot connect.
+ *  - Statements are given as SQL text with '?' placeholders plus a type
+ *    string, one letter per parameter, followed by the values:
+ *        'i' long long          'u' unsigned long long
+ *        's' const char * (NULL binds SQL NULL)
+ *        'b' const void *, size_t   (bytes; NULL binds SQL NULL)
+ *        'd' double
+ *    The number of letters must equal the statement's parameter count, else
+ *    the call fails (a programming error, logged). Prepared statements are
+ *    cached per connection by SQL text, so pass the same text for the same
+ *    statement.
+ *  - db_exec() runs a statement without result set; affected rows and the
+ *    last insert id are available afterwards.
+ *  - db_query() runs a statement and buffers its whole result as text (every
+ *    value as bytes + length, NULL distinguished); the caller frees it with
+ *    db_res_free(). Large columns (LONGBLOB) are fetched whole.
+ *  - All calls return 0 on success and -1 on error; db_error() / db_errno()
+ *    describe the last error; db_gone() tells whether the error means the
+ *    server is unreachable (the hook then spools, the API answers 503).
+ *  - One struct db is used by one thread at a time.
+ */
+#ifndef LB_DB_H
+#define LB_DB_H
+
+#include <stddef.h>
+
+struct conf;
+struct db;
+
+struct db_res {
+	size_t   nrows, ncols;
+	char   **val;	/* nrows * ncols, NUL-terminated; NULL for SQL NULL */
+	size_t  *len;
+	char   **names;	/* column names */
+};
+
+struct db *db_open(const struct conf *c, char *err, size_t errlen);
+void       db_close(struct db *db);
+/* Ping and reconnect if needed; 0 when the server answers. */
+int        db_ping(struct db *db);
+
+int  db_exec(struct db *db, const char *sql, const char *types, ...);
+int  db_query(struct db *db, struct db_res **out, const char *sql, const char *types, ...);
+void db_res_free(struct db_res *r);
+
+/* Cell access: NULL / 0 / def for SQL NULL or out-of-range indexes. */
+const char *db_get(const struct db_res *r, size_t row, size_t col);
+size_t      db_getlen(const struct db_res *r, size_t row, size_t col);
+long long   db_getll(const struct db_res *r, size_t row, size_t col, long long def);
+int         db_isnull(const struct db_res *r, size_t row, size_t col);
+
+/* Run a non-preparable statement (DDL the server refuses to prepare). */
+int  db_exec_text(struct db *db, const char *sql, size_t len);
+
+int  db_begin(struct db *db);
+int  db_commit(struct db *db);
+int  db_rollback(struct db *db);
+
+unsigned long long db_affected(struct db *db);
+unsigned long long db_insert_id(struct db *db);
+const char *db_error(struct db *db);
+unsigned    db_errno(struct db *db);
+/* 1 when the last error means the server is down or the connection lost. */
+int         db_gone(struct db *db);
+
+#endif

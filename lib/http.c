@@ -1,0 +1,397 @@
+#include "http.h"
+#include "buf.h"
+#include "log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_WORKERS 64
+
+static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t in_request;
+
+static void
+worker_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	if (!in_request)
+		_exit(0);
+}
+
+static void
+master_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+worker_loop(int fd, http_init_fn init, http_handler_fn handler, void *ctx)
+{
+	struct sigaction sa;
+	FCGX_Request req;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = worker_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (init && init(ctx) < 0)
+		_exit(1);
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, fd, 0) != 0) {
+		log_error("cannot initialise FastCGI");
+		_exit(1);
+	}
+	while (!stopping && FCGX_Accept_r(&req) >= 0) {
+		struct http_req r;
+		const char *cl;
+		long long n;
+
+		in_request = 1;
+		memset(&r, 0, sizeof r);
+		r.fcgi = &req;
+		r.method = FCGX_GetParam("REQUEST_METHOD", req.envp);
+		r.path = FCGX_GetParam("DOCUMENT_URI", req.envp);
+		if (r.path == NULL)
+			r.path = FCGX_GetParam("SCRIPT_NAME", req.envp);
+		r.query = FCGX_GetParam("QUERY_STRING", req.envp);
+		r.content_type = FCGX_GetParam("CONTENT_TYPE", req.envp);
+		if (r.content_type && *r.content_type == '\0')
+			r.content_type = NULL;
+		cl = FCGX_GetParam("CONTENT_LENGTH", req.envp);
+		r.content_length = (cl && *cl && lb_parse_ll(cl, 0, INT64_MAX, &n) == 0) ? n : -1;
+		if (r.method == NULL)
+			r.method = "GET";
+		if (r.path == NULL)
+			r.path = "/";
+		if (r.query == NULL)
+			r.query = "";
+		handler(&r, ctx);
+		FCGX_Finish_r(&req);
+		in_request = 0;
+	}
+	_exit(0);
+}
+
+static pid_t
+spawn(int fd, http_init_fn init, http_handler_fn handler, void *ctx)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		worker_loop(fd, init, handler, ctx);
+	if (pid < 0)
+		log_error("fork: %s", strerror(errno));
+	return pid;
+}
+
+int
+http_serve(int argc, char **argv, const char *progname,
+    const char **config_path, http_init_fn init, http_handler_fn handler, void *ctx)
+{
+	const char *sock = NULL;
+	long long workers = 2;
+	pid_t pids[MAX_WORKERS];
+	struct sigaction sa;
+	int fd;
+
+	log_init(progname);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			*config_path = argv[++i];
+		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+			sock = argv[++i];
+		else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+			if (lb_parse_ll(argv[++i], 1, MAX_WORKERS, &workers) < 0) {
+				fprintf(stderr, "%s: --workers: expected 1..%d\n", progname, MAX_WORKERS);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("usage: %s [--config FILE] [--socket PATH] [--workers N]\n"
+			    "FastCGI program of leaderboard. With --socket it listens on that Unix\n"
+			    "socket with N worker processes (default 2); without, it serves the\n"
+			    "FastCGI socket passed on fd 0 (spawn-fcgi, systemd).\n"
+			    "The config comes from --config, else $LB_CONFIG, else %s.\n",
+			    progname, "/etc/leaderboard/leaderboard.conf");
+			return 0;
+		} else {
+			fprintf(stderr, "%s: unknown argument '%s' (see --help)\n", progname, argv[i]);
+			return 2;
+		}
+	}
+	if (sock == NULL) {
+		worker_loop(0, init, handler, ctx);
+		return 0;
+	}
+	unlink(sock);	/* a stale socket of a killed instance */
+	fd = FCGX_OpenSocket(sock, 128);
+	if (fd < 0) {
+		log_error("cannot listen on '%s': %s", sock, strerror(errno));
+		return 1;
+	}
+	chmod(sock, 0666);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = master_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < workers; i++)
+		pids[i] = spawn(fd, init, handler, ctx);
+	log_info("listening on %s with %lld workers", sock, workers);
+	while (!stopping) {
+		int status;
+		pid_t dead = waitpid(-1, &status, 0);
+		if (dead < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < workers; i++)
+			if (pids[i] == dead && !stopping) {
+				log_warn("worker %ld exited (status %d), restarting", (long)dead, status);
+				pids[i] = spawn(fd, init, handler, ctx);
+			}
+	}
+	for (int i = 0; i < workers; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	for (int i = 0; i < workers; i++)
+		if (pids[i] > 0)
+			waitpid(pids[i], NULL, 0);
+	unlink(sock);
+	return 0;
+}
+
+const char *
+http_param(struct http_req *r, const char *name)
+{
+	return FCGX_GetParam(name, r->fcgi->envp);
+}
+
+const char *
+http_header(struct http_req *r, const char *name)
+{
+	char key[128] = "HTTP_";
+	size_t i, j = 5;
+
+	for (i = 0; name[i] && j < sizeof key - 1; i++, j++)
+		key[j] = name[i] == '-' ? '_' : (char)toupper((unsigned char)name[i]);
+	key[j] = '\0';
+	return FCGX_GetParam(key, r->fcgi->envp);
+}
+
+int
+http_read_body(struct http_req *r, struct buf *out, size_t max, int *too_large)
+{
+	char chunk[65536];
+	int n;
+
+	*too_large = 0;
+	if (r->content_length > (long long)max)
+		*too_large = 1;
+	else if (r->content_length > 0 && buf_reserve(out, (size_t)r->content_length) < 0)
+		return -1;
+	while ((n = FCGX_GetStr(chunk, sizeof chunk, r->fcgi->in)) > 0) {
+		if (*too_large)
+			continue;	/* drain */
+		if (out->len + (size_t)n > max) {
+			*too_large = 1;
+			continue;
+		}
+		if (buf_append(out, chunk, (size_t)n) < 0)
+			return -1;
+	}
+	return *too_large ? -1 : 0;
+}
+
+const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	}
+	return "Unknown";
+}
+
+void
+http_respond(struct http_req *r, int status, const char *ctype,
+    const char *extra_headers, const void *body, size_t len)
+{
+	char head[512];
+
+	/* FCGX_FPrintF knows no %zu: format here, bounded. */
+	snprintf(head, sizeof head, "Status: %d %s\r\n", status, http_reason(status));
+	FCGX_PutS(head, r->fcgi->out);
+	if (ctype) {
+		snprintf(head, sizeof head, "Content-Type: %s\r\n", ctype);
+		FCGX_PutS(head, r->fcgi->out);
+	}
+	if (status != 304) {
+		snprintf(head, sizeof head, "Content-Length: %zu\r\n", len);
+		FCGX_PutS(head, r->fcgi->out);
+	}
+	if (extra_headers)
+		FCGX_PutS(extra_headers, r->fcgi->out);
+	FCGX_PutS("\r\n", r->fcgi->out);
+	if (body && len && status != 304 && strcmp(r->method, "HEAD") != 0)
+		FCGX_PutStr(body, (int)len, r->fcgi->out);
+}
+
+void
+http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	struct buf b = BUF_INIT;
+	const char *hdr = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* Built by hand to avoid a yajl dependency here: escape per RFC 8259. */
+	buf_puts(&b, "{\"error\":{\"code\":\"");
+	for (const char *p = code; *p; p++)
+		buf_putc(&b, *p);
+	buf_puts(&b, "\",\"message\":\"");
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(&b, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x80)
+			buf_printf(&b, "\\u%04x", *p);
+		else
+			buf_putc(&b, (char)*p);
+	}
+	buf_puts(&b, "\"}}");
+	if (status == 401)
+		hdr = "WWW-Authenticate: Bearer realm=\"leaderboard\"\r\n";
+	else if (status == 405)
+		hdr = strncmp(r->path, "/hook", 5) == 0 ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n";
+	http_respond(r, status, "application/json", hdr, b.data, b.len);
+	buf_free(&b);
+}
+
+void
+http_respond_etag(struct http_req *r, int status, const char *ctype,
+    const char *cache, const void *body, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a 64 */
+	const unsigned char *p = body;
+	char etag[40], hdr[256];
+	const char *inm;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	snprintf(etag, sizeof etag, "W/\"%016llx%04x\"", (unsigned long long)h, status & 0xffff);
+	snprintf(hdr, sizeof hdr, "ETag: %s\r\nCache-Control: %s\r\n", etag,
+	    cache ? cache : "no-cache");
+	inm = http_header(r, "If-None-Match");
+	if (inm && status == 200) {
+		/* a list of tags, or "*"; compare weakly */
+		const char *bare = etag + 2;
+		if (strcmp(inm, "*") == 0 || strstr(inm, bare) != NULL) {
+			http_respond(r, 304, NULL, hdr, NULL, 0);
+			return;
+		}
+	}
+	http_respond(r, status, ctype, hdr, body, len);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+long
+http_urldecode(const char *in, size_t inlen, char *out, size_t outlen, int form)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < inlen; i++) {
+		int c = (unsigned char)in[i];
+		if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= inlen)
+				return -1;
+			hi = hexval((unsigned char)in[i + 1]);
+			lo = hexval((unsigned char)in[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		} else if (c == '+' && form) {
+			c = ' ';
+		}
+		if (j + 1 >= outlen)
+			return -1;
+		out[j++] = (char)c;
+	}
+	if (outlen)
+		out[j] = '\0';
+	return (long)j;
+}
+
+int
+http_query(const char *qs, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name);
+	const char *p = qs;
+
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		const char *end = amp ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		const char *kend = eq ? eq : end;
+		char key[64];
+		long kl = http_urldecode(p, (size_t)(kend - p), key, sizeof key, 1);
+
+		if (kl >= 0 && (size_t)kl == nl && memcmp(key, name, nl) == 0) {
+			const char *v = eq ? eq + 1 : end;
+			long vl = http_urldecode(v, (size_t)(end - v), out, outlen, 1);
+			if (vl < 0 || memchr(out, '\0', (size_t)vl) != NULL)
+				return -1;
+			return 1;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+int
+http_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	const unsigned char *x = a, *y = b;
+	unsigned char d = (unsigned char)(alen != blen);
+	size_t n = alen < blen ? alen : blen;
+
+	for (size_t i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}

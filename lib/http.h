@@ -1,0 +1,71 @@
+/*
+ * http — request and response helpers for the FastCGI programs, and the
+ * process model they share.
+ *
+ * Process model (http_serve): "PROG [--config FILE] [--socket PATH]
+ * [--workers N]". With --socket the program opens that Unix socket (mode
+ * 0666, inside a directory the operator controls), forks N workers
+ * (default 2) and supervises them: a worker that dies is replaced, SIGTERM or
+ * SIGINT stops all of them and removes the socket. Without --socket it
+ * expects the listening socket on fd 0 (spawn-fcgi, systemd socket units)
+ * and serves from a single process.
+ * Each worker calls init(ctx) once, then handler(req, ctx) per request.
+ * SIGTERM lets a request in progress finish, then the worker exits.
+ *
+ * Responses: http_respond() writes a status line, headers and body; every
+ * JSON error body is {"error": {"code": ..., "message": ...}}.
+ */
+#ifndef LB_HTTP_H
+#define LB_HTTP_H
+
+#include <fcgiapp.h>
+#include <stddef.h>
+
+struct buf;
+
+struct http_req {
+	FCGX_Request *fcgi;
+	const char   *method;		/* REQUEST_METHOD */
+	const char   *path;		/* DOCUMENT_URI (no query string) */
+	const char   *query;		/* QUERY_STRING, "" when absent */
+	const char   *content_type;	/* CONTENT_TYPE or NULL */
+	long long     content_length;	/* -1 when absent or invalid */
+};
+
+typedef int  (*http_init_fn)(void *ctx);
+typedef void (*http_handler_fn)(struct http_req *req, void *ctx);
+
+/* Parses argv (see above), runs the server, returns the exit status. The
+ * config path, when given, is stored in *config_path for init(). */
+int  http_serve(int argc, char **argv, const char *progname,
+    const char **config_path, http_init_fn init, http_handler_fn handler, void *ctx);
+
+const char *http_param(struct http_req *r, const char *name);	/* FastCGI param */
+const char *http_header(struct http_req *r, const char *name);	/* "X-GitHub-Event" */
+
+/* Read the whole body into out. Returns 0, or -1 with *too_large set when
+ * the body is longer than max (the rest is drained), or -1 on read error. */
+int  http_read_body(struct http_req *r, struct buf *out, size_t max, int *too_large);
+
+/* extra_headers: NULL or "Name: value\r\n..." lines. */
+void http_respond(struct http_req *r, int status, const char *ctype,
+    const char *extra_headers, const void *body, size_t len);
+void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* A JSON answer with an ETag (weak, from the body); 304 when the request's
+ * If-None-Match matches. cache: Cache-Control value or NULL. */
+void http_respond_etag(struct http_req *r, int status, const char *ctype,
+    const char *cache, const void *body, size_t len);
+const char *http_reason(int status);
+
+/* Query strings: copy the decoded value of name into out. Returns 1 when
+ * found, 0 when absent, -1 when the value is malformed or too long. */
+int  http_query(const char *qs, const char *name, char *out, size_t outlen);
+/* Percent-decode (and '+' -> ' ' when form is set) in place-safe copy;
+ * returns the decoded length or -1 on a bad escape / overflow. */
+long http_urldecode(const char *in, size_t inlen, char *out, size_t outlen, int form);
+
+/* Constant-time comparison of two byte strings (lengths may differ). */
+int  http_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+#endif
