@@ -1,0 +1,63 @@
+/*
+ * store — the one write path into the normalized tables, shared by the
+ * webhook receiver (lb-hook.fcgi), the spool and replay, and the GitHub sync
+ * (lb-syncd). Inputs are GitHub's own JSON objects (as parsed by lib/json),
+ * which have the same shape in webhook payloads and REST answers.
+ *
+ * Contract:
+ *  - Every function runs inside the caller's transaction (it never begins,
+ *    commits or rolls back) and returns 0 on success, -1 on a database error
+ *    (db_error() says which) or STORE_EBADINPUT when the object lacks a
+ *    required field or has one of the wrong type (nothing written).
+ *  - store_pr(): upserts the PR snapshot (pull_requests), its author (users),
+ *    base repository (repositories, tracked/partner_owned from the config)
+ *    and its full label set (labels, pr_labels) — unless the stored snapshot
+ *    has a newer updated_at, in which case nothing changes and *result is
+ *    STORE_STALE. Equal updated_at: the new snapshot replaces the stored one
+ *    (webhook actions such as labeled share one updated_at second).
+ *    merged comes from "merged" when present, else from merged_at != null.
+ *    additions/deletions/... are kept from the stored row when the object
+ *    lacks them (the REST list endpoint does not send them).
+ *    Calls rollup_pr_before()/rollup_pr_after() (lib/rollup.h) around the
+ *    change so statistics stay consistent in the same transaction.
+ *  - store_user(), store_repo(), store_team(): upsert by GitHub id.
+ *  - Memberships (table memberships, see sql/001_initial.sql):
+ *    store_member_start(): opens an interval unless one is open already;
+ *      at == NULL means "since the beginning of time" (sync).
+ *    store_member_end(): closes the open interval(s) at `at`.
+ *    Both call rollup_user_before()/rollup_user_after().
+ *  - store_team_deleted(): marks the team deleted at `at` and ends its open
+ *    memberships.
+ *  - Times are "YYYY-MM-DD HH:MM:SS[.ffffff]" UTC strings (store_now() gives
+ *    the current one); GitHub's ISO 8601 "2024-03-01T10:00:00Z" is converted
+ *    by store_time().
+ */
+#ifndef LB_STORE_H
+#define LB_STORE_H
+
+#include <stddef.h>
+#include <yajl/yajl_tree.h>
+
+struct conf;
+struct db;
+
+#define STORE_EBADINPUT (-2)
+
+enum store_result { STORE_INSERTED, STORE_UPDATED, STORE_UNCHANGED, STORE_STALE };
+
+int store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
+    enum store_result *result);
+int store_user(struct db *db, yajl_val user);
+int store_repo(struct db *db, const struct conf *c, yajl_val repo);
+int store_team(struct db *db, yajl_val team, unsigned long long org_id);
+int store_team_deleted(struct db *db, unsigned long long team_id, const char *at);
+int store_member_start(struct db *db, unsigned long long team_id,
+    unsigned long long user_id, const char *at, const char *source);
+int store_member_end(struct db *db, unsigned long long team_id,
+    unsigned long long user_id, const char *at);
+
+/* "2024-03-01T10:00:00Z" -> "2024-03-01 10:00:00"; -1 when malformed. */
+int  store_time(const char *iso, char *out, size_t outlen);
+void store_now(char *out, size_t outlen);	/* with microseconds */
+
+#endif
