@@ -104,6 +104,66 @@ check-banned:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok)\s*\(' lib/*.[ch] cgi-bin/*/*.c bin/*/*.c || \
 	  { echo "banned function used (see docs/ARCHITECTURE.md)"; exit 1; }
 
+# ---------------------------------------------------------------------------
+# make install PREFIX=/usr/local DESTDIR=   (docs/OPERATIONS.md "Install")
+#   $(PREFIX)/bin/lb-admin                        the admin CLI
+#   $(PREFIX)/sbin/lb-api.fcgi lb-hook.fcgi lb-syncd   the services
+#   $(PREFIX)/share/leaderboard/{htdocs,sql,conf}  dashboard, migrations, examples
+#   $(PREFIX)/lib/systemd/system/lb-*              units (paths follow PREFIX)
+#   $(PREFIX)/lib/sysusers.d, tmpfiles.d           user 'leaderboard', spool dir
+#   /etc/leaderboard/leaderboard.conf              mode 0640, only when absent:
+#                                                  an upgrade never overwrites it
+# lb-admin finds the migrations at ../share/leaderboard/sql next to itself, so
+# a DESTDIR tree works as it is. Nothing here starts, stops or enables a
+# service: the guide says which systemctl commands to run.
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+DATADIR     ?= $(PREFIX)/share/leaderboard
+DOCDIR      ?= $(PREFIX)/share/doc/leaderboard
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+CONFDIR     ?= /etc/leaderboard
+UNITS       := lb-api.socket lb-api.service lb-hook.socket lb-hook.service lb-syncd.service
+# shipped files name /usr/local; rewritten for another PREFIX
+SUBST_PREFIX = sed -e 's|/usr/local/|$(PREFIX)/|g'
+
+install: $(PROGRAMS)
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/sql \
+	  $(DESTDIR)$(DATADIR)/conf $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(BUILD)/lb-admin $(DESTDIR)$(BINDIR)/lb-admin
+	install -m 0755 $(BUILD)/lb-api.fcgi $(BUILD)/lb-hook.fcgi $(BUILD)/lb-syncd $(DESTDIR)$(SBINDIR)/
+	install -m 0644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
+	rm -rf $(DESTDIR)$(DATADIR)/htdocs
+	cp -R htdocs $(DESTDIR)$(DATADIR)/htdocs
+	chmod -R u=rwX,go=rX $(DESTDIR)$(DATADIR)/htdocs
+	install -m 0644 conf/leaderboard.conf.example $(DESTDIR)$(DATADIR)/conf/
+	$(SUBST_PREFIX) conf/nginx-site.conf > $(DESTDIR)$(DATADIR)/conf/nginx-site.conf
+	chmod 0644 $(DESTDIR)$(DATADIR)/conf/nginx-site.conf
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	for u in $(UNITS); do \
+	  $(SUBST_PREFIX) conf/systemd/$$u > $(DESTDIR)$(UNITDIR)/$$u && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 conf/systemd/leaderboard.sysusers $(DESTDIR)$(SYSUSERSDIR)/leaderboard.conf
+	install -m 0644 conf/systemd/leaderboard.tmpfiles $(DESTDIR)$(TMPFILESDIR)/leaderboard.conf
+	@if [ -e $(DESTDIR)$(CONFDIR)/leaderboard.conf ]; then \
+	  echo "kept $(DESTDIR)$(CONFDIR)/leaderboard.conf (new example: $(DATADIR)/conf/leaderboard.conf.example)"; \
+	else \
+	  install -m 0640 conf/leaderboard.conf.example $(DESTDIR)$(CONFDIR)/leaderboard.conf && \
+	  echo "installed $(DESTDIR)$(CONFDIR)/leaderboard.conf (mode 0640): edit it"; \
+	  if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && getent group leaderboard >/dev/null; then \
+	    chgrp leaderboard $(CONFDIR)/leaderboard.conf; fi; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/lb-admin $(DESTDIR)$(SBINDIR)/lb-api.fcgi \
+	  $(DESTDIR)$(SBINDIR)/lb-hook.fcgi $(DESTDIR)$(SBINDIR)/lb-syncd
+	for u in $(UNITS); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/leaderboard.conf $(DESTDIR)$(TMPFILESDIR)/leaderboard.conf
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	@echo "kept $(DESTDIR)$(CONFDIR)/leaderboard.conf, the spool, the database and the user 'leaderboard'"
+
 clean:
 	rm -rf build build-asan build-fuzz
 

@@ -95,12 +95,77 @@ spawn(int fd, http_init_fn init, http_handler_fn handler, void *ctx)
 	return pid;
 }
 
+/* The manual page of lb-api.fcgi and lb-hook.fcgi (--help). */
+static void
+help(const char *progname)
+{
+	int hook = strcmp(progname, "lb-hook") == 0;
+
+	printf("NAME\n"
+	    "    %s.fcgi - %s\n"
+	    "\n"
+	    "SYNOPSIS\n"
+	    "    %s.fcgi [--config FILE] [--socket PATH] [--workers N]\n"
+	    "    %s.fcgi --help | --version\n"
+	    "\n"
+	    "DESCRIPTION\n",
+	    progname, hook ? "the GitHub webhook receiver of leaderboard (FastCGI)"
+		: "the read-only JSON API of leaderboard (FastCGI)",
+	    progname, progname);
+	if (hook)
+		printf("    Answers POST /hook: checks X-Hub-Signature-256 against every\n"
+		    "    [github] webhook_secret, stores and applies the delivery, and\n"
+		    "    answers 202 within GitHub's 10 seconds. While MariaDB is\n"
+		    "    unreachable, signed deliveries go to [hook] spool_dir and\n"
+		    "    lb-syncd applies them later. nginx serves it at /hook.\n");
+	else
+		printf("    Answers GET /api/... (health, periods, leaderboard, teams,\n"
+		    "    contributors, monthly statistics, admin routes) with JSON and\n"
+		    "    ETags, reading MariaDB. nginx serves it at /api/.\n");
+	printf("\n"
+	    "    A FastCGI server, started in one of two ways:\n"
+	    "    - with --socket PATH it listens on that Unix socket (mode 0666:\n"
+	    "      put it in a directory only nginx can reach), runs N worker\n"
+	    "      processes and replaces a worker that dies;\n"
+	    "    - without --socket it serves the listening socket passed on fd 0:\n"
+	    "      systemd socket activation (StandardInput=socket, the shipped\n"
+	    "      %s.socket/%s.service) or spawn-fcgi; from one process, or\n"
+	    "      with --workers N from N supervised worker processes.\n"
+	    "    SIGTERM or SIGINT lets requests in progress finish, then stops.\n"
+	    "    Log lines go to stderr (the journal under systemd).\n"
+	    "\n"
+	    "OPTIONS\n"
+	    "    --config FILE  the configuration file (see FILES)\n"
+	    "    --socket PATH  listen on this Unix socket instead of fd 0\n"
+	    "    --workers N    worker processes, 1..%d (with --socket: default 2;\n"
+	    "                   on fd 0: one process unless given)\n"
+	    "    --help, -h     print this manual\n"
+	    "    --version      print the version\n"
+	    "\n"
+	    "ENVIRONMENT\n"
+	    "    LB_CONFIG      configuration file when --config is not given\n"
+	    "    LB_LOG_LEVEL   debug, info, warn or error\n"
+	    "\n"
+	    "FILES\n"
+	    "    /etc/leaderboard/leaderboard.conf\n"
+	    "        the configuration when neither --config nor LB_CONFIG is given\n"
+	    "\n"
+	    "EXIT STATUS\n"
+	    "    0 after a clean stop, 1 when it cannot start (the log says why),\n"
+	    "    2 bad usage.\n"
+	    "\n"
+	    "SEE ALSO\n"
+	    "    lb-admin --help, lb-syncd --help, docs/OPERATIONS.md\n",
+	    progname, progname, MAX_WORKERS);
+}
+
 int
 http_serve(int argc, char **argv, const char *progname,
     const char **config_path, http_init_fn init, http_handler_fn handler, void *ctx)
 {
 	const char *sock = NULL;
 	long long workers = 2;
+	int workers_given = 0, rc = 0;
 	pid_t pids[MAX_WORKERS];
 	struct sigaction sa;
 	int fd;
@@ -116,30 +181,33 @@ http_serve(int argc, char **argv, const char *progname,
 				fprintf(stderr, "%s: --workers: expected 1..%d\n", progname, MAX_WORKERS);
 				return 2;
 			}
+			workers_given = 1;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: %s [--config FILE] [--socket PATH] [--workers N]\n"
-			    "FastCGI program of leaderboard. With --socket it listens on that Unix\n"
-			    "socket with N worker processes (default 2); without, it serves the\n"
-			    "FastCGI socket passed on fd 0 (spawn-fcgi, systemd).\n"
-			    "The config comes from --config, else $LB_CONFIG, else %s.\n",
-			    progname, "/etc/leaderboard/leaderboard.conf");
+			help(progname);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", progname, LB_VERSION);
 			return 0;
 		} else {
 			fprintf(stderr, "%s: unknown argument '%s' (see --help)\n", progname, argv[i]);
 			return 2;
 		}
 	}
-	if (sock == NULL) {
+	if (sock == NULL && !workers_given) {
 		worker_loop(0, init, handler, ctx);
 		return 0;
 	}
-	unlink(sock);	/* a stale socket of a killed instance */
-	fd = FCGX_OpenSocket(sock, 128);
-	if (fd < 0) {
-		log_error("cannot listen on '%s': %s", sock, strerror(errno));
-		return 1;
+	if (sock == NULL) {
+		fd = 0;		/* the listening socket passed on fd 0, shared by the workers */
+	} else {
+		unlink(sock);	/* a stale socket of a killed instance */
+		fd = FCGX_OpenSocket(sock, 128);
+		if (fd < 0) {
+			log_error("cannot listen on '%s': %s", sock, strerror(errno));
+			return 1;
+		}
+		chmod(sock, 0666);
 	}
-	chmod(sock, 0666);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = master_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -147,7 +215,7 @@ http_serve(int argc, char **argv, const char *progname,
 	signal(SIGPIPE, SIG_IGN);
 	for (int i = 0; i < workers; i++)
 		pids[i] = spawn(fd, init, handler, ctx);
-	log_info("listening on %s with %lld workers", sock, workers);
+	log_info("listening on %s with %lld workers", sock ? sock : "fd 0", workers);
 	while (!stopping) {
 		int status;
 		pid_t dead = waitpid(-1, &status, 0);
@@ -156,11 +224,20 @@ http_serve(int argc, char **argv, const char *progname,
 				continue;
 			break;
 		}
-		for (int i = 0; i < workers; i++)
-			if (pids[i] == dead && !stopping) {
-				log_warn("worker %ld exited (status %d), restarting", (long)dead, status);
-				pids[i] = spawn(fd, init, handler, ctx);
+		for (int i = 0; i < workers; i++) {
+			if (pids[i] != dead || stopping)
+				continue;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 1) {
+				/* init() failed (configuration): a new worker would too */
+				log_error("worker %ld could not start; stopping", (long)dead);
+				pids[i] = -1;
+				stopping = 1;
+				rc = 1;
+				break;
 			}
+			log_warn("worker %ld exited (status %d), restarting", (long)dead, status);
+			pids[i] = spawn(fd, init, handler, ctx);
+		}
 	}
 	for (int i = 0; i < workers; i++)
 		if (pids[i] > 0)
@@ -168,8 +245,9 @@ http_serve(int argc, char **argv, const char *progname,
 	for (int i = 0; i < workers; i++)
 		if (pids[i] > 0)
 			waitpid(pids[i], NULL, 0);
-	unlink(sock);
-	return 0;
+	if (sock)
+		unlink(sock);
+	return rc;
 }
 
 const char *

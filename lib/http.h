@@ -5,10 +5,13 @@
  * Process model (http_serve): "PROG [--config FILE] [--socket PATH]
  * [--workers N]". With --socket the program opens that Unix socket (mode
  * 0666, inside a directory the operator controls), forks N workers
- * (default 2) and supervises them: a worker that dies is replaced, SIGTERM or
- * SIGINT stops all of them and removes the socket. Without --socket it
+ * (default 2) and supervises them: a worker that dies is replaced (one whose
+ * init() failed, exit status 1, stops the server with status 1 instead: a
+ * new one would fail the same way), SIGTERM or SIGINT stops all of them and
+ * removes the socket. Without --socket it
  * expects the listening socket on fd 0 (spawn-fcgi, systemd socket units)
- * and serves from a single process.
+ * and serves from a single process, or, when --workers N is given, from N
+ * workers supervised the same way (the socket is left alone at exit).
  * Each worker calls init(ctx) once, then handler(req, ctx) per request.
  * SIGTERM lets a request in progress finish, then the worker exits.
  *

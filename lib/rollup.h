@@ -1,22 +1,42 @@
 /*
- * rollup — keeps the statistics rollups consistent with the PR and
- * membership tables, inside the writer's transaction.
+ * rollup — keeps the statistics rollups (sql/004_stats.sql, docs/STATS.md)
+ * consistent with the PR and membership tables, inside the writer's
+ * transaction.
  *
- * Contract (called by lib/store only):
- *  - rollup_pr_before(db, pr_id) runs before a PR row changes (a no-op when
- *    the PR is new); rollup_pr_after(db, pr_id) runs after it changed. The
- *    pair moves the PR's contribution from its old to its new state.
+ * Contract (hooks, called by lib/store only):
+ *  - rollup_pr_before(db, pr_id) runs before a PR row changes (a no-op:
+ *    the PR's last rolled-up contribution is kept in stat_pr*);
+ *    rollup_pr_after(db, pr_id) runs after it changed: it subtracts the
+ *    stored contribution, computes the new one from the base tables and
+ *    adds it. Calling it twice, or without a change, is harmless.
  *  - rollup_user_before(db, user_id) / rollup_user_after(db, user_id) wrap a
- *    change of one user's memberships (team attribution of all their PRs may
- *    change).
- *  - rollup_rebuild(db) recomputes everything from the base tables (after an
- *    admin edits memberships or label_points with SQL, or a config change of
- *    tracked repositories / excluded teams).
- *  All return 0 or -1 on a database error (the caller rolls back).
+ *    change of one user's memberships (or type): every PR of the user is
+ *    rolled again (team attribution may change).
+ *  - Every hook first takes the row lock of stat_state (id 1): rollup writers
+ *    are serialized until their transaction ends. A transaction that stores
+ *    several PRs can therefore deadlock with another writer; InnoDB then
+ *    fails one with ER_LOCK_DEADLOCK (1213) and the caller retries.
+ *  - rollup_rebuild(db) recomputes everything from the base tables in the
+ *    caller's transaction (set-based SQL; about a minute per million PRs).
+ *  All return 0, or -1 on a database error (the caller rolls back).
+ *
+ * Contract (outside the write path):
+ *  - rollup_check(db, conf, force, &rebuilt) compares what the rollups were
+ *    built from (stat_state: config fingerprint of tracked repositories,
+ *    partner org and excluded teams; which teams are deleted or excluded;
+ *    row count and newest updated_at of memberships) with the live values,
+ *    and when they differ (or force is set) brings repositories.tracked /
+ *    partner_owned in line with the config and rebuilds, in its own
+ *    transaction, under the named lock "leaderboard.rollup" (skipped when
+ *    another process holds it). lb-api calls it at most every few seconds.
+ *    Returns 0 (with *rebuilt set when it rebuilt) or -1.
  */
 #ifndef LB_ROLLUP_H
 #define LB_ROLLUP_H
 
+#include <stddef.h>
+
+struct conf;
 struct db;
 
 int rollup_pr_before(struct db *db, unsigned long long pr_id);
@@ -24,5 +44,11 @@ int rollup_pr_after(struct db *db, unsigned long long pr_id);
 int rollup_user_before(struct db *db, unsigned long long user_id);
 int rollup_user_after(struct db *db, unsigned long long user_id);
 int rollup_rebuild(struct db *db);
+int rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt);
+
+/* Fingerprint of the config parts the rollups depend on (hex, 17 bytes). */
+void rollup_config_fp(const struct conf *c, char out[17]);
+/* Comma-joined excluded team slugs, lower case ("" when none). */
+int  rollup_exclude_list(const struct conf *c, char *out, size_t outlen);
 
 #endif

@@ -56,6 +56,10 @@ int store_member_start(struct db *db, unsigned long long team_id,
 int store_member_end(struct db *db, unsigned long long team_id,
     unsigned long long user_id, const char *at);
 
+/* Added by the webhooks work: validates a PR object exactly as store_pr()
+ * does, without touching the database: 0, or STORE_EBADINPUT. (Fuzzing.) */
+int  store_pr_valid(const struct conf *c, yajl_val pr);
+
 /* "2024-03-01T10:00:00Z" -> "2024-03-01 10:00:00"; -1 when malformed. */
 int  store_time(const char *iso, char *out, size_t outlen);
 void store_now(char *out, size_t outlen);	/* with microseconds */

@@ -25,5 +25,8 @@ struct db *admin_db(struct admin *a);
 void       admin_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_migrate(struct admin *a, int argc, char **argv);
+/* bin/admin/deliveries.c (webhooks) */
+int cmd_deliveries(struct admin *a, int argc, char **argv);
+int cmd_replay(struct admin *a, int argc, char **argv);
 
 #endif

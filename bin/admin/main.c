@@ -16,6 +16,7 @@ struct command {
 	const char *name;
 	int (*fn)(struct admin *, int, char **);
 	const char *usage;
+	const char *help;	/* --help: what it does, wrapped at 72 columns */
 };
 
 /* Commands of other modules are declared weak so that this table is the one
@@ -28,23 +29,97 @@ int cmd_deliveries(struct admin *, int, char **) __attribute__((weak));
 int cmd_replay(struct admin *, int, char **) __attribute__((weak));
 
 static const struct command commands[] = {
-	{ "migrate",    cmd_migrate,    "migrate" },
-	{ "sync",       cmd_sync,       "sync teams|team SLUG|prs OWNER/REPO [--full]|pr OWNER/REPO#N [--now]" },
-	{ "backfill",   cmd_backfill,   "backfill [--now]" },
-	{ "check",      cmd_check,      "check [--repair] [--json]" },
-	{ "jobs",       cmd_jobs,       "jobs [--state STATE]" },
-	{ "deliveries", cmd_deliveries, "deliveries [--failed]" },
-	{ "replay",     cmd_replay,     "replay DELIVERY_ID|--all" },
+	{ "migrate",    cmd_migrate,    "migrate",
+	  "Apply the SQL migrations not applied yet, in order (from\n"
+	  "$LB_SQL_DIR, else ../share/leaderboard/sql next to lb-admin). A second\n"
+	  "run applies nothing. Run it after every upgrade, before restarting." },
+	{ "sync",       cmd_sync,       "sync teams|team SLUG|prs OWNER/REPO [--full]|pr OWNER/REPO#N [--now]",
+	  "Queue a sync for lb-syncd: all teams and memberships of the partner\n"
+	  "org, one team, the PRs of one tracked repository (updated since the\n"
+	  "last sync, or all with --full), or one PR; one line on stdout names\n"
+	  "the job. --now runs it here instead, in the foreground, with a live\n"
+	  "progress line on a terminal." },
+	{ "backfill",   cmd_backfill,   "backfill [--now]",
+	  "Queue (or with --now run) a sync of the teams and a full sync of\n"
+	  "every tracked repository: the first import after installing." },
+	{ "check",      cmd_check,      "check [--repair] [--json]",
+	  "Run the integrity checks now and print the findings; --repair\n"
+	  "also repairs what can be repaired." },
+	{ "jobs",       cmd_jobs,       "jobs [--state STATE]",
+	  "List the job queue, optionally only jobs in STATE." },
+	{ "deliveries", cmd_deliveries, "deliveries [--failed] [--limit N]",
+	  "List the stored webhook deliveries, newest first (default 100),\n"
+	  "or only the failed ones: id, event, action, outcome, time, error." },
+	{ "replay",     cmd_replay,     "replay DELIVERY_ID|--all",
+	  "Apply a stored delivery again (idempotent), or with --all every\n"
+	  "stored delivery, oldest first." },
 };
 
+/* --help prints the manual page; bad usage prints the synopsis to stderr. */
 static void
-usage(FILE *f)
+usage(FILE *f, int full)
 {
-	fprintf(f, "usage: lb-admin [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %s\n", commands[i].usage);
-	fprintf(f, "\nThe config comes from --config, else $LB_CONFIG, else %s.\n"
-	    "Exit status: 0 success, 1 failure, 2 bad usage.\n", CONF_DEFAULT_PATH);
+	size_t i, n = sizeof commands / sizeof commands[0];
+
+	if (!full) {
+		fprintf(f, "usage: lb-admin [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
+		for (i = 0; i < n; i++)
+			fprintf(f, "  %s\n", commands[i].usage);
+		fprintf(f, "\nlb-admin --help explains each command.\n");
+		return;
+	}
+	fprintf(f,
+	    "NAME\n"
+	    "    lb-admin - administer a leaderboard installation\n"
+	    "\n"
+	    "SYNOPSIS\n"
+	    "    lb-admin [--config FILE] COMMAND [ARGS]\n"
+	    "    lb-admin --help | --version\n"
+	    "\n"
+	    "DESCRIPTION\n"
+	    "    The administrator's command line of leaderboard: applies schema\n"
+	    "    migrations, queues GitHub syncs for lb-syncd (or runs them in the\n"
+	    "    foreground), runs integrity checks, and shows jobs and webhook\n"
+	    "    deliveries. It talks to MariaDB with the [database] settings of the\n"
+	    "    configuration file.\n"
+	    "\n"
+	    "COMMANDS\n");
+	for (i = 0; i < n; i++) {
+		const char *h = commands[i].help;
+
+		fprintf(f, "    %s\n", commands[i].usage);
+		while (*h) {
+			size_t len = strcspn(h, "\n");
+			fprintf(f, "        %.*s\n", (int)len, h);
+			h += len + (h[len] == '\n');
+		}
+		if (commands[i].fn == NULL)
+			fprintf(f, "        (not available in this build)\n");
+	}
+	fprintf(f,
+	    "\n"
+	    "OPTIONS\n"
+	    "    --config FILE  the configuration file (see FILES)\n"
+	    "    --help, -h     print this manual\n"
+	    "    --version      print the version\n"
+	    "\n"
+	    "ENVIRONMENT\n"
+	    "    LB_CONFIG      configuration file when --config is not given\n"
+	    "    LB_SQL_DIR     directory of the NNN_name.sql migrations\n"
+	    "    LB_LOG_LEVEL   debug, info, warn or error\n"
+	    "\n"
+	    "FILES\n"
+	    "    %s\n"
+	    "        the configuration (INI) when neither --config nor LB_CONFIG\n"
+	    "        is given; every key is explained in leaderboard.conf.example\n"
+	    "\n"
+	    "EXIT STATUS\n"
+	    "    0 success, 1 failure (one line on stderr), 2 bad usage.\n"
+	    "\n"
+	    "SEE ALSO\n"
+	    "    lb-syncd --help, lb-api.fcgi --help, lb-hook.fcgi --help,\n"
+	    "    docs/OPERATIONS.md (installed in share/doc/leaderboard)\n",
+	    CONF_DEFAULT_PATH);
 }
 
 void
@@ -101,19 +176,19 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			a.config_path = argv[++i];
 		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
+			usage(stdout, 1);
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("lb-admin %s\n", LB_VERSION);
 			return 0;
 		} else {
 			admin_err("unknown option '%s'", argv[i]);
-			usage(stderr);
+			usage(stderr, 0);
 			return 2;
 		}
 	}
 	if (i >= argc) {
-		usage(stderr);
+		usage(stderr, 0);
 		return 2;
 	}
 	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
@@ -130,6 +205,6 @@ main(int argc, char **argv)
 		return rc;
 	}
 	admin_err("unknown command '%s'", argv[i]);
-	usage(stderr);
+	usage(stderr, 0);
 	return 2;
 }

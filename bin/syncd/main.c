@@ -1,61 +1,438 @@
 /*
  * lb-syncd — the sync daemon (../shared/CONTRACT.md "Programs and commands").
- * Foundation skeleton: loads the config, connects, and waits for SIGTERM;
- * --once returns at once. Schedules, jobs and the spool come with their issues.
+ *
+ * Every iteration: apply the hook spool, queue what the schedules say is due
+ * ([sync] teams_every, prs_every, integrity_every; the last start of each is
+ * kept in sync_state "schedule:*", claimed with a conditional UPDATE so that
+ * several daemons queue it once), then claim and run ready jobs (lib/jobs)
+ * until none is left, then sleep a little. --once does one such iteration
+ * and exits. Without a token plus partner_org / repositories, GitHub is
+ * never called (said once at start).
+ *
+ * Signals: SIGTERM/SIGINT stop at the next page boundary (the running job is
+ * released to the queue, a full walk keeps its checkpoint) and exit;
+ * SIGHUP reloads the configuration between jobs.
  */
 #include "conf.h"
 #include "db.h"
+#include "github.h"
+#include "jobs.h"
 #include "log.h"
+#include "spool.h"
+#include "sync.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
+#define LEASE_SECS   300
+#define IDLE_SECS    2
+#define MAX_WAIT     60	/* longer GitHub waits put the job back with run_after */
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+
+static void on_term(int sig) { (void)sig; stop_flag = 1; }
+static void on_hup(int sig) { (void)sig; reload_flag = 1; }
+
+struct daemon {
+	const char *config_path;
+	struct conf conf;
+	struct db  *db;
+	struct gh  *gh;
+	char owner[JOB_OWNER_MAX];
+	int  once;
+	/* the job being run, for the progress callback */
+	const struct job *job;
+	int  lease_lost;
+	time_t last_prune;
+};
 
 static void
-on_term(int sig)
+nap(double secs)
 {
-	(void)sig;
-	stop = 1;
+	struct timespec ts;
+
+	while (secs > 0 && !stop_flag && !reload_flag) {
+		double step = secs < 0.2 ? secs : 0.2;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)(step * 1e9);
+		nanosleep(&ts, NULL);
+		secs -= step;
+	}
+}
+
+static void
+say_github_state(const struct conf *c)
+{
+	char why[128];
+
+	if (!sync_github_ready(c, "teams", why, sizeof why))
+		log_info("teams sync off: %s (GitHub is not called for teams)", why);
+	if (!sync_github_ready(c, "prs", why, sizeof why))
+		log_info("pull request sync off: %s (GitHub is not called for PRs)", why);
+}
+
+static int
+make_gh(struct daemon *d)
+{
+	char err[256];
+
+	gh_free(d->gh);
+	d->gh = gh_new(d->conf.gh_api_url, d->conf.gh_token, err, sizeof err);
+	if (d->gh == NULL) {
+		log_error("github client: %s", err);
+		return -1;
+	}
+	d->gh->max_wait = MAX_WAIT;
+	d->gh->stop = &stop_flag;
+	return 0;
+}
+
+static void
+reload(struct daemon *d)
+{
+	struct conf nc;
+	struct db *ndb;
+	char err[512];
+
+	reload_flag = 0;
+	if (conf_load(&nc, conf_path(d->config_path), err, sizeof err) < 0) {
+		log_error("reload: %s (keeping the old configuration)", err);
+		return;
+	}
+	ndb = db_open(&nc, err, sizeof err);
+	if (ndb == NULL) {
+		log_error("reload: database: %s (keeping the old configuration)", err);
+		conf_free(&nc);
+		return;
+	}
+	db_close(d->db);
+	d->db = ndb;
+	conf_free(&d->conf);
+	d->conf = nc;
+	make_gh(d);
+	log_info("configuration reloaded");
+	say_github_state(&d->conf);
+}
+
+/* 1 when this daemon won the schedule slot NAME (due every secs) */
+static int
+due(struct daemon *d, const char *name, long long every)
+{
+	if (db_exec(d->db, "INSERT IGNORE INTO sync_state (name) VALUES (?)", "s", name) < 0 ||
+	    db_exec(d->db, "UPDATE sync_state SET last_started_at = NOW(6), last_status = 'queued' "
+	    "WHERE name = ? AND (last_started_at IS NULL OR last_started_at <= NOW(6) - INTERVAL ? SECOND)",
+	    "si", name, every) < 0) {
+		log_warn("schedule %s: %s", name, db_error(d->db));
+		return 0;
+	}
+	return db_affected(d->db) == 1;
+}
+
+static void
+queue(struct daemon *d, const char *kind, const char *target)
+{
+	unsigned long long id;
+	int existed;
+
+	if (sync_queue(d->db, kind, target, 0, 0, &id, &existed) < 0)
+		log_warn("queue %s %s: %s", kind, target ? target : "", db_error(d->db));
+	else if (!existed)
+		log_info("queued job %llu: %s%s%s", id, kind, target ? " " : "", target ? target : "");
+}
+
+static void
+schedules(struct daemon *d)
+{
+	char why[128];
+
+	if (sync_github_ready(&d->conf, "teams", why, sizeof why) &&
+	    due(d, "schedule:teams", d->conf.teams_every))
+		queue(d, "teams", NULL);
+	if (sync_github_ready(&d->conf, "prs", why, sizeof why) &&
+	    due(d, "schedule:prs", d->conf.prs_every))
+		for (size_t i = 0; i < d->conf.repositories.n; i++)
+			queue(d, "prs", d->conf.repositories.v[i]);
+	if (due(d, "schedule:check", d->conf.integrity_every)) {
+		unsigned long long id;
+		int existed;
+		/* the daemon's checks always queue their repairs (lib/integrity) */
+		if (sync_queue(d->db, "check", NULL, 0, 1, &id, &existed) < 0)
+			log_warn("queue check: %s", db_error(d->db));
+		else if (!existed)
+			log_info("queued job %llu: check --repair", id);
+	}
+}
+
+static int
+on_progress(void *arg, const struct sync_progress *p)
+{
+	struct daemon *d = arg;
+	char text[256];
+	int rc;
+
+	if (p->last_page > 0)
+		lb_snprintf(text, sizeof text, "%s: page %ld/%ld, %ld items, %lu requests, %ld left",
+		    p->what, p->pages, p->last_page, p->items, p->requests, p->rate_remaining);
+	else
+		lb_snprintf(text, sizeof text, "%s: page %ld, %ld items, %lu requests, %ld left",
+		    p->what, p->pages, p->items, p->requests, p->rate_remaining);
+	log_debug("job %llu: %s", d->job->id, text);
+	rc = jobs_renew(d->db, d->job->id, d->owner, LEASE_SECS, text);
+	if (rc == 1) {
+		log_warn("job %llu: lease lost to another daemon: stopping it", d->job->id);
+		d->lease_lost = 1;
+		return 1;
+	}
+	return stop_flag ? 1 : 0;
+}
+
+static int record(struct daemon *d, const struct job *j, int rc, const struct sync_ctx *sc,
+    time_t t0, unsigned long req0, int say);
+
+static void
+run_job(struct daemon *d, const struct job *j)
+{
+	struct sync_ctx s;
+	unsigned long req0 = d->gh->requests;
+	time_t t0 = time(NULL);
+	int rc, drc = 0;
+
+	memset(&s, 0, sizeof s);
+	s.conf = &d->conf;
+	s.db = d->db;
+	s.gh = d->gh;
+	s.progress = on_progress;
+	s.arg = d;
+	s.stop = &stop_flag;
+	d->job = j;
+	d->lease_lost = 0;
+	log_info("job %llu: %s %s (attempt %u)", j->id, j->kind, j->args, j->attempts);
+	rc = sync_run_job(&s, j->kind, j->args);
+	if (d->lease_lost)
+		return;
+	for (int tries = 0; tries < 3; tries++) {
+		drc = record(d, j, rc, &s, t0, req0, tries == 0);
+		if (drc == 0 || db_gone(d->db))
+			break;
+		nap(0.05);
+	}
+	if (drc < 0)
+		log_warn("job %llu: cannot record its outcome: %s (the lease will expire)", j->id,
+		    db_error(d->db));
+}
+
+/* Write the outcome of a job; log it when say is set. */
+static int
+record(struct daemon *d, const struct job *j, int rc, const struct sync_ctx *sc, time_t t0,
+    unsigned long req0, int say)
+{
+	int drc = 0;
+
+	switch (rc) {
+	case SYNC_OK:
+		drc = jobs_done(d->db, j->id, d->owner, NULL);
+		if (say)
+			log_info("job %llu: done in %lds, %lu requests", j->id, (long)(time(NULL) - t0),
+			    d->gh->requests - req0);
+		break;
+	case SYNC_EWAIT: {
+		long secs = (long)(d->gh->retry_at - time(NULL));
+		drc = jobs_defer(d->db, j->id, d->owner, secs, sc->err);
+		if (say)
+			log_warn("job %llu: %s; put back for %ld s", j->id, sc->err, secs);
+		break;
+	}
+	case SYNC_ESTOP:
+		drc = jobs_release(d->db, j->id, d->owner);
+		if (say)
+			log_info("job %llu: released (%s)", j->id, sc->err);
+		break;
+	case SYNC_EPERM:
+		drc = jobs_fail(d->db, j, d->owner, sc->err, 1);
+		if (say)
+			log_error("job %llu: failed: %s", j->id, sc->err);
+		break;
+	default:
+		drc = jobs_fail(d->db, j, d->owner, sc->err, 0);
+		if (say)
+			log_warn("job %llu: %s (attempt %u of %u%s)", j->id, sc->err, j->attempts, j->max_attempts,
+			    j->attempts >= j->max_attempts ? ", giving up" : ", will retry");
+		break;
+	}
+	return drc;
+}
+
+/* One iteration; -1 when the database is unreachable. */
+static int
+iteration(struct daemon *d)
+{
+	struct job j;
+	int applied = 0, rc, reclaimed;
+
+	if (db_ping(d->db) < 0)
+		return -1;
+	if (spool_apply_all(&d->conf, d->db, &applied) < 0)
+		log_warn("spool: stopped on an error (%s); will retry", db_error(d->db));
+	else if (applied)
+		log_info("spool: %d deliveries applied", applied);
+	if (jobs_reclaim_local(d->db, &reclaimed) < 0)
+		log_warn("jobs: %s", db_error(d->db));
+	schedules(d);
+	while (!stop_flag && !reload_flag) {
+		int tries = 0;
+		/* a claim may meet a deadlock with another daemon: try again */
+		while ((rc = jobs_claim(d->db, d->owner, LEASE_SECS, &j)) < 0 && !db_gone(d->db) &&
+		    ++tries < 5)
+			nap(0.02 * tries);
+		if (rc < 0) {
+			log_warn("jobs: claim: %s", db_error(d->db));
+			return db_gone(d->db) ? -1 : 0;
+		}
+		if (rc == 0)
+			break;
+		run_job(d, &j);
+	}
+	if (time(NULL) - d->last_prune > 3600) {
+		if (jobs_prune(d->db, 30) < 0)
+			log_warn("jobs: prune: %s", db_error(d->db));
+		d->last_prune = time(NULL);
+	}
+	return 0;
+}
+
+static int
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	log_use_syslog();
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: lb-syncd [--config FILE] [--once] [--daemon] [--log-level debug|info|warn|error]\n"
+	    "  --once     run what is due now (spool, schedules, ready jobs), then exit\n"
+	    "  --daemon   detach and log to syslog\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *config_path = NULL;
+	struct daemon d;
 	struct sigaction sa;
-	struct conf conf;
 	char err[512];
-	int once = 0;
+	int background = 0, rc = 0, down_logged = 0;
+	enum log_level lvl;
 
+	memset(&d, 0, sizeof d);
 	log_init("lb-syncd");
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config_path = argv[++i];
+			d.config_path = argv[++i];
 		else if (strcmp(argv[i], "--once") == 0)
-			once = 1;
-		else if (strcmp(argv[i], "--help") == 0) {
-			printf("usage: lb-syncd [--config FILE] [--once]\n");
+			d.once = 1;
+		else if (strcmp(argv[i], "--daemon") == 0)
+			background = 1;
+		else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+			if (log_parse_level(argv[++i], &lvl) < 0) {
+				fprintf(stderr, "lb-syncd: bad log level '%s'\n", argv[i]);
+				return 2;
+			}
+			log_set_level(lvl);
+		} else if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
 			return 0;
 		} else {
 			fprintf(stderr, "lb-syncd: unknown argument '%s' (see --help)\n", argv[i]);
 			return 2;
 		}
 	}
-	if (conf_load(&conf, conf_path(config_path), err, sizeof err) < 0) {
+	if (conf_load(&d.conf, conf_path(d.config_path), err, sizeof err) < 0) {
 		fprintf(stderr, "lb-syncd: %s\n", err);
+		return 1;
+	}
+	if (background && daemonize() < 0) {
+		fprintf(stderr, "lb-syncd: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	log_info("started");
-	while (!once && !stop)
-		pause();
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	jobs_owner(d.owner, sizeof d.owner);
+	if (make_gh(&d) < 0) {
+		conf_free(&d.conf);
+		return 1;
+	}
+	log_info("started (%s)%s", d.owner, d.once ? ", once" : "");
+	say_github_state(&d.conf);
+	while (!stop_flag) {
+		if (reload_flag)
+			reload(&d);
+		if (d.db == NULL) {
+			d.db = db_open(&d.conf, err, sizeof err);
+			if (d.db == NULL) {
+				if (d.once) {
+					log_error("database: %s", err);
+					rc = 1;
+					break;
+				}
+				if (!down_logged)
+					log_warn("database unreachable: %s (retrying)", err);
+				down_logged = 1;
+				nap(5);
+				continue;
+			}
+			if (down_logged)
+				log_info("database reachable again");
+			down_logged = 0;
+		}
+		if (iteration(&d) < 0) {
+			if (d.once) {
+				log_error("database: %s", db_error(d.db));
+				rc = 1;
+				break;
+			}
+			if (!down_logged)
+				log_warn("database unreachable: %s (retrying)", db_error(d.db));
+			down_logged = 1;
+			nap(5);
+			continue;
+		}
+		if (d.once)
+			break;
+		nap(IDLE_SECS);
+	}
 	log_info("stopped");
-	conf_free(&conf);
-	return 0;
+	gh_free(d.gh);
+	db_close(d.db);
+	conf_free(&d.conf);
+	return rc;
 }

@@ -4,6 +4,28 @@
 #include "json.h"
 #include "migrate.h"
 
+/* "integrity": {"last_run", "findings"} of the latest finished check
+ * (nulls when none ran, or when the database cannot say). */
+static void
+integrity_summary(struct jw *w, struct db *db)
+{
+	struct db_res *res = NULL;
+
+	jw_key(w, "integrity");
+	jw_obj(w);
+	if (db && db_query(db, &res, "SELECT DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ'), findings "
+	    "FROM integrity_runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1", "") == 0 &&
+	    res->nrows == 1) {
+		jw_kv_str(w, "last_run", db_get(res, 0, 0));
+		jw_kv_int(w, "findings", db_getll(res, 0, 1, 0));
+	} else {
+		jw_kv_null(w, "last_run");
+		jw_kv_null(w, "findings");
+	}
+	db_res_free(res);
+	jw_obj_end(w);
+}
+
 void
 api_health(struct http_req *r, struct api *a, const char *tail)
 {
@@ -27,6 +49,7 @@ api_health(struct http_req *r, struct api *a, const char *tail)
 	else
 		jw_kv_null(&w, "schema_version");
 	jw_kv_str(&w, "version", LB_VERSION);
+	integrity_summary(&w, ok ? db : NULL);
 	jw_obj_end(&w);
 	if (jw_finish(&w, &doc, &len) < 0)
 		http_error(r, 500, "internal", "cannot generate JSON");

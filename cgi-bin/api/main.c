@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "rollup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,15 @@ struct route {
 
 static const struct route routes[] = {
 	{ "/api/health", api_health },
+	{ "/api/periods", api_periods },
+	{ "/api/leaderboard", api_leaderboard },
+	{ "/api/leaderboard.csv", api_leaderboard_csv },
+	{ "/api/teams/", api_team },
+	{ "/api/contributors", api_contributors },
+	{ "/api/stats/monthly", api_monthly },
+	{ "/api/admin/jobs", api_admin_jobs },
+	{ "/api/admin/deliveries", api_admin_deliveries },
+	{ "/api/admin/integrity", api_admin_integrity },
 };
 
 static struct api api;
@@ -49,6 +59,26 @@ init(void *ctx)
 		log_error("%s", err);
 		return -1;
 	}
+	if (rollup_exclude_list(&a->conf, a->exclude, sizeof a->exclude) < 0) {
+		log_error("[github] exclude_teams: list too long");
+		return -1;
+	}
+	/* search links: github.com, or the GitHub Enterprise host of api_url */
+	lb_strlcpy(a->web, "https://github.com", sizeof a->web);
+	if (a->conf.gh_api_url) {
+		const char *u = a->conf.gh_api_url;
+		size_t n = strlen(u);
+		while (n && u[n - 1] == '/')
+			n--;
+		if (n > 7 && n < sizeof a->web && strncmp(u + n - 7, "/api/v3", 7) == 0) {
+			memcpy(a->web, u, n - 7);
+			a->web[n - 7] = '\0';
+		}
+	}
+	a->env.exclude = a->exclude;
+	a->env.merged_points = a->conf.merged_points;
+	a->env.web = a->web;
+	a->no_cache = getenv("LB_API_NO_CACHE") && strcmp(getenv("LB_API_NO_CACHE"), "1") == 0;
 	(void)api_db(a);	/* connect early; failure is fine, health reports it */
 	return 0;
 }
@@ -74,7 +104,7 @@ handle(struct http_req *r, void *ctx)
 			return;
 		}
 	}
-	http_error(r, 404, "not_found", "no such API route: %.200s", r->path);
+	api_fail(r, 404, "not_found", "no such API route: %.200s", r->path);
 }
 
 int

@@ -1,16 +1,42 @@
 /*
  * lb-hook.fcgi — GitHub webhook receiver (../shared/CONTRACT.md "Webhooks").
- * Foundation stub: answers 405 to non-POST and 503 otherwise until the
- * webhooks issue lands.
+ *
+ * handle() checks the request in this order and answers:
+ *   405 method_not_allowed   not POST
+ *   415 unsupported_media    Content-Type neither application/json nor
+ *                            application/x-www-form-urlencoded
+ *   413 too_large            body longer than [hook] max_body
+ *   401 bad_signature        X-Hub-Signature-256 missing or matching no
+ *                            configured secret (nothing is stored)
+ *   400 bad_request          X-GitHub-Event / X-GitHub-Delivery missing or
+ *                            malformed, form without payload=
+ *   400 invalid_payload      not JSON, or a field missing / of a wrong type
+ *                            (the delivery is kept with outcome "failed")
+ *   202 {"delivery", "status": processed|ignored|duplicate|spooled}
+ *   500 failed               a database error (the delivery is kept as
+ *                            "failed": lb-admin replay re-applies it)
+ *   503 unavailable          MariaDB unreachable and the spool unwritable
+ * The signature is verified before the body is parsed in any way.
  */
+#include "buf.h"
 #include "conf.h"
+#include "db.h"
+#include "hmac.h"
 #include "http.h"
+#include "ingest.h"
+#include "json.h"
 #include "log.h"
+#include "spool.h"
+#include "store.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *config_path;
 static struct conf conf;
+static struct db *db;
 
 static int
 init(void *ctx)
@@ -22,18 +48,168 @@ init(void *ctx)
 		log_error("%s", err);
 		return -1;
 	}
+	if (conf.webhook_secrets.n == 0)
+		log_warn("no [github] webhook_secret configured: unsigned deliveries are accepted");
+	db = db_open(&conf, err, sizeof err);	/* failure is fine: we spool */
+	if (db == NULL)
+		log_warn("%s", err);
 	return 0;
+}
+
+static struct db *
+hook_db(void)
+{
+	char err[512];
+
+	if (db == NULL) {
+		db = db_open(&conf, err, sizeof err);
+		if (db == NULL)
+			log_debug("%s", err);
+	}
+	return db;
+}
+
+static int
+valid_hook_id(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	while (isdigit((unsigned char)s[n]))
+		n++;
+	return n > 0 && n <= 19 && s[n] == '\0';
+}
+
+static void
+answer(struct http_req *r, const char *id, const char *status)
+{
+	struct jw w;
+	const char *out;
+	size_t len;
+
+	if (jw_init(&w) < 0) {
+		http_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	jw_obj(&w);
+	jw_kv_str(&w, "delivery", id);
+	jw_kv_str(&w, "status", status);
+	jw_obj_end(&w);
+	if (jw_finish(&w, &out, &len) == 0)
+		http_respond(r, 202, "application/json", NULL, out, len);
+	else
+		http_error(r, 500, "internal", "cannot write the answer");
+	jw_free(&w);
+}
+
+static void
+spool(struct http_req *r, const struct ingest_delivery *d, const char *why)
+{
+	if (spool_write(&conf, d) < 0) {
+		log_error("delivery %s: database unreachable (%s) and spool failed: %s", d->id,
+		    why, strerror(errno));
+		http_error(r, 503, "unavailable", "database unreachable and the spool is not writable");
+		return;
+	}
+	log_warn("delivery %s spooled: %s", d->id, why);
+	answer(r, d->id, "spooled");
 }
 
 static void
 handle(struct http_req *r, void *ctx)
 {
+	struct buf body = BUF_INIT, form = BUF_INIT;
+	struct ingest_delivery d;
+	const char *event, *id, *hook;
+	char now[32], err[512];
+	enum ingest_media media;
+	enum ingest_status st;
+	int too_large;
+
 	(void)ctx;
 	if (strcmp(r->method, "POST") != 0) {
 		http_error(r, 405, "method_not_allowed", "webhooks are POSTed");
 		return;
 	}
-	http_error(r, 503, "not_implemented", "webhook processing is not built yet");
+	media = ingest_media(r->content_type);
+	if (media == INGEST_MEDIA_OTHER) {
+		http_error(r, 415, "unsupported_media_type",
+		    "use application/json or application/x-www-form-urlencoded");
+		return;
+	}
+	body.max = (size_t)conf.max_body + 1;
+	if (http_read_body(r, &body, (size_t)conf.max_body, &too_large) < 0) {
+		if (too_large)
+			http_error(r, 413, "too_large", "the body is larger than %lld bytes",
+			    conf.max_body);
+		else
+			http_error(r, 400, "bad_request", "cannot read the body");
+		goto out;
+	}
+	if (conf.webhook_secrets.n > 0 &&
+	    !hmac_verify(&conf.webhook_secrets, http_header(r, "X-Hub-Signature-256"),
+	    body.data, body.len)) {
+		http_error(r, 401, "bad_signature",
+		    "X-Hub-Signature-256 is missing or does not match the secret");
+		goto out;
+	}
+	event = http_header(r, "X-GitHub-Event");
+	id = http_header(r, "X-GitHub-Delivery");
+	if (!ingest_valid_event(event) || !ingest_valid_id(id)) {
+		http_error(r, 400, "bad_request",
+		    "X-GitHub-Event and X-GitHub-Delivery are required (delivery: 1-64 of A-Z a-z 0-9 - _ . :)");
+		goto out;
+	}
+	if (media == INGEST_MEDIA_FORM && ingest_form_payload(body.data, body.len, &form) < 0) {
+		http_error(r, 400, "bad_request", "form body without a valid payload= field");
+		goto out;
+	}
+	hook = http_header(r, "X-GitHub-Hook-ID");
+	store_now(now, sizeof now);
+	memset(&d, 0, sizeof d);
+	d.id = id;
+	d.event = event;
+	d.hook_id = valid_hook_id(hook) ? hook : NULL;
+	d.received_at = now;
+	d.content_type = media == INGEST_MEDIA_FORM ? "application/x-www-form-urlencoded" : "application/json";
+	d.body = media == INGEST_MEDIA_FORM ? form.data : body.data;
+	d.len = media == INGEST_MEDIA_FORM ? form.len : body.len;
+	if (d.body == NULL)
+		d.body = "";
+	if (hook_db() == NULL) {
+		spool(r, &d, "cannot connect");
+		goto out;
+	}
+	st = ingest_apply(db, &conf, &d, err, sizeof err);
+	switch (st) {
+	case INGEST_PROCESSED:
+	case INGEST_IGNORED:
+	case INGEST_DUPLICATE:
+		log_debug("delivery %s (%s): %s", id, event, ingest_status_name(st));
+		answer(r, id, ingest_status_name(st));
+		break;
+	case INGEST_BADINPUT:
+		log_info("delivery %s (%s) rejected: %s", id, event, err);
+		http_error(r, 400, "invalid_payload", "%s", err);
+		break;
+	case INGEST_FAILED:
+		log_error("delivery %s (%s) failed: %s", id, event, err);
+		http_error(r, 500, "failed", "stored as failed (lb-admin replay %s): %s", id, err);
+		break;
+	case INGEST_DBERROR:
+	case INGEST_NOTFOUND:
+		if (db_gone(db)) {
+			spool(r, &d, err);
+		} else {
+			log_error("delivery %s (%s): %s", id, event, err);
+			http_error(r, 500, "internal", "%s", err);
+		}
+		break;
+	}
+out:
+	buf_free(&body);
+	buf_free(&form);
 }
 
 int

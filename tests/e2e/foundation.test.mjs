@@ -1,6 +1,6 @@
 // Foundation: health, 503 while MariaDB is down, two stacks side by side,
 // stop leaves nothing running and start works again in the same directory.
-import { test, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startStack } from './harness.mjs';
@@ -18,9 +18,12 @@ function pidsOf(dir) {
     .map((f) => Number(fs.readFileSync(`${run}/${f}`, 'utf8').trim()));
 }
 
+// One stack for the tests that do not stop it; the side-by-side test starts its own.
+let s;
+before(async () => { s = await startStack(); });
+after(() => s.stop());
+
 test('health answers ok with schema version and ETag', async () => {
-  const s = await startStack();
-  after(() => s.stop());
   const r = await s.get('/api/health');
   assert.equal(r.status, 200);
   assert.equal(r.json.status, 'ok');
@@ -43,8 +46,6 @@ test('health answers ok with schema version and ETag', async () => {
 });
 
 test('health is 503 while MariaDB is stopped, ok again after it restarts', async () => {
-  const s = await startStack();
-  after(() => s.stop());
   await s.dbStop();
   const down = await s.get('/api/health');
   assert.equal(down.status, 503);
@@ -80,15 +81,11 @@ test('two stacks run side by side; stop leaves nothing; restart in the same dir 
 });
 
 test('stack start refuses a directory that already runs', async () => {
-  const s = await startStack();
-  after(() => s.stop());
   await assert.rejects(startStack({ dir: s.dir }), /already runs/);
   assert.equal((await s.get('/api/health')).json.status, 'ok');
 });
 
 test('lb-admin migrate is a no-op the second time and the version table is truthful', async () => {
-  const s = await startStack();
-  after(() => s.stop());
   const r = await s.admin(['migrate']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\(0 migrations applied\)/);
@@ -97,15 +94,13 @@ test('lb-admin migrate is a no-op the second time and the version table is truth
   assert.deepEqual(rows.map((x) => Number(x[0])), files.map((f) => Number(f.slice(0, 3))).sort((x, y) => x - y));
   // every table has a primary key and is InnoDB
   const bad = await s.sql(`SELECT t.table_name FROM information_schema.tables t
-    WHERE t.table_schema = 'leaderboard' AND (t.engine <> 'InnoDB' OR NOT EXISTS (
+    WHERE t.table_schema = 'leaderboard' AND t.table_type = 'BASE TABLE' AND (t.engine <> 'InnoDB' OR NOT EXISTS (
       SELECT 1 FROM information_schema.table_constraints c WHERE c.table_schema = t.table_schema
       AND c.table_name = t.table_name AND c.constraint_type = 'PRIMARY KEY'))`);
   assert.deepEqual(bad, []);
 });
 
 test('a failing migration stops with the MariaDB error and is not recorded', async () => {
-  const s = await startStack();
-  after(() => s.stop());
   const dir = fs.mkdtempSync(`${s.dir}/sql-`);
   for (const f of fs.readdirSync(new URL('../../sql', import.meta.url))) {
     fs.copyFileSync(new URL(`../../sql/${f}`, import.meta.url), `${dir}/${f}`);
@@ -124,8 +119,6 @@ test('a failing migration stops with the MariaDB error and is not recorded', asy
 });
 
 test('lb-admin: bad usage exits 2, a bad config exits 1 naming file and line', async () => {
-  const s = await startStack();
-  after(() => s.stop());
   const u = await s.admin(['no-such-command']);
   assert.equal(u.code, 2);
   const bad = `${s.dir}/bad.conf`;

@@ -46,14 +46,16 @@ export function sanitizerReports(dir) {
     .map((f) => `${f}:\n${fs.readFileSync(path.join(log, f), 'utf8').slice(0, 4000)}`);
 }
 
-export async function startStack({ sets = {}, syncd = false, port, workers, dir } = {}) {
+// env: extra environment for scripts/stack and the programs (e.g. LB_BUILD,
+// LB_HTDOCS, LB_SQL_DIR to run an installed tree).
+export async function startStack({ sets = {}, syncd = false, port, workers, dir, env: extraEnv = {} } = {}) {
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'lb-e2e-'));
   const args = ['start', dir];
   if (!syncd) args.push('--no-syncd');
   if (port) args.push('--port', String(port));
   if (workers) args.push('--workers', String(workers));
   for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
-  const env = { ...process.env, LB_BUILD: BUILD, ...sanitizerEnv(dir) };
+  const env = { ...process.env, LB_BUILD: BUILD, ...sanitizerEnv(dir), ...extraEnv };
   live.add(dir);
   let out;
   try {

@@ -1,0 +1,176 @@
+/*
+ * lb-admin check [--repair] [--json]
+ *   Runs the integrity checks now (lib/integrity) and prints the run's
+ *   findings: an aligned table (CHECK, SUBJECT, DETAIL, REPAIR JOB) and a
+ *   summary line, or with --json one document for scripts:
+ *     {"run": {"id", "started_at", "finished_at", "repair", "status",
+ *      "error", "findings", "repairs_queued", "requests", "not_modified", "milliseconds"},
+ *      "counts": {"freshness": n, ...}, "findings": [{"check", "subject",
+ *      "detail", "found_at", "repair_job_id"}]}
+ *   (at most INTEGRITY_MAX_LISTED findings per check are listed; counts
+ *   has them all). --repair queues the repairs for lb-syncd.
+ *   Exit 0 when every check ran (findings or not), 1 when a check could not
+ *   run (the reason on stderr; the others' findings are still printed).
+ */
+#include "admin.h"
+#include "buf.h"
+#include "db.h"
+#include "integrity.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int cmd_check(struct admin *a, int argc, char **argv);
+
+static const char *
+cell(const struct db_res *r, size_t row, size_t col)
+{
+	const char *v = db_get(r, row, col);
+
+	return v ? v : "";
+}
+
+static int
+print_json(const struct integrity_result *res, struct db_res *run, struct db_res *f)
+{
+	const char *out;
+	size_t len;
+	struct jw w;
+	int rc = 0;
+
+	if (jw_init(&w) < 0)
+		return -1;
+	jw_obj(&w);
+	jw_key(&w, "run");
+	jw_obj(&w);
+	jw_kv_int(&w, "id", (long long)res->run_id);
+	jw_kv_str(&w, "started_at", run->nrows ? db_get(run, 0, 0) : NULL);
+	jw_kv_str(&w, "finished_at", run->nrows ? db_get(run, 0, 1) : NULL);
+	jw_kv_bool(&w, "repair", run->nrows ? db_getll(run, 0, 2, 0) != 0 : 0);
+	jw_kv_str(&w, "status", run->nrows ? db_get(run, 0, 3) : NULL);
+	jw_kv_str(&w, "error", res->error[0] ? res->error : NULL);
+	jw_kv_int(&w, "findings", res->findings);
+	jw_kv_int(&w, "repairs_queued", res->jobs);
+	jw_kv_int(&w, "requests", (long long)res->requests);
+	jw_kv_int(&w, "not_modified", (long long)res->not_modified);
+	jw_kv_int(&w, "milliseconds", (long long)(res->seconds * 1000.0 + 0.5));
+	jw_obj_end(&w);
+	jw_key(&w, "counts");
+	jw_obj(&w);
+	for (int i = 0; i < INTEGRITY_NCHECKS; i++)
+		jw_kv_int(&w, integrity_check_names[i], res->per_check[i]);
+	jw_obj_end(&w);
+	jw_key(&w, "findings");
+	jw_arr(&w);
+	for (size_t i = 0; i < f->nrows; i++) {
+		jw_obj(&w);
+		jw_kv_str(&w, "check", db_get(f, i, 0));
+		jw_kv_str(&w, "subject", db_get(f, i, 1));
+		jw_kv_str(&w, "detail", db_get(f, i, 2));
+		jw_kv_str(&w, "found_at", db_get(f, i, 3));
+		if (db_isnull(f, i, 4))
+			jw_kv_null(&w, "repair_job_id");
+		else
+			jw_kv_int(&w, "repair_job_id", db_getll(f, i, 4, 0));
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	if (jw_finish(&w, &out, &len) < 0)
+		rc = -1;
+	else {
+		fwrite(out, 1, len, stdout);
+		fputc('\n', stdout);
+	}
+	jw_free(&w);
+	return rc;
+}
+
+static void
+print_table(const struct integrity_result *res, struct db_res *f, int tty)
+{
+	int wc = 5, ws = 7, wd = 6;
+	const int maxs = 48, maxd = 72;
+
+	for (size_t i = 0; i < f->nrows; i++) {
+		int l0 = (int)strlen(cell(f, i, 0)), l1 = (int)strlen(cell(f, i, 1)), l2 = (int)strlen(cell(f, i, 2));
+		if (l0 > wc) wc = l0;
+		if (l1 > ws) ws = l1;
+		if (l2 > wd) wd = l2;
+	}
+	if (tty) {		/* keep a row on one line of a terminal */
+		if (ws > maxs) ws = maxs;
+		if (wd > maxd) wd = maxd;
+	}
+	if (f->nrows) {
+		printf("%-*s  %-*s  %-*s  %s\n", wc, "CHECK", ws, "SUBJECT", wd, "DETAIL", "REPAIR JOB");
+		for (size_t i = 0; i < f->nrows; i++)
+			printf("%-*s  %-*.*s  %-*.*s  %s\n", wc, cell(f, i, 0), ws, ws, cell(f, i, 1),
+			    wd, wd, cell(f, i, 2), db_isnull(f, i, 4) ? "-" : cell(f, i, 4));
+		if ((long)f->nrows < res->findings)
+			printf("(%ld more findings not listed)\n", res->findings - (long)f->nrows);
+		printf("\n");
+	}
+	printf("check run %llu: %ld finding%s (", res->run_id, res->findings, res->findings == 1 ? "" : "s");
+	for (int i = 0; i < INTEGRITY_NCHECKS; i++)
+		printf("%s%s %ld", i ? ", " : "", integrity_check_names[i], res->per_check[i]);
+	printf("), %ld repair%s queued, %lu GitHub request%s (%lu not modified), %.2f s\n", res->jobs,
+	    res->jobs == 1 ? "" : "s", res->requests, res->requests == 1 ? "" : "s", res->not_modified,
+	    res->seconds);
+	if (res->findings && res->jobs == 0)
+		printf("run `lb-admin check --repair` to queue the repairs for lb-syncd\n");
+}
+
+int
+cmd_check(struct admin *a, int argc, char **argv)
+{
+	struct integrity_result res;
+	struct db_res *run = NULL, *f = NULL;
+	struct db *db;
+	int repair = 0, json = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--repair") == 0)
+			repair = 1;
+		else if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else {
+			admin_err("usage: check [--repair] [--json]");
+			return 2;
+		}
+	}
+	if ((db = admin_db(a)) == NULL)
+		return 1;
+	rc = integrity_check(&a->conf, db, NULL, repair, &res);
+	if (rc < 0) {
+		admin_err("check: %s", res.error);
+		return 1;
+	}
+	if (db_query(db, &run, "SELECT DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%sZ'), "
+	    "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ'), repair, status FROM integrity_runs "
+	    "WHERE id = ?", "u", res.run_id) < 0 ||
+	    db_query(db, &f, "SELECT check_name, subject, detail, "
+	    "DATE_FORMAT(found_at, '%Y-%m-%dT%H:%i:%sZ'), repair_job_id FROM integrity_findings "
+	    "WHERE run_id = ? ORDER BY id", "u", res.run_id) < 0) {
+		admin_err("check: %s", db_error(db));
+		db_res_free(run);
+		return 1;
+	}
+	if (json) {
+		if (print_json(&res, run, f) < 0) {
+			admin_err("check: cannot generate JSON");
+			rc = 1;
+		}
+	} else
+		print_table(&res, f, isatty(STDOUT_FILENO));
+	fflush(stdout);
+	db_res_free(run);
+	db_res_free(f);
+	if (rc != 0) {
+		admin_err("check incomplete: %s", res.error[0] ? res.error : "see the log");
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,212 @@
+/*
+ * Admin routes (Authorization: Bearer <[api] admin_token>, compared in
+ * constant time; 401 without it or when no token is configured):
+ *   GET /api/admin/jobs[?state=queued|running|done|failed]   newest 200 jobs
+ *   GET /api/admin/deliveries[?failed=1]                      newest 200 deliveries
+ *   GET /api/admin/integrity                                  latest check and its findings
+ * Answers are never cached (Cache-Control: no-store) but carry an ETag.
+ */
+#include "api.h"
+#include "db.h"
+#include "json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ISO(c) "DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%sZ')"
+
+static int
+authorized(struct http_req *r, struct api *a)
+{
+	const char *h = http_header(r, "Authorization");
+	const char *tok = a->conf.admin_token;
+
+	if (tok == NULL || *tok == '\0' || h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+		api_fail(r, 401, "unauthorized", "admin routes need Authorization: Bearer <admin_token>");
+		return 0;
+	}
+	h += 7;
+	if (!http_ct_equal(h, strlen(h), tok, strlen(tok))) {
+		api_fail(r, 401, "unauthorized", "wrong admin token");
+		return 0;
+	}
+	return 1;
+}
+
+/* Rows as objects; types has one letter per column: 'i' integer, 's' string. */
+static void
+rows_json(struct jw *w, const struct db_res *res, const char *types)
+{
+	jw_arr(w);
+	for (size_t i = 0; i < res->nrows; i++) {
+		jw_obj(w);
+		for (size_t c = 0; c < res->ncols && types[c]; c++) {
+			jw_key(w, res->names[c]);
+			if (db_isnull(res, i, c))
+				jw_null(w);
+			else if (types[c] == 'i')
+				jw_int(w, db_getll(res, i, c, 0));
+			else
+				jw_str(w, db_get(res, i, c));
+		}
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void
+finish(struct http_req *r, struct jw *w)
+{
+	const char *doc;
+	size_t len;
+
+	if (jw_finish(w, &doc, &len) < 0)
+		api_fail(r, 500, "internal", "cannot generate JSON");
+	else
+		http_respond_etag(r, 200, "application/json", "no-store", doc, len);
+	jw_free(w);
+}
+
+static struct db *
+begin(struct http_req *r, struct api *a)
+{
+	struct db *db;
+
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+		return NULL;
+	if (!authorized(r, a))
+		return NULL;
+	db = api_db(a);
+	if (db == NULL)
+		api_fail(r, 503, "database_unavailable", "the database is unreachable");
+	return db;
+}
+
+void
+api_admin_jobs(struct http_req *r, struct api *a, const char *tail)
+{
+	struct db_res *res = NULL, *cnt = NULL;
+	char state[32];
+	struct db *db;
+	struct jw w;
+	int rc;
+
+	(void)tail;
+	if ((db = begin(r, a)) == NULL)
+		return;
+	if (api_param(r, "state", state, sizeof state) < 0)
+		return;
+	if (state[0] && strcmp(state, "queued") && strcmp(state, "running") &&
+	    strcmp(state, "done") && strcmp(state, "failed")) {
+		api_fail(r, 400, "bad_parameter", "state: expected queued, running, done or failed");
+		return;
+	}
+	rc = db_query(db, &res,
+	    "SELECT id, kind, args, state, priority, attempts, max_attempts, "
+	    ISO("run_after") " AS run_after, lease_owner, " ISO("lease_expires_at") " AS lease_expires_at, "
+	    "progress, last_error, " ISO("created_at") " AS created_at, "
+	    ISO("updated_at") " AS updated_at, " ISO("finished_at") " AS finished_at "
+	    "FROM jobs WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT 200", "ss", state, state);
+	if (rc == 0)
+		rc = db_query(db, &cnt, "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state",
+		    "");
+	if (rc < 0 || jw_init(&w) < 0) {
+		api_fail(r, 500, "internal", "cannot read jobs");
+		goto out;
+	}
+	jw_obj(&w);
+	jw_key(&w, "counts");
+	jw_obj(&w);
+	for (size_t i = 0; i < cnt->nrows; i++)
+		jw_kv_int(&w, db_get(cnt, i, 0), db_getll(cnt, i, 1, 0));
+	jw_obj_end(&w);
+	jw_key(&w, "jobs");
+	rows_json(&w, res, "isssiiisssssss");
+	jw_obj_end(&w);
+	finish(r, &w);
+out:
+	db_res_free(res);
+	db_res_free(cnt);
+}
+
+void
+api_admin_deliveries(struct http_req *r, struct api *a, const char *tail)
+{
+	struct db_res *res = NULL;
+	char failed[8];
+	struct db *db;
+	struct jw w;
+
+	(void)tail;
+	if ((db = begin(r, a)) == NULL)
+		return;
+	if (api_param(r, "failed", failed, sizeof failed) < 0)
+		return;
+	if (failed[0] && strcmp(failed, "1") && strcmp(failed, "0") && strcmp(failed, "true") &&
+	    strcmp(failed, "false")) {
+		api_fail(r, 400, "bad_parameter", "failed: expected 1 or 0");
+		return;
+	}
+	if (db_query(db, &res,
+	    "SELECT id, event, action, hook_id, " ISO("received_at") " AS received_at, "
+	    ISO("processed_at") " AS processed_at, outcome, error, content_type, "
+	    "LENGTH(body) AS size FROM deliveries WHERE (? = 0 OR outcome = 'failed') "
+	    "ORDER BY received_at DESC LIMIT 200", "i",
+	    (long long)(strcmp(failed, "1") == 0 || strcmp(failed, "true") == 0)) < 0 ||
+	    jw_init(&w) < 0) {
+		api_fail(r, 500, "internal", "cannot read deliveries");
+		db_res_free(res);
+		return;
+	}
+	jw_obj(&w);
+	jw_key(&w, "deliveries");
+	rows_json(&w, res, "sssisssssi");
+	jw_obj_end(&w);
+	finish(r, &w);
+	db_res_free(res);
+}
+
+void
+api_admin_integrity(struct http_req *r, struct api *a, const char *tail)
+{
+	struct db_res *run = NULL, *f = NULL;
+	struct db *db;
+	struct jw w;
+	int rc;
+
+	(void)tail;
+	if ((db = begin(r, a)) == NULL)
+		return;
+	rc = db_query(db, &run, "SELECT id, " ISO("started_at") " AS started_at, "
+	    ISO("finished_at") " AS finished_at, findings, requests FROM integrity_runs "
+	    "ORDER BY id DESC LIMIT 1", "");
+	if (rc == 0)
+		rc = db_query(db, &f, "SELECT id, check_name AS `check`, subject, detail, "
+		    ISO("found_at") " AS found_at, repair_job_id FROM integrity_findings "
+		    "WHERE run_id = ? ORDER BY id LIMIT 1000", "u",
+		    run->nrows ? strtoull(db_get(run, 0, 0), NULL, 10) : 0ULL);
+	if (rc < 0 || jw_init(&w) < 0) {
+		api_fail(r, 500, "internal", "cannot read integrity runs");
+		goto out;
+	}
+	jw_obj(&w);
+	jw_key(&w, "run");
+	if (run->nrows == 0)
+		jw_null(&w);
+	else {
+		jw_obj(&w);
+		jw_kv_int(&w, "id", db_getll(run, 0, 0, 0));
+		jw_kv_str(&w, "started_at", db_get(run, 0, 1));
+		jw_kv_str(&w, "finished_at", db_get(run, 0, 2));
+		jw_kv_int(&w, "findings", db_getll(run, 0, 3, 0));
+		jw_kv_int(&w, "requests", db_getll(run, 0, 4, 0));
+		jw_obj_end(&w);
+	}
+	jw_key(&w, "findings");
+	rows_json(&w, f, "issssi");
+	jw_obj_end(&w);
+	finish(r, &w);
+out:
+	db_res_free(run);
+	db_res_free(f);
+}

@@ -1,0 +1,286 @@
+/* Shared pieces of the statistics routes: parameters, errors with ETags,
+ * the data version and the per-worker answer cache. */
+#include "api.h"
+#include "buf.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+#include "period.h"
+#include "rollup.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+api_fail(struct http_req *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	struct jw w;
+	const char *doc;
+	size_t len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (jw_init(&w) < 0) {
+		http_error(r, status, code, "%s", msg);
+		return;
+	}
+	jw_obj(&w);
+	jw_key(&w, "error");
+	jw_obj(&w);
+	jw_kv_str(&w, "code", code);
+	jw_kv_str(&w, "message", msg);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	if (jw_finish(&w, &doc, &len) < 0)
+		http_error(r, status, code, "%s", "invalid request");
+	else if (status == 401) {
+		/* http_respond_etag() has no room for WWW-Authenticate: same tag here */
+		unsigned long long h = 1469598103934665603ULL;
+		char hdr[256];
+		for (size_t i = 0; i < len; i++) {
+			h ^= (unsigned char)doc[i];
+			h *= 1099511628211ULL;
+		}
+		snprintf(hdr, sizeof hdr, "ETag: W/\"%016llx%04x\"\r\nCache-Control: no-store\r\n"
+		    "WWW-Authenticate: Bearer realm=\"leaderboard\"\r\n", h, status);
+		http_respond(r, status, "application/json", hdr, doc, len);
+	}
+	else
+		http_respond_etag(r, status, "application/json", "no-cache", doc, len);
+	jw_free(&w);
+}
+
+int
+api_param(struct http_req *r, const char *name, char *out, size_t len)
+{
+	int rc = http_query(r->query, name, out, len);
+
+	if (rc < 0) {
+		api_fail(r, 400, "bad_parameter", "%s: malformed or too long", name);
+		return -1;
+	}
+	if (rc == 0)
+		out[0] = '\0';
+	return rc;
+}
+
+int
+api_period(struct http_req *r, struct period *p)
+{
+	char kind[32], value[32], from[32], to[32], msg[160];
+	const char *bad = NULL;
+
+	if (api_param(r, "period", kind, sizeof kind) < 0 ||
+	    api_param(r, "value", value, sizeof value) < 0 ||
+	    api_param(r, "from", from, sizeof from) < 0 || api_param(r, "to", to, sizeof to) < 0)
+		return -1;
+	if (period_parse(kind, value, from, to, time(NULL), p, &bad, msg, sizeof msg) < 0) {
+		api_fail(r, 400, "bad_parameter", "%s", msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_sort(struct http_req *r, enum stats_sort *s, int allow_points)
+{
+	char v[32];
+	int rc = api_param(r, "sort", v, sizeof v);
+
+	if (rc < 0)
+		return -1;
+	*s = SORT_MERGED;
+	if (rc == 0 || v[0] == '\0')
+		return 0;
+	if (stats_sort_parse(v, s) < 0 || (!allow_points && *s == SORT_POINTS)) {
+		api_fail(r, 400, "bad_parameter", "sort: expected %s",
+		    allow_points ? "merged, created, points or rejected" : "merged, created or rejected");
+		return -1;
+	}
+	return 0;
+}
+
+int
+api_limit(struct http_req *r, long long def, long long *limit)
+{
+	char v[32];
+	int rc = api_param(r, "limit", v, sizeof v);
+
+	if (rc < 0)
+		return -1;
+	*limit = def;
+	if (rc == 0 || v[0] == '\0')
+		return 0;
+	if (lb_parse_ll(v, 1, 10000, limit) < 0) {
+		api_fail(r, 400, "bad_parameter", "limit: expected a whole number from 1 to 10000");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------- version + cache */
+
+static int
+read_version(struct api *a)
+{
+	struct db_res *res;
+
+	if (db_query(a->db, &res,
+	    "SELECT CONCAT_WS('|', (SELECT version FROM stat_state WHERE id = 1), "
+	    "(SELECT MAX(updated_at) FROM teams), (SELECT MAX(updated_at) FROM users), "
+	    "(SELECT MAX(updated_at) FROM repositories), (SELECT MAX(updated_at) FROM memberships), "
+	    "(SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT(label_name, '=', points))), 0)) "
+	    "FROM label_points), UTC_DATE())", "") < 0)
+		return -1;
+	lb_strlcpy(a->version, db_get(res, 0, 0) ? db_get(res, 0, 0) : "", sizeof a->version);
+	db_res_free(res);
+	return 0;
+}
+
+struct db *
+api_stats_begin(struct http_req *r, struct api *a)
+{
+	struct db *db = api_db(a);
+	time_t now = time(NULL);
+
+	if (db == NULL) {
+		api_fail(r, 503, "database_unavailable", "the database is unreachable");
+		return NULL;
+	}
+	if (now - a->checked_at >= API_CHECK_EVERY || now < a->checked_at) {
+		int rebuilt = 0;
+		if (rollup_check(db, &a->conf, 0, &rebuilt) == 0)
+			a->checked_at = now;
+		else if (db_gone(db)) {
+			api_fail(r, 503, "database_unavailable", "the database is unreachable");
+			return NULL;
+		}
+	}
+	if (read_version(a) < 0) {
+		if (db_gone(db))
+			api_fail(r, 503, "database_unavailable", "the database is unreachable");
+		else
+			api_fail(r, 500, "internal", "cannot read the statistics version");
+		return NULL;
+	}
+	return db;
+}
+
+static char *
+full_key(struct api *a, const char *key)
+{
+	struct buf b = BUF_INIT;
+
+	if (buf_printf(&b, "%s#%s", key, a->version) < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+int
+api_cache_try(struct http_req *r, struct api *a, const char *key)
+{
+	char *k;
+
+	if (a->no_cache)
+		return 0;
+	k = full_key(a, key);
+	if (k == NULL)
+		return 0;
+	for (size_t i = 0; i < API_CACHE_SLOTS; i++) {
+		struct api_cached *c = &a->cache[i];
+		if (c->key && strcmp(c->key, k) == 0) {
+			c->used = ++a->cache_tick;
+			http_respond_etag(r, c->status, c->ctype, API_MAX_AGE, c->body, c->len);
+			free(k);
+			return 1;
+		}
+	}
+	free(k);
+	return 0;
+}
+
+static void
+slot_free(struct api *a, struct api_cached *c)
+{
+	if (c->key)
+		a->cache_bytes -= c->len;
+	free(c->key);
+	free(c->ctype);
+	free(c->body);
+	memset(c, 0, sizeof *c);
+}
+
+static void
+cache_put(struct api *a, const char *key, int status, const char *ctype, const char *body,
+    size_t len)
+{
+	struct api_cached *victim = &a->cache[0];
+	char *k;
+
+	if (a->no_cache || len > API_CACHE_BYTES / 4)
+		return;
+	for (size_t i = 0; i < API_CACHE_SLOTS; i++) {
+		struct api_cached *c = &a->cache[i];
+		/* entries of an older data version are useless now */
+		if (c->key && strstr(c->key, a->version) == NULL)
+			slot_free(a, c);
+		if (c->key == NULL || c->used < victim->used)
+			victim = c;
+		if (victim->key == NULL)
+			break;
+	}
+	slot_free(a, victim);
+	while (a->cache_bytes + len > API_CACHE_BYTES) {
+		struct api_cached *old = NULL;
+		for (size_t i = 0; i < API_CACHE_SLOTS; i++)
+			if (a->cache[i].key && (old == NULL || a->cache[i].used < old->used))
+				old = &a->cache[i];
+		if (old == NULL)
+			break;
+		slot_free(a, old);
+	}
+	k = full_key(a, key);
+	victim->body = malloc(len ? len : 1);
+	victim->ctype = lb_strdup(ctype);
+	if (k == NULL || victim->body == NULL || victim->ctype == NULL) {
+		free(k);
+		free(victim->body);
+		free(victim->ctype);
+		memset(victim, 0, sizeof *victim);
+		return;
+	}
+	memcpy(victim->body, body, len);
+	victim->key = k;
+	victim->len = len;
+	victim->status = status;
+	victim->used = ++a->cache_tick;
+	a->cache_bytes += len;
+}
+
+void
+api_send(struct http_req *r, struct api *a, const char *key, int status, const char *ctype,
+    const char *body, size_t len)
+{
+	if (key)
+		cache_put(a, key, status, ctype, body, len);
+	http_respond_etag(r, status, ctype, API_MAX_AGE, body, len);
+}
+
+void
+api_send_json(struct http_req *r, struct api *a, const char *key, struct jw *w)
+{
+	const char *doc;
+	size_t len;
+
+	if (jw_finish(w, &doc, &len) < 0)
+		api_fail(r, 500, "internal", "cannot generate JSON");
+	else
+		api_send(r, a, key, 200, "application/json", doc, len);
+}

@@ -1,0 +1,578 @@
+#include "github.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+
+#include <curl/curl.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define RATE_WAITS_MAX 10	/* rate-limit waits per gh_get() */
+
+/* headers of the answer in progress */
+struct hdrs {
+	struct gh_resp *r;
+	long remaining;		/* -1: absent */
+	long long reset;	/* 0: absent */
+	long retry_after;	/* -1: absent */
+	int  link_bad;
+};
+
+static time_t
+default_now(void)
+{
+	return time(NULL);
+}
+
+static void
+default_sleep(struct gh *g, double secs)
+{
+	struct timespec ts;
+
+	while (secs > 0 && !(g->stop && *g->stop)) {
+		double step = secs < 0.1 ? secs : 0.1;
+		ts.tv_sec = (time_t)step;
+		ts.tv_nsec = (long)((step - (double)ts.tv_sec) * 1e9);
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !(g->stop && *g->stop))
+			;
+		secs -= step;
+	}
+}
+
+double
+gh_backoff(int n, double base)
+{
+	double d = base;
+
+	if (n < 1)
+		n = 1;
+	for (int i = 1; i < n && d < 60; i++)
+		d *= 2;
+	return d > 60 ? 60 : d;
+}
+
+int
+gh_escape(const char *s, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)c;
+		} else {
+			if (o + 3 >= outlen)
+				return -1;
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (o >= outlen)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+/* page=N inside a URL's query string, 0 when absent */
+static long
+page_of(const char *url, size_t len)
+{
+	const char *q = memchr(url, '?', len);
+	long long v;
+	char num[24];
+
+	while (q && q < url + len) {
+		q++;
+		if ((size_t)(url + len - q) > 5 && strncmp(q, "page=", 5) == 0) {
+			size_t n = 0;
+			q += 5;
+			while (q + n < url + len && isdigit((unsigned char)q[n]) && n < sizeof num - 1)
+				n++;
+			memcpy(num, q, n);
+			num[n] = '\0';
+			return lb_parse_ll(num, 1, 100000000, &v) == 0 ? (long)v : 0;
+		}
+		q = memchr(q, '&', (size_t)(url + len - q));
+	}
+	return 0;
+}
+
+int
+gh_link_parse(const char *v, char *next, size_t nextlen, long *last)
+{
+	const char *p = v;
+
+	if (nextlen)
+		next[0] = '\0';
+	*last = 0;
+	for (;;) {
+		const char *lt, *gt, *end, *rel;
+		size_t ulen;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			return 0;
+		if (*p != '<')
+			return -1;
+		lt = p + 1;
+		gt = strchr(lt, '>');
+		if (gt == NULL)
+			return -1;
+		ulen = (size_t)(gt - lt);
+		/* parameters up to the next ", <" (a comma outside <...>) */
+		end = gt + 1;
+		while (*end && *end != ',')
+			end++;
+		rel = NULL;
+		for (const char *s = gt + 1; s + 4 <= end; s++)
+			if (strncasecmp(s, "rel=", 4) == 0) {
+				rel = s + 4;
+				break;
+			}
+		if (rel) {
+			const char *t = rel, *ve;
+			if (*t == '"') {
+				t++;
+				ve = t;
+				while (ve < end && *ve != '"')
+					ve++;
+			} else {
+				ve = t;
+				while (ve < end && *ve != ';' && *ve != ' ')
+					ve++;
+			}
+			/* rel may hold several space-separated values */
+			while (t < ve) {
+				const char *te = t;
+				while (te < ve && *te != ' ')
+					te++;
+				if (te - t == 4 && strncmp(t, "next", 4) == 0) {
+					if (ulen + 1 > nextlen)
+						return -1;
+					memcpy(next, lt, ulen);
+					next[ulen] = '\0';
+				} else if (te - t == 4 && strncmp(t, "last", 4) == 0)
+					*last = page_of(lt, ulen);
+				t = te;
+				while (t < ve && *t == ' ')
+					t++;
+			}
+		}
+		p = end;
+	}
+}
+
+struct gh *
+gh_new(const char *api_url, const char *token, char *err, size_t errlen)
+{
+	static int global_done;
+	struct gh *g;
+	struct buf b = BUF_INIT;
+	size_t n;
+
+	if (api_url == NULL || (strncmp(api_url, "https://", 8) != 0 && strncmp(api_url, "http://", 7) != 0)) {
+		lb_snprintf(err, errlen, "github api_url must start with https:// or http://");
+		return NULL;
+	}
+	if (!global_done) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		global_done = 1;
+	}
+	g = calloc(1, sizeof *g);
+	if (g == NULL) {
+		lb_snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	g->api_url = lb_strdup(api_url);
+	if (g->api_url == NULL)
+		goto oom;
+	n = strlen(g->api_url);
+	while (n > 0 && g->api_url[n - 1] == '/')
+		g->api_url[--n] = '\0';
+	if (token && *token) {
+		if (strpbrk(token, "\r\n") != NULL) {
+			lb_snprintf(err, errlen, "github token contains a line break");
+			gh_free(g);
+			return NULL;
+		}
+		if (buf_printf(&b, "Authorization: Bearer %s", token) < 0)
+			goto oom;
+		g->auth_header = buf_detach(&b);
+		if (g->auth_header == NULL)
+			goto oom;
+	}
+	lb_snprintf(g->user_agent, sizeof g->user_agent, "leaderboard-syncd/%s", LB_VERSION);
+	g->curl = curl_easy_init();
+	if (g->curl == NULL)
+		goto oom;
+	g->rate_remaining = -1;
+	g->max_wait = 3600;
+	g->timeout = 120;
+	g->sleep = default_sleep;
+	g->now = default_now;
+	g->backoff_base = 1.0;
+	return g;
+oom:
+	buf_free(&b);
+	gh_free(g);
+	lb_snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+void
+gh_free(struct gh *g)
+{
+	if (g == NULL)
+		return;
+	if (g->curl)
+		curl_easy_cleanup(g->curl);
+	if (g->auth_header) {
+		explicit_bzero(g->auth_header, strlen(g->auth_header));
+		free(g->auth_header);
+	}
+	free(g->api_url);
+	free(g);
+}
+
+void
+gh_resp_init(struct gh_resp *r)
+{
+	memset(r, 0, sizeof *r);
+	r->body.max = GH_MAX_BODY;
+}
+
+void
+gh_resp_free(struct gh_resp *r)
+{
+	buf_free(&r->body);
+}
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct gh_resp *r = arg;
+
+	if (buf_append(&r->body, p, size * n) < 0)
+		return 0;	/* aborts the transfer: CURLE_WRITE_ERROR */
+	return size * n;
+}
+
+/* value of header "name:" in line (len bytes), trimmed, copied into out */
+static int
+header_value(const char *line, size_t len, const char *name, char *out, size_t outlen)
+{
+	size_t nl = strlen(name), vl;
+	const char *v;
+
+	if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+		return 0;
+	v = line + nl + 1;
+	vl = len - nl - 1;
+	while (vl && (*v == ' ' || *v == '\t'))
+		v++, vl--;
+	while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+		vl--;
+	if (vl + 1 > outlen)
+		return -1;
+	memcpy(out, v, vl);
+	out[vl] = '\0';
+	return 1;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct hdrs *h = arg;
+	size_t len = size * n;
+	char val[2048];
+	long long v;
+	int rc;
+
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		/* a new answer (after a redirect or 100): forget earlier headers */
+		h->remaining = -1;
+		h->reset = 0;
+		h->retry_after = -1;
+		h->link_bad = 0;
+		h->r->etag[0] = '\0';
+		h->r->next[0] = '\0';
+		h->r->last_page = 0;
+		return len;
+	}
+	if ((rc = header_value(p, len, "etag", val, sizeof val)) == 1)
+		lb_strlcpy(h->r->etag, strlen(val) < GH_ETAG_MAX ? val : "", GH_ETAG_MAX);
+	else if ((rc = header_value(p, len, "link", val, sizeof val)) != 0) {
+		if (rc < 0 || gh_link_parse(val, h->r->next, sizeof h->r->next, &h->r->last_page) < 0)
+			h->link_bad = 1;
+	} else if (header_value(p, len, "x-ratelimit-remaining", val, sizeof val) == 1) {
+		if (lb_parse_ll(val, 0, 100000000, &v) == 0)
+			h->remaining = (long)v;
+	} else if (header_value(p, len, "x-ratelimit-reset", val, sizeof val) == 1) {
+		if (lb_parse_ll(val, 0, 1LL << 40, &v) == 0)
+			h->reset = v;
+	} else if (header_value(p, len, "retry-after", val, sizeof val) == 1) {
+		if (lb_parse_ll(val, 0, 86400 * 7, &v) == 0)
+			h->retry_after = (long)v;
+	}
+	return len;
+}
+
+/* Wait secs (or return GH_EWAIT / GH_ESTOP). */
+static int
+wait_for(struct gh *g, double secs, const char *why, char *err, size_t errlen)
+{
+	if (g->stop && *g->stop) {
+		lb_snprintf(err, errlen, "stopped");
+		return GH_ESTOP;
+	}
+	if (secs > (double)g->max_wait) {
+		g->retry_at = g->now() + (time_t)secs + 1;
+		lb_snprintf(err, errlen, "%s: next request allowed in %.0f s", why, secs);
+		return GH_EWAIT;
+	}
+	if (secs <= 0)
+		return GH_OK;
+	log_info("github: %s: waiting %.1f s", why, secs);
+	if (g->on_wait)
+		g->on_wait(g->wait_arg, why, secs);
+	g->sleep(g, secs);
+	if (g->stop && *g->stop) {
+		lb_snprintf(err, errlen, "stopped");
+		return GH_ESTOP;
+	}
+	return GH_OK;
+}
+
+static int
+url_allowed(const struct gh *g, const char *url)
+{
+	size_t n = strlen(g->api_url);
+
+	return strncmp(url, g->api_url, n) == 0 && (url[n] == '/' || url[n] == '?');
+}
+
+int
+gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
+    char *err, size_t errlen)
+{
+	char full[GH_URL_MAX + 256], errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *hl = NULL, *tmp;
+	struct buf inm = BUF_INIT;
+	struct hdrs h;
+	int retries = 0, rate_waits = 0, rc;
+	CURL *c = g->curl;
+
+	if (url[0] == '/') {
+		if (lb_snprintf(full, sizeof full, "%s%s", g->api_url, url) < 0) {
+			lb_snprintf(err, errlen, "URL too long");
+			return GH_EINVAL;
+		}
+	} else if (url_allowed(g, url)) {
+		if (lb_snprintf(full, sizeof full, "%s", url) < 0) {
+			lb_snprintf(err, errlen, "URL too long");
+			return GH_EINVAL;
+		}
+	} else {
+		lb_snprintf(err, errlen, "refusing URL outside api_url: %.200s", url);
+		return GH_EINVAL;
+	}
+	if (strpbrk(full, " \r\n\t") != NULL) {
+		lb_snprintf(err, errlen, "refusing URL with blanks");
+		return GH_EINVAL;
+	}
+
+	tmp = curl_slist_append(hl, "Accept: application/vnd.github+json");
+	if (tmp) hl = tmp;
+	tmp = curl_slist_append(hl, "X-GitHub-Api-Version: 2022-11-28");
+	if (tmp) hl = tmp;
+	if (g->auth_header && (tmp = curl_slist_append(hl, g->auth_header)) != NULL)
+		hl = tmp;
+	if (etag && *etag && strpbrk(etag, "\r\n") == NULL &&
+	    buf_printf(&inm, "If-None-Match: %s", etag) == 0 &&
+	    (tmp = curl_slist_append(hl, inm.data)) != NULL)
+		hl = tmp;
+	buf_free(&inm);
+	if (hl == NULL) {
+		lb_snprintf(err, errlen, "out of memory");
+		return GH_EINVAL;
+	}
+
+	for (;;) {
+		CURLcode cc;
+		long status = 0;
+		double wait;
+
+		/* primary limit: the last answer said nothing is left */
+		if (g->rate_remaining == 0) {
+			time_t now = g->now();
+			wait = g->rate_reset > now ? (double)(g->rate_reset - now + 1) : 0;
+			if ((rc = wait_for(g, wait, "rate limit exhausted", err, errlen)) != GH_OK)
+				goto out;
+			g->rate_remaining = -1;
+		}
+		if (g->stop && *g->stop) {
+			lb_snprintf(err, errlen, "stopped");
+			rc = GH_ESTOP;
+			goto out;
+		}
+
+		buf_reset(&r->body);
+		r->status = 0;
+		r->not_modified = 0;
+		r->etag[0] = r->next[0] = '\0';
+		r->last_page = 0;
+		memset(&h, 0, sizeof h);
+		h.r = r;
+		h.remaining = -1;
+		h.retry_after = -1;
+		errbuf[0] = '\0';
+
+		curl_easy_reset(c);
+		curl_easy_setopt(c, CURLOPT_URL, full);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+		curl_easy_setopt(c, CURLOPT_USERAGENT, g->user_agent);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, g->timeout);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+
+		g->requests++;
+		cc = curl_easy_perform(c);
+		if (h.remaining >= 0) {
+			g->rate_remaining = h.remaining;
+			g->rate_reset = (time_t)h.reset;
+		}
+		if (cc == CURLE_WRITE_ERROR) {
+			lb_snprintf(err, errlen, "GET %.300s: answer larger than %zu bytes", full, (size_t)GH_MAX_BODY);
+			rc = GH_EINVAL;
+			goto out;
+		}
+		if (cc != CURLE_OK) {
+			if (++retries > GH_RETRIES) {
+				lb_snprintf(err, errlen, "GET %.300s: %s", full, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+				rc = GH_ENET;
+				goto out;
+			}
+			log_warn("github: GET %.300s: %s (retry %d)", full, errbuf[0] ? errbuf : curl_easy_strerror(cc), retries);
+			if ((rc = wait_for(g, gh_backoff(retries, g->backoff_base), "network error", err, errlen)) != GH_OK)
+				goto out;
+			continue;
+		}
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		r->status = status;
+		g->bytes += r->body.len;
+		if (status == 304) {
+			r->not_modified = 1;
+			g->not_modified++;
+			rc = GH_OK;
+			goto out;
+		}
+		if (status >= 200 && status < 300) {
+			if (h.link_bad) {
+				lb_snprintf(err, errlen, "GET %.300s: malformed Link header", full);
+				rc = GH_EINVAL;
+				goto out;
+			}
+			rc = GH_OK;
+			goto out;
+		}
+		if ((status == 403 || status == 429) &&
+		    (h.retry_after >= 0 || h.remaining == 0 || status == 429)) {
+			const char *why = "secondary rate limit";
+			if (h.retry_after >= 0)
+				wait = (double)h.retry_after;
+			else if (h.remaining == 0) {
+				time_t now = g->now();
+				why = "rate limit exhausted";
+				wait = h.reset > now ? (double)(h.reset - now + 1) : 1;
+			} else
+				wait = 60;
+			if (++rate_waits > RATE_WAITS_MAX) {
+				lb_snprintf(err, errlen, "GET %.300s: still rate limited after %d waits", full, RATE_WAITS_MAX);
+				rc = GH_ENET;
+				goto out;
+			}
+			log_warn("github: GET %.300s: %ld (%s)", full, status, why);
+			g->rate_remaining = -1;	/* the wait below covers it */
+			if ((rc = wait_for(g, wait, why, err, errlen)) != GH_OK)
+				goto out;
+			continue;
+		}
+		if (status >= 500) {
+			if (++retries > GH_RETRIES) {
+				lb_snprintf(err, errlen, "GET %.300s: HTTP %ld", full, status);
+				rc = GH_ENET;
+				goto out;
+			}
+			log_warn("github: GET %.300s: HTTP %ld (retry %d)", full, status, retries);
+			if ((rc = wait_for(g, gh_backoff(retries, g->backoff_base), "server error", err, errlen)) != GH_OK)
+				goto out;
+			continue;
+		}
+		lb_snprintf(err, errlen, "GET %.300s: HTTP %ld", full, status);
+		rc = GH_EHTTP;
+		goto out;
+	}
+out:
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hl);	/* holds the token: freed memory, not logged */
+	return rc;
+}
+
+int
+gh_cache_get(struct db *db, const char *url, char *etag, size_t etaglen)
+{
+	struct db_res *res;
+	int found = 0;
+
+	if (etaglen)
+		etag[0] = '\0';
+	if (strlen(url) > 700)
+		return 0;
+	if (db_query(db, &res, "SELECT etag FROM http_cache WHERE url = ?", "s", url) < 0)
+		return -1;
+	if (res->nrows == 1 && db_get(res, 0, 0) && *db_get(res, 0, 0)) {
+		lb_strlcpy(etag, db_get(res, 0, 0), etaglen);
+		found = 1;
+	}
+	db_res_free(res);
+	return found;
+}
+
+int
+gh_cache_put(struct db *db, const char *url, const char *etag)
+{
+	if (strlen(url) > 700 || etag == NULL || *etag == '\0' || strlen(etag) > 255)
+		return 0;
+	return db_exec(db, "INSERT INTO http_cache (url, etag, fetched_at) VALUES (?, ?, NOW(6)) "
+	    "ON DUPLICATE KEY UPDATE etag = VALUES(etag), fetched_at = VALUES(fetched_at)",
+	    "ss", url, etag);
+}
+
+int
+gh_cache_del(struct db *db, const char *url)
+{
+	if (strlen(url) > 700)
+		return 0;
+	return db_exec(db, "DELETE FROM http_cache WHERE url = ?", "s", url);
+}

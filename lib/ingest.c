@@ -1,0 +1,621 @@
+/*
+ * ingest — one delivery: deliveries row + effects, one transaction (see
+ * ingest.h). The dispatch table below is the list of events that matter
+ * (../shared/CONTRACT.md "Webhooks"); everything else is stored "ignored".
+ */
+#include "ingest.h"
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+#include "store.h"
+#include "http.h"
+
+#include <ctype.h>
+#include <mysqld_error.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ATTEMPTS 5
+
+struct ctx {
+	struct db          *db;
+	const struct conf  *c;
+	yajl_val            root;
+	const char         *action;	/* NULL when the payload has none */
+	const char         *at;		/* received_at */
+	const char         *hook_id;	/* header, may be NULL */
+	char                why[160];	/* reason of a STORE_EBADINPUT */
+};
+
+static int
+bad(struct ctx *x, const char *why)
+{
+	lb_strlcpy(x->why, why, sizeof x->why);
+	return STORE_EBADINPUT;
+}
+
+static int
+is_action(const struct ctx *x, const char *a)
+{
+	return x->action && strcmp(x->action, a) == 0;
+}
+
+/* ------------------------------------------------------- organizations */
+
+/* 1: the partner org (or no partner_org configured), 0: another org,
+ * -1: no usable "organization" object. */
+static int
+org_of(const struct ctx *x, unsigned long long *id)
+{
+	yajl_val o = json_get(x->root, "organization", NULL);
+	yajl_val v = json_get(o, "id", NULL);
+	const char *login = json_str(o, "login");
+
+	if (!YAJL_IS_OBJECT(o) || login == NULL || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0)
+		return -1;
+	*id = (unsigned long long)YAJL_GET_INTEGER(v);
+	if (x->c->partner_org == NULL || x->c->partner_org[0] == '\0')
+		return 1;
+	return strcasecmp(login, x->c->partner_org) == 0;
+}
+
+static int
+org_write(struct ctx *x, unsigned long long id)
+{
+	yajl_val o = json_get(x->root, "organization", NULL);
+	const char *login = json_str(o, "login");
+	char l[101];
+	size_t n = strlen(login);
+
+	if (n > 100)
+		n = 100;
+	memcpy(l, login, n);
+	l[n] = '\0';
+	while (n > 0 && ((unsigned char)l[n] & 0xC0) == 0x80)
+		l[n--] = '\0';
+	return db_exec(x->db,
+	    "INSERT INTO organizations (id, login, is_partner) VALUES (?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE login = VALUES(login), is_partner = VALUES(is_partner)",
+	    "usi", id, l, (long long)(x->c->partner_org && strcasecmp(login, x->c->partner_org) == 0));
+}
+
+/* ------------------------------------------------------------- handlers */
+
+static int
+on_ping(struct ctx *x)
+{
+	yajl_val hook = json_get(x->root, "hook", NULL);
+	yajl_val ev = json_get(hook, "events", NULL);
+	long long id = json_ll(x->root, "hook_id", -1);
+	const char *type = json_str(hook, "type"), *target;
+	struct buf events = BUF_INIT;
+	char tt[21] = "", tg[202] = "";
+	int rc;
+
+	if (id <= 0)
+		id = json_ll(hook, "id", -1);
+	if (id <= 0 && x->hook_id)
+		(void)lb_parse_ll(x->hook_id, 1, INT64_MAX, &id);
+	if (id <= 0)
+		return bad(x, "ping without hook_id");
+	if (type) {
+		size_t i;
+		for (i = 0; type[i] && i < sizeof tt - 1; i++)
+			tt[i] = (char)tolower((unsigned char)type[i]);
+		tt[i] = '\0';
+	}
+	target = json_str(json_get(x->root, "organization", NULL), "login");
+	if (target == NULL)
+		target = json_str(json_get(x->root, "repository", NULL), "full_name");
+	if (target)
+		lb_strlcpy(tg, target, sizeof tg);
+	events.max = 1024;
+	if (YAJL_IS_ARRAY(ev))
+		for (size_t i = 0; i < ev->u.array.len; i++) {
+			yajl_val e = ev->u.array.values[i];
+			if (!YAJL_IS_STRING(e))
+				continue;
+			if ((events.len && buf_putc(&events, ',') < 0) || buf_puts(&events, e->u.string) < 0)
+				break;
+		}
+	rc = db_exec(x->db,
+	    "INSERT INTO webhooks (hook_id, target_type, target, events, first_seen_at, last_ping_at) "
+	    "VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+	    "target_type = COALESCE(VALUES(target_type), target_type), "
+	    "target = COALESCE(VALUES(target), target), events = COALESCE(VALUES(events), events), "
+	    "first_seen_at = LEAST(first_seen_at, VALUES(first_seen_at)), "
+	    "last_ping_at = GREATEST(COALESCE(last_ping_at, VALUES(last_ping_at)), VALUES(last_ping_at))",
+	    "ussss" "s", (unsigned long long)id, tt[0] ? tt : NULL, tg[0] ? tg : NULL,
+	    events.len ? events.data : NULL, x->at, x->at);
+	buf_free(&events);
+	return rc;
+}
+
+static int
+on_pull_request(struct ctx *x)
+{
+	enum store_result res;
+	yajl_val pr = json_get(x->root, "pull_request", NULL);
+	int rc;
+
+	if (!YAJL_IS_OBJECT(pr))
+		return bad(x, "pull_request: no pull_request object");
+	rc = store_pr(x->db, x->c, pr, "webhook", &res);
+	if (rc == STORE_EBADINPUT)
+		return bad(x, "pull_request: missing or malformed field in pull_request");
+	return rc;
+}
+
+static int
+team_id_of(yajl_val team, unsigned long long *id)
+{
+	yajl_val v = json_get(team, "id", NULL);
+
+	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0)
+		return -1;
+	*id = (unsigned long long)YAJL_GET_INTEGER(v);
+	return 0;
+}
+
+static int
+on_team(struct ctx *x)
+{
+	yajl_val team = json_get(x->root, "team", NULL);
+	unsigned long long org, tid;
+	int rc;
+
+	if (org_of(x, &org) < 0 || team_id_of(team, &tid) < 0)
+		return bad(x, "team: missing organization or team");
+	if (org_write(x, org) < 0)
+		return -1;
+	rc = store_team(x->db, team, org);
+	if (rc == STORE_EBADINPUT)
+		return bad(x, "team: malformed team object");
+	if (rc < 0)
+		return -1;
+	if (is_action(x, "deleted"))
+		return store_team_deleted(x->db, tid, x->at);
+	return 0;
+}
+
+static int
+on_membership(struct ctx *x)
+{
+	yajl_val team = json_get(x->root, "team", NULL);
+	yajl_val member = json_get(x->root, "member", NULL);
+	unsigned long long org, tid, uid;
+	int rc;
+
+	if (org_of(x, &org) < 0 || team_id_of(team, &tid) < 0 ||
+	    team_id_of(member, &uid) < 0)
+		return bad(x, "membership: missing organization, team or member");
+	rc = store_user(x->db, member);
+	if (rc == STORE_EBADINPUT)
+		return bad(x, "membership: malformed member");
+	if (rc < 0 || org_write(x, org) < 0)
+		return -1;
+	/* A deleted team comes as {id, name, deleted: true}: keep what we have. */
+	if (json_str(team, "slug")) {
+		rc = store_team(x->db, team, org);
+		if (rc == STORE_EBADINPUT)
+			return bad(x, "membership: malformed team");
+		if (rc < 0)
+			return -1;
+	}
+	if (is_action(x, "added"))
+		return store_member_start(x->db, tid, uid, x->at, "webhook");
+	return store_member_end(x->db, tid, uid, x->at);
+}
+
+static int
+on_organization(struct ctx *x)
+{
+	yajl_val user = json_get(x->root, "membership", "user", NULL);
+	unsigned long long org, uid;
+	struct db_res *r;
+	int rc;
+
+	if (org_of(x, &org) < 0 || team_id_of(user, &uid) < 0)
+		return bad(x, "organization: missing organization or membership.user");
+	rc = store_user(x->db, user);
+	if (rc == STORE_EBADINPUT)
+		return bad(x, "organization: malformed membership.user");
+	if (rc < 0 || org_write(x, org) < 0)
+		return -1;
+	if (is_action(x, "member_added"))
+		return 0;
+	/* member_removed: out of every team of the org, now. */
+	if (db_query(x->db, &r,
+	    "SELECT DISTINCT m.team_id FROM memberships m JOIN teams t ON t.id = m.team_id "
+	    "WHERE m.user_id = ? AND m.ended_at IS NULL AND (t.org_id = ? OR t.org_id IS NULL) "
+	    "FOR UPDATE",
+	    "uu", uid, org) < 0)
+		return -1;
+	rc = 0;
+	for (size_t i = 0; i < r->nrows && rc == 0; i++)
+		rc = store_member_end(x->db, strtoull(db_get(r, i, 0), NULL, 10), uid, x->at);
+	db_res_free(r);
+	return rc;
+}
+
+static int
+on_repository(struct ctx *x)
+{
+	int rc = store_repo(x->db, x->c, json_get(x->root, "repository", NULL));
+
+	if (rc == STORE_EBADINPUT)
+		return bad(x, "repository: missing or malformed repository");
+	return rc;
+}
+
+/*
+ * The events that matter. actions: NULL = every action; else a
+ * space-separated list. partner: only for the partner org's payloads.
+ */
+static const struct route {
+	const char *event;
+	const char *actions;
+	int         partner;
+	int       (*fn)(struct ctx *);
+} routes[] = {
+	{ "ping",         NULL,                          0, on_ping },
+	{ "pull_request", NULL,                          0, on_pull_request },
+	{ "team",         "created edited deleted",      1, on_team },
+	{ "membership",   "added removed",               1, on_membership },
+	{ "organization", "member_added member_removed", 1, on_organization },
+	{ "repository",   "renamed transferred",         0, on_repository },
+};
+
+static int
+word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p = list;
+
+	while (n && (p = strstr(p, w)) != NULL) {
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* The route of a delivery, or NULL: stored and ignored. */
+static const struct route *
+route_of(const struct ctx *x, const char *event)
+{
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const struct route *r = &routes[i];
+		unsigned long long org;
+		if (strcmp(r->event, event) != 0)
+			continue;
+		if (r->actions && (x->action == NULL || !word_in(r->actions, x->action)))
+			return NULL;
+		if (r->partner && org_of(x, &org) == 0)
+			return NULL;	/* another organization's teams */
+		if (strcmp(event, "membership") == 0 && json_str(x->root, "scope") &&
+		    strcmp(json_str(x->root, "scope"), "team") != 0)
+			return NULL;
+		return r;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ the row */
+
+/* Insert the row (live), or update it (exists: a failed one; replay). */
+static int
+row_write(struct db *db, const struct ingest_delivery *d, const char *action,
+    const char *outcome, const char *error, int exists, int replay)
+{
+	char now[32];
+
+	store_now(now, sizeof now);
+	if (replay)
+		return db_exec(db,
+		    "UPDATE deliveries SET outcome = ?, error = ?, processed_at = ?, action = ? "
+		    "WHERE id = ?", "sssss", outcome, error, now, action, d->id);
+	if (exists)
+		return db_exec(db,
+		    "UPDATE deliveries SET event = ?, action = ?, hook_id = ?, received_at = ?, "
+		    "processed_at = ?, outcome = ?, error = ?, content_type = ?, body = ? WHERE id = ?",
+		    "ssssssssbs", d->event, action, d->hook_id, d->received_at, now, outcome, error,
+		    d->content_type, d->body, d->len, d->id);
+	return db_exec(db,
+	    "INSERT INTO deliveries (id, event, action, hook_id, received_at, processed_at, "
+	    "outcome, error, content_type, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "sssssssssb", d->id, d->event, action, d->hook_id, d->received_at, now, outcome,
+	    error, d->content_type, d->body, d->len);
+}
+
+/* Record a failure outside any transaction. */
+static int
+row_failed(struct db *db, const struct ingest_delivery *d, const char *action,
+    const char *error, int replay)
+{
+	struct db_res *r;
+	int exists;
+
+	if (db_query(db, &r, "SELECT outcome FROM deliveries WHERE id = ?", "s", d->id) < 0)
+		return -1;
+	exists = r->nrows == 1;
+	db_res_free(r);
+	return row_write(db, d, action, "failed", error, exists, replay);
+}
+
+static int
+retryable(unsigned e)
+{
+	return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT || e == ER_DUP_ENTRY;
+}
+
+/*
+ * Deliveries run under READ COMMITTED: no gap locks, so deliveries of new
+ * PRs (ids near each other) never deadlock on the same index gap, and every
+ * read sees what concurrent deliveries committed (lib/store locks the rows
+ * it decides on). Reconnects once when the server went away and came back.
+ */
+static int
+begin(struct db *db)
+{
+	static const char rc[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+
+	for (int i = 0; i < 2; i++) {
+		if (db_exec_text(db, rc, sizeof rc - 1) == 0 && db_begin(db) == 0)
+			return 0;
+		if (i > 0 || !db_gone(db) || db_ping(db) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+static enum ingest_status
+run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int replay,
+    char *err, size_t errlen)
+{
+	struct ctx x;
+	const struct route *rt = NULL;
+	char perr[128] = "", act[65] = "";
+	enum ingest_status st = INGEST_DBERROR;
+	const char *outcome, *action = NULL;
+	int exists = 0;
+
+	memset(&x, 0, sizeof x);
+	x.db = db;
+	x.c = c;
+	x.at = d->received_at;
+	x.hook_id = d->hook_id;
+	err[0] = '\0';
+	x.root = json_parse(d->body, d->len, INGEST_MAX_DEPTH, d->len + 1, perr, sizeof perr);
+	if (x.root && !YAJL_IS_OBJECT(x.root)) {
+		json_free(x.root);
+		x.root = NULL;
+		lb_strlcpy(perr, "the payload is not a JSON object", sizeof perr);
+	}
+	if (x.root) {
+		x.action = json_str(x.root, "action");
+		if (x.action) {	/* cut to the column, never inside a UTF-8 sequence */
+			size_t n = strlen(x.action);
+			if (n > 64)
+				n = 64;
+			while (n > 0 && n < strlen(x.action) &&
+			    ((unsigned char)x.action[n] & 0xC0) == 0x80)
+				n--;
+			memcpy(act, x.action, n);
+			act[n] = '\0';
+			action = act;
+		}
+		rt = route_of(&x, d->event);
+		outcome = rt ? "processed" : "ignored";
+	} else {
+		lb_snprintf(x.why, sizeof x.why, "invalid JSON payload: %s", perr);
+		outcome = "failed";
+	}
+
+	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+		int rc = 0;
+
+		exists = 0;
+		x.why[0] = x.root ? '\0' : x.why[0];
+		if (begin(db) < 0)
+			goto dberr;
+		if (!replay && row_write(db, d, action, outcome, x.root ? NULL : x.why, 0, 0) < 0) {
+			struct db_res *r;
+			int failed;
+			if (db_errno(db) != ER_DUP_ENTRY)
+				goto dberr;
+			if (db_query(db, &r, "SELECT outcome FROM deliveries WHERE id = ? FOR UPDATE",
+			    "s", d->id) < 0)
+				goto dberr;
+			failed = r->nrows == 1 && strcmp(db_get(r, 0, 0), "failed") == 0;
+			db_res_free(r);
+			if (!failed) {
+				(void)db_rollback(db);
+				st = INGEST_DUPLICATE;
+				goto out;
+			}
+			exists = 1;
+		}
+		if (x.root == NULL) {	/* not JSON: the row says why */
+			if ((exists || replay) &&
+			    row_write(db, d, action, "failed", x.why, exists, replay) < 0)
+				goto dberr;
+			if (db_commit(db) < 0)
+				goto dberr;
+			lb_strlcpy(err, x.why, errlen);
+			st = INGEST_BADINPUT;
+			goto out;
+		}
+		if (rt)
+			rc = rt->fn(&x);
+		if (rc == STORE_EBADINPUT) {
+			(void)db_rollback(db);
+			lb_strlcpy(err, x.why[0] ? x.why : "malformed payload", errlen);
+			if (row_failed(db, d, action, err, replay) < 0)
+				log_warn("delivery %s: cannot record the failure: %s", d->id,
+				    db_error(db));
+			st = INGEST_BADINPUT;
+			goto out;
+		}
+		if (rc < 0)
+			goto dberr;
+		if ((exists || replay) && row_write(db, d, action, outcome, NULL, exists, replay) < 0)
+			goto dberr;
+		if (db_commit(db) < 0)
+			goto dberr;
+		st = rt ? INGEST_PROCESSED : INGEST_IGNORED;
+		goto out;
+dberr:
+		lb_snprintf(err, errlen, "database: %s", db_error(db));
+		{
+			unsigned e = db_errno(db);
+			int gone = db_gone(db);
+			(void)db_rollback(db);
+			if (gone) {
+				st = INGEST_DBERROR;
+				goto out;
+			}
+			if (retryable(e) && attempt + 1 < ATTEMPTS)
+				continue;
+		}
+		if (row_failed(db, d, action, err, replay) < 0) {
+			st = INGEST_DBERROR;
+			goto out;
+		}
+		st = INGEST_FAILED;
+		goto out;
+	}
+out:
+	json_free(x.root);
+	return st;
+}
+
+enum ingest_status
+ingest_apply(struct db *db, const struct conf *c, const struct ingest_delivery *d,
+    char *err, size_t errlen)
+{
+	return run(db, c, d, 0, err, errlen);
+}
+
+enum ingest_status
+ingest_replay(struct db *db, const struct conf *c, const char *id, char *err, size_t errlen)
+{
+	struct ingest_delivery d;
+	struct db_res *r;
+	enum ingest_status st;
+
+	if (db_query(db, &r,
+	    "SELECT event, hook_id, DATE_FORMAT(received_at, '%Y-%m-%d %H:%i:%s.%f'), "
+	    "content_type, body FROM deliveries WHERE id = ?", "s", id) < 0) {
+		lb_snprintf(err, errlen, "database: %s", db_error(db));
+		return INGEST_DBERROR;
+	}
+	if (r->nrows == 0) {
+		db_res_free(r);
+		lb_snprintf(err, errlen, "no delivery '%s'", id);
+		return INGEST_NOTFOUND;
+	}
+	memset(&d, 0, sizeof d);
+	d.id = id;
+	d.event = db_get(r, 0, 0);
+	d.hook_id = db_get(r, 0, 1);
+	d.received_at = db_get(r, 0, 2);
+	d.content_type = db_get(r, 0, 3);
+	d.body = db_get(r, 0, 4);
+	d.len = db_getlen(r, 0, 4);
+	st = run(db, c, &d, 1, err, errlen);
+	db_res_free(r);
+	return st;
+}
+
+const char *
+ingest_status_name(enum ingest_status s)
+{
+	switch (s) {
+	case INGEST_PROCESSED: return "processed";
+	case INGEST_IGNORED:   return "ignored";
+	case INGEST_DUPLICATE: return "duplicate";
+	case INGEST_BADINPUT:  return "invalid";
+	case INGEST_FAILED:    return "failed";
+	case INGEST_DBERROR:   return "error";
+	case INGEST_NOTFOUND:  return "not found";
+	}
+	return "?";
+}
+
+int
+ingest_valid_id(const char *id)
+{
+	size_t n = 0;
+
+	if (id == NULL)
+		return 0;
+	for (; id[n]; n++)
+		if (!isalnum((unsigned char)id[n]) && id[n] != '-' && id[n] != '_' && id[n] != '.' &&
+		    id[n] != ':')
+			return 0;
+	return n >= 1 && n <= 64;
+}
+
+int
+ingest_valid_event(const char *event)
+{
+	size_t n = 0;
+
+	if (event == NULL)
+		return 0;
+	for (; event[n]; n++)
+		if (!islower((unsigned char)event[n]) && event[n] != '_' && event[n] != '-' &&
+		    !isdigit((unsigned char)event[n]))
+			return 0;
+	return n >= 1 && n <= 64;
+}
+
+enum ingest_media
+ingest_media(const char *ct)
+{
+	size_t n = 0;
+
+	if (ct == NULL)
+		return INGEST_MEDIA_OTHER;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	while (ct[n] && ct[n] != ';' && ct[n] != ' ' && ct[n] != '\t')
+		n++;
+	if (n == 16 && strncasecmp(ct, "application/json", n) == 0)
+		return INGEST_MEDIA_JSON;
+	if (n == 33 && strncasecmp(ct, "application/x-www-form-urlencoded", n) == 0)
+		return INGEST_MEDIA_FORM;
+	return INGEST_MEDIA_OTHER;
+}
+
+int
+ingest_form_payload(const char *body, size_t len, struct buf *out)
+{
+	const char *p = body ? body : "", *end = p + len;
+
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *q = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(q - p));
+		if (eq && eq - p == 7 && memcmp(p, "payload", 7) == 0) {
+			long n;
+			buf_reset(out);
+			out->max = len + 1;
+			if (buf_reserve(out, (size_t)(q - eq)) < 0)
+				return -1;
+			n = http_urldecode(eq + 1, (size_t)(q - eq - 1), out->data, out->cap, 1);
+			if (n < 0)
+				return -1;
+			out->len = (size_t)n;
+			out->data[n] = '\0';
+			return 0;
+		}
+		p = q + 1;
+	}
+	return -1;
+}

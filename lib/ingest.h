@@ -1,0 +1,79 @@
+/*
+ * ingest — applies one webhook delivery: the raw deliveries row and its
+ * effect on the normalized tables (through lib/store) in one transaction.
+ * Shared by lb-hook.fcgi (live), lib/spool (deliveries spooled while MariaDB
+ * was down) and lb-admin replay.
+ *
+ * Contract:
+ *  - ingest_apply() parses the JSON payload, dispatches on the event and
+ *    action (../shared/CONTRACT.md "Webhooks"), and commits the deliveries
+ *    row together with the effects. A delivery id already stored with an
+ *    outcome other than "failed" gives INGEST_DUPLICATE and changes nothing;
+ *    a "failed" one is processed again (a redelivery after a fix).
+ *    Membership intervals start/end at d->received_at, so applying a
+ *    spooled or replayed delivery later gives the same history.
+ *  - Deadlocks and lock wait timeouts are retried (a few times).
+ *  - Results: PROCESSED / IGNORED (committed); DUPLICATE (nothing changed);
+ *    BADINPUT: the payload is not valid JSON or lacks a required field or
+ *    has one of the wrong type: no effect, the row is stored with outcome
+ *    "failed" and the reason (when the database allows); FAILED: a database
+ *    error other than "unreachable": no effect, row stored as "failed";
+ *    DBERROR: nothing could be stored — db_gone(db) tells whether MariaDB is
+ *    unreachable (the caller spools). err receives a one-line reason.
+ *  - ingest_replay() re-applies the stored body of delivery `id` with its
+ *    original received_at and updates its outcome (idempotent: PR snapshots
+ *    obey the stale rule, intervals the rules of lib/store). NOTFOUND when
+ *    no such delivery is stored.
+ *  - ingest_valid_id() / ingest_valid_event(): header syntax (what fits the
+ *    deliveries table and can name a spool entry).
+ */
+#ifndef LB_INGEST_H
+#define LB_INGEST_H
+
+#include <stddef.h>
+
+struct conf;
+struct db;
+
+struct ingest_delivery {
+	const char *id;			/* X-GitHub-Delivery */
+	const char *event;		/* X-GitHub-Event */
+	const char *hook_id;		/* X-GitHub-Hook-ID, decimal, or NULL */
+	const char *received_at;	/* "YYYY-MM-DD HH:MM:SS.ffffff" UTC */
+	const char *content_type;	/* as received, e.g. application/json */
+	const char *body;		/* the JSON payload (form already decoded) */
+	size_t      len;
+};
+
+enum ingest_status {
+	INGEST_PROCESSED,
+	INGEST_IGNORED,
+	INGEST_DUPLICATE,
+	INGEST_BADINPUT,
+	INGEST_FAILED,
+	INGEST_DBERROR,
+	INGEST_NOTFOUND
+};
+
+#define INGEST_MAX_DEPTH 64
+
+enum ingest_status ingest_apply(struct db *db, const struct conf *c,
+    const struct ingest_delivery *d, char *err, size_t errlen);
+enum ingest_status ingest_replay(struct db *db, const struct conf *c, const char *id,
+    char *err, size_t errlen);
+/* "processed", "ignored", "duplicate", "invalid", "failed", "error", "not found" */
+const char *ingest_status_name(enum ingest_status s);
+
+int ingest_valid_id(const char *id);
+int ingest_valid_event(const char *event);
+
+/* Request helpers of lb-hook.fcgi (here so that they can be fuzzed):
+ * the media type of a Content-Type value (parameters and case ignored), and
+ * the percent-decoded "payload" field of a form body into out (bounded by
+ * the body's length). -1 when there is no such field or it is malformed. */
+enum ingest_media { INGEST_MEDIA_OTHER, INGEST_MEDIA_JSON, INGEST_MEDIA_FORM };
+struct buf;
+enum ingest_media ingest_media(const char *content_type);
+int ingest_form_payload(const char *body, size_t len, struct buf *out);
+
+#endif

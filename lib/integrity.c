@@ -1,0 +1,1376 @@
+/*
+ * integrity — see integrity.h for the checks, their requests and the
+ * contract. Layout: run bookkeeping and findings; freshness;
+ * reconciliation (search counts, bisection); referential; deliveries;
+ * spool; repair jobs (redeliver, replay, spool, resync_month).
+ */
+#define _GNU_SOURCE
+#include "integrity.h"
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
+#include "github.h"
+#include "ingest.h"
+#include "jobs.h"
+#include "json.h"
+#include "log.h"
+#include "spool.h"
+#include "store.h"
+#include "sync.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define JSON_DEPTH      64
+#define SCAN_LIMIT      10000	/* rows examined per referential query */
+#define HOOK_DAYS       3	/* GitHub keeps deliveries this long */
+#define HOOK_MAX_PAGES  50
+#define MONTH_MAX_PAGES 10	/* the search API answers at most 1,000 results */
+
+const char *const integrity_check_names[INTEGRITY_NCHECKS] = {
+	"freshness", "reconciliation", "referential", "deliveries", "spool"
+};
+
+/* A change freshness already found, in month buckets: reconciliation counts
+ * the database as it will be once those PRs are synced. */
+struct delta {
+	int field;	/* 0 created, 1 merged */
+	int month;
+	int d;
+};
+
+struct ictx {
+	const struct conf *c;
+	struct db *db;
+	struct gh *gh;
+	int repair;
+	int gh_prs, gh_teams, gh_token;
+	struct integrity_result *res;
+	long listed[INTEGRITY_NCHECKS];
+	struct delta *deltas;
+	size_t ndeltas, capdeltas;
+	int hi;		/* current month index */
+};
+
+/* ------------------------------------------------------------ helpers */
+
+int
+integrity_month(const char *s)
+{
+	long long y, m;
+	char ys[5], ms[3];
+
+	if (s == NULL || strlen(s) < 7 || s[4] != '-')
+		return -1;
+	memcpy(ys, s, 4);
+	ys[4] = '\0';
+	memcpy(ms, s + 5, 2);
+	ms[2] = '\0';
+	if (lb_parse_ll(ys, 1970, 9999, &y) < 0 || lb_parse_ll(ms, 1, 12, &m) < 0)
+		return -1;
+	if (s[7] != '\0' && s[7] != '-')
+		return -1;
+	return (int)(y * 12 + m - 1);
+}
+
+static int
+days_in(int month)
+{
+	static const int d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y = month / 12, m = month % 12;
+
+	if (m == 1 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return d[m];
+}
+
+int
+integrity_range(int a, int b, char *out, size_t outlen)
+{
+	if (a < 0 || b < a || b / 12 > 9999)
+		return -1;
+	return lb_snprintf(out, outlen, "%04d-%02d-01..%04d-%02d-%02d", a / 12, a % 12 + 1,
+	    b / 12, b % 12 + 1, days_in(b));
+}
+
+static void
+month_name(int m, char *out, size_t outlen)
+{
+	lb_snprintf(out, outlen, "%04d-%02d", m / 12, m % 12 + 1);
+}
+
+static void
+note_error(struct ictx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+note_error(struct ictx *x, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_warn("check: %s", line);
+	if (x->res->error[0] == '\0')
+		lb_strlcpy(x->res->error, line, sizeof x->res->error);
+}
+
+/* Count a finding; 1 when it is listed (stored, and repaired when asked). */
+static int
+counted(struct ictx *x, int check)
+{
+	x->res->findings++;
+	x->res->per_check[check]++;
+	if (x->listed[check] >= INTEGRITY_MAX_LISTED)
+		return 0;
+	x->listed[check]++;
+	return 1;
+}
+
+static int
+store_finding(struct ictx *x, int check, const char *subject, const char *detail,
+    unsigned long long job)
+{
+	char subj[256], det[1024], jb[24];
+
+	lb_strlcpy(subj, subject, sizeof subj);
+	lb_strlcpy(det, detail ? detail : "", sizeof det);
+	lb_snprintf(jb, sizeof jb, "%llu", job);
+	if (db_exec(x->db, "INSERT INTO integrity_findings (run_id, check_name, subject, detail, "
+	    "found_at, repair_job_id) VALUES (?, ?, ?, ?, NOW(6), ?)", "ussss", x->res->run_id,
+	    integrity_check_names[check], subj, det, job ? jb : NULL) < 0) {
+		note_error(x, "storing a finding: %s", db_error(x->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Queue a sync job of lib/sync (kind "pr", "team", "teams", "prs"). Team
+ * repairs are full: an incremental one trusts a 304 on the member list,
+ * which says nothing about rows lost on our side. */
+static unsigned long long
+repair_sync(struct ictx *x, const char *kind, const char *target, long number)
+{
+	int full = strcmp(kind, "team") == 0 || strcmp(kind, "teams") == 0;
+
+	unsigned long long id = 0;
+	int existed = 0;
+
+	if (!x->repair)
+		return 0;
+	if (sync_queue(x->db, kind, target, number, full, &id, &existed) < 0) {
+		note_error(x, "queueing sync %s: %s", kind, db_error(x->db));
+		return 0;
+	}
+	x->res->jobs++;
+	return id;
+}
+
+/* Queue a job of this module; args is finished JSON (w). */
+static unsigned long long
+repair_job(struct ictx *x, const char *kind, struct jw *w, const char *key)
+{
+	unsigned long long id = 0;
+	const char *out;
+	size_t len;
+	char *args;
+	int existed = 0;
+
+	if (!x->repair)
+		return 0;
+	if (jw_finish(w, &out, &len) < 0 || len >= JOB_ARGS_MAX || (args = lb_strndup(out, len)) == NULL) {
+		note_error(x, "queueing %s: arguments too long", kind);
+		return 0;
+	}
+	if (jobs_enqueue(x->db, kind, args, key, 0, &id, &existed) < 0) {
+		note_error(x, "queueing %s: %s", kind, db_error(x->db));
+		id = 0;
+	} else
+		x->res->jobs++;
+	free(args);
+	return id;
+}
+
+static int
+add_delta(struct ictx *x, int field, int month, int d)
+{
+	if (month < 0)
+		return 0;
+	if (x->ndeltas == x->capdeltas) {
+		size_t nc = x->capdeltas ? x->capdeltas * 2 : 64;
+		struct delta *n = realloc(x->deltas, nc * sizeof *n);
+		if (n == NULL)
+			return -1;
+		x->deltas = n;
+		x->capdeltas = nc;
+	}
+	x->deltas[x->ndeltas].field = field;
+	x->deltas[x->ndeltas].month = month;
+	x->deltas[x->ndeltas].d = d;
+	x->ndeltas++;
+	return 0;
+}
+
+/* GET and parse; 1 with *root, 0 on 304, -1 on error (noted). */
+static int
+get_json(struct ictx *x, const char *url, const char *etag, struct gh_resp *r, yajl_val *root)
+{
+	char err[512], perr[128];
+	int rc;
+
+	*root = NULL;
+	rc = gh_get(x->gh, url, etag, r, err, sizeof err);
+	if (rc != GH_OK) {
+		note_error(x, "%s", err);
+		return -1;
+	}
+	if (r->not_modified)
+		return 0;
+	*root = json_parse(r->body.data ? r->body.data : "", r->body.len, JSON_DEPTH, GH_MAX_BODY,
+	    perr, sizeof perr);
+	if (*root == NULL) {
+		note_error(x, "GET %.300s: %s", url, perr);
+		return -1;
+	}
+	return 1;
+}
+
+/* "owner/name" -> "/repos/OWNER/NAME" escaped; -1 when malformed. */
+static int
+repo_path(const char *repo, char *out, size_t outlen)
+{
+	char owner[128], name[128], eo[400], en[400];
+
+	if (sync_split_repo(repo, owner, sizeof owner, name, sizeof name) < 0 ||
+	    gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(name, en, sizeof en) < 0)
+		return -1;
+	return lb_snprintf(out, outlen, "/repos/%s/%s", eo, en);
+}
+
+static const char *
+db_str(const struct db_res *r, size_t row, size_t col)
+{
+	const char *v = db_get(r, row, col);
+
+	return v ? v : "";
+}
+
+/* ---------------------------------------------------------- freshness */
+
+/* One PR of the page: times as "YYYY-MM-DD HH:MM:SS" ("" for none). */
+struct pitem {
+	long number;
+	unsigned long long id;
+	char created[20], updated[20], merged[20];
+};
+
+static int
+page_items_from_json(yajl_val root, struct pitem **out, size_t *n)
+{
+	struct pitem *v;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!YAJL_IS_ARRAY(root))
+		return -1;
+	v = calloc(root->u.array.len + 1, sizeof *v);
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < root->u.array.len; i++) {
+		yajl_val p = root->u.array.values[i];
+		long long num = json_ll(p, "number", -1), id = json_ll(p, "id", -1);
+		const char *m = json_str(p, "merged_at");
+
+		if (num <= 0 || id <= 0 ||
+		    store_time(json_str(p, "created_at"), v[k].created, sizeof v[k].created) < 0 ||
+		    store_time(json_str(p, "updated_at"), v[k].updated, sizeof v[k].updated) < 0)
+			continue;
+		if (m == NULL || store_time(m, v[k].merged, sizeof v[k].merged) < 0)
+			v[k].merged[0] = '\0';
+		v[k].number = (long)num;
+		v[k].id = (unsigned long long)id;
+		k++;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* The summary kept in integrity_pages: "number\tid\tcreated\tupdated\tmerged\n". */
+static int
+page_items_to_text(const struct pitem *v, size_t n, struct buf *b)
+{
+	for (size_t i = 0; i < n; i++)
+		if (buf_printf(b, "%ld\t%llu\t%s\t%s\t%s\n", v[i].number, v[i].id, v[i].created,
+		    v[i].updated, v[i].merged) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+field_copy(const char **p, char *out, size_t outlen, char end)
+{
+	const char *e = strchr(*p, end);
+
+	if (e == NULL || (size_t)(e - *p) >= outlen)
+		return -1;
+	memcpy(out, *p, (size_t)(e - *p));
+	out[e - *p] = '\0';
+	*p = e + 1;
+	return 0;
+}
+
+static int
+page_items_from_text(const char *t, struct pitem **out, size_t *n)
+{
+	size_t lines = 0, k = 0;
+	struct pitem *v;
+
+	for (const char *p = t; *p; p++)
+		lines += *p == '\n';
+	v = calloc(lines + 1, sizeof *v);
+	if (v == NULL)
+		return -1;
+	while (*t && k < lines) {
+		char num[24], id[24];
+		long long a, b;
+		if (field_copy(&t, num, sizeof num, '\t') < 0 || field_copy(&t, id, sizeof id, '\t') < 0 ||
+		    field_copy(&t, v[k].created, sizeof v[k].created, '\t') < 0 ||
+		    field_copy(&t, v[k].updated, sizeof v[k].updated, '\t') < 0 ||
+		    field_copy(&t, v[k].merged, sizeof v[k].merged, '\n') < 0 ||
+		    lb_parse_ll(num, 1, 2147483647, &a) < 0 || lb_parse_ll(id, 1, INT64_MAX, &b) < 0) {
+			free(v);
+			return -1;
+		}
+		v[k].number = (long)a;
+		v[k].id = (unsigned long long)b;
+		k++;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int
+freshness(struct ictx *x, const char *repo)
+{
+	char rp[900], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", subj[300], det[300];
+	struct pitem *items = NULL;
+	size_t n = 0;
+	struct db_res *res = NULL;
+	struct gh_resp r;
+	yajl_val root = NULL;
+	int rc;
+
+	if (repo_path(repo, rp, sizeof rp) < 0 ||
+	    lb_snprintf(url, sizeof url, "%s/pulls?state=all&sort=updated&direction=desc&per_page=100", rp) < 0) {
+		note_error(x, "freshness: bad repository '%.200s'", repo);
+		return -1;
+	}
+	if (db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
+		note_error(x, "freshness: %s", db_error(x->db));
+		return -1;
+	}
+	if (res->nrows == 1 && db_get(res, 0, 0))
+		lb_strlcpy(etag, db_get(res, 0, 0), sizeof etag);
+	gh_resp_init(&r);
+	rc = get_json(x, url, etag[0] ? etag : NULL, &r, &root);
+	if (rc == 0) {		/* 304: the page we kept is still GitHub's */
+		if (res->nrows != 1 || page_items_from_text(db_str(res, 0, 1), &items, &n) < 0) {
+			note_error(x, "freshness %s: 304 without a kept page", repo);
+			rc = -1;
+		}
+	} else if (rc == 1) {
+		struct buf t = BUF_INIT;
+		if (page_items_from_json(root, &items, &n) < 0) {
+			note_error(x, "freshness %s: expected a JSON array", repo);
+			rc = -1;
+		} else if (page_items_to_text(items, n, &t) < 0 ||
+		    db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), "
+		    "items = VALUES(items), fetched_at = VALUES(fetched_at)", "sss", repo,
+		    r.etag[0] ? r.etag : NULL, t.data ? t.data : "") < 0) {
+			note_error(x, "freshness %s: keeping the page: %s", repo, db_error(x->db));
+			rc = -1;
+		}
+		buf_free(&t);
+		json_free(root);
+	}
+	gh_resp_free(&r);
+	db_res_free(res);
+	res = NULL;
+	if (rc < 0) {
+		free(items);
+		return -1;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pitem *p = &items[i];
+		int gc = integrity_month(p->created), gm = p->merged[0] ? integrity_month(p->merged) : -1;
+		int missing, sc = -1, sm = -1;
+
+		if (db_query(x->db, &res, "SELECT DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s'), "
+		    "YEAR(created_at) * 12 + MONTH(created_at) - 1, "
+		    "IF(merged = 1 AND merged_at IS NOT NULL, YEAR(merged_at) * 12 + MONTH(merged_at) - 1, -1) "
+		    "FROM pull_requests WHERE id = ?", "u", p->id) < 0) {
+			note_error(x, "freshness: %s", db_error(x->db));
+			free(items);
+			return -1;
+		}
+		missing = res->nrows == 0;
+		if (!missing && strcmp(db_str(res, 0, 0), p->updated) >= 0) {
+			db_res_free(res);
+			continue;	/* as new as GitHub's (or newer: a webhook) */
+		}
+		lb_snprintf(subj, sizeof subj, "%s#%ld", repo, p->number);
+		if (missing)
+			lb_snprintf(det, sizeof det, "missing (GitHub updated_at %s)", p->updated);
+		else {
+			lb_snprintf(det, sizeof det, "outdated: stored updated_at %s, GitHub %s",
+			    db_str(res, 0, 0), p->updated);
+			sc = (int)db_getll(res, 0, 1, -1);
+			sm = (int)db_getll(res, 0, 2, -1);
+		}
+		db_res_free(res);
+		res = NULL;
+		if (add_delta(x, 0, gc, 1) < 0 || add_delta(x, 1, gm, 1) < 0 ||
+		    add_delta(x, 0, sc, -1) < 0 || add_delta(x, 1, sm, -1) < 0) {
+			note_error(x, "out of memory");
+			free(items);
+			return -1;
+		}
+		if (counted(x, IC_FRESHNESS))
+			store_finding(x, IC_FRESHNESS, subj, det, repair_sync(x, "pr", repo, p->number));
+	}
+	free(items);
+	return 0;
+}
+
+/* ----------------------------------------------------- reconciliation */
+
+/* total_count of PRs of repo created (field 0) or merged (1) in months
+ * a..b (all time when a..b covers every month). */
+static int
+search_count(struct ictx *x, const char *repo, int field, int a, int b, long long *count,
+    int *oldest)
+{
+	char q[600], range[40] = "", eq[1800], url[GH_URL_MAX];
+	struct gh_resp r;
+	yajl_val root, tc;
+	int rc;
+
+	if (!(a <= INTEGRITY_FIRST_MONTH && b >= x->hi) && integrity_range(a, b, range, sizeof range) < 0)
+		return -1;
+	if (lb_snprintf(q, sizeof q, "repo:%s is:pr%s%s%s", repo, field ? " is:merged" : "",
+	    range[0] ? (field ? " merged:" : " created:") : "", range) < 0 ||
+	    gh_escape(q, eq, sizeof eq) < 0 ||
+	    lb_snprintf(url, sizeof url, "/search/issues?q=%s&per_page=1%s", eq,
+	    oldest ? "&sort=created&order=asc" : "") < 0) {
+		note_error(x, "reconciliation: query too long for %.200s", repo);
+		return -1;
+	}
+	gh_resp_init(&r);
+	rc = get_json(x, url, NULL, &r, &root);
+	gh_resp_free(&r);
+	if (rc <= 0) {
+		if (rc == 0)
+			note_error(x, "reconciliation: unexpected 304");
+		return -1;
+	}
+	tc = json_get(root, "total_count", NULL);
+	if (!YAJL_IS_INTEGER(tc) || YAJL_GET_INTEGER(tc) < 0) {
+		json_free(root);
+		note_error(x, "reconciliation: search answer without total_count");
+		return -1;
+	}
+	*count = YAJL_GET_INTEGER(tc);
+	if (oldest) {	/* the oldest PR's month: no month before it can differ */
+		yajl_val items = json_get(root, "items", NULL);
+		char t[20];
+		*oldest = -1;
+		if (YAJL_IS_ARRAY(items) && items->u.array.len > 0 &&
+		    store_time(json_str(items->u.array.values[0], "created_at"), t, sizeof t) == 0)
+			*oldest = integrity_month(t);
+	}
+	json_free(root);
+	return 0;
+}
+
+struct recon {
+	const char *repo;
+	int field;
+	int lo;
+	const long long *prefix;	/* prefix[i] = stored count of months lo .. lo+i-1 */
+};
+
+static long long
+stored_sum(const struct recon *rc, int a, int b)
+{
+	return rc->prefix[b - rc->lo + 1] - rc->prefix[a - rc->lo];
+}
+
+static int
+month_finding(struct ictx *x, const struct recon *rc, int m, long long gh, long long st)
+{
+	static const char *fields[] = { "created", "merged" };
+	char mn[16], subj[300], det[200], key[JOB_KEY_MAX];
+	unsigned long long job = 0;
+	struct jw w;
+
+	month_name(m, mn, sizeof mn);
+	lb_snprintf(subj, sizeof subj, "%s %s", rc->repo, mn);
+	lb_snprintf(det, sizeof det, "%s: GitHub %lld, stored %lld", fields[rc->field], gh, st);
+	if (!counted(x, IC_RECONCILIATION))
+		return 0;
+	if (x->repair && jw_init(&w) == 0) {
+		jw_obj(&w);
+		jw_kv_str(&w, "repo", rc->repo);
+		jw_kv_str(&w, "month", mn);
+		jw_kv_str(&w, "field", fields[rc->field]);
+		jw_obj_end(&w);
+		lb_snprintf(key, sizeof key, "month:%.200s:%s:%s", rc->repo, mn, fields[rc->field]);
+		job = repair_job(x, "resync_month", &w, key);
+		jw_free(&w);
+	}
+	return store_finding(x, IC_RECONCILIATION, subj, det, job);
+}
+
+/* GitHub has gh PRs in months a..b: find the months that differ. */
+static int
+bisect(struct ictx *x, const struct recon *rc, int a, int b, long long gh)
+{
+	long long st = stored_sum(rc, a, b), left;
+	int mid;
+
+	if (st == gh)
+		return 0;
+	if (a == b)
+		return month_finding(x, rc, a, gh, st);
+	mid = a + (b - a) / 2;
+	if (search_count(x, rc->repo, rc->field, a, mid, &left, NULL) < 0)
+		return -1;
+	if (bisect(x, rc, a, mid, left) < 0)
+		return -1;
+	return bisect(x, rc, mid + 1, b, gh - left);
+}
+
+static int
+reconciliation(struct ictx *x, const char *repo)
+{
+	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, rc = 0;
+	long long *cnt[2], *prefix[2];
+	struct db_res *res;
+
+	cnt[0] = calloc((size_t)span, sizeof (long long));
+	cnt[1] = calloc((size_t)span, sizeof (long long));
+	prefix[0] = calloc((size_t)span + 1, sizeof (long long));
+	prefix[1] = calloc((size_t)span + 1, sizeof (long long));
+	if (!cnt[0] || !cnt[1] || !prefix[0] || !prefix[1]) {
+		note_error(x, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	if (db_query(x->db, &res, "SELECT YEAR(created_at) * 12 + MONTH(created_at) - 1, "
+	    "IF(merged = 1 AND merged_at IS NOT NULL, YEAR(merged_at) * 12 + MONTH(merged_at) - 1, -1), "
+	    "COUNT(*) FROM pull_requests WHERE repo_id IN (SELECT id FROM repositories WHERE full_name = ?) "
+	    "GROUP BY 1, 2", "s", repo) < 0) {
+		note_error(x, "reconciliation: %s", db_error(x->db));
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < res->nrows; i++) {
+		long long c = db_getll(res, i, 0, -1), m = db_getll(res, i, 1, -1), n = db_getll(res, i, 2, 0);
+		if (c >= 0)
+			cnt[0][c < lo ? 0 : c > hi ? span - 1 : c - lo] += n;
+		if (m >= 0)
+			cnt[1][m < lo ? 0 : m > hi ? span - 1 : m - lo] += n;
+	}
+	db_res_free(res);
+	for (size_t i = 0; i < x->ndeltas; i++) {
+		const struct delta *d = &x->deltas[i];
+		int m = d->month < lo ? lo : d->month > hi ? hi : d->month;
+		cnt[d->field][m - lo] += d->d;
+	}
+	for (int f = 0; f < 2; f++) {
+		struct recon r = { repo, f, lo, prefix[f] };
+		long long total;
+		int first = -1, start = hi;
+		for (int i = 0; i < span; i++) {
+			prefix[f][i + 1] = prefix[f][i] + cnt[f][i];
+			if (cnt[f][i] != 0 && start == hi)
+				start = lo + i;
+		}
+		if (search_count(x, repo, f, lo, hi, &total, &first) < 0) {
+			rc = -1;
+			break;
+		}
+		/* bisect from the oldest month either side has: a PR merged is
+		 * merged after it was created, so GitHub's oldest created PR
+		 * bounds both; the months before hold nothing on either side */
+		if (first >= lo && first < start)
+			start = first;
+		if (first < lo && total > 0)
+			start = lo;
+		if (bisect(x, &r, start, hi, total) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+out:
+	for (int f = 0; f < 2; f++) {
+		free(cnt[f]);
+		free(prefix[f]);
+	}
+	return rc;
+}
+
+/* -------------------------------------------------------- referential */
+
+static int
+referential(struct ictx *x)
+{
+	char subj[300], det[300];
+	struct db_res *res;
+	int rc = 0;
+
+	/* PRs whose author is unknown */
+	if (db_query(x->db, &res, "SELECT r.full_name, p.number, p.author_id FROM pull_requests p "
+	    "LEFT JOIN users u ON u.id = p.author_id JOIN repositories r ON r.id = p.repo_id "
+	    "WHERE u.id IS NULL ORDER BY p.id LIMIT ?", "i", (long long)SCAN_LIMIT) < 0) {
+		note_error(x, "referential: %s", db_error(x->db));
+		return -1;
+	}
+	for (size_t i = 0; i < res->nrows; i++) {
+		if (!counted(x, IC_REFERENTIAL))
+			continue;
+		lb_snprintf(subj, sizeof subj, "%s#%s", db_str(res, i, 0), db_str(res, i, 1));
+		lb_snprintf(det, sizeof det, "author %s is not a known user", db_str(res, i, 2));
+		store_finding(x, IC_REFERENTIAL, subj, det, x->gh_prs ?
+		    repair_sync(x, "pr", db_str(res, i, 0), (long)db_getll(res, i, 1, 0)) : 0);
+	}
+	db_res_free(res);
+
+	/* memberships pointing at an unknown team */
+	if (db_query(x->db, &res, "SELECT m.team_id, COUNT(*) FROM memberships m "
+	    "LEFT JOIN teams t ON t.id = m.team_id WHERE t.id IS NULL GROUP BY m.team_id "
+	    "ORDER BY m.team_id LIMIT ?", "i", (long long)SCAN_LIMIT) < 0) {
+		note_error(x, "referential: %s", db_error(x->db));
+		return -1;
+	}
+	for (size_t i = 0; i < res->nrows; i++) {
+		if (!counted(x, IC_REFERENTIAL))
+			continue;
+		lb_snprintf(subj, sizeof subj, "team %s", db_str(res, i, 0));
+		lb_snprintf(det, sizeof det, "%s memberships point at this unknown team", db_str(res, i, 1));
+		store_finding(x, IC_REFERENTIAL, subj, det, x->gh_teams ? repair_sync(x, "teams", NULL, 0) : 0);
+	}
+	db_res_free(res);
+
+	/* open memberships pointing at an unknown member */
+	if (db_query(x->db, &res, "SELECT t.slug, m.user_id FROM memberships m "
+	    "JOIN teams t ON t.id = m.team_id LEFT JOIN users u ON u.id = m.user_id "
+	    "WHERE u.id IS NULL AND m.ended_at IS NULL AND t.deleted_at IS NULL "
+	    "ORDER BY m.team_id, m.user_id LIMIT ?", "i", (long long)SCAN_LIMIT) < 0) {
+		note_error(x, "referential: %s", db_error(x->db));
+		return -1;
+	}
+	for (size_t i = 0; i < res->nrows; i++) {
+		if (!counted(x, IC_REFERENTIAL))
+			continue;
+		lb_snprintf(subj, sizeof subj, "team %s member %s", db_str(res, i, 0), db_str(res, i, 1));
+		store_finding(x, IC_REFERENTIAL, subj, "membership points at an unknown member",
+		    x->gh_teams ? repair_sync(x, "team", db_str(res, i, 0), 0) : 0);
+	}
+	db_res_free(res);
+
+	/* teams whose members were not synced for too long (only when the
+	 * teams sync is configured: a webhook-only install never syncs) */
+	if (!x->gh_teams)
+		return rc;
+	if (db_query(x->db, &res, "SELECT slug, IFNULL(DATE_FORMAT(members_synced_at, "
+	    "'%Y-%m-%d %H:%i:%s'), 'never') FROM teams WHERE deleted_at IS NULL AND "
+	    "(members_synced_at IS NULL OR members_synced_at < NOW(6) - INTERVAL ? SECOND) "
+	    "ORDER BY id LIMIT ?", "ii", 2 * x->c->teams_every, (long long)SCAN_LIMIT) < 0) {
+		note_error(x, "referential: %s", db_error(x->db));
+		return -1;
+	}
+	for (size_t i = 0; i < res->nrows; i++) {
+		if (!counted(x, IC_REFERENTIAL))
+			continue;
+		lb_snprintf(subj, sizeof subj, "team %s", db_str(res, i, 0));
+		lb_snprintf(det, sizeof det, "members last synced %s (more than %lld s ago)",
+		    db_str(res, i, 1), 2 * x->c->teams_every);
+		store_finding(x, IC_REFERENTIAL, subj, det, repair_sync(x, "team", db_str(res, i, 0), 0));
+	}
+	db_res_free(res);
+	return rc;
+}
+
+/* --------------------------------------------------------- deliveries */
+
+struct attempt {
+	char guid[72];
+	long long id;
+	long code;
+	char at[20];
+	char event[64], action[64], status[96];
+};
+
+static int
+attempt_cmp(const void *pa, const void *pb)
+{
+	const struct attempt *a = pa, *b = pb;
+	int c = strcmp(a->guid, b->guid);
+
+	return c ? c : strcmp(b->at, a->at);	/* newest first within a guid */
+}
+
+static int
+hook_failures(struct ictx *x, unsigned long long hook, const char *type, const char *target)
+{
+	char base[900], url[GH_URL_MAX], since[32], subj[300], det[600], key[JOB_KEY_MAX];
+	struct attempt *v = NULL;
+	size_t n = 0, cap = 0;
+	time_t t = time(NULL) - HOOK_DAYS * 86400;
+	struct tm tm;
+	struct gh_resp r;
+	int rc = 0;
+
+	gmtime_r(&t, &tm);
+	strftime(since, sizeof since, "%Y-%m-%d %H:%M:%S", &tm);
+	if (strcmp(type, "repository") == 0) {
+		if (repo_path(target, base, sizeof base) < 0) {
+			note_error(x, "deliveries: hook %llu: bad repository '%.200s'", hook, target);
+			return -1;
+		}
+	} else {
+		char eo[400];
+		if (gh_escape(target, eo, sizeof eo) < 0 || lb_snprintf(base, sizeof base, "/orgs/%s", eo) < 0) {
+			note_error(x, "deliveries: hook %llu: bad organization", hook);
+			return -1;
+		}
+	}
+	lb_snprintf(url, sizeof url, "%s/hooks/%llu/deliveries?per_page=100", base, hook);
+	gh_resp_init(&r);
+	for (int page = 0; page < HOOK_MAX_PAGES; page++) {
+		yajl_val root;
+		int older = 0;
+		if ((rc = get_json(x, url, NULL, &r, &root)) <= 0) {
+			rc = -1;
+			break;
+		}
+		rc = 0;
+		if (!YAJL_IS_ARRAY(root)) {
+			json_free(root);
+			note_error(x, "deliveries: hook %llu: expected a JSON array", hook);
+			rc = -1;
+			break;
+		}
+		for (size_t i = 0; i < root->u.array.len; i++) {
+			yajl_val d = root->u.array.values[i];
+			const char *guid = json_str(d, "guid"), *ev = json_str(d, "event"),
+			    *ac = json_str(d, "action"), *st = json_str(d, "status");
+			struct attempt *a;
+			if (guid == NULL || !ingest_valid_id(guid))
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 128;
+				struct attempt *nv = realloc(v, nc * sizeof *nv);
+				if (nv == NULL) {
+					json_free(root);
+					note_error(x, "out of memory");
+					rc = -1;
+					goto out;
+				}
+				v = nv;
+				cap = nc;
+			}
+			a = &v[n];
+			memset(a, 0, sizeof *a);
+			lb_strlcpy(a->guid, guid, sizeof a->guid);
+			a->id = json_ll(d, "id", -1);
+			a->code = (long)json_ll(d, "status_code", 0);
+			if (store_time(json_str(d, "delivered_at"), a->at, sizeof a->at) < 0)
+				continue;
+			lb_strlcpy(a->event, ev ? ev : "", sizeof a->event);
+			lb_strlcpy(a->action, ac ? ac : "", sizeof a->action);
+			lb_strlcpy(a->status, st ? st : "", sizeof a->status);
+			if (strcmp(a->at, since) < 0) {
+				older = 1;
+				continue;
+			}
+			n++;
+		}
+		json_free(root);
+		if (older || r.next[0] == '\0')
+			break;
+		lb_strlcpy(url, r.next, sizeof url);
+	}
+	if (rc < 0)
+		goto out;
+	qsort(v, n, sizeof *v, attempt_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		int ok = 0, known;
+		struct db_res *res;
+
+		for (; j < n && strcmp(v[j].guid, v[i].guid) == 0; j++)
+			ok |= v[j].code >= 200 && v[j].code < 400;
+		if (ok) {
+			i = j;
+			continue;
+		}
+		/* v[i] is the newest failed attempt; a delivery we stored (even
+		 * as failed: replay covers it) needs no redelivery */
+		if (db_query(x->db, &res, "SELECT 1 FROM deliveries WHERE id = ?", "s", v[i].guid) < 0) {
+			note_error(x, "deliveries: %s", db_error(x->db));
+			rc = -1;
+			goto out;
+		}
+		known = res->nrows > 0;
+		db_res_free(res);
+		if (!known && counted(x, IC_DELIVERIES)) {
+			unsigned long long job = 0;
+			struct jw w;
+			lb_snprintf(subj, sizeof subj, "hook %llu delivery %s", hook, v[i].guid);
+			lb_snprintf(det, sizeof det, "%s%s%s failed at %s: %ld %s (%zu attempts)", v[i].event,
+			    v[i].action[0] ? "." : "", v[i].action, v[i].at, v[i].code, v[i].status, j - i);
+			if (x->repair && v[i].id > 0 && jw_init(&w) == 0) {
+				jw_obj(&w);
+				jw_kv_int(&w, "hook", (long long)hook);
+				jw_kv_str(&w, "type", strcmp(type, "repository") == 0 ? "repository" : "organization");
+				jw_kv_str(&w, "target", target);
+				jw_kv_int(&w, "id", v[i].id);
+				jw_kv_str(&w, "guid", v[i].guid);
+				jw_obj_end(&w);
+				lb_snprintf(key, sizeof key, "redeliver:%s", v[i].guid);
+				job = repair_job(x, "redeliver", &w, key);
+				jw_free(&w);
+			}
+			store_finding(x, IC_DELIVERIES, subj, det, job);
+		}
+		i = j;
+	}
+out:
+	gh_resp_free(&r);
+	free(v);
+	return rc;
+}
+
+static int
+deliveries(struct ictx *x)
+{
+	char subj[300], det[1200], key[JOB_KEY_MAX];
+	struct db_res *res;
+	int rc = 0;
+
+	if (x->gh_token) {
+		if (db_query(x->db, &res, "SELECT hook_id, IFNULL(target_type, ''), IFNULL(target, '') "
+		    "FROM webhooks ORDER BY hook_id", "") < 0) {
+			note_error(x, "deliveries: %s", db_error(x->db));
+			return -1;
+		}
+		for (size_t i = 0; i < res->nrows; i++) {
+			const char *type = db_str(res, i, 1), *target = db_str(res, i, 2);
+			if (strcmp(type, "repository") != 0 && *target == '\0')
+				target = x->c->partner_org ? x->c->partner_org : "";
+			if (*target == '\0') {
+				note_error(x, "deliveries: hook %s: target unknown (no ping stored)", db_str(res, i, 0));
+				rc = -1;
+				continue;
+			}
+			if (hook_failures(x, strtoull(db_str(res, i, 0), NULL, 10), type, target) < 0)
+				rc = -1;
+		}
+		db_res_free(res);
+	}
+
+	/* our own deliveries that failed to apply */
+	if (db_query(x->db, &res, "SELECT id, event, IFNULL(action, ''), "
+	    "DATE_FORMAT(received_at, '%Y-%m-%d %H:%i:%s'), IFNULL(error, '') FROM deliveries "
+	    "WHERE outcome = 'failed' ORDER BY received_at, id LIMIT ?", "i", (long long)SCAN_LIMIT) < 0) {
+		note_error(x, "deliveries: %s", db_error(x->db));
+		return -1;
+	}
+	for (size_t i = 0; i < res->nrows; i++) {
+		unsigned long long job = 0;
+		struct jw w;
+		if (!counted(x, IC_DELIVERIES))
+			continue;
+		lb_snprintf(subj, sizeof subj, "delivery %s", db_str(res, i, 0));
+		lb_snprintf(det, sizeof det, "%s%s%s received %s failed to apply: %.900s", db_str(res, i, 1),
+		    *db_str(res, i, 2) ? "." : "", db_str(res, i, 2), db_str(res, i, 3), db_str(res, i, 4));
+		if (x->repair && jw_init(&w) == 0) {
+			jw_obj(&w);
+			jw_kv_str(&w, "id", db_str(res, i, 0));
+			jw_obj_end(&w);
+			lb_snprintf(key, sizeof key, "replay:%s", db_str(res, i, 0));
+			job = repair_job(x, "replay", &w, key);
+			jw_free(&w);
+		}
+		store_finding(x, IC_DELIVERIES, subj, det, job);
+	}
+	db_res_free(res);
+	return rc;
+}
+
+/* -------------------------------------------------------------- spool */
+
+static int
+spool_check(struct ictx *x)
+{
+	const char *dir = x->c->spool_dir;
+	char path[4096], subj[300], det[200];
+	unsigned long long job = 0;
+	time_t now = time(NULL);
+	struct dirent *e;
+	DIR *dp;
+	int queued = 0;
+
+	if (dir == NULL || *dir == '\0')
+		return 0;
+	if ((dp = opendir(dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		note_error(x, "spool: cannot read %.300s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(dp)) != NULL) {
+		size_t l = strlen(e->d_name);
+		struct stat st;
+		if (e->d_name[0] == '.' || l < 9 || strcmp(e->d_name + l - 9, ".delivery") != 0)
+			continue;
+		if (lb_snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < 0 || stat(path, &st) < 0 ||
+		    now - st.st_mtime < INTEGRITY_SPOOL_AGE)
+			continue;
+		if (!counted(x, IC_SPOOL))
+			continue;
+		if (x->repair && !queued) {
+			struct jw w;
+			if (jw_init(&w) == 0) {
+				jw_obj(&w);
+				jw_obj_end(&w);
+				job = repair_job(x, "spool", &w, "spool");
+				jw_free(&w);
+			}
+			queued = 1;
+		}
+		lb_snprintf(subj, sizeof subj, "spool %s", e->d_name);
+		lb_snprintf(det, sizeof det, "spooled %ld s ago and not applied yet", (long)(now - st.st_mtime));
+		store_finding(x, IC_SPOOL, subj, det, job);
+	}
+	closedir(dp);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- run */
+
+int
+integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
+    struct integrity_result *res)
+{
+	struct ictx x;
+	struct gh *own = NULL;
+	struct timespec t0, t1;
+	unsigned long req0 = 0, nm0 = 0;
+	char why[128] = "", why_teams[128] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	int partial = 0;
+
+	memset(res, 0, sizeof *res);
+	memset(&x, 0, sizeof x);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	x.c = c;
+	x.db = db;
+	x.repair = repair;
+	x.res = res;
+	gmtime_r(&now, &tm);
+	x.hi = (tm.tm_year + 1900) * 12 + tm.tm_mon;
+	x.gh_token = c->gh_token && *c->gh_token;
+	x.gh_prs = sync_github_ready(c, "prs", why, sizeof why);
+	x.gh_teams = sync_github_ready(c, "teams", why_teams, sizeof why_teams);
+
+	/* runs older than 30 days go */
+	if (db_exec(db, "DELETE FROM integrity_findings WHERE run_id IN (SELECT id FROM integrity_runs "
+	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
+	    db_exec(db, "DELETE FROM integrity_runs WHERE started_at < NOW(6) - INTERVAL 30 DAY", "") < 0 ||
+	    db_exec(db, "INSERT INTO integrity_runs (started_at, repair, status) VALUES (NOW(6), ?, 'running')",
+	    "i", (long long)(repair != 0)) < 0) {
+		lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+		return -1;
+	}
+	res->run_id = db_insert_id(db);
+
+	if (x.gh_token) {
+		if (gh == NULL) {
+			char err[256];
+			own = gh_new(c->gh_api_url, c->gh_token, err, sizeof err);
+			if (own == NULL)
+				note_error(&x, "github client: %s", err);
+			else
+				own->max_wait = 60;
+			gh = own;
+		}
+		if (gh) {
+			req0 = gh->requests;
+			nm0 = gh->not_modified;
+		}
+	}
+	x.gh = gh;
+	if (gh == NULL)
+		x.gh_prs = x.gh_teams = x.gh_token = 0;
+
+	if (!x.gh_prs && c->repositories.n > 0)	/* a configuration, not an error */
+		log_info("check: freshness and reconciliation skipped: %s",
+		    x.gh ? why : "[github] token is not set");
+	for (size_t i = 0; x.gh_prs && i < c->repositories.n; i++) {
+		const char *repo = c->repositories.v[i];
+		x.ndeltas = 0;
+		if (freshness(&x, repo) < 0)
+			partial = 1;
+		if (reconciliation(&x, repo) < 0)
+			partial = 1;
+	}
+	if (referential(&x) < 0)
+		partial = 1;
+	if (deliveries(&x) < 0)
+		partial = 1;
+	if (spool_check(&x) < 0)
+		partial = 1;
+	if (res->error[0])
+		partial = 1;
+
+	if (gh) {
+		res->requests = gh->requests - req0;
+		res->not_modified = gh->not_modified - nm0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (db_exec(db, "UPDATE integrity_runs SET finished_at = NOW(6), findings = ?, requests = ?, "
+	    "not_modified = ?, status = ?, error = ? WHERE id = ?", "iiissu", (long long)res->findings,
+	    (long long)res->requests, (long long)res->not_modified, partial ? "partial" : "ok",
+	    res->error[0] ? res->error : NULL, res->run_id) < 0) {
+		if (res->error[0] == '\0')
+			lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+		partial = 1;
+	}
+	log_info("check: run %llu: %ld findings (freshness %ld, reconciliation %ld, referential %ld, "
+	    "deliveries %ld, spool %ld), %ld repairs queued, %lu GitHub requests (%lu not modified), %.2f s%s%s",
+	    res->run_id, res->findings, res->per_check[0], res->per_check[1], res->per_check[2],
+	    res->per_check[3], res->per_check[4], res->jobs, res->requests, res->not_modified,
+	    res->seconds, partial ? "; partial: " : "", partial ? res->error : "");
+	free(x.deltas);
+	gh_free(own);
+	return partial ? 1 : 0;
+}
+
+int
+integrity_run(const struct conf *c, struct db *db, int repair, char *err, size_t errlen)
+{
+	struct integrity_result res;
+	int rc = integrity_check(c, db, NULL, repair, &res);
+
+	if (errlen)
+		lb_strlcpy(err, rc == 0 ? "" : res.error, errlen);
+	return rc == 0 ? 0 : -1;
+}
+
+/* -------------------------------------------------------- repair jobs */
+
+int
+integrity_job_kind(const char *kind)
+{
+	return kind && (strcmp(kind, "redeliver") == 0 || strcmp(kind, "replay") == 0 ||
+	    strcmp(kind, "spool") == 0 || strcmp(kind, "resync_month") == 0);
+}
+
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* POST with an empty body (a redelivery attempt). libcurl directly: lib/
+ * github only GETs. Returns the HTTP status, or -1 on a network error. */
+static long
+gh_post_empty(struct gh *g, const char *path, char *err, size_t errlen)
+{
+	char full[GH_URL_MAX + 256];
+	struct curl_slist *hl = NULL, *tmp;
+	long status = -1;
+	CURL *c;
+	CURLcode cc;
+
+	if (lb_snprintf(full, sizeof full, "%s%s", g->api_url, path) < 0) {
+		lb_snprintf(err, errlen, "URL too long");
+		return -1;
+	}
+	if ((c = curl_easy_init()) == NULL) {
+		lb_snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	tmp = curl_slist_append(hl, "Accept: application/vnd.github+json");
+	if (tmp) hl = tmp;
+	tmp = curl_slist_append(hl, "X-GitHub-Api-Version: 2022-11-28");
+	if (tmp) hl = tmp;
+	if (g->auth_header && (tmp = curl_slist_append(hl, g->auth_header)) != NULL)
+		hl = tmp;
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, g->user_agent);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	g->requests++;
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK)
+		lb_snprintf(err, errlen, "POST %.300s: %s", full, curl_easy_strerror(cc));
+	else {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (status < 200 || status >= 300)
+			lb_snprintf(err, errlen, "POST %.300s: HTTP %ld", full, status);
+	}
+	curl_easy_cleanup(c);
+	curl_slist_free_all(hl);	/* holds the token */
+	return status;
+}
+
+static int
+job_redeliver(struct sync_ctx *s, yajl_val v)
+{
+	const char *type = json_str(v, "type"), *target = json_str(v, "target");
+	long long hook = json_ll(v, "hook", -1), id = json_ll(v, "id", -1);
+	char base[900], path[GH_URL_MAX];
+	long st;
+
+	if (target == NULL || hook <= 0 || id <= 0) {
+		lb_snprintf(s->err, sizeof s->err, "redeliver: missing arguments");
+		return SYNC_EPERM;
+	}
+	if (type && strcmp(type, "repository") == 0) {
+		if (repo_path(target, base, sizeof base) < 0) {
+			lb_snprintf(s->err, sizeof s->err, "redeliver: bad repository");
+			return SYNC_EPERM;
+		}
+	} else {
+		char eo[400];
+		if (gh_escape(target, eo, sizeof eo) < 0 || lb_snprintf(base, sizeof base, "/orgs/%s", eo) < 0) {
+			lb_snprintf(s->err, sizeof s->err, "redeliver: bad organization");
+			return SYNC_EPERM;
+		}
+	}
+	if (lb_snprintf(path, sizeof path, "%s/hooks/%lld/deliveries/%lld/attempts", base, hook, id) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "redeliver: URL too long");
+		return SYNC_EPERM;
+	}
+	st = gh_post_empty(s->gh, path, s->err, sizeof s->err);
+	if (st >= 200 && st < 300) {
+		log_info("redelivery of %s (hook %lld, delivery %lld) requested",
+		    json_str(v, "guid") ? json_str(v, "guid") : "?", hook, id);
+		return SYNC_OK;
+	}
+	/* gone (older than 3 days) or refused: retrying will not help */
+	return st == 404 || st == 410 || st == 422 || st == 401 ? SYNC_EPERM : SYNC_ERETRY;
+}
+
+static int
+job_replay(struct sync_ctx *s, yajl_val v)
+{
+	const char *id = json_str(v, "id");
+	enum ingest_status st;
+
+	if (id == NULL) {
+		lb_snprintf(s->err, sizeof s->err, "replay: missing id");
+		return SYNC_EPERM;
+	}
+	st = ingest_replay(s->db, s->conf, id, s->err, sizeof s->err);
+	switch (st) {
+	case INGEST_PROCESSED: case INGEST_IGNORED: case INGEST_DUPLICATE:
+		return SYNC_OK;
+	case INGEST_BADINPUT: case INGEST_NOTFOUND:
+		return SYNC_EPERM;
+	default:
+		return SYNC_ERETRY;
+	}
+}
+
+/* Search the month's PRs and sync those that are missing or differ. */
+static int
+job_resync_month(struct sync_ctx *s, yajl_val v)
+{
+	const char *repo = json_str(v, "repo"), *field = json_str(v, "field");
+	int m = integrity_month(json_str(v, "month")), merged;
+	char range[40], first[16], q[600], eq[1800], url[GH_URL_MAX];
+	long *seen = NULL;
+	size_t nseen = 0, cap = 0;
+	struct db_res *res = NULL;
+	struct gh_resp r;
+	int rc = SYNC_OK;
+
+	if (repo == NULL || m < 0 || field == NULL) {
+		lb_snprintf(s->err, sizeof s->err, "resync_month: missing arguments");
+		return SYNC_EPERM;
+	}
+	merged = strcmp(field, "merged") == 0;
+	lb_snprintf(first, sizeof first, "%04d-%02d-01", m / 12, m % 12 + 1);
+	if (integrity_range(m, m, range, sizeof range) < 0 ||
+	    lb_snprintf(q, sizeof q, "repo:%s is:pr %s:%s", repo, merged ? "is:merged merged" : "created",
+	    range) < 0 || gh_escape(q, eq, sizeof eq) < 0 ||
+	    lb_snprintf(url, sizeof url, "/search/issues?q=%s&per_page=100&sort=created&order=asc", eq) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "resync_month: bad arguments");
+		return SYNC_EPERM;
+	}
+	gh_resp_init(&r);
+	for (int page = 0; page < MONTH_MAX_PAGES && rc == SYNC_OK; page++) {
+		char err[512], perr[128];
+		yajl_val root, items;
+		int g = gh_get(s->gh, url, NULL, &r, err, sizeof err);
+
+		if (g != GH_OK) {
+			lb_strlcpy(s->err, err, sizeof s->err);
+			rc = g == GH_EWAIT ? SYNC_EWAIT : g == GH_ESTOP ? SYNC_ESTOP :
+			    g == GH_EHTTP ? SYNC_EPERM : SYNC_ERETRY;
+			break;
+		}
+		root = json_parse(r.body.data ? r.body.data : "", r.body.len, JSON_DEPTH, GH_MAX_BODY,
+		    perr, sizeof perr);
+		items = json_get(root, "items", NULL);
+		if (root == NULL || !YAJL_IS_ARRAY(items)) {
+			json_free(root);
+			lb_snprintf(s->err, sizeof s->err, "resync_month: bad search answer");
+			rc = SYNC_ERETRY;
+			break;
+		}
+		if (page == 0 && json_ll(root, "total_count", 0) > 1000) {
+			/* beyond what search lists: the whole repository */
+			json_free(root);
+			gh_resp_free(&r);
+			free(seen);
+			return sync_prs(s, repo, 1);
+		}
+		for (size_t i = 0; i < items->u.array.len && rc == SYNC_OK; i++) {
+			yajl_val it = items->u.array.values[i];
+			long long num = json_ll(it, "number", -1);
+			const char *upd = json_str(it, "updated_at");
+			char gu[20];
+			int gm = json_str(json_get(it, "pull_request", NULL), "merged_at") != NULL, need;
+
+			if (num <= 0 || store_time(upd, gu, sizeof gu) < 0)
+				continue;
+			if (nseen == cap) {
+				size_t nc = cap ? cap * 2 : 128;
+				long *n = realloc(seen, nc * sizeof *n);
+				if (n == NULL) {
+					lb_snprintf(s->err, sizeof s->err, "out of memory");
+					rc = SYNC_ERETRY;
+					break;
+				}
+				seen = n;
+				cap = nc;
+			}
+			seen[nseen++] = (long)num;
+			if (db_query(s->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), p.merged "
+			    "FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
+			    "WHERE r.full_name = ? AND p.number = ?", "si", repo, num) < 0) {
+				lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
+				rc = SYNC_ERETRY;
+				break;
+			}
+			need = res->nrows == 0 || strcmp(db_str(res, 0, 0), gu) < 0 ||
+			    (db_getll(res, 0, 1, 0) != 0) != gm;
+			db_res_free(res);
+			res = NULL;
+			if (need) {
+				int sr = sync_pr(s, repo, (long)num);
+				if (sr == SYNC_EPERM)
+					log_warn("resync_month %s#%lld: %s", repo, num, s->err);
+				else if (sr != SYNC_OK)
+					rc = sr;
+			}
+		}
+		json_free(root);
+		if (rc != SYNC_OK || r.next[0] == '\0')
+			break;
+		lb_strlcpy(url, r.next, sizeof url);
+	}
+	gh_resp_free(&r);
+	if (rc != SYNC_OK) {
+		free(seen);
+		return rc;
+	}
+	/* stored PRs of that month GitHub did not list: refresh them */
+	if (db_query(s->db, &res, merged ?
+	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
+	    "WHERE r.full_name = ? AND p.merged = 1 AND p.merged_at >= ? AND p.merged_at < ? + INTERVAL 1 MONTH" :
+	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
+	    "WHERE r.full_name = ? AND p.created_at >= ? AND p.created_at < ? + INTERVAL 1 MONTH",
+	    "sss", repo, first, first) < 0) {
+		free(seen);
+		lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
+		return SYNC_ERETRY;
+	}
+	for (size_t i = 0; i < res->nrows && rc == SYNC_OK; i++) {
+		long num = (long)db_getll(res, i, 0, 0);
+		int found = 0;
+		for (size_t k = 0; k < nseen && !found; k++)
+			found = seen[k] == num;
+		if (!found) {
+			int sr = sync_pr(s, repo, num);
+			if (sr == SYNC_EPERM)
+				log_warn("resync_month %s#%ld: %s", repo, num, s->err);
+			else if (sr != SYNC_OK)
+				rc = sr;
+		}
+	}
+	db_res_free(res);
+	free(seen);
+	return rc;
+}
+
+int
+integrity_job(struct sync_ctx *s, const char *kind, const char *args)
+{
+	char err[64];
+	yajl_val v = NULL;
+	int rc;
+
+	if (args && *args && (v = json_parse(args, strlen(args), 4, JOB_ARGS_MAX, err, sizeof err)) == NULL) {
+		lb_snprintf(s->err, sizeof s->err, "job arguments: %s", err);
+		return SYNC_EPERM;
+	}
+	if (strcmp(kind, "redeliver") == 0)
+		rc = job_redeliver(s, v);
+	else if (strcmp(kind, "replay") == 0)
+		rc = job_replay(s, v);
+	else if (strcmp(kind, "spool") == 0) {
+		int applied = 0;
+		rc = spool_apply_all(s->conf, s->db, &applied) < 0 ? SYNC_ERETRY : SYNC_OK;
+		if (rc != SYNC_OK)
+			lb_snprintf(s->err, sizeof s->err, "spool: stopped on an error: %s", db_error(s->db));
+	} else if (strcmp(kind, "resync_month") == 0)
+		rc = job_resync_month(s, v);
+	else {
+		lb_snprintf(s->err, sizeof s->err, "unknown job kind '%.32s'", kind);
+		rc = SYNC_EPERM;
+	}
+	json_free(v);
+	return rc;
+}

@@ -1,0 +1,292 @@
+#include "jobs.h"
+#include "buf.h"
+#include "db.h"
+#include "log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+long
+jobs_backoff(unsigned attempts)
+{
+	long d = 30;
+
+	for (unsigned i = 1; i < attempts && d < 6 * 3600; i++)
+		d *= 2;
+	return d > 6 * 3600 ? 6 * 3600 : d;
+}
+
+/* start time of a process in clock ticks since boot (/proc/PID/stat field
+ * 22), 0 when the process does not exist */
+static unsigned long long
+proc_start(long pid)
+{
+	char path[64], data[1024], *p;
+	unsigned long long v = 0;
+	size_t n;
+	FILE *f;
+
+	if (lb_snprintf(path, sizeof path, "/proc/%ld/stat", pid) < 0)
+		return 0;
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	n = fread(data, 1, sizeof data - 1, f);
+	fclose(f);
+	data[n] = '\0';
+	p = strrchr(data, ')');
+	if (p == NULL)
+		return 0;
+	/* fields after ')' start with field 3 (state); starttime is field 22 */
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return 0;
+	v = strtoull(p + 1, NULL, 10);
+	return v;
+}
+
+void
+jobs_owner(char *out, size_t outlen)
+{
+	char host[64];
+
+	if (gethostname(host, sizeof host) < 0)
+		lb_strlcpy(host, "localhost", sizeof host);
+	host[sizeof host - 1] = '\0';
+	for (char *p = host; *p; p++)
+		if (*p == ':')
+			*p = '_';
+	lb_snprintf(out, outlen, "%s:%ld:%llu", host, (long)getpid(), proc_start((long)getpid()));
+}
+
+int
+jobs_owner_parse(const char *owner, char *host, size_t hostlen, long *pid,
+    unsigned long long *start)
+{
+	const char *a = strchr(owner, ':'), *b;
+	long long v;
+	char num[32];
+
+	if (a == NULL || (b = strchr(a + 1, ':')) == NULL)
+		return -1;
+	if ((size_t)(a - owner) + 1 > hostlen || (size_t)(b - a - 1) + 1 > sizeof num)
+		return -1;
+	memcpy(host, owner, (size_t)(a - owner));
+	host[a - owner] = '\0';
+	memcpy(num, a + 1, (size_t)(b - a - 1));
+	num[b - a - 1] = '\0';
+	if (lb_parse_ll(num, 1, 1LL << 31, &v) < 0)
+		return -1;
+	*pid = (long)v;
+	if (lb_parse_ll(b + 1, 0, 1LL << 62, &v) < 0)
+		return -1;
+	*start = (unsigned long long)v;
+	return 0;
+}
+
+int
+jobs_enqueue(struct db *db, const char *kind, const char *args, const char *dedupe_key,
+    long delay_secs, unsigned long long *id, int *existed)
+{
+	struct db_res *res;
+
+	*existed = 0;
+	*id = 0;
+	if (db_exec(db, "INSERT IGNORE INTO jobs (kind, args, dedupe_key, run_after) "
+	    "VALUES (?, ?, ?, NOW(6) + INTERVAL ? SECOND)", "sssi",
+	    kind, args ? args : "", dedupe_key, (long long)(delay_secs > 0 ? delay_secs : 0)) < 0)
+		return -1;
+	if (db_affected(db) == 1) {
+		*id = db_insert_id(db);
+		return 0;
+	}
+	if (db_query(db, &res, "SELECT id FROM jobs WHERE active_key = ?", "s", dedupe_key) < 0)
+		return -1;
+	*existed = 1;
+	if (res->nrows == 1)
+		*id = (unsigned long long)db_getll(res, 0, 0, 0);
+	db_res_free(res);
+	if (*id == 0) {
+		/* finished between our insert and select: try once more */
+		if (db_exec(db, "INSERT IGNORE INTO jobs (kind, args, dedupe_key, run_after) "
+		    "VALUES (?, ?, ?, NOW(6) + INTERVAL ? SECOND)", "sssi",
+		    kind, args ? args : "", dedupe_key, (long long)(delay_secs > 0 ? delay_secs : 0)) < 0)
+			return -1;
+		*existed = db_affected(db) != 1;
+		*id = db_insert_id(db);
+	}
+	return 0;
+}
+
+static int
+fill(struct db_res *res, struct job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = (unsigned long long)db_getll(res, 0, 0, 0);
+	lb_strlcpy(j->kind, db_get(res, 0, 1) ? db_get(res, 0, 1) : "", sizeof j->kind);
+	lb_strlcpy(j->args, db_get(res, 0, 2) ? db_get(res, 0, 2) : "", sizeof j->args);
+	lb_strlcpy(j->dedupe_key, db_get(res, 0, 3) ? db_get(res, 0, 3) : "", sizeof j->dedupe_key);
+	j->attempts = (unsigned)db_getll(res, 0, 4, 0) + 1;
+	j->max_attempts = (unsigned)db_getll(res, 0, 5, 8);
+	return 0;
+}
+
+int
+jobs_claim(struct db *db, const char *owner, long lease_secs, struct job *j)
+{
+	struct db_res *res = NULL;
+
+	if (db_begin(db) < 0)
+		return -1;
+	if (db_query(db, &res,
+	    "SELECT id, kind, args, dedupe_key, attempts, max_attempts FROM jobs "
+	    "WHERE state = 'queued' AND run_after <= NOW(6) "
+	    "ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED", "") < 0)
+		goto fail;
+	if (res->nrows == 0) {
+		db_res_free(res);
+		res = NULL;
+		if (db_query(db, &res,
+		    "SELECT id, kind, args, dedupe_key, attempts, max_attempts FROM jobs "
+		    "WHERE state = 'running' AND lease_expires_at < NOW(6) "
+		    "ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED", "") < 0)
+			goto fail;
+	}
+	if (res->nrows == 0) {
+		db_res_free(res);
+		db_commit(db);
+		return 0;
+	}
+	fill(res, j);
+	db_res_free(res);
+	res = NULL;
+	if (db_exec(db, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
+	    "lease_owner = ?, lease_expires_at = NOW(6) + INTERVAL ? SECOND, finished_at = NULL "
+	    "WHERE id = ?", "siu", owner, (long long)lease_secs, j->id) < 0)
+		goto fail;
+	if (db_commit(db) < 0)
+		goto fail;
+	return 1;
+fail:
+	db_res_free(res);
+	db_rollback(db);
+	return -1;
+}
+
+int
+jobs_renew(struct db *db, unsigned long long id, const char *owner, long lease_secs,
+    const char *progress)
+{
+	if (progress) {
+		if (db_exec(db, "UPDATE jobs SET lease_expires_at = NOW(6) + INTERVAL ? SECOND, "
+		    "progress = LEFT(?, 255) WHERE id = ? AND lease_owner = ? AND state = 'running'",
+		    "isus", (long long)lease_secs, progress, id, owner) < 0)
+			return -1;
+	} else if (db_exec(db, "UPDATE jobs SET lease_expires_at = NOW(6) + INTERVAL ? SECOND "
+	    "WHERE id = ? AND lease_owner = ? AND state = 'running'",
+	    "ius", (long long)lease_secs, id, owner) < 0)
+		return -1;
+	if (db_affected(db) == 1)
+		return 0;
+	/* 0 affected rows also when nothing changed within the same microsecond:
+	 * ask whether the lease is still ours */
+	{
+		struct db_res *res;
+		int ours;
+		if (db_query(db, &res, "SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ? "
+		    "AND state = 'running'", "us", id, owner) < 0)
+			return -1;
+		ours = res->nrows == 1;
+		db_res_free(res);
+		return ours ? 0 : 1;
+	}
+}
+
+int
+jobs_done(struct db *db, unsigned long long id, const char *owner, const char *progress)
+{
+	return db_exec(db, "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, "
+	    "finished_at = NOW(6), last_error = NULL, progress = COALESCE(LEFT(?, 255), progress) "
+	    "WHERE id = ? AND lease_owner = ?", "sus", progress, id, owner);
+}
+
+int
+jobs_fail(struct db *db, const struct job *j, const char *owner, const char *error,
+    int permanent)
+{
+	if (permanent || j->attempts >= j->max_attempts)
+		return db_exec(db, "UPDATE jobs SET state = 'failed', lease_owner = NULL, "
+		    "lease_expires_at = NULL, finished_at = NOW(6), last_error = LEFT(?, 1024) "
+		    "WHERE id = ? AND lease_owner = ?", "sus", error, j->id, owner);
+	return db_exec(db, "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
+	    "run_after = NOW(6) + INTERVAL ? SECOND, last_error = LEFT(?, 1024) "
+	    "WHERE id = ? AND lease_owner = ?", "isus",
+	    (long long)jobs_backoff(j->attempts), error, j->id, owner);
+}
+
+int
+jobs_defer(struct db *db, unsigned long long id, const char *owner, long secs, const char *why)
+{
+	return db_exec(db, "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
+	    "attempts = IF(attempts > 0, attempts - 1, 0), run_after = NOW(6) + INTERVAL ? SECOND, "
+	    "last_error = COALESCE(LEFT(?, 1024), last_error) WHERE id = ? AND lease_owner = ?",
+	    "isus", (long long)(secs > 0 ? secs : 0), why, id, owner);
+}
+
+int
+jobs_release(struct db *db, unsigned long long id, const char *owner)
+{
+	return jobs_defer(db, id, owner, 0, NULL);
+}
+
+int
+jobs_reclaim_local(struct db *db, int *reclaimed)
+{
+	char me[JOB_OWNER_MAX], myhost[128], host[128];
+	unsigned long long start, mystart;
+	struct db_res *res;
+	long pid, mypid;
+
+	*reclaimed = 0;
+	jobs_owner(me, sizeof me);
+	if (jobs_owner_parse(me, myhost, sizeof myhost, &mypid, &mystart) < 0)
+		return 0;
+	if (db_query(db, &res, "SELECT id, lease_owner FROM jobs WHERE state = 'running' "
+	    "AND lease_owner LIKE CONCAT(?, ':%')", "s", myhost) < 0)
+		return -1;
+	for (size_t i = 0; i < res->nrows; i++) {
+		const char *owner = db_get(res, i, 1);
+		if (owner == NULL || jobs_owner_parse(owner, host, sizeof host, &pid, &start) < 0 ||
+		    strcmp(host, myhost) != 0)
+			continue;
+		if (pid != mypid && proc_start(pid) == start && start != 0)
+			continue;	/* alive: still its job */
+		if (pid == mypid && start == mystart)
+			continue;
+		if (db_exec(db, "UPDATE jobs SET state = 'queued', lease_owner = NULL, "
+		    "lease_expires_at = NULL, run_after = NOW(6), "
+		    "last_error = 'requeued: its lb-syncd process died' "
+		    "WHERE id = ? AND lease_owner = ? AND state = 'running'",
+		    "us", (unsigned long long)db_getll(res, i, 0, 0), owner) < 0) {
+			db_res_free(res);
+			return -1;
+		}
+		if (db_affected(db) == 1) {
+			log_warn("job %s: its lb-syncd (%s) died; requeued", db_get(res, i, 0), owner);
+			(*reclaimed)++;
+		}
+	}
+	db_res_free(res);
+	return 0;
+}
+
+int
+jobs_prune(struct db *db, long days)
+{
+	return db_exec(db, "DELETE FROM jobs WHERE state IN ('done', 'failed') "
+	    "AND finished_at < NOW(6) - INTERVAL ? DAY LIMIT 10000", "i", (long long)days);
+}

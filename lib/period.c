@@ -1,0 +1,231 @@
+#include "period.h"
+#include "buf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int
+num(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+int
+period_days_in_month(int y, int m)
+{
+	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	if (m < 1 || m > 12)
+		return 0;
+	return dm[m - 1] + (m == 2 && leap);
+}
+
+int
+period_parse_year(const char *s, int *y)
+{
+	if (s == NULL || strlen(s) != 4 || !digits(s, 4))
+		return 0;
+	*y = num(s, 4);
+	return *y >= 1970 && *y <= 9999;
+}
+
+static int
+parse_month(const char *s, int *y, int *m)
+{
+	if (s == NULL || strlen(s) != 7 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2))
+		return 0;
+	*y = num(s, 4);
+	*m = num(s + 5, 2);
+	return *y >= 1970 && *m >= 1 && *m <= 12;
+}
+
+static int
+parse_quarter(const char *s, int *y, int *q)
+{
+	if (s == NULL || strlen(s) != 7 || !digits(s, 4) || s[4] != '-' || s[5] != 'Q' ||
+	    s[6] < '1' || s[6] > '4')
+		return 0;
+	*y = num(s, 4);
+	*q = s[6] - '0';
+	return *y >= 1970;
+}
+
+int
+period_parse_date(const char *s, int *y, int *m, int *d)
+{
+	if (s == NULL || strlen(s) != 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
+	    s[7] != '-' || !digits(s + 8, 2))
+		return -1;
+	*y = num(s, 4);
+	*m = num(s + 5, 2);
+	*d = num(s + 8, 2);
+	if (*y < 1970 || *m < 1 || *m > 12 || *d < 1 || *d > period_days_in_month(*y, *m))
+		return -1;
+	return 0;
+}
+
+static void
+day(char out[11], int y, int m, int d)
+{
+	(void)lb_snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+}
+
+static void
+stamp(char out[24], int y, int m, int d)
+{
+	(void)lb_snprintf(out, 24, "%04d-%02d-%02d 00:00:00", y, m, d);
+}
+
+/* The day after y-m-d (may be 10000-01-01). */
+static void
+next_day(int *y, int *m, int *d)
+{
+	if (++*d > period_days_in_month(*y, *m)) {
+		*d = 1;
+		if (++*m > 12) {
+			*m = 1;
+			++*y;
+		}
+	}
+}
+
+void
+period_bucket(char grain, int y, int m, int d, char out[11])
+{
+	(void)d;
+	switch (grain) {
+	case 'Y': day(out, y, 1, 1); break;
+	case 'Q': day(out, y, (m - 1) / 3 * 3 + 1, 1); break;
+	case 'M': day(out, y, m, 1); break;
+	default: lb_strlcpy(out, "1970-01-01", 11); break;
+	}
+}
+
+const char *
+period_kind_name(enum period_kind k)
+{
+	switch (k) {
+	case PERIOD_ALL: return "all";
+	case PERIOD_YEAR: return "year";
+	case PERIOD_QUARTER: return "quarter";
+	case PERIOD_MONTH: return "month";
+	case PERIOD_RANGE: return "range";
+	}
+	return "all";
+}
+
+/* Fill from/to/start/end for the days [y1-m1-d1, y2-m2-d2]. */
+static void
+span(struct period *p, int y1, int m1, int d1, int y2, int m2, int d2)
+{
+	day(p->from, y1, m1, d1);
+	day(p->to, y2, m2, d2);
+	stamp(p->start, y1, m1, d1);
+	next_day(&y2, &m2, &d2);
+	stamp(p->end, y2, m2, d2);
+}
+
+static int
+fail(const char **bad, const char *param, char *msg, size_t msglen, const char *text)
+{
+	*bad = param;
+	(void)lb_snprintf(msg, msglen, "%s: %s", param, text);
+	return -1;
+}
+
+int
+period_parse(const char *kind, const char *value, const char *from, const char *to,
+    time_t now, struct period *p, const char **bad, char *msg, size_t msglen)
+{
+	struct tm tm;
+	int y, m, d, q, y2, m2, d2;
+
+	memset(p, 0, sizeof *p);
+	gmtime_r(&now, &tm);
+	if (kind == NULL || *kind == '\0' || strcmp(kind, "all") == 0) {
+		p->kind = PERIOD_ALL;
+		p->grain = 'A';
+		lb_strlcpy(p->bucket, "1970-01-01", sizeof p->bucket);
+		return 0;
+	}
+	if (strcmp(kind, "year") == 0) {
+		if (value == NULL || *value == '\0')
+			y = tm.tm_year + 1900;
+		else if (!period_parse_year(value, &y))
+			return fail(bad, "value", msg, msglen, "expected a year such as 2024");
+		p->kind = PERIOD_YEAR;
+		(void)lb_snprintf(p->value, sizeof p->value, "%04d", y);
+		span(p, y, 1, 1, y, 12, 31);
+		p->grain = 'Y';
+		period_bucket('Y', y, 1, 1, p->bucket);
+		return 0;
+	}
+	if (strcmp(kind, "quarter") == 0) {
+		if (value == NULL || *value == '\0') {
+			y = tm.tm_year + 1900;
+			q = tm.tm_mon / 3 + 1;
+		} else if (!parse_quarter(value, &y, &q))
+			return fail(bad, "value", msg, msglen, "expected a quarter such as 2024-Q1");
+		p->kind = PERIOD_QUARTER;
+		(void)lb_snprintf(p->value, sizeof p->value, "%04d-Q%d", y, q);
+		m = (q - 1) * 3 + 1;
+		span(p, y, m, 1, y, m + 2, period_days_in_month(y, m + 2));
+		p->grain = 'Q';
+		period_bucket('Q', y, m, 1, p->bucket);
+		return 0;
+	}
+	if (strcmp(kind, "month") == 0) {
+		if (value == NULL || *value == '\0') {
+			y = tm.tm_year + 1900;
+			m = tm.tm_mon + 1;
+		} else if (!parse_month(value, &y, &m))
+			return fail(bad, "value", msg, msglen, "expected a month such as 2024-03");
+		p->kind = PERIOD_MONTH;
+		(void)lb_snprintf(p->value, sizeof p->value, "%04d-%02d", y, m);
+		span(p, y, m, 1, y, m, period_days_in_month(y, m));
+		p->grain = 'M';
+		period_bucket('M', y, m, 1, p->bucket);
+		return 0;
+	}
+	if (strcmp(kind, "range") == 0) {
+		if (from == NULL || *from == '\0')
+			return fail(bad, "from", msg, msglen, "required for period=range (YYYY-MM-DD)");
+		if (period_parse_date(from, &y, &m, &d) < 0)
+			return fail(bad, "from", msg, msglen, "expected a date such as 2024-03-01");
+		if (to == NULL || *to == '\0')
+			return fail(bad, "to", msg, msglen, "required for period=range (YYYY-MM-DD)");
+		if (period_parse_date(to, &y2, &m2, &d2) < 0)
+			return fail(bad, "to", msg, msglen, "expected a date such as 2024-03-31");
+		if (strcmp(from, to) > 0)
+			return fail(bad, "from", msg, msglen, "must not be after to");
+		p->kind = PERIOD_RANGE;
+		span(p, y, m, d, y2, m2, d2);
+		/* exactly one bucket? then the rollups answer it */
+		if (d == 1 && y == y2 && d2 == period_days_in_month(y2, m2)) {
+			if (m == 1 && m2 == 12)
+				p->grain = 'Y';
+			else if (m == m2)
+				p->grain = 'M';
+			else if ((m - 1) % 3 == 0 && m2 == m + 2)
+				p->grain = 'Q';
+			if (p->grain)
+				period_bucket(p->grain, y, m, 1, p->bucket);
+		}
+		return 0;
+	}
+	return fail(bad, "period", msg, msglen, "expected all, year, quarter, month or range");
+}

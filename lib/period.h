@@ -1,0 +1,54 @@
+/*
+ * period — the statistics periods of ../shared/CONTRACT.md, in UTC.
+ *
+ *   all                      everything
+ *   year     value=2024      2024-01-01 .. 2024-12-31
+ *   quarter  value=2024-Q1   2024-01-01 .. 2024-03-31 (Q1..Q4)
+ *   month    value=2024-03   2024-03-01 .. 2024-03-31
+ *   range    from=2024-03-05&to=2024-04-20   both days inclusive
+ *
+ * Contract:
+ *  - period_parse() validates the query parameters (any may be NULL =
+ *    absent). kind absent means "all"; value absent for year/quarter/month
+ *    means the one containing `now`; range needs both from and to. Years
+ *    are 1970..9999. On error it returns -1, *bad names the offending
+ *    parameter ("period", "value", "from", "to") and msg says why; nothing
+ *    else is allocated.
+ *  - The result carries the inclusive days (from/to, "" for all), the
+ *    half-open time interval [start, end) as "YYYY-MM-DD 00:00:00" strings
+ *    for SQL, and, when the period is exactly one rollup bucket (all, a
+ *    year, a quarter, a month — also a range that covers exactly one of
+ *    them), grain 'A'/'Y'/'Q'/'M' and the bucket's first day; grain 0 for
+ *    other ranges.
+ *  - period_bucket() gives the bucket (first day) of a date for a grain.
+ */
+#ifndef LB_PERIOD_H
+#define LB_PERIOD_H
+
+#include <time.h>
+
+enum period_kind { PERIOD_ALL, PERIOD_YEAR, PERIOD_QUARTER, PERIOD_MONTH, PERIOD_RANGE };
+
+struct period {
+	enum period_kind kind;
+	char value[16];		/* "2024", "2024-Q1", "2024-03"; "" for all and range */
+	char from[11], to[11];	/* inclusive days; "" for all */
+	char start[24], end[24];	/* [start, end) for SQL; "" for all */
+	char grain;		/* 'A', 'Y', 'Q', 'M' or 0 (an unaligned range) */
+	char bucket[11];	/* the bucket's first day when grain != 0 */
+};
+
+int period_parse(const char *kind, const char *value, const char *from, const char *to,
+    time_t now, struct period *out, const char **bad, char *msg, size_t msglen);
+
+const char *period_kind_name(enum period_kind k);
+
+/* "YYYY-MM-DD" -> 0 with y/m/d set when it is a valid date in 1970..9999. */
+int  period_parse_date(const char *s, int *y, int *m, int *d);
+/* 1 when YYYY is a valid year (1970..9999), with *y set. */
+int  period_parse_year(const char *s, int *y);
+/* Bucket of day y-m-d for grain 'A','Y','Q','M': writes "YYYY-MM-DD". */
+void period_bucket(char grain, int y, int m, int d, char out[11]);
+int  period_days_in_month(int y, int m);
+
+#endif

@@ -1,0 +1,907 @@
+/*
+ * store — the one write path into the normalized tables (see store.h for
+ * the contract). Every object is validated completely before the first
+ * write, so STORE_EBADINPUT never leaves a partial change behind inside the
+ * caller's transaction. Strings are cut (at a UTF-8 character boundary) to
+ * the width of their column, so a long title never fails a delivery.
+ */
+#include "store.h"
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+#include "rollup.h"
+
+#include <mysqld_error.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define MAX_LABELS 100	/* GitHub allows 100 labels per issue */
+
+/* ---------------------------------------------------------------- times */
+
+static int
+leap(long y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+mdays(long y, int m)
+{
+	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && leap(y) ? 29 : d[m - 1];
+}
+
+/* Days since 1970-01-01 of a valid civil date (Howard Hinnant's algorithm). */
+static long long
+days_from_civil(long y, int m, int d)
+{
+	long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (long long)era * 146097 + doe - 719468;
+}
+
+static int
+digits(const char *s, int n, long *out)
+{
+	long v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Accepts "YYYY-MM-DDTHH:MM:SS" (or a blank instead of T), optional
+ * fraction (dropped), then "Z", "+hh:mm"/"-hh:mm" or nothing (UTC).
+ * Converts to UTC "YYYY-MM-DD HH:MM:SS" within years 1970..9999.
+ */
+int
+store_time(const char *iso, char *out, size_t outlen)
+{
+	long y, mo, d, h, mi, s, oh = 0, om = 0;
+	const char *p;
+	long long t;
+	struct tm tm;
+	time_t tt;
+	int sign = 0;
+
+	if (iso == NULL || strlen(iso) < 19 || strlen(iso) > 40)
+		return -1;
+	if (digits(iso, 4, &y) || iso[4] != '-' || digits(iso + 5, 2, &mo) || iso[7] != '-' ||
+	    digits(iso + 8, 2, &d) || (iso[10] != 'T' && iso[10] != ' ') ||
+	    digits(iso + 11, 2, &h) || iso[13] != ':' || digits(iso + 14, 2, &mi) ||
+	    iso[16] != ':' || digits(iso + 17, 2, &s))
+		return -1;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays(y, (int)mo) || h > 23 ||
+	    mi > 59 || s > 59)
+		return -1;
+	p = iso + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '+' ? 1 : -1;
+		if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 ||
+		    om > 59)
+			return -1;
+		p += 6;
+	}
+	if (*p != '\0')
+		return -1;
+	t = days_from_civil(y, (int)mo, (int)d) * 86400LL + h * 3600 + mi * 60 + s;
+	t -= sign * (oh * 3600 + om * 60);
+	if (t < 0 || t > 253402300799LL)	/* 9999-12-31 23:59:59 */
+		return -1;
+	tt = (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL)
+		return -1;
+	if (strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		return -1;
+	return 0;
+}
+
+void
+store_now(char *out, size_t outlen)
+{
+	struct timeval tv;
+	struct tm tm;
+	char sec[32];
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(sec, sizeof sec, "%Y-%m-%d %H:%M:%S", &tm);
+	(void)lb_snprintf(out, outlen, "%s.%06ld", sec, (long)tv.tv_usec);
+}
+
+/* ------------------------------------------------------------ validation */
+
+/* Copy s cut to at most max bytes, never inside a UTF-8 sequence. */
+static void
+cut(char *dst, size_t dstlen, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (max > dstlen - 1)
+		max = dstlen - 1;
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* A string-or-null field: 0 and *out (NULL for absent/null), -1 wrong type. */
+static int
+opt_str(yajl_val o, const char *key, const char **out)
+{
+	yajl_val v = json_get(o, key, NULL);
+
+	*out = NULL;
+	if (v == NULL || YAJL_IS_NULL(v))
+		return 0;
+	if (!YAJL_IS_STRING(v))
+		return -1;
+	*out = v->u.string;
+	return 0;
+}
+
+/* Required GitHub id: a positive integer. */
+static int
+req_id(yajl_val o, const char *key, unsigned long long *out)
+{
+	yajl_val v = json_get(o, key, NULL);
+
+	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0)
+		return -1;
+	*out = (unsigned long long)YAJL_GET_INTEGER(v);
+	return 0;
+}
+
+/* Optional count 0..UINT32_MAX: *present 0 when absent/null; -1 bad. */
+static int
+opt_count(yajl_val o, const char *key, long long *out, int *present)
+{
+	yajl_val v = json_get(o, key, NULL);
+
+	*present = 0;
+	*out = 0;
+	if (v == NULL || YAJL_IS_NULL(v))
+		return 0;
+	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
+	    YAJL_GET_INTEGER(v) > (long long)UINT32_MAX)
+		return -1;
+	*out = YAJL_GET_INTEGER(v);
+	*present = 1;
+	return 0;
+}
+
+/* Optional boolean: -1 absent/null, 0/1, -2 wrong type. */
+static int
+opt_bool(yajl_val o, const char *key)
+{
+	yajl_val v = json_get(o, key, NULL);
+
+	if (v == NULL || YAJL_IS_NULL(v))
+		return -1;
+	if (YAJL_IS_TRUE(v))
+		return 1;
+	if (YAJL_IS_FALSE(v))
+		return 0;
+	return -2;
+}
+
+/* Optional time (string or null): out[0] = '\0' when absent; -1 bad. */
+static int
+opt_time(yajl_val o, const char *key, char *out, size_t outlen)
+{
+	const char *s;
+
+	out[0] = '\0';
+	if (opt_str(o, key, &s) < 0)
+		return -1;
+	if (s == NULL)
+		return 0;
+	return store_time(s, out, outlen);
+}
+
+/* ------------------------------------------------------------------ users */
+
+struct user {
+	unsigned long long id;
+	char login[101];
+	char avatar[513];
+	const char *type;	/* NULL: keep the stored one */
+	char typebuf[21];
+};
+
+static int
+user_parse(yajl_val u, struct user *out)
+{
+	const char *login, *avatar, *type;
+
+	if (!YAJL_IS_OBJECT(u) || req_id(u, "id", &out->id) < 0)
+		return -1;
+	login = json_str(u, "login");
+	if (login == NULL || *login == '\0')
+		return -1;
+	if (opt_str(u, "avatar_url", &avatar) < 0 || opt_str(u, "type", &type) < 0)
+		return -1;
+	cut(out->login, sizeof out->login, login, 100);
+	cut(out->avatar, sizeof out->avatar, avatar ? avatar : "", 512);
+	out->type = NULL;
+	if (type && *type) {
+		cut(out->typebuf, sizeof out->typebuf, type, 20);
+		out->type = out->typebuf;
+	}
+	return 0;
+}
+
+/*
+ * Rows shared by many PRs (author, repository, labels) are read first and
+ * written only when something changed: an upsert takes the row's lock until
+ * commit, and every delivery of the same author would queue behind it.
+ */
+static int
+user_write(struct db *db, const struct user *u)
+{
+	struct db_res *r = NULL;
+	int type_change = 0, same;
+
+	if (db_query(db, &r, "SELECT login, IFNULL(avatar_url, ''), type FROM users WHERE id = ?",
+	    "u", u->id) < 0)
+		return -1;
+	same = r->nrows == 1 && strcmp(db_get(r, 0, 0), u->login) == 0 &&
+	    (u->avatar[0] == '\0' || strcmp(db_get(r, 0, 1), u->avatar) == 0) &&
+	    (u->type == NULL || strcmp(db_get(r, 0, 2), u->type) == 0);
+	/* A change of type (User <-> Bot) changes whether all their PRs count. */
+	type_change = r->nrows == 1 && u->type && strcmp(db_get(r, 0, 2), u->type) != 0;
+	db_res_free(r);
+	if (same)
+		return 0;
+	if (type_change && rollup_user_before(db, u->id) < 0)
+		return -1;
+	if (db_exec(db,
+	    "INSERT INTO users (id, login, avatar_url, type) VALUES (?, ?, ?, COALESCE(?, 'User')) "
+	    "ON DUPLICATE KEY UPDATE login = VALUES(login), "
+	    "avatar_url = COALESCE(VALUES(avatar_url), avatar_url), "
+	    "type = COALESCE(?, type)",
+	    "ussss", u->id, u->login, u->avatar[0] ? u->avatar : NULL, u->type, u->type) < 0)
+		return -1;
+	if (type_change && rollup_user_after(db, u->id) < 0)
+		return -1;
+	return 0;
+}
+
+int
+store_user(struct db *db, yajl_val user)
+{
+	struct user u;
+
+	if (user_parse(user, &u) < 0)
+		return STORE_EBADINPUT;
+	return user_write(db, &u);
+}
+
+/* ------------------------------------------------------------------ repos */
+
+struct repo {
+	unsigned long long id;
+	char owner[101];
+	char name[101];
+	char full_name[202];
+	int tracked, partner_owned, private_;
+};
+
+static int
+repo_parse(const struct conf *c, yajl_val r, struct repo *out)
+{
+	const char *name, *full, *owner;
+	yajl_val o;
+	int priv;
+
+	if (!YAJL_IS_OBJECT(r) || req_id(r, "id", &out->id) < 0)
+		return -1;
+	name = json_str(r, "name");
+	full = json_str(r, "full_name");
+	o = json_get(r, "owner", NULL);
+	owner = YAJL_IS_OBJECT(o) ? json_str(o, "login") : NULL;
+	if (name == NULL || *name == '\0' || (full == NULL && owner == NULL))
+		return -1;
+	priv = opt_bool(r, "private");
+	if (priv == -2)
+		return -1;
+	cut(out->name, sizeof out->name, name, 100);
+	if (owner == NULL) {	/* derive it from full_name */
+		const char *slash = strchr(full, '/');
+		if (slash == NULL || slash == full)
+			return -1;
+		if ((size_t)(slash - full) > 100)
+			return -1;
+		memcpy(out->owner, full, (size_t)(slash - full));
+		out->owner[slash - full] = '\0';
+	} else {
+		if (*owner == '\0')
+			return -1;
+		cut(out->owner, sizeof out->owner, owner, 100);
+	}
+	if (full)
+		cut(out->full_name, sizeof out->full_name, full, 201);
+	else if (lb_snprintf(out->full_name, sizeof out->full_name, "%s/%s", out->owner,
+	    out->name) < 0)
+		return -1;
+	out->tracked = conf_list_has(&c->repositories, out->full_name);
+	out->partner_owned = c->partner_org && *c->partner_org &&
+	    strcasecmp(out->owner, c->partner_org) == 0;
+	out->private_ = priv == 1;
+	return 0;
+}
+
+/* Runs fn over every PR of the repository (rollup around a flag change). */
+static int
+each_repo_pr(struct db *db, unsigned long long repo_id, int (*fn)(struct db *, unsigned long long))
+{
+	struct db_res *r;
+	int rc = 0;
+
+	if (db_query(db, &r, "SELECT id FROM pull_requests WHERE repo_id = ?", "u", repo_id) < 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows && rc == 0; i++)
+		rc = fn(db, strtoull(db_get(r, i, 0), NULL, 10));
+	db_res_free(r);
+	return rc;
+}
+
+static int
+repo_write(struct db *db, const struct repo *rp)
+{
+	struct db_res *r;
+	int flags_change;
+
+	if (db_query(db, &r, "SELECT tracked, partner_owned, owner_login, name, full_name, private "
+	    "FROM repositories WHERE id = ?", "u", rp->id) < 0)
+		return -1;
+	flags_change = r->nrows == 1 && (db_getll(r, 0, 0, 0) != rp->tracked ||
+	    db_getll(r, 0, 1, 0) != rp->partner_owned);
+	if (r->nrows == 1 && !flags_change && strcmp(db_get(r, 0, 2), rp->owner) == 0 &&
+	    strcmp(db_get(r, 0, 3), rp->name) == 0 && strcmp(db_get(r, 0, 4), rp->full_name) == 0 &&
+	    db_getll(r, 0, 5, 0) == rp->private_) {
+		db_res_free(r);
+		return 0;	/* unchanged: no write, no lock */
+	}
+	db_res_free(r);
+	/* Whether its PRs count (tracked) or how (partner_owned) changes. */
+	if (flags_change && each_repo_pr(db, rp->id, rollup_pr_before) < 0)
+		return -1;
+	if (db_exec(db,
+	    "INSERT INTO repositories (id, owner_login, name, full_name, tracked, partner_owned, private) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE owner_login = VALUES(owner_login), "
+	    "name = VALUES(name), full_name = VALUES(full_name), tracked = VALUES(tracked), "
+	    "partner_owned = VALUES(partner_owned), private = VALUES(private)",
+	    "usssiii", rp->id, rp->owner, rp->name, rp->full_name, (long long)rp->tracked,
+	    (long long)rp->partner_owned, (long long)rp->private_) < 0)
+		return -1;
+	if (flags_change && each_repo_pr(db, rp->id, rollup_pr_after) < 0)
+		return -1;
+	return 0;
+}
+
+int
+store_repo(struct db *db, const struct conf *c, yajl_val repo)
+{
+	struct repo rp;
+
+	if (repo_parse(c, repo, &rp) < 0)
+		return STORE_EBADINPUT;
+	return repo_write(db, &rp);
+}
+
+/* ----------------------------------------------------------------- labels */
+
+struct label {
+	unsigned long long id;
+	char name[256];
+	char color[7];
+	const char *description;	/* points into the tree, cut when written */
+};
+
+static int
+label_parse(yajl_val l, struct label *out)
+{
+	const char *name, *color;
+
+	if (!YAJL_IS_OBJECT(l) || req_id(l, "id", &out->id) < 0)
+		return -1;
+	name = json_str(l, "name");
+	if (name == NULL || opt_str(l, "color", &color) < 0 ||
+	    opt_str(l, "description", &out->description) < 0)
+		return -1;
+	cut(out->name, sizeof out->name, name, 255);
+	cut(out->color, sizeof out->color, color ? color : "", 6);
+	return 0;
+}
+
+/* ------------------------------------------------------------------- PRs */
+
+struct pr {
+	unsigned long long id;
+	long long number;
+	struct user author;
+	struct repo repo;
+	char title[1025];
+	char html_url[513];
+	char state[11];
+	int draft, merged;
+	char created[32], updated[32], closed[32], merged_at[32];
+	long long cnt[6];
+	int has[6];
+	struct label *labels;
+	size_t nlabels;
+};
+
+static const char *const count_keys[6] = {
+	"additions", "deletions", "changed_files", "commits", "comments", "review_comments"
+};
+
+static int
+pr_parse(const struct conf *c, yajl_val p, struct pr *out)
+{
+	const char *title, *url, *state;
+	yajl_val base, labels;
+	int b;
+
+	memset(out, 0, sizeof *out);
+	if (!YAJL_IS_OBJECT(p) || req_id(p, "id", &out->id) < 0)
+		return -1;
+	out->number = json_ll(p, "number", -1);
+	if (out->number <= 0 || out->number > (long long)UINT32_MAX)
+		return -1;
+	if (user_parse(json_get(p, "user", NULL), &out->author) < 0)
+		return -1;
+	base = json_get(p, "base", "repo", NULL);
+	if (repo_parse(c, base, &out->repo) < 0)
+		return -1;
+	state = json_str(p, "state");
+	if (state == NULL || (strcmp(state, "open") != 0 && strcmp(state, "closed") != 0))
+		return -1;
+	lb_strlcpy(out->state, state, sizeof out->state);
+	if (opt_str(p, "title", &title) < 0 || opt_str(p, "html_url", &url) < 0)
+		return -1;
+	cut(out->title, sizeof out->title, title ? title : "", 1024);
+	cut(out->html_url, sizeof out->html_url, url ? url : "", 512);
+	if ((b = opt_bool(p, "draft")) == -2)
+		return -1;
+	out->draft = b == 1;
+	if (store_time(json_str(p, "created_at"), out->created, sizeof out->created) < 0 ||
+	    store_time(json_str(p, "updated_at"), out->updated, sizeof out->updated) < 0 ||
+	    opt_time(p, "closed_at", out->closed, sizeof out->closed) < 0 ||
+	    opt_time(p, "merged_at", out->merged_at, sizeof out->merged_at) < 0)
+		return -1;
+	if ((b = opt_bool(p, "merged")) == -2)
+		return -1;
+	out->merged = b >= 0 ? b : out->merged_at[0] != '\0';
+	for (int i = 0; i < 6; i++)
+		if (opt_count(p, count_keys[i], &out->cnt[i], &out->has[i]) < 0)
+			return -1;
+	labels = json_get(p, "labels", NULL);
+	if (labels != NULL && !YAJL_IS_NULL(labels)) {
+		if (!YAJL_IS_ARRAY(labels) || labels->u.array.len > MAX_LABELS)
+			return -1;
+		out->nlabels = labels->u.array.len;
+		if (out->nlabels) {
+			out->labels = calloc(out->nlabels, sizeof *out->labels);
+			if (out->labels == NULL)
+				return -1;
+		}
+		for (size_t i = 0; i < out->nlabels; i++)
+			if (label_parse(labels->u.array.values[i], &out->labels[i]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int
+in_labels(const struct pr *p, unsigned long long id)
+{
+	for (size_t i = 0; i < p->nlabels; i++)
+		if (p->labels[i].id == id)
+			return 1;
+	return 0;
+}
+
+/* Make pr_labels equal the snapshot's set; *changed when it differed. */
+static int
+labels_write(struct db *db, const struct pr *p, int *changed)
+{
+	struct db_res *r;
+	char desc[1025];
+
+	*changed = 0;
+	for (size_t i = 0; i < p->nlabels; i++) {
+		const struct label *l = &p->labels[i];
+		int same;
+		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		if (db_query(db, &r, "SELECT repo_id, name, IFNULL(color, ''), IFNULL(description, '') "
+		    "FROM labels WHERE id = ?", "u", l->id) < 0)
+			return -1;
+		same = r->nrows == 1 && strtoull(db_get(r, 0, 0) ? db_get(r, 0, 0) : "0", NULL, 10) ==
+		    p->repo.id && strcmp(db_get(r, 0, 1), l->name) == 0 &&
+		    strcmp(db_get(r, 0, 2), l->color) == 0 && strcmp(db_get(r, 0, 3), desc) == 0;
+		db_res_free(r);
+		if (same)
+			continue;
+		if (db_exec(db,
+		    "INSERT INTO labels (id, repo_id, name, color, description) VALUES (?, ?, ?, ?, ?) "
+		    "ON DUPLICATE KEY UPDATE repo_id = VALUES(repo_id), name = VALUES(name), "
+		    "color = VALUES(color), description = VALUES(description)",
+		    "uusss", l->id, p->repo.id, l->name, l->color[0] ? l->color : NULL,
+		    l->description ? desc : NULL) < 0)
+			return -1;
+	}
+	if (db_query(db, &r, "SELECT label_id FROM pr_labels WHERE pr_id = ? FOR UPDATE", "u", p->id) < 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows; i++) {
+		unsigned long long lid = strtoull(db_get(r, i, 0), NULL, 10);
+		if (in_labels(p, lid))
+			continue;
+		if (db_exec(db, "DELETE FROM pr_labels WHERE pr_id = ? AND label_id = ?", "uu",
+		    p->id, lid) < 0) {
+			db_res_free(r);
+			return -1;
+		}
+		*changed = 1;
+	}
+	for (size_t i = 0; i < p->nlabels; i++) {
+		int have = 0;
+		for (size_t k = 0; k < r->nrows && !have; k++)
+			have = strtoull(db_get(r, k, 0), NULL, 10) == p->labels[i].id;
+		if (have)
+			continue;
+		if (db_exec(db, "INSERT IGNORE INTO pr_labels (pr_id, label_id) VALUES (?, ?)", "uu",
+		    p->id, p->labels[i].id) < 0) {
+			db_res_free(r);
+			return -1;
+		}
+		*changed = 1;
+	}
+	db_res_free(r);
+	return 0;
+}
+
+static const char *
+tnull(const char *t)
+{
+	return t[0] ? t : NULL;
+}
+
+/* Binds an optional count: 'u' with the value or 's' NULL is not possible in
+ * one type string, so counts travel as strings (NULL when absent). */
+static const char *
+cstr(const struct pr *p, int i, char *buf, size_t len)
+{
+	if (!p->has[i])
+		return NULL;
+	(void)lb_snprintf(buf, len, "%lld", p->cnt[i]);
+	return buf;
+}
+
+int
+store_pr_valid(const struct conf *c, yajl_val pr)
+{
+	struct pr p;
+	int rc = pr_parse(c, pr, &p) < 0 ? STORE_EBADINPUT : 0;
+
+	free(p.labels);
+	return rc;
+}
+
+/*
+ * The row is locked (SELECT ... FOR UPDATE) before the stale check, so two
+ * snapshots of one PR are applied one after the other. A PR not stored yet
+ * takes no lock (no gap locks under READ COMMITTED, see lib/ingest): when a
+ * concurrent transaction inserts it first, our INSERT fails with a duplicate
+ * key and the check runs again against its row.
+ */
+int
+store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
+    enum store_result *result)
+{
+	struct db_res *r = NULL;
+	struct pr p;
+	char cb[6][24];
+	const char *cs[6];
+	int rc = -1, exists = 0, lchanged;
+	unsigned long long aff = 0;
+
+	*result = STORE_UNCHANGED;
+	if (pr_parse(c, pr, &p) < 0) {
+		free(p.labels);
+		return STORE_EBADINPUT;
+	}
+	for (int i = 0; i < 6; i++)
+		cs[i] = cstr(&p, i, cb[i], sizeof cb[i]);
+	if (source == NULL)
+		source = "webhook";
+	for (int attempt = 0; attempt < 2; attempt++) {
+		db_res_free(r);
+		if (db_query(db, &r,
+		    "SELECT DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') FROM pull_requests "
+		    "WHERE id = ? FOR UPDATE", "u", p.id) < 0)
+			goto out;
+		exists = r->nrows == 1;
+		if (exists && strcmp(db_get(r, 0, 0), p.updated) > 0) {
+			*result = STORE_STALE;
+			rc = 0;
+			goto out;
+		}
+		if (attempt == 0 && (user_write(db, &p.author) < 0 || repo_write(db, &p.repo) < 0))
+			goto out;
+		if (rollup_pr_before(db, p.id) < 0)
+			goto out;
+		if (exists) {
+			if (db_exec(db,
+			    "UPDATE pull_requests SET repo_id = ?, number = ?, author_id = ?, title = ?, "
+			    "html_url = ?, state = ?, draft = ?, merged = ?, created_at = ?, updated_at = ?, "
+			    "closed_at = ?, merged_at = ?, additions = COALESCE(?, additions), "
+			    "deletions = COALESCE(?, deletions), changed_files = COALESCE(?, changed_files), "
+			    "commits = COALESCE(?, commits), comments = COALESCE(?, comments), "
+			    "review_comments = COALESCE(?, review_comments), source = ? WHERE id = ?",
+			    "uiusssiisssssssssssu", p.repo.id, p.number, p.author.id, p.title,
+			    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
+			    (long long)p.merged, p.created, p.updated, tnull(p.closed), tnull(p.merged_at),
+			    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source, p.id) < 0)
+				goto out;
+			aff = db_affected(db);
+			break;
+		}
+		if (db_exec(db,
+		    "INSERT INTO pull_requests (id, repo_id, number, author_id, title, html_url, state, "
+		    "draft, merged, created_at, updated_at, closed_at, merged_at, additions, deletions, "
+		    "changed_files, commits, comments, review_comments, source) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    "uuiusssiisssssssssss", p.id, p.repo.id, p.number, p.author.id, p.title,
+		    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft, (long long)p.merged,
+		    p.created, p.updated, tnull(p.closed), tnull(p.merged_at),
+		    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source) == 0)
+			break;
+		if (db_errno(db) != ER_DUP_ENTRY || attempt > 0)
+			goto out;
+		/* inserted meanwhile by someone else: check against their row */
+	}
+	if (labels_write(db, &p, &lchanged) < 0)
+		goto out;
+	if (rollup_pr_after(db, p.id) < 0)
+		goto out;
+	if (!exists)
+		*result = STORE_INSERTED;
+	else if (aff > 0 || lchanged)
+		*result = STORE_UPDATED;
+	else
+		*result = STORE_UNCHANGED;
+	rc = 0;
+out:
+	db_res_free(r);
+	free(p.labels);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ teams */
+
+int
+store_team(struct db *db, yajl_val team, unsigned long long org_id)
+{
+	unsigned long long id;
+	const char *slug, *name, *desc;
+	char s[101], n[256], d[1025];
+
+	if (!YAJL_IS_OBJECT(team) || req_id(team, "id", &id) < 0)
+		return STORE_EBADINPUT;
+	slug = json_str(team, "slug");
+	name = json_str(team, "name");
+	if (slug == NULL || *slug == '\0' || opt_str(team, "description", &desc) < 0)
+		return STORE_EBADINPUT;
+	if (name == NULL)
+		name = slug;
+	cut(s, sizeof s, slug, 100);
+	cut(n, sizeof n, name, 255);
+	cut(d, sizeof d, desc ? desc : "", 1024);
+	if (org_id)
+		return db_exec(db,
+		    "INSERT INTO teams (id, org_id, slug, name, description) VALUES (?, ?, ?, ?, ?) "
+		    "ON DUPLICATE KEY UPDATE org_id = VALUES(org_id), slug = VALUES(slug), "
+		    "name = VALUES(name), description = VALUES(description)",
+		    "uusss", id, org_id, s, n, desc ? d : NULL);
+	return db_exec(db,
+	    "INSERT INTO teams (id, slug, name, description) VALUES (?, ?, ?, ?) "
+	    "ON DUPLICATE KEY UPDATE slug = VALUES(slug), name = VALUES(name), "
+	    "description = VALUES(description)",
+	    "usss", id, s, n, desc ? d : NULL);
+}
+
+/* ------------------------------------------------------------ memberships */
+
+/* Serializes changes to one user's memberships: under READ COMMITTED a
+ * locking read of an empty range locks nothing, so the user row is the
+ * lock (a user not stored yet: nothing to lock, nothing to race with). */
+static int
+lock_member(struct db *db, unsigned long long user_id)
+{
+	struct db_res *r;
+
+	if (db_query(db, &r, "SELECT id FROM users WHERE id = ? FOR UPDATE", "u", user_id) < 0)
+		return -1;
+	db_res_free(r);
+	return 0;
+}
+
+static int
+membership_end_open(struct db *db, unsigned long long team_id, unsigned long long user_id,
+    const char *at)
+{
+	struct db_res *r;
+	int n;
+
+	if (db_query(db, &r,
+	    "SELECT COUNT(*) FROM memberships WHERE team_id = ? AND user_id = ? "
+	    "AND ended_at IS NULL AND (started_at IS NULL OR started_at <= ?) FOR UPDATE",
+	    "uus", team_id, user_id, at) < 0)
+		return -1;
+	n = (int)db_getll(r, 0, 0, 0);
+	db_res_free(r);
+	if (n == 0)
+		return 0;
+	if (rollup_user_before(db, user_id) < 0)
+		return -1;
+	if (db_exec(db,
+	    "UPDATE memberships SET ended_at = ? WHERE team_id = ? AND user_id = ? "
+	    "AND ended_at IS NULL AND (started_at IS NULL OR started_at <= ?)",
+	    "suus", at, team_id, user_id, at) < 0)
+		return -1;
+	return rollup_user_after(db, user_id);
+}
+
+int
+store_team_deleted(struct db *db, unsigned long long team_id, const char *at)
+{
+	struct db_res *r;
+	int rc = 0;
+
+	if (db_exec(db, "UPDATE teams SET deleted_at = COALESCE(deleted_at, ?) WHERE id = ?",
+	    "su", at, team_id) < 0)
+		return -1;
+	if (db_query(db, &r,
+	    "SELECT DISTINCT user_id FROM memberships WHERE team_id = ? AND ended_at IS NULL FOR UPDATE",
+	    "u", team_id) < 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows && rc == 0; i++)
+		rc = membership_end_open(db, team_id, strtoull(db_get(r, i, 0), NULL, 10), at);
+	db_res_free(r);
+	return rc;
+}
+
+/*
+ * Every read of memberships here is a locking read (FOR UPDATE): two
+ * deliveries about the same member serialize, and the second sees what the
+ * first committed (a plain read would use an older snapshot).
+ * Intervals stay ordered even when deliveries arrive late:
+ *  - an interval covering `at` already: nothing to do;
+ *  - an interval that starts after `at` (a late "added"): it starts earlier;
+ *  - otherwise a new open interval from `at`.
+ * at == NULL (sync): an open interval exists -> nothing; no interval ever ->
+ * one since the beginning of time; only closed ones -> the member came back
+ * at an unknown moment after the last end: the new interval starts now.
+ */
+int
+store_member_start(struct db *db, unsigned long long team_id,
+    unsigned long long user_id, const char *at, const char *source)
+{
+	struct db_res *r;
+	char now[32];
+	long long open, total;
+	const char *start = at;
+	unsigned long long later = 0;
+
+	if (source == NULL)
+		source = at ? "webhook" : "sync";
+	if (lock_member(db, user_id) < 0)
+		return -1;
+	if (at == NULL) {
+		if (db_query(db, &r,
+		    "SELECT COALESCE(SUM(ended_at IS NULL), 0), COUNT(*) FROM memberships "
+		    "WHERE team_id = ? AND user_id = ? FOR UPDATE", "uu", team_id, user_id) < 0)
+			return -1;
+		open = db_getll(r, 0, 0, 0);
+		total = db_getll(r, 0, 1, 0);
+		db_res_free(r);
+		if (open > 0)
+			return 0;
+		if (total > 0) {
+			store_now(now, sizeof now);
+			start = now;
+		}
+	} else {
+		if (db_query(db, &r,
+		    "SELECT COUNT(*) FROM memberships WHERE team_id = ? AND user_id = ? "
+		    "AND (started_at IS NULL OR started_at <= ?) AND (ended_at IS NULL OR ended_at > ?) FOR UPDATE",
+		    "uuss", team_id, user_id, at, at) < 0)
+			return -1;
+		open = db_getll(r, 0, 0, 0);
+		db_res_free(r);
+		if (open > 0)
+			return 0;
+		if (db_query(db, &r,
+		    "SELECT id FROM memberships WHERE team_id = ? AND user_id = ? AND started_at > ? "
+		    "ORDER BY started_at LIMIT 1 FOR UPDATE", "uus", team_id, user_id, at) < 0)
+			return -1;
+		if (r->nrows == 1)
+			later = strtoull(db_get(r, 0, 0), NULL, 10);
+		db_res_free(r);
+	}
+	if (rollup_user_before(db, user_id) < 0)
+		return -1;
+	if (later) {
+		if (db_exec(db, "UPDATE memberships SET started_at = ? WHERE id = ?", "su", at,
+		    later) < 0)
+			return -1;
+	} else if (db_exec(db,
+	    "INSERT INTO memberships (team_id, user_id, started_at, ended_at, source) "
+	    "VALUES (?, ?, ?, NULL, ?)", "uuss", team_id, user_id, start, source) < 0)
+		return -1;
+	return rollup_user_after(db, user_id);
+}
+
+/*
+ * Closes the interval(s) open at `at`. A removal of someone never seen as a
+ * member says they were one until now: that becomes a closed interval since
+ * the beginning of time (what a sync before the removal would have stored).
+ */
+int
+store_member_end(struct db *db, unsigned long long team_id,
+    unsigned long long user_id, const char *at)
+{
+	struct db_res *r;
+	long long total;
+
+	if (lock_member(db, user_id) < 0)
+		return -1;
+	if (db_query(db, &r, "SELECT COUNT(*) FROM memberships WHERE team_id = ? AND user_id = ? FOR UPDATE",
+	    "uu", team_id, user_id) < 0)
+		return -1;
+	total = db_getll(r, 0, 0, 0);
+	db_res_free(r);
+	if (total == 0) {
+		if (rollup_user_before(db, user_id) < 0 ||
+		    db_exec(db,
+		    "INSERT INTO memberships (team_id, user_id, started_at, ended_at, source) "
+		    "VALUES (?, ?, NULL, ?, 'webhook')", "uus", team_id, user_id, at) < 0)
+			return -1;
+		return rollup_user_after(db, user_id);
+	}
+	return membership_end_open(db, team_id, user_id, at);
+}

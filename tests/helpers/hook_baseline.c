@@ -1,0 +1,65 @@
+/*
+ * hook_baseline — the benchmark baseline of bench/10-hook: a minimal FastCGI
+ * program with lb-hook.fcgi's process model (lib/http) that only stores the
+ * body of each POST with one prepared INSERT (autocommit: one durable commit
+ * per request) and answers 202. No signature, no parsing, no dispatch.
+ */
+#include "buf.h"
+#include "conf.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+
+#include <string.h>
+
+static const char *config_path;
+static struct conf conf;
+static struct db *db;
+
+static int
+init(void *ctx)
+{
+	static const char ddl[] =
+	    "CREATE TABLE IF NOT EXISTS bench_baseline (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, "
+	    "delivery VARCHAR(64) NOT NULL, body LONGBLOB NOT NULL, PRIMARY KEY (id)) "
+	    "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+	char err[512];
+
+	(void)ctx;
+	if (conf_load(&conf, conf_path(config_path), err, sizeof err) < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	db = db_open(&conf, err, sizeof err);
+	if (db == NULL) {
+		log_error("%s", err);
+		return -1;
+	}
+	return db_exec_text(db, ddl, sizeof ddl - 1);
+}
+
+static void
+handle(struct http_req *r, void *ctx)
+{
+	struct buf body = BUF_INIT;
+	const char *id = http_header(r, "X-GitHub-Delivery");
+	int too_large;
+
+	(void)ctx;
+	body.max = (size_t)conf.max_body + 1;
+	if (http_read_body(r, &body, (size_t)conf.max_body, &too_large) < 0) {
+		http_error(r, 413, "too_large", "too large");
+	} else if (db_exec(db, "INSERT INTO bench_baseline (delivery, body) VALUES (?, ?)", "sb",
+	    id ? id : "", body.data ? body.data : "", body.len) < 0) {
+		http_error(r, 500, "db", "%s", db_error(db));
+	} else {
+		http_respond(r, 202, "application/json", NULL, "{\"status\":\"stored\"}", 19);
+	}
+	buf_free(&body);
+}
+
+int
+main(int argc, char **argv)
+{
+	return http_serve(argc, argv, "hook_baseline", &config_path, init, handle, NULL);
+}
