@@ -619,3 +619,19 @@ ingest_form_payload(const char *body, size_t len, struct buf *out)
 	}
 	return -1;
 }
+
+int
+ingest_purge(struct db *db, long long days, unsigned long long *deleted)
+{
+	*deleted = 0;
+	if (days <= 0)
+		return 0;
+	for (;;) {
+		if (db_exec(db, "DELETE FROM deliveries WHERE received_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY "
+		    "ORDER BY received_at LIMIT 5000", "i", days) < 0)
+			return -1;
+		*deleted += db_affected(db);
+		if (db_affected(db) < 5000)
+			return 0;
+	}
+}

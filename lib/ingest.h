@@ -76,4 +76,10 @@ struct buf;
 enum ingest_media ingest_media(const char *content_type);
 int ingest_form_payload(const char *body, size_t len, struct buf *out);
 
+/* Delete raw deliveries received more than `days` days ago ([hook]
+ * keep_deliveries_days; 0 keeps everything), in batches of 5,000 rows so no
+ * transaction grows large. *deleted counts them. 0, or -1 on a database
+ * error. The normalized tables are untouched. */
+int ingest_purge(struct db *db, long long days, unsigned long long *deleted);
+
 #endif

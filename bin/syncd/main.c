@@ -18,6 +18,7 @@
 #include "github.h"
 #include "jobs.h"
 #include "log.h"
+#include "ingest.h"
 #include "spool.h"
 #include "sync.h"
 
@@ -299,8 +300,14 @@ iteration(struct daemon *d)
 		run_job(d, &j);
 	}
 	if (time(NULL) - d->last_prune > 3600) {
+		unsigned long long purged;
 		if (jobs_prune(d->db, 30) < 0)
 			log_warn("jobs: prune: %s", db_error(d->db));
+		if (ingest_purge(d->db, d->conf.keep_deliveries_days, &purged) < 0)
+			log_warn("deliveries: purge: %s", db_error(d->db));
+		else if (purged)
+			log_info("deliveries: purged %llu older than %lld days", purged,
+			    d->conf.keep_deliveries_days);
 		d->last_prune = time(NULL);
 	}
 	return 0;
@@ -333,9 +340,28 @@ daemonize(void)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: lb-syncd [--config FILE] [--once] [--daemon] [--log-level debug|info|warn|error]\n"
-	    "  --once     run what is due now (spool, schedules, ready jobs), then exit\n"
-	    "  --daemon   detach and log to syslog\n");
+	fprintf(f,
+	    "NAME\n"
+	    "    lb-syncd - leaderboard's sync daemon\n\n"
+	    "SYNOPSIS\n"
+	    "    lb-syncd [--config FILE] [--once] [--daemon] [--log-level debug|info|warn|error]\n\n"
+	    "DESCRIPTION\n"
+	    "    Applies the webhook spool, queues the scheduled syncs (teams every [sync]\n"
+	    "    teams_every, each tracked repository's PRs every prs_every, the integrity\n"
+	    "    check every integrity_every), runs queued jobs from the shared MariaDB queue\n"
+	    "    (several lb-syncd on several hosts may share it), and purges deliveries older\n"
+	    "    than [hook] keep_deliveries_days. Without [github] token, partner_org and\n"
+	    "    repositories it never calls GitHub.\n\n"
+	    "OPTIONS\n"
+	    "    --config FILE   configuration (else $LB_CONFIG, else /etc/leaderboard/leaderboard.conf)\n"
+	    "    --once          do what is due now (spool, schedules, ready jobs), then exit\n"
+	    "    --daemon        detach and log to syslog\n"
+	    "    --log-level L   debug, info (default), warn or error\n\n"
+	    "SIGNALS\n"
+	    "    SIGTERM, SIGINT  release (or finish) the running job and exit\n"
+	    "    SIGHUP           reload the configuration\n\n"
+	    "EXIT STATUS\n"
+	    "    0 success, 1 failure (one line on stderr), 2 bad usage\n");
 }
 
 int
