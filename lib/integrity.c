@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -57,6 +58,9 @@ struct ictx {
 	long listed[INTEGRITY_NCHECKS];
 	struct delta *deltas;
 	size_t ndeltas, capdeltas;
+	struct db_res *counts;		/* repo_id, created month, merged month, n */
+	struct db_res *repo_ids;	/* id, full_name */
+	double secs[INTEGRITY_NCHECKS];	/* time spent per check */
 	int hi;		/* current month index */
 };
 
@@ -160,7 +164,7 @@ store_finding(struct ictx *x, int check, const char *subject, const char *detail
 static unsigned long long
 repair_sync(struct ictx *x, const char *kind, const char *target, long number)
 {
-	int full = strcmp(kind, "team") == 0 || strcmp(kind, "teams") == 0;
+	int full = strcmp(kind, "team") == 0 || strcmp(kind, "teams") == 0 || strcmp(kind, "prs") == 0;
 
 	unsigned long long id = 0;
 	int existed = 0;
@@ -511,7 +515,10 @@ struct recon {
 	int field;
 	int lo;
 	const long long *prefix;	/* prefix[i] = stored count of months lo .. lo+i-1 */
+	int searches;			/* left for the bisection */
 };
+
+#define BISECT_SEARCHES 64	/* more: the repository is resynced in full */
 
 static long long
 stored_sum(const struct recon *rc, int a, int b)
@@ -545,22 +552,25 @@ month_finding(struct ictx *x, const struct recon *rc, int m, long long gh, long 
 	return store_finding(x, IC_RECONCILIATION, subj, det, job);
 }
 
-/* GitHub has gh PRs in months a..b: find the months that differ. */
+/* GitHub has gh PRs in months a..b: find the months that differ. Returns
+ * 1 when the search budget ran out (the caller resyncs in full). */
 static int
-bisect(struct ictx *x, const struct recon *rc, int a, int b, long long gh)
+bisect(struct ictx *x, struct recon *rc, int a, int b, long long gh)
 {
 	long long st = stored_sum(rc, a, b), left;
-	int mid;
+	int mid, r;
 
 	if (st == gh)
 		return 0;
 	if (a == b)
 		return month_finding(x, rc, a, gh, st);
+	if (rc->searches-- <= 0)
+		return 1;
 	mid = a + (b - a) / 2;
 	if (search_count(x, rc->repo, rc->field, a, mid, &left, NULL) < 0)
 		return -1;
-	if (bisect(x, rc, a, mid, left) < 0)
-		return -1;
+	if ((r = bisect(x, rc, a, mid, left)) != 0)
+		return r;
 	return bisect(x, rc, mid + 1, b, gh - left);
 }
 
@@ -580,31 +590,43 @@ reconciliation(struct ictx *x, const char *repo)
 		rc = -1;
 		goto out;
 	}
-	if (db_query(x->db, &res, "SELECT YEAR(created_at) * 12 + MONTH(created_at) - 1, "
+	/* the counts of every repository, in one scan of the table (the first
+	 * repo pays it); rows of the repository ids named repo */
+	if (x->counts == NULL && (db_query(x->db, &x->counts, "SELECT repo_id, "
+	    "YEAR(created_at) * 12 + MONTH(created_at) - 1, "
 	    "IF(merged = 1 AND merged_at IS NOT NULL, YEAR(merged_at) * 12 + MONTH(merged_at) - 1, -1), "
-	    "COUNT(*) FROM pull_requests WHERE repo_id IN (SELECT id FROM repositories WHERE full_name = ?) "
-	    "GROUP BY 1, 2", "s", repo) < 0) {
+	    "COUNT(*) FROM pull_requests GROUP BY 1, 2, 3", "") < 0 ||
+	    db_query(x->db, &x->repo_ids, "SELECT id, full_name FROM repositories", "") < 0)) {
 		note_error(x, "reconciliation: %s", db_error(x->db));
+		db_res_free(x->counts);
+		x->counts = NULL;
 		rc = -1;
 		goto out;
 	}
+	res = x->counts;
 	for (size_t i = 0; i < res->nrows; i++) {
-		long long c = db_getll(res, i, 0, -1), m = db_getll(res, i, 1, -1), n = db_getll(res, i, 2, 0);
+		long long c = db_getll(res, i, 1, -1), m = db_getll(res, i, 2, -1), n = db_getll(res, i, 3, 0);
+		const char *rid = db_str(res, i, 0);
+		int ours = 0;
+		for (size_t k = 0; k < x->repo_ids->nrows && !ours; k++)
+			ours = strcmp(db_str(x->repo_ids, k, 0), rid) == 0 &&
+			    strcasecmp(db_str(x->repo_ids, k, 1), repo) == 0;
+		if (!ours)
+			continue;
 		if (c >= 0)
 			cnt[0][c < lo ? 0 : c > hi ? span - 1 : c - lo] += n;
 		if (m >= 0)
 			cnt[1][m < lo ? 0 : m > hi ? span - 1 : m - lo] += n;
 	}
-	db_res_free(res);
 	for (size_t i = 0; i < x->ndeltas; i++) {
 		const struct delta *d = &x->deltas[i];
 		int m = d->month < lo ? lo : d->month > hi ? hi : d->month;
 		cnt[d->field][m - lo] += d->d;
 	}
 	for (int f = 0; f < 2; f++) {
-		struct recon r = { repo, f, lo, prefix[f] };
-		long long total;
-		int first = -1, start = hi;
+		struct recon r = { repo, f, lo, prefix[f], BISECT_SEARCHES };
+		long long total, stored;
+		int first = -1, start = hi, b;
 		for (int i = 0; i < span; i++) {
 			prefix[f][i + 1] = prefix[f][i] + cnt[f][i];
 			if (cnt[f][i] != 0 && start == hi)
@@ -621,9 +643,21 @@ reconciliation(struct ictx *x, const char *repo)
 			start = first;
 		if (first < lo && total > 0)
 			start = lo;
-		if (bisect(x, &r, start, hi, total) < 0) {
+		stored = prefix[f][span];
+		/* nothing stored (never synced) or too many months differ: one
+		 * finding for the repository, resynced in full */
+		b = stored == 0 && total > 0 ? 1 : bisect(x, &r, start, hi, total);
+		if (b < 0) {
 			rc = -1;
 			break;
+		}
+		if (b > 0 && counted(x, IC_RECONCILIATION)) {
+			char det[200];
+			lb_snprintf(det, sizeof det, "%s: GitHub %lld, stored %lld in all; %s: full resync",
+			    f ? "merged" : "created", total, stored, stored ? "too many months differ" :
+			    "nothing stored");
+			store_finding(x, IC_RECONCILIATION, repo, det, repair_sync(x, "prs", repo, 0));
+			break;	/* the full resync covers merged too */
 		}
 	}
 out:
@@ -643,20 +677,32 @@ referential(struct ictx *x)
 	struct db_res *res;
 	int rc = 0;
 
-	/* PRs whose author is unknown */
-	if (db_query(x->db, &res, "SELECT r.full_name, p.number, p.author_id FROM pull_requests p "
-	    "LEFT JOIN users u ON u.id = p.author_id JOIN repositories r ON r.id = p.repo_id "
-	    "WHERE u.id IS NULL ORDER BY p.id LIMIT ?", "i", (long long)SCAN_LIMIT) < 0) {
+	/* PRs whose author is unknown: the distinct authors first (a loose
+	 * scan of the author index, not of a million rows), then their PRs */
+	if (db_query(x->db, &res, "SELECT a.author_id FROM (SELECT DISTINCT author_id FROM pull_requests) a "
+	    "LEFT JOIN users u ON u.id = a.author_id WHERE u.id IS NULL ORDER BY a.author_id LIMIT ?", "i",
+	    (long long)SCAN_LIMIT) < 0) {
 		note_error(x, "referential: %s", db_error(x->db));
 		return -1;
 	}
-	for (size_t i = 0; i < res->nrows; i++) {
-		if (!counted(x, IC_REFERENTIAL))
-			continue;
-		lb_snprintf(subj, sizeof subj, "%s#%s", db_str(res, i, 0), db_str(res, i, 1));
-		lb_snprintf(det, sizeof det, "author %s is not a known user", db_str(res, i, 2));
-		store_finding(x, IC_REFERENTIAL, subj, det, x->gh_prs ?
-		    repair_sync(x, "pr", db_str(res, i, 0), (long)db_getll(res, i, 1, 0)) : 0);
+	for (size_t k = 0; k < res->nrows; k++) {
+		struct db_res *prs;
+		if (db_query(x->db, &prs, "SELECT r.full_name, p.number FROM pull_requests p "
+		    "JOIN repositories r ON r.id = p.repo_id WHERE p.author_id = ? ORDER BY p.id LIMIT ?", "si",
+		    db_str(res, k, 0), (long long)SCAN_LIMIT) < 0) {
+			db_res_free(res);
+			note_error(x, "referential: %s", db_error(x->db));
+			return -1;
+		}
+		for (size_t i = 0; i < prs->nrows; i++) {
+			if (!counted(x, IC_REFERENTIAL))
+				continue;
+			lb_snprintf(subj, sizeof subj, "%s#%s", db_str(prs, i, 0), db_str(prs, i, 1));
+			lb_snprintf(det, sizeof det, "author %s is not a known user", db_str(res, k, 0));
+			store_finding(x, IC_REFERENTIAL, subj, det, x->gh_prs ?
+			    repair_sync(x, "pr", db_str(prs, i, 0), (long)db_getll(prs, i, 1, 0)) : 0);
+		}
+		db_res_free(prs);
 	}
 	db_res_free(res);
 
@@ -975,6 +1021,15 @@ spool_check(struct ictx *x)
 
 /* ---------------------------------------------------------------- run */
 
+static double
+now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int
 integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
     struct integrity_result *res)
@@ -1036,18 +1091,25 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 		    x.gh ? why : "[github] token is not set");
 	for (size_t i = 0; x.gh_prs && i < c->repositories.n; i++) {
 		const char *repo = c->repositories.v[i];
+		double s0 = now_secs();
 		x.ndeltas = 0;
 		if (freshness(&x, repo) < 0)
 			partial = 1;
+		x.secs[IC_FRESHNESS] += now_secs() - s0;
+		s0 = now_secs();
 		if (reconciliation(&x, repo) < 0)
 			partial = 1;
+		x.secs[IC_RECONCILIATION] += now_secs() - s0;
 	}
-	if (referential(&x) < 0)
-		partial = 1;
-	if (deliveries(&x) < 0)
-		partial = 1;
-	if (spool_check(&x) < 0)
-		partial = 1;
+	{
+		int (*const fn[])(struct ictx *) = { referential, deliveries, spool_check };
+		for (int k = 0; k < 3; k++) {
+			double s0 = now_secs();
+			if (fn[k](&x) < 0)
+				partial = 1;
+			x.secs[IC_REFERENTIAL + k] += now_secs() - s0;
+		}
+	}
 	if (res->error[0])
 		partial = 1;
 
@@ -1070,7 +1132,11 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	    res->run_id, res->findings, res->per_check[0], res->per_check[1], res->per_check[2],
 	    res->per_check[3], res->per_check[4], res->jobs, res->requests, res->not_modified,
 	    res->seconds, partial ? "; partial: " : "", partial ? res->error : "");
+	log_debug("check: seconds per check: freshness %.2f, reconciliation %.2f, referential %.2f, "
+	    "deliveries %.2f, spool %.2f", x.secs[0], x.secs[1], x.secs[2], x.secs[3], x.secs[4]);
 	free(x.deltas);
+	db_res_free(x.counts);
+	db_res_free(x.repo_ids);
 	gh_free(own);
 	return partial ? 1 : 0;
 }

@@ -88,6 +88,17 @@ print_json(const struct integrity_result *res, struct db_res *run, struct db_res
 	return rc;
 }
 
+/* Text from GitHub may hold control characters: never send them to a
+ * terminal. */
+static void
+sanitize(struct db_res *f)
+{
+	for (size_t i = 0; i < f->nrows * f->ncols; i++)
+		for (char *p = f->val[i]; p && *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+}
+
 static void
 print_table(const struct integrity_result *res, struct db_res *f, int tty)
 {
@@ -163,8 +174,10 @@ cmd_check(struct admin *a, int argc, char **argv)
 			admin_err("check: cannot generate JSON");
 			rc = 1;
 		}
-	} else
+	} else {
+		sanitize(f);
 		print_table(&res, f, isatty(STDOUT_FILENO));
+	}
 	fflush(stdout);
 	db_res_free(run);
 	db_res_free(f);
