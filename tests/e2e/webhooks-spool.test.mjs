@@ -11,8 +11,10 @@ const SECRET = 'spool-secret';
 let s;
 
 before(async () => {
+  // keep_deliveries_days = 0: spooled files keep their (old, 2024) arrival
+  // times, and lb-syncd --once must not purge them (retention.test.mjs covers that)
   s = await startStack({ sets: { 'github.webhook_secret': SECRET, 'github.partner_org': 'Octocoders',
-    'github.repositories': 'acme/repo' } });
+    'github.repositories': 'acme/repo', 'hook.keep_deliveries_days': '0' } });
 });
 after(() => s && s.stop());
 
