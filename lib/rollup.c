@@ -16,10 +16,12 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define MAX_TEAMS  64
 #define MAX_LABELS 64
@@ -104,21 +106,50 @@ rollup_config_fp(const struct conf *c, char out[17])
 	(void)lb_snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
-/* ------------------------------------------------------------ the lock */
+/* ------------------------------------------------------------ the locks */
 
-/* Takes the stat_state row lock; *exclude gets the excluded slugs. */
+/*
+ * Writers take a SHARED lock on stat_state row 1 (compatible with each
+ * other); a rebuild takes it exclusively (rollup_check), so it waits for
+ * the writers in flight and holds new ones back until it is done.
+ * *exclude gets the excluded slugs the rollups were built with.
+ */
 static int
 lock_state(struct db *db, char *exclude, size_t len)
 {
 	struct db_res *r;
 
-	if (db_query(db, &r, "SELECT exclude_teams FROM stat_state WHERE id = 1 FOR UPDATE",
+	if (db_query(db, &r, "SELECT exclude_teams FROM stat_state WHERE id = 1 LOCK IN SHARE MODE",
 	    "") < 0)
 		return -1;
 	if (exclude)
 		lb_strlcpy(exclude, r->nrows ? (db_get(r, 0, 0) ? db_get(r, 0, 0) : "") : "", len);
 	db_res_free(r);
 	return 0;
+}
+
+/* The author's users row, shared: a membership change (lib/store locks the
+ * row exclusively) and the rolls of that author's PRs exclude each other,
+ * so neither computes attribution from memberships the other is changing. */
+static int
+lock_user_shared(struct db *db, unsigned long long user_id)
+{
+	struct db_res *r;
+
+	if (db_query(db, &r, "SELECT id FROM users WHERE id = ? LOCK IN SHARE MODE", "u",
+	    user_id) < 0)
+		return -1;
+	db_res_free(r);
+	return 0;
+}
+
+/* One of 64 version slots (API caches): only writers on the same slot
+ * touch the same row, and only when a rollup really changed. */
+static int
+bump(struct db *db)
+{
+	return db_exec(db, "INSERT INTO stat_version (slot, v) VALUES (CONNECTION_ID() % 64, 1) "
+	    "ON DUPLICATE KEY UPDATE v = v + 1", "");
 }
 
 /* ------------------------------------------------------ contributions */
@@ -252,8 +283,11 @@ contrib_equal(const struct contrib *a, const struct contrib *b)
 
 /* ---------------------------------------------------------------- deltas */
 
-enum { T_COUNTS, T_LABELS, T_AUTHORS, T_REPOS };
-enum { V_CREATED, V_MERGED, V_REJECTED, V_OPEN, V_PARTNER, V_OSS };
+/* Tables in lock order: every writer locks stat_authors rows, then
+ * stat_counts, stat_labels, stat_repos (each in key order), then its PR's
+ * stat_pr* rows, then stat_first rows: single-PR writers never deadlock. */
+enum { T_AUTHORS, T_COUNTS, T_LABELS, T_REPOS };
+enum { V_CREATED, V_MERGED, V_REJECTED, V_OPEN, V_PARTNER, V_OSS, V_MEMBERS, V_CONTRIB, V_N };
 
 struct delta {
 	int table;
@@ -262,7 +296,7 @@ struct delta {
 	unsigned kind;
 	unsigned long long scope, author, repo;
 	const char *label;
-	long long v[6];
+	long long v[V_N];
 };
 
 struct deltas {
@@ -271,19 +305,38 @@ struct deltas {
 };
 
 static int
-same_key(const struct delta *a, const struct delta *b)
+ucmp(unsigned long long a, unsigned long long b)
 {
-	return a->table == b->table && a->grain == b->grain && strcmp(a->bucket, b->bucket) == 0 &&
-	    a->kind == b->kind && a->scope == b->scope && a->author == b->author &&
-	    a->repo == b->repo && (a->label == b->label ||
-	    (a->label && b->label && strcasecmp(a->label, b->label) == 0));
+	return a < b ? -1 : a > b;
+}
+
+static int
+delta_cmp(const void *pa, const void *pb)
+{
+	const struct delta *a = pa, *b = pb;
+	int c;
+
+	if (a->table != b->table)
+		return a->table < b->table ? -1 : 1;
+	if (a->grain != b->grain)
+		return a->grain < b->grain ? -1 : 1;
+	if ((c = strcmp(a->bucket, b->bucket)) != 0)
+		return c;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if ((c = ucmp(a->scope, b->scope)) != 0 || (c = ucmp(a->author, b->author)) != 0 ||
+	    (c = ucmp(a->repo, b->repo)) != 0)
+		return c;
+	if (a->label == NULL || b->label == NULL)
+		return (a->label != NULL) - (b->label != NULL);
+	return strcasecmp(a->label, b->label);
 }
 
 static int
 add(struct deltas *ds, const struct delta *k, int field, long long v)
 {
 	for (size_t i = 0; i < ds->n; i++)
-		if (same_key(&ds->d[i], k)) {
+		if (delta_cmp(&ds->d[i], k) == 0) {
 			ds->d[i].v[field] += v;
 			return 0;
 		}
@@ -386,54 +439,58 @@ contrib_deltas(struct deltas *ds, const struct contrib *c, long long s)
 static int
 nonzero(const struct delta *d)
 {
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < V_N; i++)
 		if (d->v[i])
 			return 1;
 	return 0;
 }
 
+/*
+ * One stat_authors row: the additive upsert locks it (also a row another
+ * writer is inserting right now), the read-back gives the new value, the
+ * old one is new - delta. 0 <-> non-zero transitions become members /
+ * contributors deltas of the scope's stat_counts row (applied later, in
+ * key order, with the other counters).
+ */
 static int
-apply_author(struct db *db, const struct delta *d)
+apply_author(struct db *db, const struct delta *d, struct deltas *ds)
 {
+	char g[2] = { d->grain, 0 };
 	struct db_res *r;
-	long long o[3] = { 0, 0, 0 }, n[3];
+	long long o[3], n[3] = { 0, 0, 0 };
 	int had, has;
 
+	if (db_exec(db,
+	    "INSERT INTO stat_authors (grain, bucket, kind, scope_id, author_id, created, merged, "
+	    "rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
+	    "created = created + VALUES(created), merged = merged + VALUES(merged), "
+	    "rejected = rejected + VALUES(rejected)",
+	    "ssiuuiii", g, d->bucket, (long long)d->kind, d->scope, d->author, d->v[0], d->v[1],
+	    d->v[2]) < 0)
+		return -1;
 	if (db_query(db, &r,
 	    "SELECT created, merged, rejected FROM stat_authors WHERE grain = ? AND bucket = ? "
-	    "AND kind = ? AND scope_id = ? AND author_id = ? FOR UPDATE",
-	    "ssiuu", (char[2]){ d->grain, 0 }, d->bucket, (long long)d->kind, d->scope,
-	    d->author) < 0)
+	    "AND kind = ? AND scope_id = ? AND author_id = ?",
+	    "ssiuu", g, d->bucket, (long long)d->kind, d->scope, d->author) < 0)
 		return -1;
 	if (r->nrows == 1)
 		for (int i = 0; i < 3; i++)
-			o[i] = db_getll(r, 0, (size_t)i, 0);
+			n[i] = db_getll(r, 0, (size_t)i, 0);
 	db_res_free(r);
 	for (int i = 0; i < 3; i++)
-		n[i] = o[i] + d->v[i];
+		o[i] = n[i] - d->v[i];
 	had = o[0] || o[1] || o[2];
 	has = n[0] || n[1] || n[2];
-	if (!has) {
-		if (db_exec(db, "DELETE FROM stat_authors WHERE grain = ? AND bucket = ? "
-		    "AND kind = ? AND scope_id = ? AND author_id = ?",
-		    "ssiuu", (char[2]){ d->grain, 0 }, d->bucket, (long long)d->kind, d->scope,
-		    d->author) < 0)
-			return -1;
-	} else if (db_exec(db,
-	    "INSERT INTO stat_authors (grain, bucket, kind, scope_id, author_id, created, merged, "
-	    "rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-	    "created = VALUES(created), merged = VALUES(merged), rejected = VALUES(rejected)",
-	    "ssiuuiii", (char[2]){ d->grain, 0 }, d->bucket, (long long)d->kind, d->scope,
-	    d->author, n[0], n[1], n[2]) < 0)
+	if (!has && db_exec(db, "DELETE FROM stat_authors WHERE grain = ? AND bucket = ? "
+	    "AND kind = ? AND scope_id = ? AND author_id = ?",
+	    "ssiuu", g, d->bucket, (long long)d->kind, d->scope, d->author) < 0)
 		return -1;
 	if (had != has || (o[0] > 0) != (n[0] > 0)) {
-		long long dm = (long long)has - had, dc = (long long)(n[0] > 0) - (o[0] > 0);
-		if (db_exec(db,
-		    "INSERT INTO stat_counts (grain, bucket, kind, scope_id, members, contributors) "
-		    "VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-		    "members = members + VALUES(members), contributors = contributors + VALUES(contributors)",
-		    "ssiuii", (char[2]){ d->grain, 0 }, d->bucket, (long long)d->kind, d->scope,
-		    dm, dc) < 0)
+		struct delta k = *d;
+		k.table = T_COUNTS;
+		k.author = 0;
+		if (add(ds, &k, V_MEMBERS, (long long)has - had) < 0 ||
+		    add(ds, &k, V_CONTRIB, (long long)(n[0] > 0) - (o[0] > 0)) < 0)
 			return -1;
 	}
 	return 0;
@@ -445,19 +502,21 @@ apply(struct db *db, const struct delta *d)
 	char g[2] = { d->grain, 0 };
 	int neg = 0;
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < V_N; i++)
 		neg |= d->v[i] < 0;
 	switch (d->table) {
 	case T_COUNTS:
 		return db_exec(db,
 		    "INSERT INTO stat_counts (grain, bucket, kind, scope_id, created, merged, rejected, "
-		    "open, partner_created, oss_created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		    "open, partner_created, oss_created, members, contributors) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 		    "ON DUPLICATE KEY UPDATE created = created + VALUES(created), "
 		    "merged = merged + VALUES(merged), rejected = rejected + VALUES(rejected), "
 		    "open = open + VALUES(open), partner_created = partner_created + VALUES(partner_created), "
-		    "oss_created = oss_created + VALUES(oss_created)",
-		    "ssiuiiiiii", g, d->bucket, (long long)d->kind, d->scope, d->v[0], d->v[1],
-		    d->v[2], d->v[3], d->v[4], d->v[5]);
+		    "oss_created = oss_created + VALUES(oss_created), "
+		    "members = members + VALUES(members), contributors = contributors + VALUES(contributors)",
+		    "ssiuiiiiiiii", g, d->bucket, (long long)d->kind, d->scope, d->v[0], d->v[1],
+		    d->v[2], d->v[3], d->v[4], d->v[5], d->v[6], d->v[7]);
 	case T_LABELS:
 		if (db_exec(db,
 		    "INSERT INTO stat_labels (grain, bucket, kind, scope_id, label, n) "
@@ -468,8 +527,6 @@ apply(struct db *db, const struct delta *d)
 		    "DELETE FROM stat_labels WHERE grain = ? AND bucket = ? AND kind = ? "
 		    "AND scope_id = ? AND label = ? AND n <= 0",
 		    "ssius", g, d->bucket, (long long)d->kind, d->scope, d->label);
-	case T_AUTHORS:
-		return apply_author(db, d);
 	case T_REPOS:
 		if (db_exec(db,
 		    "INSERT INTO stat_repos (grain, bucket, team_id, author_id, repo_id, created, "
@@ -487,13 +544,22 @@ apply(struct db *db, const struct delta *d)
 	return -1;
 }
 
-/* stat_first of one author in one scope, from stat_pr / stat_pr_scope. */
+/*
+ * stat_first of one author in one scope. The row is locked first (a
+ * placeholder is inserted when missing), then the minimum is read: a
+ * concurrent writer of the same author either committed before (its PR is
+ * seen) or waits for this lock and recomputes after.
+ */
 static int
 refresh_first(struct db *db, unsigned kind, unsigned long long scope, unsigned long long author)
 {
 	struct db_res *r;
 	int rc;
 
+	if (db_exec(db, "INSERT INTO stat_first (kind, scope_id, author_id, first_created) "
+	    "VALUES (?, ?, ?, '9999-12-31') ON DUPLICATE KEY UPDATE first_created = first_created",
+	    "iuu", (long long)kind, scope, author) < 0)
+		return -1;
 	if (kind == 2)
 		rc = db_query(db, &r, "SELECT MIN(created_at) FROM stat_pr WHERE author_id = ?",
 		    "u", author);
@@ -508,24 +574,63 @@ refresh_first(struct db *db, unsigned kind, unsigned long long scope, unsigned l
 		rc = db_exec(db, "DELETE FROM stat_first WHERE kind = ? AND scope_id = ? "
 		    "AND author_id = ?", "iuu", (long long)kind, scope, author);
 	else
-		rc = db_exec(db,
-		    "INSERT INTO stat_first (kind, scope_id, author_id, first_created) "
-		    "VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE first_created = VALUES(first_created)",
-		    "iuus", (long long)kind, scope, author, db_get(r, 0, 0));
+		rc = db_exec(db, "UPDATE stat_first SET first_created = ? WHERE kind = ? "
+		    "AND scope_id = ? AND author_id = ?",
+		    "siuu", db_get(r, 0, 0), (long long)kind, scope, author);
 	db_res_free(r);
 	return rc;
 }
 
+struct firstkey {
+	unsigned kind;
+	unsigned long long scope, author;
+};
+
 static int
-firsts(struct db *db, const struct contrib *c)
+first_cmp(const void *pa, const void *pb)
+{
+	const struct firstkey *a = pa, *b = pb;
+	int c;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if ((c = ucmp(a->scope, b->scope)) != 0)
+		return c;
+	return ucmp(a->author, b->author);
+}
+
+static size_t
+first_keys(const struct contrib *c, struct firstkey *k, size_t n)
 {
 	if (!c->counted)
-		return 0;
-	if (refresh_first(db, 2, 0, c->author) < 0)
-		return -1;
+		return n;
+	k[n++] = (struct firstkey){ 2, 0, c->author };
 	for (size_t i = 0; i < c->nteams; i++)
-		if (refresh_first(db, 0, c->teams[i], c->author) < 0)
+		k[n++] = (struct firstkey){ 0, c->teams[i], c->author };
+	return n;
+}
+
+/* The stat_first rows of the old and the new contribution, in key order;
+ * nothing when neither the author, the creation time nor the teams moved. */
+static int
+firsts(struct db *db, const struct contrib *o, const struct contrib *n)
+{
+	struct firstkey k[2 * (MAX_TEAMS + 1)];
+	size_t nk = 0;
+
+	if (o->counted == n->counted && (!o->counted || (o->author == n->author &&
+	    strcmp(o->created, n->created) == 0 && o->nteams == n->nteams &&
+	    memcmp(o->teams, n->teams, o->nteams * sizeof o->teams[0]) == 0)))
+		return 0;
+	nk = first_keys(o, k, nk);
+	nk = first_keys(n, k, nk);
+	qsort(k, nk, sizeof k[0], first_cmp);
+	for (size_t i = 0; i < nk; i++) {
+		if (i > 0 && first_cmp(&k[i - 1], &k[i]) == 0)
+			continue;
+		if (refresh_first(db, k[i].kind, k[i].scope, k[i].author) < 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -562,12 +667,14 @@ store_contrib(struct db *db, unsigned long long pr_id, const struct contrib *c)
 	return 0;
 }
 
-/* Move one PR from its stored to its current contribution. */
+/* Move one PR from its stored to its current contribution. The caller holds
+ * the PR (pull_requests row lock, or the author's users row exclusively). */
 static int
 reroll(struct db *db, unsigned long long pr_id, const char *exclude, int *changed)
 {
 	struct contrib *o = malloc(sizeof *o), *n = malloc(sizeof *n);
 	struct deltas ds = { NULL, 0, 0 };
+	size_t nauthors;
 	int rc = -1;
 
 	if (o == NULL || n == NULL)
@@ -580,15 +687,21 @@ reroll(struct db *db, unsigned long long pr_id, const char *exclude, int *change
 	}
 	if (contrib_deltas(&ds, o, -1) < 0 || contrib_deltas(&ds, n, +1) < 0)
 		goto out;
-	/* counters first, then the authors (their transitions adjust members) */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < ds.n; i++) {
-			if ((ds.d[i].table == T_AUTHORS) != pass || !nonzero(&ds.d[i]))
-				continue;
-			if (apply(db, &ds.d[i]) < 0)
-				goto out;
-		}
-	if (store_contrib(db, pr_id, n) < 0 || firsts(db, o) < 0 || firsts(db, n) < 0)
+	/* stat_authors first (their transitions add members / contributors
+	 * deltas), then the other counters, each table in key order */
+	qsort(ds.d, ds.n, sizeof ds.d[0], delta_cmp);
+	for (nauthors = 0; nauthors < ds.n && ds.d[nauthors].table == T_AUTHORS; nauthors++)
+		;
+	for (size_t i = 0; i < nauthors; i++) {
+		struct delta d = ds.d[i];	/* apply_author may grow ds */
+		if (nonzero(&d) && apply_author(db, &d, &ds) < 0)
+			goto out;
+	}
+	qsort(ds.d, ds.n, sizeof ds.d[0], delta_cmp);
+	for (size_t i = nauthors; i < ds.n; i++)
+		if (nonzero(&ds.d[i]) && apply(db, &ds.d[i]) < 0)
+			goto out;
+	if (store_contrib(db, pr_id, n) < 0 || firsts(db, o, n) < 0)
 		goto out;
 	*changed = 1;
 	rc = 0;
@@ -597,12 +710,6 @@ out:
 	free(o);
 	free(n);
 	return rc;
-}
-
-static int
-bump(struct db *db)
-{
-	return db_exec(db, "UPDATE stat_state SET version = version + 1 WHERE id = 1", "");
 }
 
 /* ----------------------------------------------------------------- hooks */
@@ -619,19 +726,73 @@ int
 rollup_pr_after(struct db *db, unsigned long long pr_id)
 {
 	char exclude[4096];
+	struct db_res *r;
 	int changed = 0;
 
-	if (lock_state(db, exclude, sizeof exclude) < 0 ||
-	    reroll(db, pr_id, exclude, &changed) < 0)
+	if (lock_state(db, exclude, sizeof exclude) < 0)
+		return -1;
+	/* the PR row (lib/store holds it already; a repository's re-roll
+	 * takes it here), then its author, shared */
+	if (db_query(db, &r, "SELECT author_id FROM pull_requests WHERE id = ? FOR UPDATE", "u",
+	    pr_id) < 0)
+		return -1;
+	if (r->nrows == 1 && lock_user_shared(db, strtoull(db_get(r, 0, 0), NULL, 10)) < 0) {
+		db_res_free(r);
+		return -1;
+	}
+	db_res_free(r);
+	/*
+	 * Fast path (most deliveries repeat a known state): one query says
+	 * whether the rolled-up row and label set equal the live ones. Team
+	 * attribution depends only on author and creation time here (a
+	 * membership change re-rolls the user's PRs itself; edits made with
+	 * SQL trigger a rebuild), so equal means nothing to do.
+	 */
+	if (db_query(db, &r,
+	    "SELECT COUNT(*) FROM pull_requests p JOIN repositories rp ON rp.id = p.repo_id "
+	    "JOIN users u ON u.id = p.author_id JOIN stat_pr s ON s.pr_id = p.id "
+	    "WHERE p.id = ? AND rp.tracked = 1 AND u.type <> 'Bot' AND s.author_id = p.author_id "
+	    "AND s.repo_id = p.repo_id AND s.partner = rp.partner_owned "
+	    "AND s.created_at = p.created_at "
+	    "AND s.merged_at <=> IF(p.merged = 1, p.merged_at, NULL) "
+	    "AND s.rejected_at <=> IF(p.state = 'closed' AND p.merged = 0, p.closed_at, NULL) "
+	    "AND s.open = (p.state = 'open') "
+	    "AND (SELECT COUNT(*) FROM stat_pr_label x WHERE x.pr_id = p.id) = "
+	    " (SELECT COUNT(DISTINCT l.name) FROM pr_labels pl JOIN labels l ON l.id = pl.label_id "
+	    "  WHERE pl.pr_id = p.id) "
+	    "AND NOT EXISTS (SELECT 1 FROM pr_labels pl JOIN labels l ON l.id = pl.label_id "
+	    " WHERE pl.pr_id = p.id AND NOT EXISTS (SELECT 1 FROM stat_pr_label x "
+	    "  WHERE x.pr_id = p.id AND x.label = l.name))", "u", pr_id) < 0)
+		return -1;
+	changed = db_getll(r, 0, 0, 0) == 1;
+	db_res_free(r);
+	if (changed)
+		return 0;	/* unchanged */
+	if (reroll(db, pr_id, exclude, &changed) < 0)
 		return -1;
 	return changed ? bump(db) : 0;
 }
 
+/*
+ * A membership (or type) change of one user: the users row exclusively
+ * (PR writers of that author wait), then stat_state row 2 exclusively:
+ * membership changes are serialized among themselves (row 2 keeps what the
+ * rollups know of memberships), never with the PR writers of other users.
+ */
 int
 rollup_user_before(struct db *db, unsigned long long user_id)
 {
-	(void)user_id;
-	return lock_state(db, NULL, 0);
+	struct db_res *r;
+
+	if (lock_state(db, NULL, 0) < 0)
+		return -1;
+	if (db_query(db, &r, "SELECT id FROM users WHERE id = ? FOR UPDATE", "u", user_id) < 0)
+		return -1;
+	db_res_free(r);
+	if (db_query(db, &r, "SELECT mem_sig FROM stat_state WHERE id = 2 FOR UPDATE", "") < 0)
+		return -1;
+	db_res_free(r);
+	return 0;
 }
 
 int
@@ -641,7 +802,7 @@ rollup_user_after(struct db *db, unsigned long long user_id)
 	struct db_res *r;
 	int changed = 0, rc = 0;
 
-	if (lock_state(db, exclude, sizeof exclude) < 0)
+	if (rollup_user_before(db, user_id) < 0 || lock_state(db, exclude, sizeof exclude) < 0)
 		return -1;
 	if (db_query(db, &r, "SELECT id FROM pull_requests WHERE author_id = ?", "u", user_id) < 0)
 		return -1;
@@ -650,183 +811,399 @@ rollup_user_after(struct db *db, unsigned long long user_id)
 	db_res_free(r);
 	if (rc < 0)
 		return -1;
-	/* what the rollups now know of memberships (a locking read sees the
-	 * latest committed rows; writers are serialized by the lock above) */
+	/* what the rollups now know of memberships: membership writers are
+	 * serialized by row 2, so every earlier one has committed */
 	if (db_query(db, &r, "SELECT CONCAT(COUNT(*), '/', COALESCE(DATE_FORMAT(MAX(updated_at), "
-	    "'%Y-%m-%d %H:%i:%s.%f'), '')) FROM memberships LOCK IN SHARE MODE", "") < 0)
+	    "'%Y-%m-%d %H:%i:%s.%f'), '')) FROM memberships", "") < 0)
 		return -1;
-	rc = db_exec(db, "UPDATE stat_state SET mem_sig = ?, version = version + 1 WHERE id = 1",
-	    "s", db_get(r, 0, 0));
+	rc = db_exec(db, "UPDATE stat_state SET mem_sig = ? WHERE id = 2", "s", db_get(r, 0, 0));
 	db_res_free(r);
+	if (rc == 0 && changed)
+		rc = bump(db);
 	return rc;
 }
 
 /* --------------------------------------------------------------- rebuild */
 
-#define EVENTS(cols_c, cols_m, cols_r) \
-	"(SELECT pr_id, author_id, repo_id, created_at AS at, " cols_c " FROM stat_pr " \
-	" UNION ALL SELECT pr_id, author_id, repo_id, merged_at, " cols_m " FROM stat_pr " \
-	"  WHERE merged_at IS NOT NULL " \
-	" UNION ALL SELECT pr_id, author_id, repo_id, rejected_at, " cols_r " FROM stat_pr " \
-	"  WHERE rejected_at IS NOT NULL) e "
+/*
+ * The rebuild fills fresh tables stat_*_new with set-based statements
+ * (bulk INSERT ... SELECT ... GROUP BY, no per-row work, secondary indexes
+ * added after the load), then swaps them in with one atomic RENAME TABLE.
+ * DDL commits: the caller excludes the writers (rollup_check holds
+ * stat_state row 1 exclusively on a second connection meanwhile).
+ */
+static const char *const stat_tables[] = {
+	"stat_pr", "stat_pr_scope", "stat_pr_label", "stat_counts", "stat_labels",
+	"stat_authors", "stat_repos", "stat_first", NULL
+};
 
-#define ROLL_BUCKET(g) \
-	(g == 'Q' ? "MAKEDATE(YEAR(bucket), 1) + INTERVAL (QUARTER(bucket) - 1) QUARTER" : \
-	 g == 'Y' ? "MAKEDATE(YEAR(bucket), 1)" : "DATE '1970-01-01'")
+/* Secondary indexes, created after the load (sorted index build). */
+static const char *const stat_indexes[] = {
+	"ALTER TABLE stat_pr_new DROP INDEX stat_pr_author, DROP INDEX stat_pr_created, "
+	"DROP INDEX stat_pr_merged, DROP INDEX stat_pr_rejected",
+	"ALTER TABLE stat_pr_scope_new DROP INDEX stat_pr_scope_scope",
+	"ALTER TABLE stat_counts_new DROP INDEX stat_counts_scope",
+	"ALTER TABLE stat_first_new DROP INDEX stat_first_when",
+	NULL
+};
 
-static const char *const rebuild_sql[] = {
-	"DELETE FROM stat_pr",
-	"DELETE FROM stat_pr_scope",
-	"DELETE FROM stat_pr_label",
-	"DELETE FROM stat_counts",
-	"DELETE FROM stat_labels",
-	"DELETE FROM stat_authors",
-	"DELETE FROM stat_repos",
-	"DELETE FROM stat_first",
-	"INSERT INTO stat_pr (pr_id, author_id, repo_id, partner, created_at, merged_at, "
+#define EV_COLS "kind, scope_id, author_id, repo_id, bucket, c, m, r, o, pc, oc"
+#define QBUCKET "MAKEDATE(YEAR(bucket), 1) + INTERVAL (QUARTER(bucket) - 1) QUARTER"
+
+static const char *const build_sql[] = {
+	/* 0: the PRs that count */
+	"INSERT INTO stat_pr_new (pr_id, author_id, repo_id, partner, created_at, merged_at, "
 	"rejected_at, open) SELECT p.id, p.author_id, p.repo_id, r.partner_owned, p.created_at, "
 	"IF(p.merged = 1, p.merged_at, NULL), "
 	"IF(p.state = 'closed' AND p.merged = 0, p.closed_at, NULL), p.state = 'open' "
 	"FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
-	"JOIN users u ON u.id = p.author_id WHERE r.tracked = 1 AND u.type <> 'Bot'",
-	/* 9: team attribution, two parameters: the excluded slugs */
-	"INSERT INTO stat_pr_scope (pr_id, kind, scope_id) "
-	"SELECT DISTINCT s.pr_id, 0, m.team_id FROM stat_pr s "
-	"JOIN memberships m ON m.user_id = s.author_id "
-	" AND (m.started_at IS NULL OR m.started_at <= s.created_at) "
-	" AND (m.ended_at IS NULL OR m.ended_at > s.created_at) "
-	"JOIN teams t ON t.id = m.team_id AND t.deleted_at IS NULL AND FIND_IN_SET(t.slug, ?) = 0 "
-	"WHERE NOT EXISTS (SELECT 1 FROM memberships x JOIN teams xt ON xt.id = x.team_id "
-	" WHERE x.user_id = s.author_id AND FIND_IN_SET(xt.slug, ?) > 0 "
-	" AND (x.started_at IS NULL OR x.started_at <= s.created_at) "
-	" AND (x.ended_at IS NULL OR x.ended_at > s.created_at))",
-	"INSERT INTO stat_pr_scope (pr_id, kind, scope_id) "
-	"SELECT DISTINCT pr_id, 1, 0 FROM stat_pr_scope WHERE kind = 0",
-	"INSERT INTO stat_pr_scope (pr_id, kind, scope_id) SELECT pr_id, 2, 0 FROM stat_pr",
-	"INSERT IGNORE INTO stat_pr_label (pr_id, label) SELECT pl.pr_id, l.name "
-	"FROM pr_labels pl JOIN labels l ON l.id = pl.label_id JOIN stat_pr s ON s.pr_id = pl.pr_id",
-	/* months */
-	"INSERT INTO stat_counts (grain, bucket, kind, scope_id, created, merged, rejected, open, "
-	"partner_created, oss_created) "
-	"SELECT 'M', DATE_FORMAT(e.at, '%Y-%m-01'), sc.kind, sc.scope_id, SUM(e.c), SUM(e.m), "
-	"SUM(e.r), SUM(e.o), SUM(e.pc), SUM(e.oc) FROM "
-	EVENTS("1 AS c, 0 AS m, 0 AS r, open AS o, partner AS pc, 1 - partner AS oc",
-	    "0, 1, 0, 0, 0, 0", "0, 0, 1, 0, 0, 0")
-	"JOIN stat_pr_scope sc ON sc.pr_id = e.pr_id GROUP BY 2, 3, 4",
-	"INSERT INTO stat_authors (grain, bucket, kind, scope_id, author_id, created, merged, rejected) "
-	"SELECT 'M', DATE_FORMAT(e.at, '%Y-%m-01'), sc.kind, sc.scope_id, e.author_id, SUM(e.c), "
-	"SUM(e.m), SUM(e.r) FROM "
-	EVENTS("1 AS c, 0 AS m, 0 AS r", "0, 1, 0", "0, 0, 1")
-	"JOIN stat_pr_scope sc ON sc.pr_id = e.pr_id GROUP BY 2, 3, 4, 5",
-	"INSERT INTO stat_repos (grain, bucket, team_id, author_id, repo_id, created, merged, rejected) "
-	"SELECT 'M', DATE_FORMAT(e.at, '%Y-%m-01'), sc.scope_id, e.author_id, e.repo_id, SUM(e.c), "
-	"SUM(e.m), SUM(e.r) FROM "
-	EVENTS("1 AS c, 0 AS m, 0 AS r", "0, 1, 0", "0, 0, 1")
-	"JOIN stat_pr_scope sc ON sc.pr_id = e.pr_id AND sc.kind = 0 GROUP BY 2, 3, 4, 5",
-	"INSERT INTO stat_labels (grain, bucket, kind, scope_id, label, n) "
-	"SELECT 'M', DATE_FORMAT(s.merged_at, '%Y-%m-01'), sc.kind, sc.scope_id, pl.label, COUNT(*) "
-	"FROM stat_pr s JOIN stat_pr_label pl ON pl.pr_id = s.pr_id "
-	"JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id WHERE s.merged_at IS NOT NULL GROUP BY 2, 3, 4, 5",
+	"JOIN users u ON u.id = p.author_id WHERE r.tracked = 1 AND u.type <> 'Bot' ORDER BY p.id",
+	/* 1, 2: membership intervals of ranked / excluded teams (parameter: the
+	 * excluded slugs), unbounded ends made concrete */
+	"INSERT INTO rb_ranked (user_id, team_id, s, e) SELECT m.user_id, m.team_id, "
+	"COALESCE(m.started_at, '1000-01-01'), COALESCE(m.ended_at, '9999-12-31') "
+	"FROM memberships m JOIN teams t ON t.id = m.team_id "
+	"WHERE t.deleted_at IS NULL AND FIND_IN_SET(t.slug, ?) = 0",
+	"INSERT INTO rb_excl (user_id, s, e) SELECT m.user_id, "
+	"COALESCE(m.started_at, '1000-01-01'), COALESCE(m.ended_at, '9999-12-31') "
+	"FROM memberships m JOIN teams t ON t.id = m.team_id WHERE FIND_IN_SET(t.slug, ?) > 0",
+	/* 3: team attribution */
+	"INSERT IGNORE INTO stat_pr_scope_new (pr_id, kind, scope_id) "
+	"SELECT s.pr_id, 0, m.team_id FROM stat_pr_new s "
+	"JOIN rb_ranked m ON m.user_id = s.author_id AND m.s <= s.created_at AND m.e > s.created_at "
+	"WHERE NOT EXISTS (SELECT 1 FROM rb_excl x WHERE x.user_id = s.author_id "
+	" AND x.s <= s.created_at AND x.e > s.created_at)",
+	"INSERT INTO stat_pr_scope_new (pr_id, kind, scope_id) "
+	"SELECT DISTINCT pr_id, 1, 0 FROM stat_pr_scope_new WHERE kind = 0",
+	"INSERT INTO stat_pr_scope_new (pr_id, kind, scope_id) SELECT pr_id, 2, 0 FROM stat_pr_new",
+	"INSERT IGNORE INTO stat_pr_label_new (pr_id, label) SELECT pl.pr_id, l.name "
+	"FROM pr_labels pl JOIN labels l ON l.id = pl.label_id JOIN stat_pr_new s ON s.pr_id = pl.pr_id",
+	/* 7: every event of every PR in every scope, with its month */
+	"INSERT INTO stat_ev_work (" EV_COLS ") "
+	"SELECT sc.kind, sc.scope_id, e.author_id, e.repo_id, e.bucket, e.c, e.m, e.r, e.o, e.pc, e.oc "
+	"FROM (SELECT pr_id, author_id, repo_id, DATE_FORMAT(created_at, '%Y-%m-01') AS bucket, "
+	"  1 AS c, 0 AS m, 0 AS r, open AS o, partner AS pc, 1 - partner AS oc FROM stat_pr_new "
+	" UNION ALL SELECT pr_id, author_id, repo_id, DATE_FORMAT(merged_at, '%Y-%m-01'), "
+	"  0, 1, 0, 0, 0, 0 FROM stat_pr_new WHERE merged_at IS NOT NULL "
+	" UNION ALL SELECT pr_id, author_id, repo_id, DATE_FORMAT(rejected_at, '%Y-%m-01'), "
+	"  0, 0, 1, 0, 0, 0 FROM stat_pr_new WHERE rejected_at IS NOT NULL) e "
+	"JOIN stat_pr_scope_new sc ON sc.pr_id = e.pr_id",
 	NULL
 };
 
-static int
-roll_up(struct db *db, char g)
+/* After the shared part, two chains run at once on two connections (the
+ * machine has cores to spare): counters, the teams' authors, firsts, labels
+ * and the stat_pr* indexes; repos and the authors of kinds 1 and 2. Each entry: SQL, or a roll-up "@<table><grain>". */
+static const char *const chain1[] = {
+	"INSERT INTO stat_counts_new (grain, bucket, kind, scope_id, created, merged, rejected, open, "
+	"partner_created, oss_created) SELECT 'M', bucket, kind, scope_id, SUM(c), SUM(m), SUM(r), "
+	"SUM(o), SUM(pc), SUM(oc) FROM stat_ev_work GROUP BY bucket, kind, scope_id",
+	"INSERT INTO stat_authors_new (grain, bucket, kind, scope_id, author_id, created, merged, "
+	"rejected) SELECT 'M', bucket, kind, scope_id, author_id, SUM(c), SUM(m), SUM(r) "
+	"FROM stat_ev_work WHERE kind = 0 GROUP BY bucket, kind, scope_id, author_id",
+	"@0Q", "@0Y", "@0A", "@1Q0", "@1Y0", "@1A0",
+	"INSERT INTO stat_first_new (kind, scope_id, author_id, first_created) "
+	"SELECT 2, 0, author_id, MIN(created_at) FROM stat_pr_new GROUP BY author_id",
+	"INSERT INTO stat_first_new (kind, scope_id, author_id, first_created) "
+	"SELECT 0, sc.scope_id, s.author_id, MIN(s.created_at) FROM stat_pr_scope_new sc "
+	"JOIN stat_pr_new s ON s.pr_id = sc.pr_id WHERE sc.kind = 0 "
+	"GROUP BY sc.scope_id, s.author_id",
+	"ALTER TABLE stat_first_new ADD KEY stat_first_when (kind, scope_id, first_created)",
+	"INSERT INTO stat_labels_new (grain, bucket, kind, scope_id, label, n) "
+	"SELECT 'M', DATE_FORMAT(s.merged_at, '%Y-%m-01'), sc.kind, sc.scope_id, pl.label, COUNT(*) "
+	"FROM stat_pr_label_new pl STRAIGHT_JOIN stat_pr_new s ON s.pr_id = pl.pr_id "
+	"STRAIGHT_JOIN stat_pr_scope_new sc ON sc.pr_id = s.pr_id WHERE s.merged_at IS NOT NULL "
+	"GROUP BY 2, 3, 4, 5",
+	"@3Q", "@3Y", "@3A",
+	"ALTER TABLE stat_pr_scope_new ADD KEY stat_pr_scope_scope (kind, scope_id, pr_id)",
+	"ALTER TABLE stat_pr_new ADD KEY stat_pr_author (author_id, created_at), "
+	"ADD KEY stat_pr_created (created_at), ADD KEY stat_pr_merged (merged_at), "
+	"ADD KEY stat_pr_rejected (rejected_at)",
+	NULL
+};
+/* after both: they need every stat_authors row */
+static const char *const chain3[] = {
+	"INSERT INTO stat_counts_new (grain, bucket, kind, scope_id, members, contributors) "
+	"SELECT grain, bucket, kind, scope_id, COUNT(*), SUM(created > 0) FROM stat_authors_new "
+	"GROUP BY grain, bucket, kind, scope_id ON DUPLICATE KEY UPDATE "
+	"members = VALUES(members), contributors = VALUES(contributors)",
+	"ALTER TABLE stat_counts_new ADD KEY stat_counts_scope (kind, scope_id, grain, bucket)",
+	NULL
+};
+static const char *const chain2[] = {
+	"INSERT INTO stat_repos_new (grain, bucket, team_id, author_id, repo_id, created, merged, "
+	"rejected) SELECT 'M', bucket, scope_id, author_id, repo_id, SUM(c), SUM(m), SUM(r) "
+	"FROM stat_ev_work WHERE kind = 0 GROUP BY bucket, scope_id, author_id, repo_id",
+	"@2Q", "@2Y", "@2A",
+	/* the authors of kinds 1 and 2 here (chain 1 has those of the teams) */
+	"INSERT INTO stat_authors_new (grain, bucket, kind, scope_id, author_id, created, merged, "
+	"rejected) SELECT 'M', bucket, kind, scope_id, author_id, SUM(c), SUM(m), SUM(r) "
+	"FROM stat_ev_work WHERE kind > 0 GROUP BY bucket, kind, scope_id, author_id",
+	"@1Q1", "@1Y1", "@1A1",
+	NULL
+};
+
+static double
+now_s(void)
 {
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* LB_ROLLUP_TRACE=1 logs the time of every rebuild statement. */
+static void
+trace(const char *what, size_t i, double t0)
+{
+	if (getenv("LB_ROLLUP_TRACE"))
+		log_info("rollup rebuild: %s %zu: %.2f s", what, i, now_s() - t0);
+}
+
+/* Quarters from months, years from quarters, all time from years: table
+ * t (0 counts, 1 authors, 2 repos, 3 labels) at grain g. */
+static int
+roll_one(struct db *db, int t, char g, char kinds)
+{
+	static const char *const fmt[] = {
+		"INSERT INTO stat_counts_new (grain, bucket, kind, scope_id, created, merged, rejected, "
+		"open, partner_created, oss_created) SELECT '%c', %s, kind, scope_id, SUM(created), "
+		"SUM(merged), SUM(rejected), SUM(open), SUM(partner_created), SUM(oss_created) "
+		"FROM stat_counts_new WHERE grain = '%c' GROUP BY 2, 3, 4",
+		"INSERT INTO stat_authors_new (grain, bucket, kind, scope_id, author_id, created, merged, "
+		"rejected) SELECT '%c', %s, kind, scope_id, author_id, SUM(created), SUM(merged), "
+		"SUM(rejected) FROM stat_authors_new WHERE grain = '%c'%s GROUP BY 2, 3, 4, 5",
+		"INSERT INTO stat_repos_new (grain, bucket, team_id, author_id, repo_id, created, merged, "
+		"rejected) SELECT '%c', %s, team_id, author_id, repo_id, SUM(created), SUM(merged), "
+		"SUM(rejected) FROM stat_repos_new WHERE grain = '%c' GROUP BY 2, 3, 4, 5",
+		"INSERT INTO stat_labels_new (grain, bucket, kind, scope_id, label, n) "
+		"SELECT '%c', %s, kind, scope_id, label, SUM(n) FROM stat_labels_new WHERE grain = '%c' "
+		"GROUP BY 2, 3, 4, 5",
+	};
+	const char *bk = g == 'Q' ? QBUCKET : g == 'Y' ? "MAKEDATE(YEAR(bucket), 1)" :
+	    "DATE '1970-01-01'";
+	char from = g == 'Q' ? 'M' : g == 'Y' ? 'Q' : 'Y';
 	struct buf b = BUF_INIT;
-	const char *bk = ROLL_BUCKET(g);
 	int rc = 0;
 
-	/* each grain from the months */
-	if (buf_printf(&b,
-	    "INSERT INTO stat_counts (grain, bucket, kind, scope_id, created, merged, rejected, open, "
-	    "partner_created, oss_created) SELECT '%c', %s, kind, scope_id, SUM(created), SUM(merged), "
-	    "SUM(rejected), SUM(open), SUM(partner_created), SUM(oss_created) FROM stat_counts "
-	    "WHERE grain = 'M' GROUP BY 2, 3, 4", g, bk) < 0 ||
-	    db_exec(db, b.data, "") < 0)
+	/* kinds: '0' teams only, '1' kinds 1 and 2, else all */
+	const char *kf = kinds == '0' ? " AND kind = 0" : kinds == '1' ? " AND kind > 0" : "";
+
+	if (t < 0 || t > 3 || buf_printf(&b, fmt[t], g, bk, from, kf) < 0 ||
+	    db_exec(db, b.data, "") < 0) {
+		log_error("rollup rebuild: roll-up %d/%c: %s", t, g, db_error(db));
 		rc = -1;
-	buf_reset(&b);
-	if (rc == 0 && (buf_printf(&b,
-	    "INSERT INTO stat_authors (grain, bucket, kind, scope_id, author_id, created, merged, "
-	    "rejected) SELECT '%c', %s, kind, scope_id, author_id, SUM(created), SUM(merged), "
-	    "SUM(rejected) FROM stat_authors WHERE grain = 'M' GROUP BY 2, 3, 4, 5", g, bk) < 0 ||
-	    db_exec(db, b.data, "") < 0))
-		rc = -1;
-	buf_reset(&b);
-	if (rc == 0 && (buf_printf(&b,
-	    "INSERT INTO stat_repos (grain, bucket, team_id, author_id, repo_id, created, merged, "
-	    "rejected) SELECT '%c', %s, team_id, author_id, repo_id, SUM(created), SUM(merged), "
-	    "SUM(rejected) FROM stat_repos WHERE grain = 'M' GROUP BY 2, 3, 4, 5", g, bk) < 0 ||
-	    db_exec(db, b.data, "") < 0))
-		rc = -1;
-	buf_reset(&b);
-	if (rc == 0 && (buf_printf(&b,
-	    "INSERT INTO stat_labels (grain, bucket, kind, scope_id, label, n) "
-	    "SELECT '%c', %s, kind, scope_id, label, SUM(n) FROM stat_labels WHERE grain = 'M' "
-	    "GROUP BY 2, 3, 4, 5", g, bk) < 0 ||
-	    db_exec(db, b.data, "") < 0))
-		rc = -1;
+	}
 	buf_free(&b);
 	return rc;
 }
 
-int
-rollup_rebuild(struct db *db)
-{
-	char exclude[4096];
-	struct db_res *r;
+struct chain {
+	struct db *db;
+	const char *const *sql;
+	const char *name;
 	int rc;
+};
 
-	if (lock_state(db, exclude, sizeof exclude) < 0)
-		return -1;
-	for (size_t i = 0; rebuild_sql[i]; i++) {
-		if (i == 9)
-			rc = db_exec(db, rebuild_sql[i], "ss", exclude, exclude);
-		else
-			rc = db_exec(db, rebuild_sql[i], "");
-		if (rc < 0) {
-			log_error("rollup rebuild: statement %zu: %s", i, db_error(db));
+static void *
+run_chain(void *arg)
+{
+	struct chain *c = arg;
+
+	c->rc = 0;
+	for (size_t i = 0; c->sql[i] && c->rc == 0; i++) {
+		double t0 = now_s();
+		if (c->sql[i][0] == '@')
+			c->rc = roll_one(c->db, c->sql[i][1] - '0', c->sql[i][2], c->sql[i][3]);
+		else if ((c->rc = db_exec(c->db, c->sql[i], "")) < 0)
+			log_error("rollup rebuild: %s %zu: %s", c->name, i, db_error(c->db));
+		trace(c->name, i, t0);
+	}
+	return NULL;
+}
+
+static int
+exec_list(struct db *db, const char *const *sql, const char *what)
+{
+	for (size_t i = 0; sql[i]; i++) {
+		double t0 = now_s();
+		if (db_exec(db, sql[i], "") < 0) {
+			log_error("rollup rebuild: %s %zu: %s", what, i, db_error(db));
 			return -1;
 		}
+		trace(what, i, t0);
 	}
-	if (roll_up(db, 'Q') < 0 || roll_up(db, 'Y') < 0 || roll_up(db, 'A') < 0)
-		return -1;
-	if (db_exec(db,
-	    "UPDATE stat_counts c JOIN (SELECT grain, bucket, kind, scope_id, COUNT(*) AS n, "
-	    "SUM(created > 0) AS k FROM stat_authors GROUP BY grain, bucket, kind, scope_id) a "
-	    "USING (grain, bucket, kind, scope_id) SET c.members = a.n, c.contributors = a.k", "") < 0)
-		return -1;
-	if (db_exec(db, "INSERT INTO stat_first (kind, scope_id, author_id, first_created) "
-	    "SELECT 2, 0, author_id, MIN(created_at) FROM stat_pr GROUP BY author_id", "") < 0 ||
-	    db_exec(db, "INSERT INTO stat_first (kind, scope_id, author_id, first_created) "
-	    "SELECT 0, sc.scope_id, s.author_id, MIN(s.created_at) FROM stat_pr s "
-	    "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = 0 "
-	    "GROUP BY sc.scope_id, s.author_id", "") < 0)
-		return -1;
-	if (db_query(db, &r, "SELECT (" "SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(id), 0), ':', "
-	    "COALESCE(BIT_XOR(CRC32(id)), 0)) FROM teams WHERE deleted_at IS NOT NULL "
-	    "OR FIND_IN_SET(slug, ?) > 0), (SELECT CONCAT(COUNT(*), '/', "
-	    "COALESCE(DATE_FORMAT(MAX(updated_at), '%Y-%m-%d %H:%i:%s.%f'), '')) FROM memberships)",
-	    "s", exclude) < 0)
-		return -1;
-	rc = db_exec(db, "UPDATE stat_state SET version = version + 1, unranked_sig = ?, "
-	    "mem_sig = ?, built_at = UTC_TIMESTAMP(6) WHERE id = 1",
-	    "ss", db_get(r, 0, 0), db_get(r, 0, 1));
-	db_res_free(r);
+	return 0;
+}
+
+static int
+exec_fmt(struct db *db, const char *fmt, const char *arg)
+{
+	struct buf b = BUF_INIT;
+	int rc = -1;
+
+	if (buf_printf(&b, fmt, arg, arg, arg, arg) == 0)
+		rc = db_exec(db, b.data, "");
+	if (rc < 0)
+		log_error("rollup rebuild: %s: %s", b.data ? b.data : fmt, db_error(db));
+	buf_free(&b);
+	return rc;
+}
+
+static void
+drop_work(struct db *db)
+{
+	static const char drop[] = "DROP TEMPORARY TABLE IF EXISTS rb_ranked, rb_excl";
+
+	(void)db_exec_text(db, drop, strlen(drop));
+	(void)db_exec(db, "DROP TABLE IF EXISTS stat_ev_work", "");
+	for (size_t i = 0; stat_tables[i]; i++) {
+		(void)exec_fmt(db, "DROP TABLE IF EXISTS %s_new", stat_tables[i]);
+		(void)exec_fmt(db, "DROP TABLE IF EXISTS %s_old", stat_tables[i]);
+	}
+}
+
+int
+rollup_rebuild(struct db *db, struct db *db2, const char *exclude)
+{
+	struct buf ren = BUF_INIT;
+	int rc = -1;
+
+	drop_work(db);
+	for (size_t i = 0; stat_tables[i]; i++)
+		if (exec_fmt(db, "CREATE TABLE %s_new LIKE %s", stat_tables[i]) < 0)
+			goto out;
+	if (exec_list(db, stat_indexes, "drop index") < 0)
+		goto out;
+	if (db_exec(db, "CREATE TEMPORARY TABLE rb_ranked (user_id BIGINT UNSIGNED NOT NULL, "
+	    "team_id BIGINT UNSIGNED NOT NULL, s DATETIME(6) NOT NULL, e DATETIME(6) NOT NULL, "
+	    "KEY (user_id)) ENGINE=MEMORY", "") < 0 ||
+	    db_exec(db, "CREATE TEMPORARY TABLE rb_excl (user_id BIGINT UNSIGNED NOT NULL, "
+	    "s DATETIME(6) NOT NULL, e DATETIME(6) NOT NULL, KEY (user_id)) ENGINE=MEMORY", "") < 0 ||
+	    db_exec(db, "CREATE TABLE stat_ev_work (kind TINYINT UNSIGNED NOT NULL, "
+	    "scope_id BIGINT UNSIGNED NOT NULL, author_id BIGINT UNSIGNED NOT NULL, "
+	    "repo_id BIGINT UNSIGNED NOT NULL, bucket DATE NOT NULL, c TINYINT NOT NULL, "
+	    "m TINYINT NOT NULL, r TINYINT NOT NULL, o TINYINT NOT NULL, pc TINYINT NOT NULL, "
+	    "oc TINYINT NOT NULL) ENGINE=MEMORY", "") < 0) {
+		log_error("rollup rebuild: work tables: %s", db_error(db));
+		goto out;
+	}
+	for (size_t i = 0; build_sql[i]; i++) {
+		double t0 = now_s();
+		int r = (i == 1 || i == 2) ? db_exec(db, build_sql[i], "s", exclude) :
+		    db_exec(db, build_sql[i], "");
+		if (r < 0) {
+			log_error("rollup rebuild: statement %zu: %s", i, db_error(db));
+			goto out;
+		}
+		trace("statement", i, t0);
+	}
+	{
+		struct chain c1 = { db, chain1, "chain 1", 0 }, c2 = { db2, chain2, "chain 2", 0 };
+		pthread_t th;
+		int threaded = db2 != NULL && pthread_create(&th, NULL, run_chain, &c2) == 0;
+
+		run_chain(&c1);
+		if (threaded)
+			pthread_join(th, NULL);
+		else {
+			c2.db = db;
+			if (c1.rc == 0)
+				run_chain(&c2);
+		}
+		if (c1.rc < 0 || c2.rc < 0)
+			goto out;
+		c1.sql = chain3;
+		c1.name = "chain 3";
+		run_chain(&c1);
+		if (c1.rc < 0)
+			goto out;
+	}
+	/* the swap: one atomic RENAME of every table */
+	(void)buf_puts(&ren, "RENAME TABLE ");
+	for (size_t i = 0; stat_tables[i]; i++)
+		(void)buf_printf(&ren, "%s%s TO %s_old, %s_new TO %s", i ? ", " : "", stat_tables[i],
+		    stat_tables[i], stat_tables[i], stat_tables[i]);
+	if (ren.data == NULL || db_exec(db, ren.data, "") < 0) {
+		log_error("rollup rebuild: swap: %s", db_error(db));
+		goto out;
+	}
+	rc = 0;
+out:
+	drop_work(db);
+	buf_free(&ren);
 	return rc;
 }
 
 /* ----------------------------------------------------------------- check */
 
-#define SET_BIG "SET SESSION tmp_table_size = 1073741824, max_heap_table_size = 1073741824"
-#define SET_SMALL "SET SESSION tmp_table_size = DEFAULT, max_heap_table_size = DEFAULT"
+#define SET_BIG "SET SESSION tmp_table_size = 2147483648, max_heap_table_size = 2147483648, " \
+	"tx_isolation = 'READ-COMMITTED'"
+#define SET_SMALL "SET SESSION tmp_table_size = DEFAULT, max_heap_table_size = DEFAULT, " \
+	"tx_isolation = DEFAULT"
+#define SET_RC "SET SESSION tx_isolation = 'READ-COMMITTED'"
+
+#define LIVE_SQL \
+	"SELECT (SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(id), 0), ':', " \
+	"COALESCE(BIT_XOR(CRC32(id)), 0)) FROM teams WHERE deleted_at IS NOT NULL " \
+	"OR FIND_IN_SET(slug, ?) > 0), (SELECT CONCAT(COUNT(*), '/', " \
+	"COALESCE(DATE_FORMAT(MAX(updated_at), '%Y-%m-%d %H:%i:%s.%f'), '')) FROM memberships)"
+
+/*
+ * The rebuild proper. `lk` (a second connection) holds stat_state rows 1
+ * and 2 exclusively for the whole build: writers in flight finish first,
+ * new ones wait (they retry on a lock wait timeout). `db` builds and swaps.
+ */
+static int
+rebuild_locked(struct db *db, struct db *lk, struct db *db2, const struct conf *c,
+    const char *fp, const char *exclude, const char *repos)
+{
+	struct db_res *r = NULL;
+	struct timespec t0, t1;
+	double secs;
+	int rc = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* the config first (committed: writers meanwhile roll with it, which
+	 * keeps the old rollups consistent too) */
+	if (db_exec(db, "UPDATE repositories SET tracked = FIND_IN_SET(full_name, ?) > 0, "
+	    "partner_owned = (owner_login = ?)", "ss", repos,
+	    c->partner_org ? c->partner_org : "") < 0)
+		goto out;
+	if (db_exec_text(lk, SET_RC, strlen(SET_RC)) < 0 ||
+	    db_begin(lk) < 0 ||
+	    db_query(lk, &r, "SELECT id FROM stat_state WHERE id IN (1, 2) FOR UPDATE", "") < 0)
+		goto out;
+	db_res_free(r);
+	r = NULL;
+	if (rollup_rebuild(db, db2, exclude) < 0 || db_query(db, &r, LIVE_SQL, "s", exclude) < 0)
+		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (db_exec(lk, "UPDATE stat_state SET exclude_teams = ?, config_fp = ?, unranked_sig = ?, "
+	    "built_at = UTC_TIMESTAMP(6), build_seconds = ? WHERE id = 1",
+	    "sssd", exclude, fp, db_get(r, 0, 0), secs) < 0 ||
+	    db_exec(lk, "UPDATE stat_state SET mem_sig = ? WHERE id = 2", "s", db_get(r, 0, 1)) < 0 ||
+	    bump(lk) < 0 || db_commit(lk) < 0)
+		goto out;
+	log_info("rollup: rebuilt in %.1f s", secs);
+	rc = 0;
+out:
+	if (rc < 0) {
+		log_error("rollup: rebuild failed: %s / %s", db_error(db), db_error(lk));
+		db_rollback(lk);
+	}
+	db_res_free(r);
+	return rc;
+}
 
 int
 rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 {
-	char fp[17], exclude[4096], repos[8192];
+	char fp[17], exclude[4096], repos[8192], err[256];
 	struct buf rb = BUF_INIT;
 	struct db_res *st = NULL, *live = NULL, *lk = NULL;
+	struct db *lockdb = NULL, *db2 = NULL;
 	int need, rc = -1, locked = 0;
 
 	*rebuilt = 0;
@@ -835,12 +1212,9 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 		log_error("rollup: exclude_teams list too long");
 		return -1;
 	}
-	if (db_query(db, &st, "SELECT config_fp, unranked_sig, mem_sig FROM stat_state WHERE id = 1",
-	    "") < 0 || db_query(db, &live, "SELECT (" "SELECT CONCAT(COUNT(*), ':', "
-	    "COALESCE(SUM(id), 0), ':', COALESCE(BIT_XOR(CRC32(id)), 0)) FROM teams "
-	    "WHERE deleted_at IS NOT NULL OR FIND_IN_SET(slug, ?) > 0), (SELECT CONCAT(COUNT(*), '/', "
-	    "COALESCE(DATE_FORMAT(MAX(updated_at), '%Y-%m-%d %H:%i:%s.%f'), '')) FROM memberships)",
-	    "s", exclude) < 0)
+	if (db_query(db, &st, "SELECT config_fp, unranked_sig, "
+	    "(SELECT mem_sig FROM stat_state WHERE id = 2) FROM stat_state WHERE id = 1", "") < 0 ||
+	    db_query(db, &live, LIVE_SQL, "s", exclude) < 0)
 		goto out;
 	if (st->nrows != 1) {
 		log_error("rollup: stat_state has no row (migration 004 missing?)");
@@ -848,7 +1222,7 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	}
 	need = force || strcmp(db_get(st, 0, 0), fp) != 0 ||
 	    strcmp(db_get(st, 0, 1), db_get(live, 0, 0)) != 0 ||
-	    strcmp(db_get(st, 0, 2), db_get(live, 0, 1)) != 0;
+	    strcmp(db_get(st, 0, 2) ? db_get(st, 0, 2) : "", db_get(live, 0, 1)) != 0;
 	if (!need) {
 		rc = 0;
 		goto out;
@@ -867,33 +1241,37 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	lb_strlcpy(repos, rb.data ? rb.data : "", sizeof repos);
 	log_info("rollup: rebuilding statistics (config %s, was %s; teams %s, was %s; "
 	    "memberships %s, was %s)", fp, db_get(st, 0, 0), db_get(live, 0, 0), db_get(st, 0, 1),
-	    db_get(live, 0, 1), db_get(st, 0, 2));
-	/* big GROUP BYs: keep their temporary tables in memory */
-	if (db_exec_text(db, SET_BIG, strlen(SET_BIG)) < 0 ||
-	    db_exec_text(db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
-	    strlen("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")) < 0 || db_begin(db) < 0)
-		goto out;
-	if (lock_state(db, NULL, 0) < 0 ||
-	    db_exec(db, "UPDATE repositories SET tracked = FIND_IN_SET(full_name, ?) > 0, "
-	    "partner_owned = (owner_login = ?)", "ss", repos,
-	    c->partner_org ? c->partner_org : "") < 0 ||
-	    db_exec(db, "UPDATE stat_state SET exclude_teams = ?, config_fp = ? WHERE id = 1",
-	    "ss", exclude, fp) < 0 ||
-	    rollup_rebuild(db) < 0 || db_commit(db) < 0) {
-		log_error("rollup: rebuild failed: %s", db_error(db));
-		db_rollback(db);
+	    db_get(live, 0, 1), db_get(st, 0, 2) ? db_get(st, 0, 2) : "");
+	lockdb = db_open(c, err, sizeof err);
+	if (lockdb == NULL) {
+		log_error("rollup: second connection: %s", err);
 		goto out;
 	}
+	if (db_exec_text(db, SET_BIG, strlen(SET_BIG)) < 0) {
+		log_error("rollup: %s", db_error(db));
+		goto out;
+	}
+	/* a third connection builds half of the tables at the same time */
+	db2 = db_open(c, err, sizeof err);
+	if (db2 && db_exec_text(db2, SET_BIG, strlen(SET_BIG)) < 0) {
+		db_close(db2);
+		db2 = NULL;
+	}
+	if (rebuild_locked(db, lockdb, db2, c, fp, exclude, repos) < 0)
+		goto out;
 	*rebuilt = 1;
 	rc = 0;
 out:
-	if (locked)
-		(void)db_exec_text(db, SET_SMALL, strlen(SET_SMALL));
 	if (locked) {
 		struct db_res *rl = NULL;
+		(void)db_exec_text(db, SET_SMALL, strlen(SET_SMALL));
 		if (db_query(db, &rl, "SELECT RELEASE_LOCK('leaderboard.rollup')", "") == 0)
 			db_res_free(rl);
 	}
+	if (lockdb)
+		db_close(lockdb);
+	if (db2)
+		db_close(db2);
 	buf_free(&rb);
 	db_res_free(lk);
 	db_res_free(st);

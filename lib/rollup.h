@@ -12,12 +12,20 @@
  *  - rollup_user_before(db, user_id) / rollup_user_after(db, user_id) wrap a
  *    change of one user's memberships (or type): every PR of the user is
  *    rolled again (team attribution may change).
- *  - Every hook first takes the row lock of stat_state (id 1): rollup writers
- *    are serialized until their transaction ends. A transaction that stores
- *    several PRs can therefore deadlock with another writer; InnoDB then
- *    fails one with ER_LOCK_DEADLOCK (1213) and the caller retries.
- *  - rollup_rebuild(db) recomputes everything from the base tables in the
- *    caller's transaction (set-based SQL; about a minute per million PRs).
+ *  - No global writer lock: every hook takes a SHARED lock on stat_state
+ *    row 1 (only a rebuild takes it exclusively), counters are changed with
+ *    additive row-level upserts in one key order, a PR roll holds its
+ *    pull_requests row and its author's users row (shared); membership
+ *    changes hold the users row and stat_state row 2 exclusively (they are
+ *    serialized among themselves). A transaction that stores several PRs
+ *    can still deadlock with another writer; InnoDB then fails one with
+ *    ER_LOCK_DEADLOCK (1213) and the caller retries.
+ *  - Every change adds 1 to one of 64 stat_version slots: SUM(v) is the
+ *    data version API caches compare.
+ *  - rollup_rebuild(db, db2, exclude) recomputes everything from the base
+ *    tables into fresh tables (half of them on db2 in a second thread when
+ *    db2 is not NULL) and swaps them in with RENAME TABLE (DDL: it commits;
+ *    the caller must keep the writers out, as rollup_check does).
  *  All return 0, or -1 on a database error (the caller rolls back).
  *
  * Contract (outside the write path):
@@ -26,9 +34,9 @@
  *    partner org and excluded teams; which teams are deleted or excluded;
  *    row count and newest updated_at of memberships) with the live values,
  *    and when they differ (or force is set) brings repositories.tracked /
- *    partner_owned in line with the config and rebuilds, in its own
- *    transaction, under the named lock "leaderboard.rollup" (skipped when
- *    another process holds it). lb-api calls it at most every few seconds.
+ *    partner_owned in line with the config and rebuilds under the named
+ *    lock "leaderboard.rollup" (skipped when another process holds it),
+ *    while a second connection holds stat_state rows 1 and 2 exclusively. lb-api calls it at most every few seconds.
  *    Returns 0 (with *rebuilt set when it rebuilt) or -1.
  */
 #ifndef LB_ROLLUP_H
@@ -43,7 +51,7 @@ int rollup_pr_before(struct db *db, unsigned long long pr_id);
 int rollup_pr_after(struct db *db, unsigned long long pr_id);
 int rollup_user_before(struct db *db, unsigned long long user_id);
 int rollup_user_after(struct db *db, unsigned long long user_id);
-int rollup_rebuild(struct db *db);
+int rollup_rebuild(struct db *db, struct db *db2, const char *exclude);
 int rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt);
 
 /* Fingerprint of the config parts the rollups depend on (hex, 17 bytes). */

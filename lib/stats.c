@@ -15,6 +15,14 @@
  * constant row, so the optimizer sees constants).
  */
 #define RANGE_Q "JOIN (SELECT CAST(? AS DATETIME) AS a, CAST(? AS DATETIME) AS b) q "
+/* The PRs with an event in the range: three index range scans (an OR over
+ * the three columns would scan every PR). Parameters: a, b three times. */
+#define RANGE_IDS \
+	"(SELECT pr_id FROM stat_pr WHERE created_at >= ? AND created_at < ? " \
+	"UNION SELECT pr_id FROM stat_pr WHERE merged_at >= ? AND merged_at < ? " \
+	"UNION SELECT pr_id FROM stat_pr WHERE rejected_at >= ? AND rejected_at < ?) ids " \
+	"JOIN stat_pr s ON s.pr_id = ids.pr_id "
+#define RP(p) (p)->start, (p)->end, (p)->start, (p)->end, (p)->start, (p)->end, (p)->start, (p)->end
 #define IN_C "(s.created_at >= q.a AND s.created_at < q.b)"
 #define IN_M "(s.merged_at >= q.a AND s.merged_at < q.b)"
 #define IN_R "(s.rejected_at >= q.a AND s.rejected_at < q.b)"
@@ -29,7 +37,7 @@
 	"COALESCE(SUM(" IN_R "), 0) AS rejected, COALESCE(SUM(" IN_C " AND s.open = 1), 0) AS open, " \
 	"COALESCE(SUM(" IN_C " AND s.partner = 1), 0) AS partner_created, " \
 	"COALESCE(SUM(" IN_C " AND s.partner = 0), 0) AS oss_created " \
-	"FROM stat_pr s " RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
+	"FROM " RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
 	"WHERE " IN_ANY " GROUP BY sc.scope_id"
 
 #define TEAM_COLS \
@@ -49,7 +57,7 @@
 	LABEL_COLOR "ORDER BY y.scope_id, y.n DESC, y.label"
 #define LABELS_RANGE \
 	"SELECT y.scope_id, y.label, y.n, y.points, lc.color FROM (SELECT sc.scope_id, pl.label, " \
-	"COUNT(*) AS n, COALESCE(MAX(lp.points), 0) AS points FROM stat_pr s " RANGE_Q \
+	"COUNT(*) AS n, COALESCE(MAX(lp.points), 0) AS points FROM " RANGE_IDS RANGE_Q \
 	"JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
 	"JOIN stat_pr_label pl ON pl.pr_id = s.pr_id " \
 	"LEFT JOIN label_points lp ON lp.label_name = pl.label " \
@@ -210,12 +218,12 @@ query_counts(struct db *db, const struct stats_env *env, const struct period *p,
 			return db_query(db, out, TEAM_COLS COUNTS_BUCKET TEAM_WHERE " ORDER BY t.id",
 			    "ssis", grain_str(p), p->bucket, 0LL, env->exclude);
 		return db_query(db, out, TEAM_COLS COUNTS_RANGE TEAM_WHERE " ORDER BY t.id",
-		    "ssis", p->start, p->end, 0LL, env->exclude);
+		    "ssssssssis", RP(p), 0LL, env->exclude);
 	}
 	if (p->grain)
 		return db_query(db, out, COUNTS_BUCKET, "ssi", grain_str(p), p->bucket,
 		    (long long)kind);
-	return db_query(db, out, COUNTS_RANGE, "ssi", p->start, p->end, (long long)kind);
+	return db_query(db, out, COUNTS_RANGE, "ssssssssi", RP(p), (long long)kind);
 }
 
 static int
@@ -224,7 +232,7 @@ query_labels(struct db *db, const struct period *p, int kind, struct db_res **ou
 	if (p->grain)
 		return db_query(db, out, LABELS_BUCKET, "ssi", grain_str(p), p->bucket,
 		    (long long)kind);
-	return db_query(db, out, LABELS_RANGE, "ssi", p->start, p->end, (long long)kind);
+	return db_query(db, out, LABELS_RANGE, "ssssssssi", RP(p), (long long)kind);
 }
 
 int
@@ -470,7 +478,7 @@ member_cmp(const void *a, const void *b)
 #define MEMBERS_RANGE \
 	"SELECT s.author_id, u.login, u.avatar_url, COALESCE(SUM(" IN_C "), 0) AS created, " \
 	"COALESCE(SUM(" IN_M "), 0) AS merged, COALESCE(SUM(" IN_R "), 0) AS rejected " \
-	"FROM stat_pr s " RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
+	"FROM " RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
 	"AND sc.scope_id = ? JOIN users u ON u.id = s.author_id WHERE " IN_ANY \
 	" GROUP BY s.author_id, u.login, u.avatar_url"
 #define REPOS_BUCKET \
@@ -479,7 +487,7 @@ member_cmp(const void *a, const void *b)
 	"AND x.team_id = ? ORDER BY x.author_id, r.full_name"
 #define REPOS_RANGE \
 	"SELECT s.author_id, r.full_name, COALESCE(SUM(" IN_C "), 0), COALESCE(SUM(" IN_M "), 0), " \
-	"COALESCE(SUM(" IN_R "), 0) FROM stat_pr s " RANGE_Q "JOIN stat_pr_scope sc " \
+	"COALESCE(SUM(" IN_R "), 0) FROM " RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc " \
 	"ON sc.pr_id = s.pr_id AND sc.kind = 0 AND sc.scope_id = ? " \
 	"JOIN repositories r ON r.id = s.repo_id WHERE " IN_ANY \
 	" GROUP BY s.author_id, r.full_name ORDER BY s.author_id, r.full_name"
@@ -497,8 +505,8 @@ stats_team_members_json(struct db *db, const struct stats_env *env,
 		    team_id) < 0 || db_query(db, &rr, REPOS_BUCKET, "ssu", grain_str(p),
 		    p->bucket, team_id) < 0)
 			goto out;
-	} else if (db_query(db, &mr, MEMBERS_RANGE, "ssiu", p->start, p->end, 0LL,
-	    team_id) < 0 || db_query(db, &rr, REPOS_RANGE, "ssu", p->start, p->end, team_id) < 0)
+	} else if (db_query(db, &mr, MEMBERS_RANGE, "ssssssssiu", RP(p), 0LL,
+	    team_id) < 0 || db_query(db, &rr, REPOS_RANGE, "ssssssssu", RP(p), team_id) < 0)
 		goto out;
 	ms = calloc(mr->nrows ? mr->nrows : 1, sizeof *ms);
 	if (ms == NULL)
@@ -569,22 +577,71 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 	const char *col = sort == SORT_CREATED ? "created" : sort == SORT_REJECTED ? "rejected" :
 	    "merged";
 	long long kind = team_id ? 0 : 2;
-	struct db_res *r = NULL, *t = NULL;
+	struct db_res *r = NULL, *r2 = NULL, *t = NULL;
 	struct buf sql = BUF_INIT, ids = BUF_INIT;
-	int rc = -1;
+	size_t n1, n;
+	int rc = -1, rc2;
 
 	if (p->grain) {
-		if (buf_printf(&sql, MEMBERS_BUCKET " ORDER BY a.%s DESC, u.login, a.author_id "
-		    "LIMIT ?", col) < 0 || db_query(db, &r, sql.data, "ssiui", grain_str(p),
-		    p->bucket, kind, team_id, limit) < 0)
+		/*
+		 * Top-N without sorting every author: the N-th value T through
+		 * the (..., scope_id, <col>) index (N entries), the rows above T
+		 * (fewer than N) sorted, then the ties at T in login order: all
+		 * of them sorted when they are few, else by walking users_login
+		 * and probing stat_authors until enough are found.
+		 */
+		long long floor = -(1LL << 62), nties = 0;
+		if (buf_printf(&sql, "SELECT %s FROM stat_authors WHERE grain = ? AND bucket = ? "
+		    "AND kind = ? AND scope_id = ? ORDER BY %s DESC LIMIT 1 OFFSET ?", col, col) < 0 ||
+		    db_query(db, &r, sql.data, "ssiui", grain_str(p), p->bucket, kind, team_id,
+		    limit - 1) < 0)
 			goto out;
+		if (r->nrows == 1)
+			floor = ll(r, 0, 0);
+		db_res_free(r);
+		r = NULL;
+		buf_reset(&sql);
+		if (buf_printf(&sql, MEMBERS_BUCKET " AND a.%s %s ? ORDER BY a.%s DESC, u.login, "
+		    "a.author_id LIMIT ?", col, floor == -(1LL << 62) ? ">=" : ">", col) < 0 ||
+		    db_query(db, &r, sql.data, "ssiuii", grain_str(p), p->bucket, kind, team_id,
+		    floor, limit) < 0)
+			goto out;
+		if (floor != -(1LL << 62) && (long long)r->nrows < limit) {
+			buf_reset(&sql);
+			if (buf_printf(&sql, "SELECT COUNT(*) FROM stat_authors WHERE grain = ? "
+			    "AND bucket = ? AND kind = ? AND scope_id = ? AND %s = ?", col) < 0 ||
+			    db_query(db, &r2, sql.data, "ssiui", grain_str(p), p->bucket, kind, team_id,
+			    floor) < 0)
+				goto out;
+			nties = ll(r2, 0, 0);
+			db_res_free(r2);
+			r2 = NULL;
+			buf_reset(&sql);
+			if (nties <= 2000)
+				rc2 = buf_printf(&sql, MEMBERS_BUCKET " AND a.%s = ? ORDER BY u.login, "
+				    "a.author_id LIMIT ?", col);
+			else
+				rc2 = buf_printf(&sql, "SELECT a.author_id, u.login, u.avatar_url, "
+				    "a.created, a.merged, a.rejected FROM users u FORCE INDEX (users_login) "
+				    "STRAIGHT_JOIN stat_authors a ON a.grain = ? AND a.bucket = ? "
+				    "AND a.kind = ? AND a.scope_id = ? AND a.author_id = u.id "
+				    "WHERE a.%s = ? ORDER BY u.login, u.id LIMIT ?", col);
+			if (rc2 < 0 || db_query(db, &r2, sql.data, "ssiuii", grain_str(p), p->bucket,
+			    kind, team_id, floor, limit - (long long)r->nrows) < 0)
+				goto out;
+		}
 	} else if (buf_printf(&sql, MEMBERS_RANGE " ORDER BY %s DESC, u.login, s.author_id "
-	    "LIMIT ?", col) < 0 || db_query(db, &r, sql.data, "ssiui", p->start, p->end, kind,
+	    "LIMIT ?", col) < 0 || db_query(db, &r, sql.data, "ssssssssiui", RP(p), kind,
 	    team_id, limit) < 0)
 		goto out;
+	/* rows: those of r, then those of r2 (the ties) */
+	n1 = r->nrows;
+	n = n1 + (r2 ? r2->nrows : 0);
+#define ROW_RES(i) ((i) < n1 ? r : r2)
+#define ROW_IDX(i) ((i) < n1 ? (i) : (i) - n1)
 	(void)buf_putc(&ids, '[');
-	for (size_t i = 0; i < r->nrows; i++)
-		(void)buf_printf(&ids, "%s%s", i ? "," : "", db_get(r, i, 0));
+	for (size_t i = 0; i < n; i++)
+		(void)buf_printf(&ids, "%s%s", i ? "," : "", db_get(ROW_RES(i), ROW_IDX(i), 0));
 	if (buf_putc(&ids, ']') < 0)
 		goto out;
 	/* the partner teams each one belongs to now */
@@ -598,24 +655,28 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 		goto out;
 	jw_key(w, "contributors");
 	jw_arr(w);
-	for (size_t i = 0; i < r->nrows; i++) {
-		const char *id = db_get(r, i, 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct db_res *x = ROW_RES(i);
+		size_t j = ROW_IDX(i);
+		const char *id = db_get(x, j, 0);
 		jw_obj(w);
 		jw_kv_int(w, "rank", (long long)i + 1);
-		jw_kv_int(w, "id", ll(r, i, 0));
-		jw_kv_str(w, "login", db_get(r, i, 1));
-		jw_kv_str(w, "avatar_url", db_get(r, i, 2));
+		jw_kv_int(w, "id", ll(x, j, 0));
+		jw_kv_str(w, "login", db_get(x, j, 1));
+		jw_kv_str(w, "avatar_url", db_get(x, j, 2));
 		jw_key(w, "teams");
 		jw_arr(w);
 		for (size_t k = 0; k < t->nrows; k++)
 			if (strcmp(db_get(t, k, 0), id) == 0)
 				jw_str(w, db_get(t, k, 1));
 		jw_arr_end(w);
-		jw_kv_int(w, "created", ll(r, i, 3));
-		jw_kv_int(w, "merged", ll(r, i, 4));
-		jw_kv_int(w, "rejected", ll(r, i, 5));
+		jw_kv_int(w, "created", ll(x, j, 3));
+		jw_kv_int(w, "merged", ll(x, j, 4));
+		jw_kv_int(w, "rejected", ll(x, j, 5));
 		jw_obj_end(w);
 	}
+#undef ROW_RES
+#undef ROW_IDX
 	jw_arr_end(w);
 	rc = 0;
 out:
@@ -624,6 +685,7 @@ out:
 	buf_free(&sql);
 	buf_free(&ids);
 	db_res_free(r);
+	db_res_free(r2);
 	db_res_free(t);
 	return rc;
 }
@@ -749,7 +811,8 @@ stats_periods_json(struct db *db, const char *today, struct jw *w)
 	char s[16];
 
 	if (db_query(db, &r, "SELECT DATE_FORMAT(MIN(bucket), '%Y-%m-%d'), "
-	    "DATE_FORMAT(MAX(bucket), '%Y-%m-%d') FROM stat_counts WHERE grain = 'M' AND kind = 2",
+	    "DATE_FORMAT(MAX(bucket), '%Y-%m-%d') FROM stat_counts WHERE kind = 2 AND scope_id = 0 "
+	    "AND grain = 'M'",
 	    "") < 0) {
 		log_error("stats: periods: %s", db_error(db));
 		return -1;

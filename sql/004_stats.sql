@@ -23,7 +23,6 @@ ALTER TABLE repositories ADD INDEX IF NOT EXISTS repositories_updated (updated_a
 
 CREATE TABLE IF NOT EXISTS stat_state (
   id            TINYINT UNSIGNED NOT NULL,
-  version       BIGINT UNSIGNED  NOT NULL DEFAULT 0 COMMENT 'bumped by every rollup change (API caches and ETags)',
   config_fp     VARCHAR(64)      NOT NULL DEFAULT '' COMMENT 'fingerprint of the config the rollups were built with',
   exclude_teams VARCHAR(4096)    NOT NULL DEFAULT '' COMMENT 'excluded team slugs of that config, comma-separated',
   unranked_sig  VARCHAR(64)      NOT NULL DEFAULT '' COMMENT 'which teams were deleted or excluded at the last build',
@@ -32,8 +31,15 @@ CREATE TABLE IF NOT EXISTS stat_state (
   build_seconds DOUBLE           NULL,
   PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
-  COMMENT='One row: what the statistics rollups were built from (the rollup lock)';
-INSERT IGNORE INTO stat_state (id) VALUES (1);
+  COMMENT='Row 1: what the rollups were built from (writers lock it shared, a rebuild exclusively); row 2: mem_sig kept by membership changes (they lock it exclusively)';
+INSERT IGNORE INTO stat_state (id) VALUES (1), (2);
+
+CREATE TABLE IF NOT EXISTS stat_version (
+  slot  TINYINT UNSIGNED NOT NULL COMMENT 'CONNECTION_ID() % 64 of the writer',
+  v     BIGINT UNSIGNED  NOT NULL DEFAULT 0,
+  PRIMARY KEY (slot)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+  COMMENT='Data version of the rollups for API caches: SUM(v) grows with every change (sharded: writers do not queue on one row)';
 
 CREATE TABLE IF NOT EXISTS stat_pr (
   pr_id        BIGINT UNSIGNED NOT NULL,
@@ -107,7 +113,9 @@ CREATE TABLE IF NOT EXISTS stat_authors (
   merged    INT NOT NULL DEFAULT 0,
   rejected  INT NOT NULL DEFAULT 0,
   PRIMARY KEY (grain, bucket, kind, scope_id, author_id),
-  KEY stat_authors_merged (grain, bucket, kind, scope_id, merged)
+  KEY stat_authors_merged (grain, bucket, kind, scope_id, merged),
+  KEY stat_authors_created (grain, bucket, kind, scope_id, created),
+  KEY stat_authors_rejected (grain, bucket, kind, scope_id, rejected)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
   COMMENT='Derived: per author counters per scope and bucket (contributors, team members)';
 

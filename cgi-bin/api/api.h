@@ -19,6 +19,7 @@ struct jw;
 #define API_CACHE_BYTES (32u * 1024 * 1024)
 #define API_CHECK_EVERY 2	/* seconds between rollup freshness checks */
 #define API_MAX_AGE "public, max-age=15"
+#define API_CACHE_TTL 5	/* seconds an answer is reused even when the version matches */
 
 struct api_cached {
 	char   *key;		/* route + normalized parameters + data version */
@@ -27,6 +28,7 @@ struct api_cached {
 	size_t  len;
 	int     status;
 	unsigned long long used;
+	time_t  at;		/* when computed (API_CACHE_TTL) */
 };
 
 struct api {

@@ -131,7 +131,8 @@ read_version(struct api *a)
 	struct db_res *res;
 
 	if (db_query(a->db, &res,
-	    "SELECT CONCAT_WS('|', (SELECT version FROM stat_state WHERE id = 1), "
+	    "SELECT CONCAT_WS('|', (SELECT SUM(v) FROM stat_version), "
+	    "(SELECT built_at FROM stat_state WHERE id = 1), "
 	    "(SELECT MAX(updated_at) FROM teams), (SELECT MAX(updated_at) FROM users), "
 	    "(SELECT MAX(updated_at) FROM repositories), (SELECT MAX(updated_at) FROM memberships), "
 	    "(SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT(label_name, '=', points))), 0)) "
@@ -196,6 +197,11 @@ api_cache_try(struct http_req *r, struct api *a, const char *key)
 	for (size_t i = 0; i < API_CACHE_SLOTS; i++) {
 		struct api_cached *c = &a->cache[i];
 		if (c->key && strcmp(c->key, k) == 0) {
+			time_t now = time(NULL);
+			/* the version is read before the answer's queries, and a
+			 * writer's commit may land between: never reuse for long */
+			if (now - c->at >= API_CACHE_TTL || now < c->at)
+				break;
 			c->used = ++a->cache_tick;
 			http_respond_etag(r, c->status, c->ctype, API_MAX_AGE, c->body, c->len);
 			free(k);
@@ -261,6 +267,7 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
 	victim->len = len;
 	victim->status = status;
 	victim->used = ++a->cache_tick;
+	victim->at = time(NULL);
 	a->cache_bytes += len;
 }
 

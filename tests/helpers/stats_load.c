@@ -8,7 +8,7 @@
  *   {"op":"team_deleted","team_id":N,"at":"2024-01-01T00:00:00Z"}
  *   {"op":"member_start","team_id":N,"user_id":N,"at":ISO or null}
  *   {"op":"member_end","team_id":N,"user_id":N,"at":ISO}
- *   {"op":"rebuild"}   rollup_rebuild() in a transaction
+ *   {"op":"rebuild"}   rollup_check() forced (outside a transaction)
  *   {"op":"check"}     rollup_check() (config fingerprint etc.)
  * Usage: stats_load --config FILE < commands. Exit 0, or 1 naming the line.
  */
@@ -69,7 +69,7 @@ apply(struct db *db, struct conf *c, yajl_val v)
 	if (strcmp(op, "member_end") == 0)
 		return store_member_end(db, team, user, at);
 	if (strcmp(op, "rebuild") == 0)
-		return rollup_rebuild(db);
+		return rollup_check(db, c, 1, &rebuilt);
 	return -2;
 }
 
@@ -108,7 +108,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "stats_load: line %ld: %s\n", lineno, err);
 			return 1;
 		}
-		if (strcmp(json_str(v, "op") ? json_str(v, "op") : "", "check") == 0)
+		if (strcmp(json_str(v, "op") ? json_str(v, "op") : "", "check") == 0 ||
+		    strcmp(json_str(v, "op") ? json_str(v, "op") : "", "rebuild") == 0)
 			rc = apply(db, &c, v);
 		else {
 			rc = db_begin(db);
