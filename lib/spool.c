@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SUFFIX ".delivery"
@@ -57,7 +58,7 @@ fsync_dir(const char *dir)
 int
 spool_write(const struct conf *c, const struct ingest_delivery *d)
 {
-	char tmp[4096], fin[4096];
+	char tmp[4096], fin[4096], stamp[96];
 	struct timeval tv;
 	struct jw w;
 	const char *hdr;
@@ -83,11 +84,28 @@ spool_write(const struct conf *c, const struct ingest_delivery *d)
 		errno = EINVAL;
 		return -1;
 	}
-	gettimeofday(&tv, NULL);
+	/* The name sorts by arrival: the digits of received_at (YYYYMMDDhhmmssffffff,
+	 * the time the delivery was taken in, which also dates its memberships),
+	 * not the time of this write, which comes after a failed connect of
+	 * varying length and would let two workers' files swap order. */
+	{
+		size_t k = 0;
+		for (const char *p = d->received_at; p && *p && k < sizeof stamp - 1; p++)
+			if (*p >= '0' && *p <= '9')
+				stamp[k++] = *p;
+		stamp[k] = '\0';
+		if (k != 20) {
+			gettimeofday(&tv, NULL);
+			struct tm tm;
+			gmtime_r(&tv.tv_sec, &tm);
+			snprintf(stamp, sizeof stamp, "%04d%02d%02d%02d%02d%02d%06ld", tm.tm_year + 1900,
+			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+		}
+	}
 	seq++;
 	if (lb_snprintf(tmp, sizeof tmp, "%s/.tmp-%ld-%u", c->spool_dir, (long)getpid(), seq) < 0 ||
-	    lb_snprintf(fin, sizeof fin, "%s/%020lld-%010ld-%08u" SUFFIX, c->spool_dir,
-	    (long long)tv.tv_sec * 1000000LL + tv.tv_usec, (long)getpid(), seq) < 0) {
+	    lb_snprintf(fin, sizeof fin, "%s/%s-%010ld-%08u" SUFFIX, c->spool_dir,
+	    stamp, (long)getpid(), seq) < 0) {
 		jw_free(&w);
 		errno = ENAMETOOLONG;
 		return -1;

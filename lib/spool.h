@@ -6,7 +6,7 @@
  *  - spool_write() stores one verified delivery in [hook] spool_dir: it is
  *    written to a temporary file, fsync'd, renamed to its final name and the
  *    directory fsync'd, so once it returns 0 the delivery survives a crash.
- *    Final names ("<microseconds>-<pid>-<seq>.delivery", fixed width) sort
+ *    Final names ("<YYYYMMDDhhmmssffffff of received_at>-<pid>-<seq>.delivery", fixed width) sort
  *    in arrival order. Returns -1 (errno set, nothing left behind) when the
  *    directory cannot be written.
  *    File format: one line of JSON {"delivery", "event", "hook_id",

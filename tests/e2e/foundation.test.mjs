@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import { startStack } from './harness.mjs';
 
 // Running and not a zombie (stopped daemons wait for init to reap them).
@@ -126,4 +127,17 @@ test('lb-admin: bad usage exits 2, a bad config exits 1 naming file and line', a
   const r = await s.prog('lb-admin', ['--config', bad, 'migrate']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /bad\.conf:4: \[sync\] teams_every: bad duration/);
+});
+
+test('stack start builds the config from DIR/settings, and --set wins over it', async () => {
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/lb-e2e-settings-`);
+  fs.writeFileSync(`${dir}/settings`,
+    '# lasting settings\ngithub.partner_org = acme corp\n\nscoring.merged_points=3\napi.admin_token = t0k\n');
+  const t = await startStack({ dir, sets: { 'scoring.merged_points': '5' } });
+  after(() => t.stop());
+  const conf = fs.readFileSync(t.config, 'utf8');
+  assert.match(conf, /^partner_org = acme corp$/m);
+  assert.match(conf, /^merged_points = 5$/m);
+  assert.doesNotMatch(conf, /^merged_points = 3$/m);
+  assert.match(conf, /^admin_token = t0k$/m);
 });
