@@ -322,6 +322,8 @@ test('team drill-down opens with the expected members and per-repo GitHub links;
   // Esc closes, the URL forgets the team, focus returns to the team link.
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => !document.getElementById('team-dialog').open);
+  // the dialog closes first, then the history entry is replaced: wait for the URL
+  await page.waitForURL((u) => !u.searchParams.has('team'), { timeout: 5000 });
   assert.equal(search(page).team, undefined);
   assert.equal(await page.evaluate(() => document.activeElement.dataset.team), slug);
   // Enter on the focused link opens it again; Back closes it (history).
