@@ -1,5 +1,6 @@
 #include "http.h"
 #include "buf.h"
+#include "json.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -348,20 +349,31 @@ http_error(struct http_req *r, int status, const char *code, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* Built by hand to avoid a yajl dependency here: escape per RFC 8259. */
-	buf_puts(&b, "{\"error\":{\"code\":\"");
-	for (const char *p = code; *p; p++)
-		buf_putc(&b, *p);
-	buf_puts(&b, "\",\"message\":\"");
-	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_printf(&b, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x80)
-			buf_printf(&b, "\\u%04x", *p);
-		else
-			buf_putc(&b, (char)*p);
+	/* Generated with yajl (lib/json) like every JSON document. The message
+	 * may echo request input: if it is not valid UTF-8, non-ASCII bytes are
+	 * replaced by '?' and the document generated again. */
+	for (int attempt = 0; attempt < 2 && b.len == 0; attempt++) {
+		struct jw w;
+		const char *doc;
+		size_t len;
+
+		if (attempt == 1)
+			for (char *p = msg; *p; p++)
+				if ((unsigned char)*p >= 0x80)
+					*p = '?';
+		if (jw_init(&w) < 0)
+			break;
+		jw_obj(&w);
+		jw_key(&w, "error");
+		jw_obj(&w);
+		jw_kv_str(&w, "code", code);
+		jw_kv_str(&w, "message", msg);
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+		if (jw_finish(&w, &doc, &len) == 0)
+			buf_append(&b, doc, len);
+		jw_free(&w);
 	}
-	buf_puts(&b, "\"}}");
 	if (status == 401)
 		hdr = "WWW-Authenticate: Bearer realm=\"leaderboard\"\r\n";
 	else if (status == 405)
