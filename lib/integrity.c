@@ -35,6 +35,7 @@
 #define HOOK_DAYS       3	/* GitHub keeps deliveries this long */
 #define HOOK_MAX_PAGES  50
 #define MONTH_MAX_PAGES 10	/* the search API answers at most 1,000 results */
+#define PAGE_PRS        100	/* PRs on the freshness page (per_page) */
 
 const char *const integrity_check_names[INTEGRITY_NCHECKS] = {
 	"freshness", "reconciliation", "referential", "deliveries", "spool"
@@ -61,6 +62,8 @@ struct ictx {
 	struct db_res *counts;		/* repo_id, created month, merged month, n */
 	struct db_res *repo_ids;	/* id, full_name */
 	double secs[INTEGRITY_NCHECKS];	/* time spent per check */
+	int page_items;			/* PRs on the repo's freshness page, -1: unknown */
+	char page_oldest[20];		/* the oldest updated_at on it */
 	int hi;		/* current month index */
 };
 
@@ -377,7 +380,7 @@ freshness(struct ictx *x, const char *repo)
 	int rc;
 
 	if (repo_path(repo, rp, sizeof rp) < 0 ||
-	    lb_snprintf(url, sizeof url, "%s/pulls?state=all&sort=updated&direction=desc&per_page=100", rp) < 0) {
+	    lb_snprintf(url, sizeof url, "%s/pulls?state=all&sort=updated&direction=desc&per_page=%d", rp, PAGE_PRS) < 0) {
 		note_error(x, "freshness: bad repository '%.200s'", repo);
 		return -1;
 	}
@@ -418,6 +421,11 @@ freshness(struct ictx *x, const char *repo)
 		return -1;
 	}
 
+	x->page_items = (int)n;
+	x->page_oldest[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (x->page_oldest[0] == '\0' || strcmp(items[i].updated, x->page_oldest) < 0)
+			lb_strlcpy(x->page_oldest, items[i].updated, sizeof x->page_oldest);
 	for (size_t i = 0; i < n; i++) {
 		const struct pitem *p = &items[i];
 		int gc = integrity_month(p->created), gm = p->merged[0] ? integrity_month(p->merged) : -1;
@@ -510,15 +518,73 @@ search_count(struct ictx *x, const char *repo, int field, int a, int b, long lon
 	return 0;
 }
 
+/*
+ * Finding the months that differ. A search answers one count (total_count),
+ * so each month or range asked about costs one request. The two totals of
+ * the repository (created, merged) say whether some month differs; then:
+ *
+ *  1. probes: likely months first, one search each. A month asked about is
+ *     known from then on (GitHub's count replaces the stored one in what
+ *     follows), and as soon as the rest agrees in total nothing more is
+ *     asked. Likely months, in this order (at most PROBE_MAX probes):
+ *       a. months whose stored count moved, since the last check, away from
+ *          what that check believed GitHub had (table integrity_counts,
+ *          sql/006) in the direction of the difference: rows lost in an old
+ *          month, a gap found last time and not repaired yet; newest first;
+ *       b. the months of the PRs updated since the last check that this
+ *          freshness page did not cover (more than PAGE_PRS were updated):
+ *          from the month of the page's oldest updated_at down to the
+ *          month of the last check, newest first. A PR updated later is on
+ *          the page and freshness accounted for it (a missed webhook moves
+ *          no count then); one updated before was on the last check's page
+ *          or earlier ones. So no probe here when the page reaches back
+ *          before the last check, or lists every PR (not full), or there
+ *          was no last check (nothing tells the months); the current
+ *          month when freshness failed (no page);
+ *       c. the other months that moved, newest first.
+ *     Why this works: GitHub's count of a past month does not change (a
+ *     PR's creation month is fixed, a merge counts in the month it
+ *     happens), so a past month that differs now either moved on our side
+ *     since the last check (a), or holds a PR that changed on GitHub while
+ *     we missed it (b), or already differed then and is kept as believed
+ *     (in (a) until repaired). Only a month that always differed unseen
+ *     (the first check of an install, before any belief) or that GitHub
+ *     itself rewrote (a PR deleted) escapes the probes.
+ *  2. bisection of what is left: month ranges halved (the other half's
+ *     count is the parent's minus the half asked: one search per split),
+ *     about log2(months) searches per month that differs. It finds every
+ *     month the probes missed, as before them: probes only save searches.
+ * bench/40-integrity (10 repos, 1M PRs in 2022-2024; 59 months): rows lost
+ * in an old month since the last check, or a gap found by the last check,
+ * cost 1 search per month (the bisection alone: 6); a month with no trace
+ * on our side costs the bisection (6).
+ * After a check of a field that ran to the end, what we believe GitHub has
+ * is kept: the stored count of the months that agreed, GitHub's of those
+ * that differed (the months whose belief changed, and the current month:
+ * its checked_at dates the check).
+ */
 struct recon {
 	const char *repo;
 	int field;
-	int lo;
-	const long long *prefix;	/* prefix[i] = stored count of months lo .. lo+i-1 */
-	int searches;			/* left for the bisection */
+	int lo, hi;
+	long long *cnt;		/* per month lo..hi: stored (after freshness), then
+				 * GitHub's for each month found or probed */
+	long long *prefix;	/* prefix[i] = sum of cnt at the last prefix_sums() */
+	int searches;		/* left for the bisection */
 };
 
 #define BISECT_SEARCHES 64	/* more: the repository is resynced in full */
+#define PROBE_MAX       4	/* likely months asked about before bisecting */
+
+static void
+prefix_sums(struct recon *rc)
+{
+	int span = rc->hi - rc->lo + 1;
+
+	rc->prefix[0] = 0;
+	for (int i = 0; i < span; i++)
+		rc->prefix[i + 1] = rc->prefix[i] + rc->cnt[i];
+}
 
 static long long
 stored_sum(const struct recon *rc, int a, int b)
@@ -526,14 +592,17 @@ stored_sum(const struct recon *rc, int a, int b)
 	return rc->prefix[b - rc->lo + 1] - rc->prefix[a - rc->lo];
 }
 
+/* Month m differs: GitHub gh, stored st. GitHub's count becomes the belief
+ * (cnt; the prefix sums are left as they are for the bisection running). */
 static int
-month_finding(struct ictx *x, const struct recon *rc, int m, long long gh, long long st)
+month_finding(struct ictx *x, struct recon *rc, int m, long long gh, long long st)
 {
 	static const char *fields[] = { "created", "merged" };
 	char mn[16], subj[300], det[200], key[JOB_KEY_MAX];
 	unsigned long long job = 0;
 	struct jw w;
 
+	rc->cnt[m - rc->lo] = gh;
 	month_name(m, mn, sizeof mn);
 	lb_snprintf(subj, sizeof subj, "%s %s", rc->repo, mn);
 	lb_snprintf(det, sizeof det, "%s: GitHub %lld, stored %lld", fields[rc->field], gh, st);
@@ -574,18 +643,125 @@ bisect(struct ictx *x, struct recon *rc, int a, int b, long long gh)
 	return bisect(x, rc, mid + 1, b, gh - left);
 }
 
+/* Ask GitHub about month m alone; from then on its count is GitHub's. */
+static int
+probe(struct ictx *x, struct recon *rc, int m)
+{
+	long long n, st = rc->cnt[m - rc->lo];
+
+	if (search_count(x, rc->repo, rc->field, m, m, &n, NULL) < 0)
+		return -1;
+	if (n != st && month_finding(x, rc, m, n, st) < 0)
+		return -1;
+	rc->cnt[m - rc->lo] = n;
+	prefix_sums(rc);
+	return 0;
+}
+
+/* The months to probe, in order (see above), within start..hi: prev holds
+ * the belief of the last check (NULL: none), since its time ("": none),
+ * diff = GitHub's total minus the stored one. Returns how many were
+ * written to out (<= PROBE_MAX). */
+static int
+probe_order(const struct ictx *x, const struct recon *rc, const long long *prev, const char *since,
+    int start, long long diff, int *out)
+{
+	int n = 0, rb = -1, ra = -1;	/* pass b: months rb down to ra */
+
+	if (x->page_items < 0)
+		rb = ra = rc->hi;
+	else if (prev && x->page_items >= PAGE_PRS && strcmp(x->page_oldest, since) > 0) {
+		rb = integrity_month(x->page_oldest);
+		ra = integrity_month(since);
+		if (rb < 0 || ra < 0 || rb > rc->hi)
+			rb = ra = rc->hi;
+	}
+	if (ra < start)
+		ra = start;
+	for (int pass = 0; pass < 3; pass++)
+		for (int m = pass == 1 ? rb : rc->hi; m >= (pass == 1 ? ra : start) && n < PROBE_MAX; m--) {
+			int dup = 0;
+			if (pass != 1) {
+				long long moved = prev ? rc->cnt[m - rc->lo] - prev[m - rc->lo] : 0;
+				int towards = (moved < 0 && diff > 0) || (moved > 0 && diff < 0);
+				if (moved == 0 || towards != (pass == 0))
+					continue;
+			}
+			for (int k = 0; k < n; k++)
+				dup |= out[k] == m;
+			if (!dup)
+				out[n++] = m;
+		}
+	return n;
+}
+
+/* The belief of the last check for repo: prev[f][month - lo], since[f] the
+ * time of that check ("YYYY-MM-DD HH:MM:SS"; "" when it has none). */
+static int
+beliefs_load(struct ictx *x, const char *repo, int lo, int hi, long long *prev[2], char since[2][20])
+{
+	struct db_res *res;
+
+	since[0][0] = since[1][0] = '\0';
+	if (db_query(x->db, &res, "SELECT field, month, github, DATE_FORMAT(checked_at, "
+	    "'%Y-%m-%d %H:%i:%s') FROM integrity_counts WHERE repo = ?", "s", repo) < 0) {
+		note_error(x, "reconciliation: %s", db_error(x->db));
+		return -1;
+	}
+	for (size_t i = 0; i < res->nrows; i++) {
+		long long f = db_getll(res, i, 0, -1), m = db_getll(res, i, 1, -1), n = db_getll(res, i, 2, 0);
+		const char *t = db_str(res, i, 3);
+		if (f < 0 || f > 1)
+			continue;
+		if (strlen(t) < 20 && strcmp(t, since[f]) > 0)
+			lb_strlcpy(since[f], t, sizeof since[f]);
+		if (m >= lo && m <= hi)
+			prev[f][m - lo] = n;
+	}
+	db_res_free(res);
+	return 0;
+}
+
+/* Keep what this check believes GitHub has (cnt of field f): the months
+ * whose belief changed, and the current month (dating the check). */
+static int
+beliefs_store(struct ictx *x, const char *repo, int f, int lo, int hi, const long long *cnt,
+    const long long *prev)
+{
+	int rc = 0;
+
+	if (db_begin(x->db) < 0)
+		rc = -1;
+	for (int m = lo; m <= hi && rc == 0; m++) {
+		if ((cnt[m - lo] == prev[m - lo] && m != hi) || cnt[m - lo] < 0)
+			continue;
+		rc = db_exec(x->db, "INSERT INTO integrity_counts (repo, field, month, github, checked_at) "
+		    "VALUES (?, ?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE github = VALUES(github), "
+		    "checked_at = VALUES(checked_at)", "siii", repo, (long long)f, (long long)m, cnt[m - lo]);
+	}
+	if (rc == 0 && db_commit(x->db) < 0)
+		rc = -1;
+	if (rc < 0) {
+		note_error(x, "reconciliation: keeping the counts of %.200s: %s", repo, db_error(x->db));
+		db_rollback(x->db);
+	}
+	return rc;
+}
+
 static int
 reconciliation(struct ictx *x, const char *repo)
 {
 	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, rc = 0;
-	long long *cnt[2], *prefix[2];
+	char since[2][20];
+	long long *cnt[2], *prefix[2], *prev[2];
 	struct db_res *res;
 
-	cnt[0] = calloc((size_t)span, sizeof (long long));
-	cnt[1] = calloc((size_t)span, sizeof (long long));
-	prefix[0] = calloc((size_t)span + 1, sizeof (long long));
-	prefix[1] = calloc((size_t)span + 1, sizeof (long long));
-	if (!cnt[0] || !cnt[1] || !prefix[0] || !prefix[1]) {
+	for (int f = 0; f < 2; f++) {
+		cnt[f] = calloc((size_t)span, sizeof (long long));
+		prev[f] = calloc((size_t)span, sizeof (long long));
+		prefix[f] = calloc((size_t)span + 1, sizeof (long long));
+	}
+	if (!cnt[0] || !cnt[1] || !prefix[0] || !prefix[1] || !prev[0] || !prev[1]) {
 		note_error(x, "out of memory");
 		rc = -1;
 		goto out;
@@ -600,6 +776,10 @@ reconciliation(struct ictx *x, const char *repo)
 		note_error(x, "reconciliation: %s", db_error(x->db));
 		db_res_free(x->counts);
 		x->counts = NULL;
+		rc = -1;
+		goto out;
+	}
+	if (beliefs_load(x, repo, lo, hi, prev, since) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -624,14 +804,15 @@ reconciliation(struct ictx *x, const char *repo)
 		cnt[d->field][m - lo] += d->d;
 	}
 	for (int f = 0; f < 2; f++) {
-		struct recon r = { repo, f, lo, prefix[f], BISECT_SEARCHES };
+		struct recon r = { repo, f, lo, hi, cnt[f], prefix[f], BISECT_SEARCHES };
 		long long total, stored;
-		int first = -1, start = hi, b;
-		for (int i = 0; i < span; i++) {
-			prefix[f][i + 1] = prefix[f][i] + cnt[f][i];
-			if (cnt[f][i] != 0 && start == hi)
+		int first = -1, start = hi, b = 0, order[PROBE_MAX], np;
+		prefix_sums(&r);
+		for (int i = 0; i < span; i++)
+			if (cnt[f][i] != 0) {
 				start = lo + i;
-		}
+				break;
+			}
 		if (search_count(x, repo, f, lo, hi, &total, &first) < 0) {
 			rc = -1;
 			break;
@@ -646,7 +827,16 @@ reconciliation(struct ictx *x, const char *repo)
 		stored = prefix[f][span];
 		/* nothing stored (never synced) or too many months differ: one
 		 * finding for the repository, resynced in full */
-		b = stored == 0 && total > 0 ? 1 : bisect(x, &r, start, hi, total);
+		if (stored == 0 && total > 0)
+			b = 1;
+		else if (stored != total) {
+			np = probe_order(x, &r, since[f][0] ? prev[f] : NULL, since[f], start, total - stored,
+			    order);
+			for (int k = 0; k < np && b == 0 && stored_sum(&r, start, hi) != total; k++)
+				b = probe(x, &r, order[k]);
+			if (b == 0)
+				b = bisect(x, &r, start, hi, total);
+		}
 		if (b < 0) {
 			rc = -1;
 			break;
@@ -659,10 +849,13 @@ reconciliation(struct ictx *x, const char *repo)
 			store_finding(x, IC_RECONCILIATION, repo, det, repair_sync(x, "prs", repo, 0));
 			break;	/* the full resync covers merged too */
 		}
+		if (b == 0 && beliefs_store(x, repo, f, lo, hi, cnt[f], prev[f]) < 0)
+			rc = -1;
 	}
 out:
 	for (int f = 0; f < 2; f++) {
 		free(cnt[f]);
+		free(prev[f]);
 		free(prefix[f]);
 	}
 	return rc;
@@ -1093,6 +1286,7 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 		const char *repo = c->repositories.v[i];
 		double s0 = now_secs();
 		x.ndeltas = 0;
+		x.page_items = -1;
 		if (freshness(&x, repo) < 0)
 			partial = 1;
 		x.secs[IC_FRESHNESS] += now_secs() - s0;

@@ -12,11 +12,17 @@
  *                  sync_pr job.
  *  reconciliation  per tracked repo, GitHub's search total_count of PRs
  *                  created and of PRs merged against the stored counts
- *                  (corrected by what freshness already found); a total that
- *                  differs is bisected over month ranges (the other half's
- *                  count is the parent's minus the half asked: one search
- *                  per split) down to the months that differ -> resync_month
- *                  job (search that month, sync the PRs that differ).
+ *                  (corrected by what freshness already found); when a
+ *                  total differs, the likely months are asked about first,
+ *                  one search each (months whose stored count moved since
+ *                  the last check away from the counts it believed GitHub
+ *                  had, kept in integrity_counts; the months of PRs updated
+ *                  since the last check below the freshness page), until
+ *                  the rest agrees; what is left is bisected over month
+ *                  ranges (the other half's count is the parent's minus the
+ *                  half asked: one search per split) down to the months
+ *                  that differ -> resync_month job (search that month, sync
+ *                  the PRs that differ).
  *  referential     PRs whose author is unknown -> sync_pr; open memberships
  *                  pointing at an unknown member -> sync_team; memberships
  *                  pointing at an unknown team -> sync_teams; live teams whose
@@ -30,9 +36,12 @@
  *                  job (apply the spool).
  * Requests per check: 3 per tracked repo (the freshness page, free when it
  * answers 304, and two searches) + 1 per hook (per 100 deliveries of the
- * last 3 days) + about log2(months since 2008) searches per month that
- * differs. Checks that need GitHub are skipped (said in the run's error)
- * without a token, partner_org or repositories.
+ * last 3 days) + per month that differs 1 search when it moved on our side
+ * since the last check (rows lost, or found last time and not repaired) or
+ * holds PRs updated since then below the freshness page, else (no trace of
+ * it on our side) about log2(months since the oldest PR) searches, the
+ * bisection, after at most 4 probes in vain. Checks that need GitHub are skipped (said in the run's
+ * error) without a token, partner_org or repositories.
  *
  * Contract:
  *  - integrity_check() records a run (integrity_runs) and every finding

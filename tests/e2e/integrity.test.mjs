@@ -309,3 +309,108 @@ test('lb-syncd runs the scheduled check with repairs; usage errors exit 2', asyn
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /usage: check/);
 });
+
+// The reconciliation asks GitHub about the months most likely to differ
+// first (lib/integrity.c): rows lost since the last check cost one search
+// per month that differs, the issue's budget 1 + 2 x repos + months that
+// differ; a month that differs without any trace on our side (and older
+// than the PRs updated since the last check) costs the bisection of the
+// months.
+test('reconciliation: a month that moved since the last check costs one search; one with no trace is bisected', async () => {
+  const repos = Object.keys(REPOS).length;
+  const W = 'acme/widgets';
+  const L = 'other/lib';
+  const idx = (ms) => { const d = new Date(ms); return d.getUTCFullYear() * 12 + d.getUTCMonth(); };
+  const searches = () => dbl.requests.filter((r) => r.path === '/search/issues').length;
+  const hookPages = () => dbl.requests.filter((r) => r.path === `/orgs/acme/hooks/${HOOK}/deliveries`).length;
+
+  // a clean check: what it believes GitHub has is kept
+  const clean = await check();
+  assert.deepEqual(clean.findings, []);
+
+  // --- unmerged PRs of one old month of other/lib lost (below its freshness page)
+  const topL = new Set(byUpdated(L).slice(0, 100).map((p) => p.id));
+  const byMonth = new Map();
+  for (const p of dbl.repos.get(L).pulls) {
+    if (topL.has(p.id) || p.merged) continue;
+    byMonth.set(month(p.created), [...(byMonth.get(month(p.created)) || []), p]);
+  }
+  const [m1, cands] = [...byMonth.entries()].sort((a, b) => b[1].length - a[1].length)[0];
+  const lost = cands.slice(0, 2);
+  await s.sql(`DELETE FROM pr_labels WHERE pr_id IN (${lost.map((p) => p.id).join(',')})`);
+  await s.sql(`DELETE FROM pull_requests WHERE id IN (${lost.map((p) => p.id).join(',')})`);
+  const lCreated = dbl.repos.get(L).pulls.filter((p) => month(p.created) === m1).length;
+  dbl.clearRequests();
+  const one = await check();
+  assert.deepEqual(one.findings.map((f) => [f.check, f.subject, f.detail]),
+    [['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`]]);
+  // two searches per repo + one for the month that differs; freshness pages answer 304
+  assert.equal(searches(), 2 * repos + 1);
+  assert.equal(one.run.not_modified, repos);
+  assert.equal(one.run.requests, repos + 2 * repos + 1 + hookPages());
+  assert.equal(one.run.requests - one.run.not_modified, 1 + 2 * repos + 1, 'within 1 + 2 x repos + months that differ');
+
+  // --- GitHub has a PR of an old month of acme/widgets we never had a trace of
+  const below = byUpdated(W)[150];
+  const author = dbl.repos.get(W).pulls[0].userId;
+  const added = dbl.addPull(W, { userId: author, created: below.created, closed: below.created, title: 'Never seen here' });
+  assert.ok(!byUpdated(W).slice(0, 100).includes(added), 'below the freshness page');
+  const m2 = month(added.created);
+  // the bisection of acme/widgets' months: from the oldest PR's month to now
+  let a = Math.min(...dbl.repos.get(W).pulls.map((p) => idx(p.created)));
+  let b = idx(Date.now());
+  let splits = 0;
+  for (const t = idx(added.created); a < b; splits++) {
+    const mid = a + Math.floor((b - a) / 2);
+    if (t <= mid) b = mid; else a = mid + 1;
+  }
+  dbl.clearRequests();
+  const two = await check();
+  const wCreated = dbl.repos.get(W).pulls.filter((p) => month(p.created) === m2).length;
+  assert.deepEqual(two.findings.map((f) => [f.check, f.subject, f.detail]).sort(), [
+    ['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`],
+    ['reconciliation', `${W} ${m2}`, `created: GitHub ${wCreated}, stored ${wCreated - 1}`],
+  ].sort());
+  // other/lib: its month differed last time (one probe); acme/widgets: no
+  // month moved, the freshness page reaches back before the last check:
+  // the bisection alone
+  assert.equal(searches(), 2 * repos + 1 + splits);
+  assert.equal(two.run.requests - two.run.not_modified, 1 + 2 * repos + 1 + splits);
+
+  // --- a webhook missed, then more than a page of PRs updated (webhooks we
+  // got): the PR is below the freshness page, in a month updated since the
+  // last check
+  const t0 = Date.now();
+  const missed = dbl.addPull(W, { userId: author, created: t0 + 1000, title: 'Missed, then buried' });
+  const busy = byUpdated(W).filter((p) => p !== missed).slice(0, 100);
+  busy.forEach((p, k) => { p.updated = t0 + 2000 + k * 1000; });
+  dbl.repos.get(W).sorted = null;
+  await s.sql(`UPDATE pull_requests SET updated_at = CASE id ${busy.map((p) =>
+    `WHEN ${p.id} THEN '${new Date(p.updated).toISOString().slice(0, 19).replace('T', ' ')}'`).join(' ')} END
+    WHERE id IN (${busy.map((p) => p.id).join(',')})`);
+  assert.ok(!byUpdated(W).slice(0, 100).includes(missed), 'below the freshness page');
+  const m3 = month(missed.created);
+  dbl.clearRequests();
+  const three = await check();
+  const wNow = dbl.repos.get(W).pulls.filter((p) => month(p.created) === m3).length;
+  assert.deepEqual(three.findings.map((f) => [f.check, f.subject, f.detail]).sort(), [
+    ['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`],
+    ['reconciliation', `${W} ${m2}`, `created: GitHub ${wCreated}, stored ${wCreated - 1}`],
+    ['reconciliation', `${W} ${m3}`, `created: GitHub ${wNow}, stored ${wNow - 1}`],
+  ].sort());
+  // one search per month that differs: both known months (found last
+  // time), and the month of the PRs updated since the last check below the
+  // page; acme/widgets' page changed (200, charged)
+  assert.equal(searches(), 2 * repos + 3);
+  assert.equal(three.run.not_modified, repos - 1);
+  assert.equal(three.run.requests - three.run.not_modified, 1 + 2 * repos + 3 + 1);
+
+  // --- repaired, nothing differs, and the next check asks nothing more
+  await check(['--repair']);
+  await syncdOnce();
+  await assertDbEqualsDouble();
+  dbl.clearRequests();
+  const after = await check();
+  assert.deepEqual(after.findings, []);
+  assert.equal(searches(), 2 * repos);
+});
