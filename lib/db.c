@@ -30,6 +30,7 @@ struct db {
 	char *host, *user, *pass, *name, *sock;
 	unsigned port;
 	int in_tx;	/* inside db_begin(): never reconnect silently */
+	int read_committed;	/* db_read_committed(): set again on reconnect */
 };
 
 static void
@@ -67,6 +68,9 @@ connect_now(struct db *db)
 	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(db->my, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
+	if (db->read_committed)
+		mysql_options(db->my, MYSQL_INIT_COMMAND,
+		    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	mysql_options(db->my, MYSQL_REPORT_DATA_TRUNCATION, &on);
 	if (mysql_real_connect(db->my, db->sock ? NULL : db->host, db->user, db->pass,
 	    db->name, db->port, db->sock, 0) == NULL) {
@@ -525,6 +529,19 @@ db_exec_text(struct db *db, const char *sql, size_t len)
 			mysql_free_result(res);
 	} while (mysql_next_result(db->my) == 0);
 	db->affected = mysql_affected_rows(db->my);
+	return 0;
+}
+
+int
+db_read_committed(struct db *db)
+{
+	static const char sql[] = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+
+	if (db->read_committed)
+		return 0;
+	if (db->my != NULL && db_exec_text(db, sql, sizeof sql - 1) < 0)
+		return -1;
+	db->read_committed = 1;
 	return 0;
 }
 

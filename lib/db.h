@@ -58,6 +58,10 @@ int         db_isnull(const struct db_res *r, size_t row, size_t col);
 /* Run a non-preparable statement (DDL the server refuses to prepare). */
 int  db_exec_text(struct db *db, const char *sql, size_t len);
 
+/* Every later transaction of this connection (reconnects included) runs
+ * under READ COMMITTED: no gap locks, each statement reads what is committed.
+ * One statement the first time, none after. 0 or -1. */
+int  db_read_committed(struct db *db);
 int  db_begin(struct db *db);
 int  db_commit(struct db *db);
 int  db_rollback(struct db *db);

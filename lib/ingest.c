@@ -362,10 +362,8 @@ retryable(unsigned e)
 static int
 begin(struct db *db)
 {
-	static const char rc[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
-
 	for (int i = 0; i < 2; i++) {
-		if (db_exec_text(db, rc, sizeof rc - 1) == 0 && db_begin(db) == 0)
+		if (db_read_committed(db) == 0 && db_begin(db) == 0)
 			return 0;
 		if (i > 0 || !db_gone(db) || db_ping(db) < 0)
 			return -1;

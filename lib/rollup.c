@@ -16,6 +16,7 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <mysqld_error.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -771,6 +772,96 @@ rollup_pr_after(struct db *db, unsigned long long pr_id)
 	if (reroll(db, pr_id, exclude, &changed) < 0)
 		return -1;
 	return changed ? bump(db) : 0;
+}
+
+/* ------------------------------------------------------------ the queue */
+
+int
+rollup_queue(struct db *db, unsigned long long pr_id)
+{
+	return db_exec(db, "INSERT IGNORE INTO stat_queue (pr_id) VALUES (?)", "u", pr_id);
+}
+
+#define FOLD_BATCH 100		/* the LIMIT below */
+#define FOLD_WAIT  30		/* seconds, the GET_LOCK below */
+
+/* One transaction: re-roll up to FOLD_BATCH queued PRs and dequeue them. */
+static int
+fold_batch(struct db *db, unsigned *done, int *empty)
+{
+	static const char rc_sql[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+	unsigned long long ids[FOLD_BATCH];
+	struct db_res *r;
+	size_t n;
+
+	*empty = 0;
+	if (db_query(db, &r, "SELECT pr_id FROM stat_queue ORDER BY pr_id LIMIT 100", "") < 0)
+		return -1;
+	n = r->nrows;
+	for (size_t i = 0; i < n; i++)
+		ids[i] = strtoull(db_get(r, i, 0), NULL, 10);
+	db_res_free(r);
+	if (n == 0) {
+		*empty = 1;
+		return 0;
+	}
+	/* READ COMMITTED: each PR is read as committed when its row lock was
+	 * taken, never from a snapshot older than the change it folds */
+	if (db_exec_text(db, rc_sql, sizeof rc_sql - 1) < 0 || db_begin(db) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (rollup_pr_after(db, ids[i]) < 0 ||
+		    db_exec(db, "DELETE FROM stat_queue WHERE pr_id = ?", "u", ids[i]) < 0) {
+			(void)db_rollback(db);
+			return -1;
+		}
+	if (db_commit(db) < 0) {
+		(void)db_rollback(db);
+		return -1;
+	}
+	*done += (unsigned)n;
+	return 0;
+}
+
+int
+rollup_fold(struct db *db, unsigned max, unsigned *folded)
+{
+	struct db_res *r;
+	unsigned done = 0;
+	int rc = 0, locked, empty = 0;
+
+	if (folded)
+		*folded = 0;
+	if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM stat_queue)", "") < 0)
+		return -1;
+	empty = db_getll(r, 0, 0, 0) == 0;
+	db_res_free(r);
+	if (empty)
+		return 0;
+	/* one folder at a time; the others wait for it, then fold what is left */
+	if (db_query(db, &r, "SELECT GET_LOCK('leaderboard.fold', 30)", "") < 0)
+		return -1;
+	locked = db_getll(r, 0, 0, 0) == 1;
+	db_res_free(r);
+	if (!locked) {
+		log_warn("rollup: another process has been folding for %d s; answering without "
+		    "waiting longer", FOLD_WAIT);
+		return 0;
+	}
+	while (!empty && (max == 0 || done < max)) {
+		int tries = 0;
+		while ((rc = fold_batch(db, &done, &empty)) < 0 && !db_gone(db) &&
+		    (db_errno(db) == ER_LOCK_DEADLOCK || db_errno(db) == ER_LOCK_WAIT_TIMEOUT) &&
+		    ++tries < 5)
+			;	/* a deadlock with a membership change: fold the batch again */
+		if (rc < 0)
+			break;
+	}
+	if (!db_gone(db) && db_query(db, &r, "SELECT RELEASE_LOCK('leaderboard.fold')", "") == 0)
+		db_res_free(r);
+	if (folded)
+		*folded = done;
+	return rc;
 }
 
 /*

@@ -3,12 +3,27 @@
  * consistent with the PR and membership tables, inside the writer's
  * transaction.
  *
- * Contract (hooks, called by lib/store only):
+ * Contract (PR changes are folded in later, off the ingestion path):
+ *  - rollup_queue(db, pr_id): lib/store calls it in the transaction that
+ *    changed a PR row or its labels; it records the PR in stat_queue
+ *    (sql/008_stat_queue.sql), nothing else. A webhook delivery thus costs
+ *    a handful of statements, whatever the rollups hold.
+ *  - rollup_fold(db, max, &folded) brings the rollups up to date with every
+ *    queued PR committed so far (max == 0: all of them; else stops after
+ *    about max), in transactions of 100 PRs under READ COMMITTED, each PR
+ *    re-rolled by rollup_pr_after() and dequeued in the same transaction.
+ *    One process folds at a time (named lock "leaderboard.fold"); another
+ *    caller waits for it (up to 30 s, then returns 0 with a warning) and
+ *    folds what is left. A deadlock retries the batch. Callers: lb-syncd
+ *    every iteration and after every job, lb-api before every statistics
+ *    answer (so answers include every committed change), tests and tools.
+ *    Returns 0 (with *folded set when not NULL) or -1 on a database error.
  *  - rollup_pr_before(db, pr_id) runs before a PR row changes (a no-op:
  *    the PR's last rolled-up contribution is kept in stat_pr*);
  *    rollup_pr_after(db, pr_id) runs after it changed: it subtracts the
  *    stored contribution, computes the new one from the base tables and
- *    adds it. Calling it twice, or without a change, is harmless.
+ *    adds it. Calling it twice, or without a change, is harmless. lib/store
+ *    calls the pair itself only when a repository's tracking changes.
  *  - rollup_user_before(db, user_id) / rollup_user_after(db, user_id) wrap a
  *    change of one user's memberships (or type): every PR of the user is
  *    rolled again (team attribution may change).
@@ -47,6 +62,8 @@
 struct conf;
 struct db;
 
+int rollup_queue(struct db *db, unsigned long long pr_id);
+int rollup_fold(struct db *db, unsigned max, unsigned *folded);
 int rollup_pr_before(struct db *db, unsigned long long pr_id);
 int rollup_pr_after(struct db *db, unsigned long long pr_id);
 int rollup_user_before(struct db *db, unsigned long long user_id);

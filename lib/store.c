@@ -14,6 +14,7 @@
 #include "rollup.h"
 
 #include <mysqld_error.h>
+#include <openssl/evp.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -268,22 +269,25 @@ user_parse(yajl_val u, struct user *out)
  * written only when something changed: an upsert takes the row's lock until
  * commit, and every delivery of the same author would queue behind it.
  */
+/* Whether the stored row (found; login, avatar or '', type) equals u. */
 static int
-user_write(struct db *db, const struct user *u)
+user_same(const struct user *u, int found, const char *login, const char *avatar,
+    const char *type)
 {
-	struct db_res *r = NULL;
-	int type_change = 0, same;
+	return found && strcmp(login, u->login) == 0 &&
+	    (u->avatar[0] == '\0' || strcmp(avatar, u->avatar) == 0) &&
+	    (u->type == NULL || strcmp(type, u->type) == 0);
+}
 
-	if (db_query(db, &r, "SELECT login, IFNULL(avatar_url, ''), type FROM users WHERE id = ?",
-	    "u", u->id) < 0)
-		return -1;
-	same = r->nrows == 1 && strcmp(db_get(r, 0, 0), u->login) == 0 &&
-	    (u->avatar[0] == '\0' || strcmp(db_get(r, 0, 1), u->avatar) == 0) &&
-	    (u->type == NULL || strcmp(db_get(r, 0, 2), u->type) == 0);
+/* Writes u unless the stored row (as read by the caller) equals it. */
+static int
+user_write_known(struct db *db, const struct user *u, int found, const char *login,
+    const char *avatar, const char *type)
+{
 	/* A change of type (User <-> Bot) changes whether all their PRs count. */
-	type_change = r->nrows == 1 && u->type && strcmp(db_get(r, 0, 2), u->type) != 0;
-	db_res_free(r);
-	if (same)
+	int type_change = found && u->type && strcmp(type, u->type) != 0;
+
+	if (user_same(u, found, login, avatar, type))
 		return 0;
 	if (type_change && rollup_user_before(db, u->id) < 0)
 		return -1;
@@ -297,6 +301,22 @@ user_write(struct db *db, const struct user *u)
 	if (type_change && rollup_user_after(db, u->id) < 0)
 		return -1;
 	return 0;
+}
+
+static int
+user_write(struct db *db, const struct user *u)
+{
+	struct db_res *r = NULL;
+	int rc;
+
+	if (db_query(db, &r, "SELECT login, IFNULL(avatar_url, ''), type FROM users WHERE id = ?",
+	    "u", u->id) < 0)
+		return -1;
+	rc = r->nrows == 1 ?
+	    user_write_known(db, u, 1, db_get(r, 0, 0), db_get(r, 0, 1), db_get(r, 0, 2)) :
+	    user_write_known(db, u, 0, "", "", "");
+	db_res_free(r);
+	return rc;
 }
 
 int
@@ -378,24 +398,28 @@ each_repo_pr(struct db *db, unsigned long long repo_id, int (*fn)(struct db *, u
 	return rc;
 }
 
+/* The stored row as the caller read it: columns col.. of row 0 of r are
+ * tracked, partner_owned, owner_login, name, full_name, private. */
 static int
-repo_write(struct db *db, const struct repo *rp)
+repo_same(const struct repo *rp, const struct db_res *r, size_t col, int *flags_change)
 {
-	struct db_res *r;
-	int flags_change;
+	*flags_change = db_getll(r, 0, col, 0) != rp->tracked ||
+	    db_getll(r, 0, col + 1, 0) != rp->partner_owned;
+	return !*flags_change && strcmp(db_get(r, 0, col + 2), rp->owner) == 0 &&
+	    strcmp(db_get(r, 0, col + 3), rp->name) == 0 &&
+	    strcmp(db_get(r, 0, col + 4), rp->full_name) == 0 &&
+	    db_getll(r, 0, col + 5, 0) == rp->private_;
+}
 
-	if (db_query(db, &r, "SELECT tracked, partner_owned, owner_login, name, full_name, private "
-	    "FROM repositories WHERE id = ?", "u", rp->id) < 0)
-		return -1;
-	flags_change = r->nrows == 1 && (db_getll(r, 0, 0, 0) != rp->tracked ||
-	    db_getll(r, 0, 1, 0) != rp->partner_owned);
-	if (r->nrows == 1 && !flags_change && strcmp(db_get(r, 0, 2), rp->owner) == 0 &&
-	    strcmp(db_get(r, 0, 3), rp->name) == 0 && strcmp(db_get(r, 0, 4), rp->full_name) == 0 &&
-	    db_getll(r, 0, 5, 0) == rp->private_) {
-		db_res_free(r);
+/* Writes rp unless the stored row equals it (found: columns as repo_same). */
+static int
+repo_write_known(struct db *db, const struct repo *rp, int found, const struct db_res *r,
+    size_t col)
+{
+	int flags_change = 0;
+
+	if (found && repo_same(rp, r, col, &flags_change))
 		return 0;	/* unchanged: no write, no lock */
-	}
-	db_res_free(r);
 	/* Whether its PRs count (tracked) or how (partner_owned) changes. */
 	if (flags_change && each_repo_pr(db, rp->id, rollup_pr_before) < 0)
 		return -1;
@@ -410,6 +434,20 @@ repo_write(struct db *db, const struct repo *rp)
 	if (flags_change && each_repo_pr(db, rp->id, rollup_pr_after) < 0)
 		return -1;
 	return 0;
+}
+
+static int
+repo_write(struct db *db, const struct repo *rp)
+{
+	struct db_res *r;
+	int rc;
+
+	if (db_query(db, &r, "SELECT tracked, partner_owned, owner_login, name, full_name, private "
+	    "FROM repositories WHERE id = ?", "u", rp->id) < 0)
+		return -1;
+	rc = repo_write_known(db, rp, r->nrows == 1, r, 0);
+	db_res_free(r);
+	return rc;
 }
 
 int
@@ -535,14 +573,13 @@ in_labels(const struct pr *p, unsigned long long id)
 	return 0;
 }
 
-/* Make pr_labels equal the snapshot's set; *changed when it differed. */
+/* Upsert the snapshot's label rows (labels) that differ from the stored ones. */
 static int
-labels_write(struct db *db, const struct pr *p, int *changed)
+label_rows_write(struct db *db, const struct pr *p)
 {
 	struct db_res *r;
 	char desc[1025];
 
-	*changed = 0;
 	for (size_t i = 0; i < p->nlabels; i++) {
 		const struct label *l = &p->labels[i];
 		int same;
@@ -564,6 +601,17 @@ labels_write(struct db *db, const struct pr *p, int *changed)
 		    l->description ? desc : NULL) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* Make pr_labels equal the snapshot's set (the PR row is locked); *changed
+ * when it differed. */
+static int
+pr_labels_write(struct db *db, const struct pr *p, int *changed)
+{
+	struct db_res *r;
+
+	*changed = 0;
 	if (db_query(db, &r, "SELECT label_id FROM pr_labels WHERE pr_id = ? FOR UPDATE", "u", p->id) < 0)
 		return -1;
 	for (size_t i = 0; i < r->nrows; i++) {
@@ -622,22 +670,173 @@ store_pr_valid(const struct conf *c, yajl_val pr)
 }
 
 /*
- * The row is locked (SELECT ... FOR UPDATE) before the stale check, so two
- * snapshots of one PR are applied one after the other. A PR not stored yet
- * takes no lock (no gap locks under READ COMMITTED, see lib/ingest): when a
- * concurrent transaction inserts it first, our INSERT fails with a duplicate
- * key and the check runs again against its row.
+ * What the database holds for one snapshot, read in ONE statement without
+ * locks: the PR row, its label ids, its author, its base repository and
+ * the snapshot's first PF_LABELS label rows. Most deliveries repeat a known
+ * state (review requested, synchronize, a second delivery of the same
+ * change): they end here, with no write and no lock.
+ */
+#define PF_LABELS 8
+#define TF(c) "DATE_FORMAT(" c ", '%Y-%m-%d %H:%i:%s')"
+static const char PREFETCH_SQL[] =
+    "SELECT p.id IS NOT NULL, " TF("p.updated_at") ", p.repo_id, p.number, p.author_id, "
+    "p.title, IFNULL(p.html_url, ''), p.state, p.draft, p.merged, " TF("p.created_at") ", "
+    "IFNULL(" TF("p.closed_at") ", ''), IFNULL(" TF("p.merged_at") ", ''), "
+    "p.additions, p.deletions, p.changed_files, p.commits, p.comments, p.review_comments, "
+    "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), "
+    "u.id IS NOT NULL, u.login, IFNULL(u.avatar_url, ''), u.type, "
+    "r.id IS NOT NULL, r.tracked, r.partner_owned, r.owner_login, r.name, r.full_name, r.private, "
+    "(SELECT GROUP_CONCAT(CONCAT_WS(0x1f, id, IFNULL(repo_id, ''), name, IFNULL(color, ''), "
+    "  MD5(IFNULL(description, ''))) ORDER BY id SEPARATOR 0x1e) "
+    " FROM labels WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?)) "
+    "FROM (SELECT 1 AS one) o LEFT JOIN pull_requests p ON p.id = ? "
+    "LEFT JOIN users u ON u.id = ? LEFT JOIN repositories r ON r.id = ?";
+enum { PF_FOUND, PF_UPDATED, PF_ROW, PF_COUNTS = 13, PF_LABELIDS = 19, PF_USER = 20,
+    PF_REPO = 24, PF_LABELROWS = 31 };
+
+static int
+cmp_ull(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The snapshot's distinct label ids, ascending; their count. */
+static size_t
+label_ids(const struct pr *p, unsigned long long *ids)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < p->nlabels; i++)
+		ids[n++] = p->labels[i].id;
+
+	qsort(ids, n, sizeof ids[0], cmp_ull);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || ids[i] != ids[k - 1])
+			ids[k++] = ids[i];
+	return k;
+}
+
+/* The stored label set ("1,5,9" or NULL) equals the snapshot's. */
+static int
+label_set_same(const struct pr *p, const char *stored)
+{
+	unsigned long long ids[MAX_LABELS];
+	size_t n = label_ids(p, ids);
+	struct buf b = BUF_INIT;
+	int same;
+
+	for (size_t i = 0; i < n; i++)
+		if (buf_printf(&b, i ? ",%llu" : "%llu", ids[i]) < 0) {
+			buf_free(&b);
+			return 0;
+		}
+	same = strcmp(stored ? stored : "", b.data ? b.data : "") == 0;
+	buf_free(&b);
+	return same;
+}
+
+/* MD5 of s in lower-case hex, as MariaDB's MD5() gives it: the prefetch
+ * compares descriptions by digest (a VARCHAR(1024) inside GROUP_CONCAT makes
+ * MariaDB build an on-disk temporary table for every delivery). */
+static void
+md5_hex(const char *s, char out[33])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	out[0] = '\0';
+	if (EVP_Digest(s, strlen(s), d, &len, EVP_md5(), NULL) != 1 || len != 16)
+		return;
+	for (unsigned i = 0; i < 16; i++) {
+		out[2 * i] = "0123456789abcdef"[d[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
+	}
+	out[32] = '\0';
+}
+
+/* The stored label rows equal the snapshot's labels (all of them fetched:
+ * at most PF_LABELS distinct ids). */
+static int
+label_rows_same(const struct pr *p, const char *stored)
+{
+	unsigned long long ids[MAX_LABELS];
+	size_t n = label_ids(p, ids);
+	struct buf b = BUF_INIT;
+	char desc[1025], md5[33];
+	int same, ok = 0;
+
+	if (n == 0)
+		return 1;
+	if (n > PF_LABELS)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct label *l = NULL;
+		for (size_t k = 0; k < p->nlabels && l == NULL; k++)
+			if (p->labels[k].id == ids[i])
+				l = &p->labels[k];
+		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		md5_hex(desc, md5);
+		ok = buf_printf(&b, "%s%llu\x1f%llu\x1f%s\x1f%s\x1f%s", i ? "\x1e" : "", l->id,
+		    p->repo.id, l->name, l->color, md5);
+		if (ok < 0)
+			break;
+	}
+	same = ok == 0 && strcmp(stored ? stored : "", b.data ? b.data : "") == 0;
+	buf_free(&b);
+	return same;
+}
+
+static int
+str_eq_col(const struct db_res *r, size_t col, const char *v)
+{
+	const char *s = db_get(r, 0, col);
+
+	return s != NULL && strcmp(s, v) == 0;
+}
+
+/* The stored PR row (prefetched) equals the snapshot, source aside. */
+static int
+pr_row_same(const struct pr *p, const struct db_res *r)
+{
+	if (strtoull(db_get(r, 0, PF_ROW) ? db_get(r, 0, PF_ROW) : "0", NULL, 10) != p->repo.id ||
+	    db_getll(r, 0, PF_ROW + 1, -1) != p->number ||
+	    strtoull(db_get(r, 0, PF_ROW + 2) ? db_get(r, 0, PF_ROW + 2) : "0", NULL, 10) !=
+	    p->author.id ||
+	    !str_eq_col(r, PF_ROW + 3, p->title) || !str_eq_col(r, PF_ROW + 4, p->html_url) ||
+	    !str_eq_col(r, PF_ROW + 5, p->state) || db_getll(r, 0, PF_ROW + 6, -1) != p->draft ||
+	    db_getll(r, 0, PF_ROW + 7, -1) != p->merged ||
+	    !str_eq_col(r, PF_ROW + 8, p->created) || !str_eq_col(r, PF_ROW + 9, p->closed) ||
+	    !str_eq_col(r, PF_ROW + 10, p->merged_at) || !str_eq_col(r, PF_UPDATED, p->updated))
+		return 0;
+	for (int i = 0; i < 6; i++)	/* an absent count keeps the stored one */
+		if (p->has[i] && (db_isnull(r, 0, PF_COUNTS + i) ||
+		    db_getll(r, 0, PF_COUNTS + i, -1) != p->cnt[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * Writes that change something lock the PR row (SELECT ... FOR UPDATE)
+ * before the stale check, so two snapshots of one PR are applied one after
+ * the other. A PR not stored yet takes no lock (no gap locks under READ
+ * COMMITTED, see lib/ingest): when a concurrent transaction inserts it
+ * first, our INSERT fails with a duplicate key and the locked path runs
+ * against its row. A change queues the PR for the statistics (rollup_queue).
  */
 int
 store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
     enum store_result *result)
 {
-	struct db_res *r = NULL;
+	struct db_res *r = NULL, *pf = NULL;
+	unsigned long long lid[PF_LABELS] = { 0 }, ids[MAX_LABELS];
 	struct pr p;
 	char cb[6][24];
 	const char *cs[6];
-	int rc = -1, exists = 0, lchanged;
+	int rc = -1, found, lchanged = 0, inserted = 0, fc;
 	unsigned long long aff = 0;
+	size_t nl;
 
 	*result = STORE_UNCHANGED;
 	if (pr_parse(c, pr, &p) < 0) {
@@ -648,57 +847,92 @@ store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
 		cs[i] = cstr(&p, i, cb[i], sizeof cb[i]);
 	if (source == NULL)
 		source = "webhook";
-	for (int attempt = 0; attempt < 2; attempt++) {
+	nl = label_ids(&p, ids);
+	for (size_t i = 0; i < nl && i < PF_LABELS; i++)
+		lid[i] = ids[i];
+	if (db_query(db, &pf, PREFETCH_SQL, "uuuuuuuuuuu", lid[0], lid[1], lid[2], lid[3], lid[4],
+	    lid[5], lid[6], lid[7], p.id, p.author.id, p.repo.id) < 0)
+		goto out;
+	found = db_getll(pf, 0, PF_FOUND, 0) == 1;
+	if (found && strcmp(db_get(pf, 0, PF_UPDATED), p.updated) > 0) {
+		*result = STORE_STALE;
+		rc = 0;
+		goto out;
+	}
+	if (found && pr_row_same(&p, pf) && label_set_same(&p, db_get(pf, 0, PF_LABELIDS)) &&
+	    label_rows_same(&p, db_get(pf, 0, PF_LABELROWS)) &&
+	    user_same(&p.author, db_getll(pf, 0, PF_USER, 0) == 1, db_get(pf, 0, PF_USER + 1),
+	    db_get(pf, 0, PF_USER + 2), db_get(pf, 0, PF_USER + 3)) &&
+	    db_getll(pf, 0, PF_REPO, 0) == 1 && repo_same(&p.repo, pf, PF_REPO + 1, &fc)) {
+		rc = 0;		/* the same snapshot again: nothing to write */
+		goto out;
+	}
+	if (db_getll(pf, 0, PF_USER, 0) == 1 ?
+	    user_write_known(db, &p.author, 1, db_get(pf, 0, PF_USER + 1),
+	    db_get(pf, 0, PF_USER + 2), db_get(pf, 0, PF_USER + 3)) < 0 :
+	    user_write_known(db, &p.author, 0, "", "", "") < 0)
+		goto out;
+	if (repo_write_known(db, &p.repo, db_getll(pf, 0, PF_REPO, 0) == 1, pf, PF_REPO + 1) < 0)
+		goto out;
+	if (!label_rows_same(&p, db_get(pf, 0, PF_LABELROWS)) && label_rows_write(db, &p) < 0)
+		goto out;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (!found) {
+			if (db_exec(db,
+			    "INSERT INTO pull_requests (id, repo_id, number, author_id, title, html_url, "
+			    "state, draft, merged, created_at, updated_at, closed_at, merged_at, additions, "
+			    "deletions, changed_files, commits, comments, review_comments, source) "
+			    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			    "uuiusssiisssssssssss", p.id, p.repo.id, p.number, p.author.id, p.title,
+			    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
+			    (long long)p.merged, p.created, p.updated, tnull(p.closed),
+			    tnull(p.merged_at), cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source) == 0) {
+				inserted = 1;
+				for (size_t i = 0; i < nl; i++)
+					if (db_exec(db, "INSERT IGNORE INTO pr_labels (pr_id, label_id) "
+					    "VALUES (?, ?)", "uu", p.id, ids[i]) < 0)
+						goto out;
+				break;
+			}
+			if (db_errno(db) != ER_DUP_ENTRY)
+				goto out;
+			/* inserted meanwhile by someone else: check against their row */
+		}
 		db_res_free(r);
 		if (db_query(db, &r,
 		    "SELECT DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') FROM pull_requests "
 		    "WHERE id = ? FOR UPDATE", "u", p.id) < 0)
 			goto out;
-		exists = r->nrows == 1;
-		if (exists && strcmp(db_get(r, 0, 0), p.updated) > 0) {
+		found = r->nrows == 1;
+		if (!found)
+			continue;	/* deleted meanwhile: insert it */
+		if (strcmp(db_get(r, 0, 0), p.updated) > 0) {
 			*result = STORE_STALE;
 			rc = 0;
 			goto out;
 		}
-		if (attempt == 0 && (user_write(db, &p.author) < 0 || repo_write(db, &p.repo) < 0))
-			goto out;
-		if (rollup_pr_before(db, p.id) < 0)
-			goto out;
-		if (exists) {
-			if (db_exec(db,
-			    "UPDATE pull_requests SET repo_id = ?, number = ?, author_id = ?, title = ?, "
-			    "html_url = ?, state = ?, draft = ?, merged = ?, created_at = ?, updated_at = ?, "
-			    "closed_at = ?, merged_at = ?, additions = COALESCE(?, additions), "
-			    "deletions = COALESCE(?, deletions), changed_files = COALESCE(?, changed_files), "
-			    "commits = COALESCE(?, commits), comments = COALESCE(?, comments), "
-			    "review_comments = COALESCE(?, review_comments), source = ? WHERE id = ?",
-			    "uiusssiisssssssssssu", p.repo.id, p.number, p.author.id, p.title,
-			    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
-			    (long long)p.merged, p.created, p.updated, tnull(p.closed), tnull(p.merged_at),
-			    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source, p.id) < 0)
-				goto out;
-			aff = db_affected(db);
-			break;
-		}
 		if (db_exec(db,
-		    "INSERT INTO pull_requests (id, repo_id, number, author_id, title, html_url, state, "
-		    "draft, merged, created_at, updated_at, closed_at, merged_at, additions, deletions, "
-		    "changed_files, commits, comments, review_comments, source) "
-		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		    "uuiusssiisssssssssss", p.id, p.repo.id, p.number, p.author.id, p.title,
-		    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft, (long long)p.merged,
-		    p.created, p.updated, tnull(p.closed), tnull(p.merged_at),
-		    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source) == 0)
-			break;
-		if (db_errno(db) != ER_DUP_ENTRY || attempt > 0)
+		    "UPDATE pull_requests SET repo_id = ?, number = ?, author_id = ?, title = ?, "
+		    "html_url = ?, state = ?, draft = ?, merged = ?, created_at = ?, updated_at = ?, "
+		    "closed_at = ?, merged_at = ?, additions = COALESCE(?, additions), "
+		    "deletions = COALESCE(?, deletions), changed_files = COALESCE(?, changed_files), "
+		    "commits = COALESCE(?, commits), comments = COALESCE(?, comments), "
+		    "review_comments = COALESCE(?, review_comments), source = ? WHERE id = ?",
+		    "uiusssiisssssssssssu", p.repo.id, p.number, p.author.id, p.title,
+		    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
+		    (long long)p.merged, p.created, p.updated, tnull(p.closed), tnull(p.merged_at),
+		    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source, p.id) < 0)
 			goto out;
-		/* inserted meanwhile by someone else: check against their row */
+		aff = db_affected(db);
+		if (pr_labels_write(db, &p, &lchanged) < 0)
+			goto out;
+		break;
 	}
-	if (labels_write(db, &p, &lchanged) < 0)
+	if (!inserted && !found)
+		goto out;	/* inserted and deleted by others three times: give up */
+	if ((inserted || aff > 0 || lchanged) && rollup_queue(db, p.id) < 0)
 		goto out;
-	if (rollup_pr_after(db, p.id) < 0)
-		goto out;
-	if (!exists)
+	if (inserted)
 		*result = STORE_INSERTED;
 	else if (aff > 0 || lchanged)
 		*result = STORE_UPDATED;
@@ -706,6 +940,7 @@ store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
 		*result = STORE_UNCHANGED;
 	rc = 0;
 out:
+	db_res_free(pf);
 	db_res_free(r);
 	free(p.labels);
 	return rc;

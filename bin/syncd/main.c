@@ -18,6 +18,7 @@
 #include "github.h"
 #include "jobs.h"
 #include "log.h"
+#include "rollup.h"
 #include "ingest.h"
 #include "spool.h"
 #include "sync.h"
@@ -269,6 +270,18 @@ record(struct daemon *d, const struct job *j, int rc, const struct sync_ctx *sc,
 	return drc;
 }
 
+/* Statistics catch up with the PR changes stored so far (lib/rollup.h). */
+static void
+fold(struct daemon *d)
+{
+	unsigned n = 0;
+
+	if (rollup_fold(d->db, 0, &n) < 0)
+		log_warn("statistics: fold: %s", db_error(d->db));
+	else if (n)
+		log_debug("statistics: %u changed PRs folded in", n);
+}
+
 /* One iteration; -1 when the database is unreachable. */
 static int
 iteration(struct daemon *d)
@@ -282,6 +295,7 @@ iteration(struct daemon *d)
 		log_warn("spool: stopped on an error (%s); will retry", db_error(d->db));
 	else if (applied)
 		log_info("spool: %d deliveries applied", applied);
+	fold(d);
 	if (jobs_reclaim_local(d->db, &reclaimed) < 0)
 		log_warn("jobs: %s", db_error(d->db));
 	schedules(d);
@@ -298,6 +312,7 @@ iteration(struct daemon *d)
 		if (rc == 0)
 			break;
 		run_job(d, &j);
+		fold(d);
 	}
 	if (time(NULL) - d->last_prune > 3600) {
 		unsigned long long purged;

@@ -162,6 +162,9 @@ api_stats_begin(struct http_req *r, struct api *a)
 			return NULL;
 		}
 	}
+	/* PR changes committed so far reach the rollups first (lib/rollup.h) */
+	if (rollup_fold(db, 0, NULL) < 0)
+		log_warn("statistics: cannot fold queued PR changes: %s", db_error(db));
 	if (read_version(a) < 0) {
 		if (db_gone(db))
 			api_fail(r, 503, "database_unavailable", "the database is unreachable");

@@ -184,12 +184,14 @@ const qs = ([kind, value, from, to]) => new URLSearchParams(
 const P = ([kind, value, from, to]) => period(kind, value, from, to);
 
 test('the scenario landed: counted PRs and attributions as the model says', async () => {
-  const counted = await s.sql('SELECT pr_id FROM stat_pr ORDER BY pr_id');
-  // the first API request brings the rollups in line with the SQL edits
+  // the deliveries queued their PRs for the statistics (lib/rollup.h)
+  const queued = await s.sql('SELECT pr_id FROM stat_queue ORDER BY pr_id');
+  // the first API request folds them in and brings the rollups in line with the SQL edits
   await get('/api/leaderboard');
+  assert.deepEqual(await s.sql('SELECT pr_id FROM stat_queue'), []);
   const after1 = await s.sql('SELECT pr_id FROM stat_pr ORDER BY pr_id');
   assert.deepEqual(after1.map((r) => Number(r[0])), model.prs.map((p) => p.id).sort((a, b) => a - b));
-  assert.ok(counted.length > 0);
+  assert.ok(queued.length > 0);
   const attr = await s.sql('SELECT pr_id, scope_id FROM stat_pr_scope WHERE kind = 0 ORDER BY pr_id, scope_id');
   const want = model.prs.flatMap((p) => [...p.teams].sort((a, b) => a - b).map((t) => [String(p.id), String(t)]));
   assert.deepEqual(attr, want);
@@ -362,7 +364,7 @@ test('500 random and malformed query strings: only 200/304/400/404', async () =>
   assert.equal((await s.get('/api/health')).json.status, 'ok');
 });
 
-test('later webhooks update the rollups in their own transaction (no rebuild)', async () => {
+test('later webhooks queue their PRs; the next answer folds them in (no rebuild)', async () => {
   const [[built, version]] = await s.sql('SELECT built_at, (SELECT COALESCE(SUM(v), 0) FROM stat_version) FROM stat_state WHERE id = 1');
   // bob's open lib PR gets merged with a label; eve opens and merges a new one
   const r4 = rows.find((r) => r[0] === 1004);
@@ -380,6 +382,8 @@ test('later webhooks update the rollups in their own transaction (no rebuild)', 
   labeled.action = 'labeled';
   labeled.pull_request.updated_at = plusHours(r6[5].merged, 1);
   await hook('pull_request', labeled);
+  const queued = await s.sql('SELECT pr_id FROM stat_queue ORDER BY pr_id');
+  assert.deepEqual(queued.map((r) => Number(r[0])), [1004, 1006, 1018]);
   model = new Model(scenario());
   for (const per of [['all'], ['year', '2024'], ['quarter', '2024-Q2'], ['month', '2024-06'], ['month', '2024-09']]) {
     assert.deepEqual((await get(`/api/leaderboard?${qs(per)}`)).json, model.board(P(per)), qs(per));
@@ -391,6 +395,7 @@ test('later webhooks update the rollups in their own transaction (no rebuild)', 
   const [[built2, version2]] = await s.sql('SELECT built_at, (SELECT COALESCE(SUM(v), 0) FROM stat_version) FROM stat_state WHERE id = 1');
   assert.equal(built2, built, 'incremental updates must not rebuild');
   assert.ok(Number(version2) > Number(version));
+  assert.deepEqual(await s.sql('SELECT pr_id FROM stat_queue'), []);
 });
 
 test('label points edited with SQL count at once; a deleted team leaves the ranking', async () => {

@@ -128,6 +128,11 @@ main(int argc, char **argv)
 		}
 	}
 	free(line);
+	/* PR changes reach the rollups through the queue (lib/rollup.h) */
+	if (rollup_fold(db, 0, NULL) < 0) {
+		fprintf(stderr, "stats_load: fold: %s\n", db_error(db));
+		return 1;
+	}
 	db_close(db);
 	conf_free(&c);
 	return 0;
