@@ -31,6 +31,8 @@ struct db {
 	unsigned port;
 	int in_tx;	/* inside db_begin(): never reconnect silently */
 	int read_committed;	/* db_read_committed(): set again on reconnect */
+	int lazy;	/* db_lazy_begin(): autocommit off, db_begin sends nothing */
+	int tx_fresh;	/* lazy transaction with no statement yet: may reconnect */
 };
 
 static void
@@ -71,6 +73,8 @@ connect_now(struct db *db)
 	if (db->read_committed)
 		mysql_options(db->my, MYSQL_INIT_COMMAND,
 		    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	if (db->lazy)
+		mysql_options(db->my, MYSQL_INIT_COMMAND, "SET SESSION autocommit = 0");
 	mysql_options(db->my, MYSQL_REPORT_DATA_TRUNCATION, &on);
 	if (mysql_real_connect(db->my, db->sock ? NULL : db->host, db->user, db->pass,
 	    db->name, db->port, db->sock, 0) == NULL) {
@@ -286,7 +290,7 @@ run(struct db *db, const char *sql, const char *types, va_list ap)
 			return NULL;
 		st = prepare(db, sql);
 		if (st == NULL) {
-			if (attempt == 0 && db_gone(db) && !db->in_tx) {
+			if (attempt == 0 && db_gone(db) && (!db->in_tx || db->tx_fresh)) {
 				if (connect_now(db) < 0)
 					return NULL;
 				continue;
@@ -301,16 +305,30 @@ run(struct db *db, const char *sql, const char *types, va_list ap)
 		if (mysql_stmt_execute(st) != 0) {
 			set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 			forget(db, st);
-			if (attempt == 0 && db_gone(db) && !db->in_tx) {
+			if (attempt == 0 && db_gone(db) && (!db->in_tx || db->tx_fresh)) {
 				if (connect_now(db) < 0)
 					return NULL;
 				continue;
 			}
 			return NULL;
 		}
+		db->tx_fresh = 0;
 		return st;
 	}
 	return NULL;
+}
+
+/* Lazy mode, outside db_begin(): each statement commits as under autocommit. */
+static int
+autocommit_lazy(struct db *db)
+{
+	if (!db->lazy || db->in_tx)
+		return 0;
+	if (mysql_commit(db->my) != 0) {
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -327,7 +345,7 @@ db_exec(struct db *db, const char *sql, const char *types, ...)
 	db->affected = mysql_stmt_affected_rows(st);
 	db->insert_id = mysql_stmt_insert_id(st);
 	mysql_stmt_free_result(st);
-	return 0;
+	return autocommit_lazy(db);
 }
 
 void
@@ -464,6 +482,10 @@ db_query(struct db *db, struct db_res **out, const char *sql, const char *types,
 	free(nulls);
 	free(errs);
 	free(cells);
+	if (autocommit_lazy(db) < 0) {
+		db_res_free(r);
+		return -1;
+	}
 	*out = r;
 	return 0;
 oom:
@@ -529,7 +551,7 @@ db_exec_text(struct db *db, const char *sql, size_t len)
 			mysql_free_result(res);
 	} while (mysql_next_result(db->my) == 0);
 	db->affected = mysql_affected_rows(db->my);
-	return 0;
+	return autocommit_lazy(db);
 }
 
 int
@@ -546,10 +568,28 @@ db_read_committed(struct db *db)
 }
 
 int
+db_lazy_begin(struct db *db)
+{
+	static const char sql[] = "SET SESSION autocommit = 0";
+
+	if (db->lazy)
+		return 0;
+	if (db->my != NULL && db_exec_text(db, sql, sizeof sql - 1) < 0)
+		return -1;
+	db->lazy = 1;
+	return 0;
+}
+
+int
 db_begin(struct db *db)
 {
 	if (db->my == NULL && connect_now(db) < 0)
 		return -1;
+	if (db->lazy) {		/* the first statement opens the transaction */
+		db->in_tx = 1;
+		db->tx_fresh = 1;
+		return 0;
+	}
 	if (mysql_query(db->my, "START TRANSACTION") != 0) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
 		return -1;
@@ -562,6 +602,7 @@ int
 db_commit(struct db *db)
 {
 	db->in_tx = 0;
+	db->tx_fresh = 0;
 	if (db->my == NULL || mysql_commit(db->my) != 0) {
 		if (db->my)
 			set_err(db, mysql_errno(db->my), mysql_error(db->my));
@@ -574,6 +615,7 @@ int
 db_rollback(struct db *db)
 {
 	db->in_tx = 0;
+	db->tx_fresh = 0;
 	if (db->my == NULL || mysql_rollback(db->my) != 0) {
 		if (db->my)
 			set_err(db, mysql_errno(db->my), mysql_error(db->my));

@@ -62,6 +62,12 @@ int  db_exec_text(struct db *db, const char *sql, size_t len);
  * under READ COMMITTED: no gap locks, each statement reads what is committed.
  * One statement the first time, none after. 0 or -1. */
 int  db_read_committed(struct db *db);
+/* Lazy transactions for a connection that runs many short ones (lb-hook):
+ * autocommit off for the session (reconnects included), db_begin() sends
+ * nothing (the first statement opens the transaction; a lost connection is
+ * re-opened then, as nothing ran yet), and a statement outside db_begin()
+ * is committed right after it, as under autocommit. 0 or -1. */
+int  db_lazy_begin(struct db *db);
 int  db_begin(struct db *db);
 int  db_commit(struct db *db);
 int  db_rollback(struct db *db);

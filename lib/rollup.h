@@ -15,8 +15,10 @@
  *    One process folds at a time (named lock "leaderboard.fold"); another
  *    caller waits for it (up to 30 s, then returns 0 with a warning) and
  *    folds what is left. A deadlock retries the batch. Callers: lb-syncd
- *    every iteration and after every job, lb-api before every statistics
- *    answer (so answers include every committed change), tests and tools.
+ *    every iteration, after every job and after every page of a PR sync;
+ *    lb-api before every statistics answer, up to 2,000 PRs (so answers
+ *    include every committed change unless a larger backlog waits: then a
+ *    slice per request); tests and tools.
  *    Returns 0 (with *folded set when not NULL) or -1 on a database error.
  *  - rollup_pr_before(db, pr_id) runs before a PR row changes (a no-op:
  *    the PR's last rolled-up contribution is kept in stat_pr*);

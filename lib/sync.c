@@ -8,6 +8,7 @@
 #include "jobs.h"
 #include "json.h"
 #include "log.h"
+#include "rollup.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -789,6 +790,10 @@ page_fail:
 page_ok:
 			json_free(root);
 			pg.pages++;
+			/* the page's PRs reach the statistics now, not after the
+			 * whole walk (lib/rollup.h): the queue stays one page long */
+			if (rollup_fold(s->db, 0, NULL) < 0)
+				log_warn("%s: statistics: %s", repo, db_error(s->db));
 		}
 		if ((rc = report(s, &pg)) < 0)
 			break;

@@ -125,6 +125,8 @@ api_limit(struct http_req *r, long long def, long long *limit)
 
 /* ------------------------------------------------------- version + cache */
 
+#define API_FOLD_MAX 2000	/* PRs, about 5 s */
+
 static int
 read_version(struct api *a)
 {
@@ -162,8 +164,10 @@ api_stats_begin(struct http_req *r, struct api *a)
 			return NULL;
 		}
 	}
-	/* PR changes committed so far reach the rollups first (lib/rollup.h) */
-	if (rollup_fold(db, 0, NULL) < 0)
+	/* PR changes committed so far reach the rollups first (lib/rollup.h);
+	 * a backlog larger than API_FOLD_MAX (lb-syncd not running) is folded
+	 * a slice per request instead of holding one request for minutes */
+	if (rollup_fold(db, API_FOLD_MAX, NULL) < 0)
 		log_warn("statistics: cannot fold queued PR changes: %s", db_error(db));
 	if (read_version(a) < 0) {
 		if (db_gone(db))

@@ -53,6 +53,8 @@ init(void *ctx)
 	db = db_open(&conf, err, sizeof err);	/* failure is fine: we spool */
 	if (db == NULL)
 		log_warn("%s", err);
+	else if (db_lazy_begin(db) < 0)	/* one round trip less per delivery */
+		log_warn("database: %s", db_error(db));
 	return 0;
 }
 
@@ -65,6 +67,8 @@ hook_db(void)
 		db = db_open(&conf, err, sizeof err);
 		if (db == NULL)
 			log_debug("%s", err);
+		else if (db_lazy_begin(db) < 0)
+			log_warn("database: %s", db_error(db));
 	}
 	return db;
 }
