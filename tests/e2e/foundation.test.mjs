@@ -134,7 +134,7 @@ test('stack start builds the config from DIR/settings, and --set wins over it', 
   fs.writeFileSync(`${dir}/settings`,
     '# lasting settings\ngithub.partner_org = acme corp\n\nscoring.merged_points=3\napi.admin_token = t0k\n');
   const t = await startStack({ dir, sets: { 'scoring.merged_points': '5' } });
-  after(() => t.stop());
+  after(async () => { await t.stop(); fs.rmSync(dir, { recursive: true, force: true }); });
   const conf = fs.readFileSync(t.config, 'utf8');
   assert.match(conf, /^partner_org = acme corp$/m);
   assert.match(conf, /^merged_points = 5$/m);

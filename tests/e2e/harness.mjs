@@ -24,7 +24,17 @@ const live = new Set();
 function stopSync(dir) {
   try { execFileSync(STACK, ['stop', dir], { stdio: 'ignore' }); } catch { /* best effort */ }
 }
-process.on('exit', () => { for (const d of live) stopSync(d); });
+// Stack directories this process created are removed at exit when every
+// test passed (a failed run keeps them for its logs; LB_KEEP_STACKS=1 keeps
+// them always): a stack with its MariaDB data is a few hundred MB.
+const created = new Set();
+process.on('exit', (code) => {
+  for (const d of live) stopSync(d);
+  if (code || process.exitCode || process.env.LB_KEEP_STACKS) return;
+  for (const d of created) {
+    try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+});
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => { for (const d of live) stopSync(d); process.exit(130); });
 }
@@ -49,13 +59,18 @@ export function sanitizerReports(dir) {
 // env: extra environment for scripts/stack and the programs (e.g. LB_BUILD,
 // LB_HTDOCS, LB_SQL_DIR to run an installed tree).
 export async function startStack({ sets = {}, syncd = false, port, workers, dir, env: extraEnv = {} } = {}) {
-  dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'lb-e2e-'));
+  if (!dir) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lb-e2e-'));
+    created.add(dir);
+  }
   const args = ['start', dir];
   if (!syncd) args.push('--no-syncd');
   if (port) args.push('--port', String(port));
   if (workers) args.push('--workers', String(workers));
   for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
   const env = { ...process.env, LB_BUILD: BUILD, ...sanitizerEnv(dir), ...extraEnv };
+  // a directory that runs already (another Stack's) stays that Stack's to stop
+  const ours = !live.has(dir);
   live.add(dir);
   let out;
   try {
@@ -63,7 +78,7 @@ export async function startStack({ sets = {}, syncd = false, port, workers, dir,
   } catch (e) {
     // A directory that already runs belongs to someone else: leave it alone.
     if (!/already runs/.test(e.stderr || '')) stopSync(dir);
-    live.delete(dir);
+    if (ours) live.delete(dir);
     throw new Error(`stack start failed: ${e.stderr || e.message}`);
   }
   const url = /^URL=(.*)$/m.exec(out)[1];
