@@ -383,31 +383,57 @@ http_error(struct http_req *r, int status, const char *code, const char *fmt, ..
 }
 
 void
-http_respond_etag(struct http_req *r, int status, const char *ctype,
-    const char *cache, const void *body, size_t len)
+http_etag(int status, const void *body, size_t len, char out[HTTP_ETAG_LEN])
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a 64 */
+	/* FNV-1a-like over 64-bit words (a byte at a time was a noticeable
+	 * part of answering a 400 KB leaderboard), then the tail bytes */
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)len;
 	const unsigned char *p = body;
-	char etag[40], hdr[256];
-	const char *inm;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h ^= w;
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++) {
 		h ^= p[i];
 		h *= 1099511628211ULL;
 	}
-	snprintf(etag, sizeof etag, "W/\"%016llx%04x\"", (unsigned long long)h, status & 0xffff);
+	snprintf(out, HTTP_ETAG_LEN, "W/\"%016llx%04x\"", (unsigned long long)h, status & 0xffff);
+}
+
+void
+http_respond_tagged(struct http_req *r, int status, const char *ctype, const char *cache,
+    const char *etag, const void *body, size_t len)
+{
+	char hdr[256];
+	const char *inm;
+
 	snprintf(hdr, sizeof hdr, "ETag: %s\r\nCache-Control: %s\r\n", etag,
 	    cache ? cache : "no-cache");
 	inm = http_header(r, "If-None-Match");
 	if (inm && status == 200) {
 		/* a list of tags, or "*"; compare weakly */
-		const char *bare = etag + 2;
+		const char *bare = strncmp(etag, "W/", 2) == 0 ? etag + 2 : etag;
 		if (strcmp(inm, "*") == 0 || strstr(inm, bare) != NULL) {
 			http_respond(r, 304, NULL, hdr, NULL, 0);
 			return;
 		}
 	}
 	http_respond(r, status, ctype, hdr, body, len);
+}
+
+void
+http_respond_etag(struct http_req *r, int status, const char *ctype,
+    const char *cache, const void *body, size_t len)
+{
+	char etag[HTTP_ETAG_LEN];
+
+	http_etag(status, body, len, etag);
+	http_respond_tagged(r, status, ctype, cache, etag, body, len);
 }
 
 static int

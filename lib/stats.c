@@ -40,29 +40,36 @@
 	"FROM " RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
 	"WHERE " IN_ANY " GROUP BY sc.scope_id"
 
-#define TEAM_COLS \
-	"SELECT t.id, t.slug, t.name, COALESCE(x.members, 0), COALESCE(x.created, 0), " \
-	"COALESCE(x.merged, 0), COALESCE(x.rejected, 0), COALESCE(x.open, 0), " \
-	"COALESCE(x.partner_created, 0), COALESCE(x.oss_created, 0) FROM teams t LEFT JOIN ("
-#define TEAM_WHERE \
-	") x ON x.scope_id = t.id WHERE t.deleted_at IS NULL AND FIND_IN_SET(t.slug, ?) = 0"
+/* The ranked teams (not deleted, not excluded), in id order. */
+#define TEAMS_RANKED \
+	"SELECT id, slug, name FROM teams WHERE deleted_at IS NULL AND FIND_IN_SET(slug, ?) = 0 " \
+	"ORDER BY id"
 
-#define LABEL_COLOR \
-	"LEFT JOIN (SELECT name, MAX(id) AS id FROM labels GROUP BY name) lx ON lx.name = y.label " \
-	"LEFT JOIN labels lc ON lc.id = lx.id "
-#define LABELS_BUCKET \
-	"SELECT y.scope_id, y.label, y.n, y.points, lc.color FROM (SELECT l.scope_id, l.label, l.n, " \
-	"COALESCE(lp.points, 0) AS points FROM stat_labels l LEFT JOIN label_points lp " \
-	"ON lp.label_name = l.label WHERE l.grain = ? AND l.bucket = ? AND l.kind = ? AND l.n > 0) y " \
-	LABEL_COLOR "ORDER BY y.scope_id, y.n DESC, y.label"
-#define LABELS_RANGE \
-	"SELECT y.scope_id, y.label, y.n, y.points, lc.color FROM (SELECT sc.scope_id, pl.label, " \
-	"COUNT(*) AS n, COALESCE(MAX(lp.points), 0) AS points FROM " RANGE_IDS RANGE_Q \
-	"JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
+/*
+ * Label rows (scope_id, label, n, points, color) in scope_id order; within
+ * a scope the C side orders them by n descending, ties in the collation
+ * order of the name. The bucket query reads stat_labels in primary key
+ * order (scope_id, label: no sort); a label's color is that of the newest
+ * label (highest id) with that name, through the labels_name index (the
+ * subquery cache answers repeated names).
+ */
+#define LABEL_COLOR_OF(col) \
+	"(SELECT lc.color FROM labels lc WHERE lc.name = " col " ORDER BY lc.id DESC LIMIT 1)"
+#define LABELS_BUCKET_COLS \
+	"SELECT l.scope_id, l.label, l.n, COALESCE(lp.points, 0), " LABEL_COLOR_OF("l.label") \
+	" FROM stat_labels l LEFT JOIN label_points lp ON lp.label_name = l.label " \
+	"WHERE l.grain = ? AND l.bucket = ? AND l.kind = ? AND l.n > 0 "
+#define LABELS_BUCKET LABELS_BUCKET_COLS "ORDER BY l.scope_id, l.label"
+#define LABELS_BUCKET_ONE LABELS_BUCKET_COLS "AND l.scope_id = ? ORDER BY l.scope_id, l.label"
+#define LABELS_RANGE_SQL(one) \
+	"SELECT y.scope_id, y.label, y.n, y.points, " LABEL_COLOR_OF("y.label") " FROM (" \
+	"SELECT sc.scope_id, pl.label, COUNT(*) AS n, COALESCE(MAX(lp.points), 0) AS points FROM " \
+	RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " one \
 	"JOIN stat_pr_label pl ON pl.pr_id = s.pr_id " \
 	"LEFT JOIN label_points lp ON lp.label_name = pl.label " \
-	"WHERE " IN_M " GROUP BY sc.scope_id, pl.label) y " LABEL_COLOR \
-	"ORDER BY y.scope_id, y.n DESC, y.label"
+	"WHERE " IN_M " GROUP BY sc.scope_id, pl.label) y ORDER BY y.scope_id, y.label"
+#define LABELS_RANGE LABELS_RANGE_SQL("")
+#define LABELS_RANGE_ONE LABELS_RANGE_SQL("AND sc.scope_id = ? ")
 
 int
 stats_sort_parse(const char *s, enum stats_sort *out)
@@ -106,25 +113,15 @@ ll(const struct db_res *r, size_t row, size_t col)
 
 /* ----------------------------------------------------------- leaderboard */
 
-static void
-team_free(struct stats_team *t)
-{
-	free(t->slug);
-	free(t->name);
-	for (size_t i = 0; i < t->nlabels; i++) {
-		free(t->labels[i].name);
-		free(t->labels[i].color);
-	}
-	free(t->labels);
-}
-
 void
 stats_board_free(struct stats_board *b)
 {
 	for (size_t i = 0; i < b->n; i++)
-		team_free(&b->teams[i]);
+		free(b->teams[i].labels);
 	free(b->teams);
-	team_free(&b->totals);
+	free(b->totals.labels);
+	for (size_t i = 0; i < sizeof b->res / sizeof b->res[0]; i++)
+		db_res_free(b->res[i]);
 	memset(b, 0, sizeof *b);
 }
 
@@ -168,41 +165,63 @@ team_cmp(const void *a, const void *b)
 	return team_cmp_by(a, b, sort_key);
 }
 
-/* Attach label rows (scope_id, label, n, points, color) to teams. */
+static unsigned long long
+ull(const struct db_res *r, size_t row, size_t col)
+{
+	const char *v = db_get(r, row, col);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+/* Within a scope: n descending, ties in the order the rows came in (the
+ * collation order of the name). */
+static int
+label_cmp(const void *a, const void *b)
+{
+	const struct stats_label *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+/*
+ * Attach label rows (scope_id, label, n, points, color; in scope_id order)
+ * to teams (in id order): one merge pass. Names and colors point into r.
+ */
 static int
 attach_labels(struct stats_team *teams, size_t n, const struct db_res *r,
     long long merged_points)
 {
-	size_t i = 0;
+	size_t i = 0, t = 0;
 
-	for (size_t t = 0; t < n; t++)
-		teams[t].points = teams[t].merged * merged_points;
+	for (size_t k = 0; k < n; k++)
+		teams[k].points = teams[k].merged * merged_points;
 	while (i < r->nrows) {
-		unsigned long long scope = strtoull(db_get(r, i, 0), NULL, 10);
-		size_t j = i, k;
-		struct stats_team *t = NULL;
+		unsigned long long scope = ull(r, i, 0);
+		size_t j = i;
 
-		while (j < r->nrows && strtoull(db_get(r, j, 0), NULL, 10) == scope)
+		while (j < r->nrows && ull(r, j, 0) == scope)
 			j++;
-		for (k = 0; k < n; k++)
-			if (teams[k].id == scope) {
-				t = &teams[k];
-				break;
-			}
-		if (t) {
-			t->labels = calloc(j - i, sizeof *t->labels);
-			if (t->labels == NULL)
+		while (t < n && teams[t].id < scope)
+			t++;
+		if (t < n && teams[t].id == scope) {
+			struct stats_team *x = &teams[t];
+			x->labels = calloc(j - i, sizeof *x->labels);
+			if (x->labels == NULL)
 				return -1;
-			for (size_t x = i; x < j; x++) {
-				struct stats_label *l = &t->labels[t->nlabels++];
-				l->name = lb_strdup(db_get(r, x, 1));
-				l->count = ll(r, x, 2);
-				l->points = ll(r, x, 3);
-				l->color = db_get(r, x, 4) ? lb_strdup(db_get(r, x, 4)) : NULL;
+			for (size_t k = i; k < j; k++) {
+				struct stats_label *l = &x->labels[x->nlabels++];
+				l->name = r->val[k * r->ncols + 1];
+				l->count = ll(r, k, 2);
+				l->points = ll(r, k, 3);
+				l->color = r->val[k * r->ncols + 4];
+				l->ord = k;
 				if (l->name == NULL)
 					return -1;
-				t->points += l->count * l->points;
+				x->points += l->count * l->points;
 			}
+			qsort(x->labels, x->nlabels, sizeof *x->labels, label_cmp);
 		}
 		i = j;
 	}
@@ -210,82 +229,113 @@ attach_labels(struct stats_team *teams, size_t n, const struct db_res *r,
 }
 
 static int
-query_counts(struct db *db, const struct stats_env *env, const struct period *p, int kind,
-    struct db_res **out)
+query_counts(struct db *db, const struct period *p, int kind, struct db_res **out)
 {
-	if (kind == 0) {
-		if (p->grain)
-			return db_query(db, out, TEAM_COLS COUNTS_BUCKET TEAM_WHERE " ORDER BY t.id",
-			    "ssis", grain_str(p), p->bucket, 0LL, env->exclude);
-		return db_query(db, out, TEAM_COLS COUNTS_RANGE TEAM_WHERE " ORDER BY t.id",
-		    "ssssssssis", RP(p), 0LL, env->exclude);
-	}
 	if (p->grain)
-		return db_query(db, out, COUNTS_BUCKET, "ssi", grain_str(p), p->bucket,
-		    (long long)kind);
-	return db_query(db, out, COUNTS_RANGE, "ssssssssi", RP(p), (long long)kind);
+		return db_query(db, out, COUNTS_BUCKET " ORDER BY scope_id", "ssi", grain_str(p),
+		    p->bucket, (long long)kind);
+	return db_query(db, out, COUNTS_RANGE " ORDER BY sc.scope_id", "ssssssssi", RP(p),
+	    (long long)kind);
 }
 
+/* one = 0: the labels of every scope of the kind; else only that scope's */
 static int
-query_labels(struct db *db, const struct period *p, int kind, struct db_res **out)
+query_labels(struct db *db, const struct period *p, int kind, unsigned long long one,
+    struct db_res **out)
 {
 	if (p->grain)
-		return db_query(db, out, LABELS_BUCKET, "ssi", grain_str(p), p->bucket,
-		    (long long)kind);
-	return db_query(db, out, LABELS_RANGE, "ssssssssi", RP(p), (long long)kind);
+		return one ? db_query(db, out, LABELS_BUCKET_ONE, "ssiu", grain_str(p), p->bucket,
+		    (long long)kind, one) : db_query(db, out, LABELS_BUCKET, "ssi", grain_str(p),
+		    p->bucket, (long long)kind);
+	return one ? db_query(db, out, LABELS_RANGE_ONE, "ssssssssiu", RP(p), (long long)kind,
+	    one) : db_query(db, out, LABELS_RANGE, "ssssssssi", RP(p), (long long)kind);
 }
 
 int
 stats_board(struct db *db, const struct stats_env *env, const struct period *p,
     enum stats_sort sort, struct stats_board *b)
 {
-	struct db_res *r = NULL;
-	int rc = -1;
+	return stats_board_for(db, env, p, sort, 0, b);
+}
+
+int
+stats_board_for(struct db *db, const struct stats_env *env, const struct period *p,
+    enum stats_sort sort, unsigned long long labels_of, struct stats_board *b)
+{
+	struct db_res *tr, *cr, *lr;
+	size_t c = 0;
+	int rc = -1, totals = labels_of == 0;
 
 	memset(b, 0, sizeof *b);
-	if (query_counts(db, env, p, 0, &r) < 0)
+	/* points rank every team: then every team's labels are needed */
+	if (sort == SORT_POINTS)
+		labels_of = 0;
+	if (db_query(db, &b->res[0], TEAMS_RANKED, "s", env->exclude) < 0 ||
+	    query_counts(db, p, 0, &b->res[1]) < 0 ||
+	    query_labels(db, p, 0, labels_of, &b->res[2]) < 0)
 		goto out;
-	b->teams = calloc(r->nrows ? r->nrows : 1, sizeof *b->teams);
+	tr = b->res[0];
+	cr = b->res[1];
+	lr = b->res[2];
+	b->teams = calloc(tr->nrows ? tr->nrows : 1, sizeof *b->teams);
 	if (b->teams == NULL)
 		goto out;
-	for (size_t i = 0; i < r->nrows; i++) {
+	/* teams and counters, both in id order: one merge pass */
+	for (size_t i = 0; i < tr->nrows; i++) {
 		struct stats_team *t = &b->teams[b->n++];
-		t->id = strtoull(db_get(r, i, 0), NULL, 10);
-		t->slug = lb_strdup(db_get(r, i, 1));
-		t->name = lb_strdup(db_get(r, i, 2));
-		if (t->slug == NULL || t->name == NULL)
-			goto out;
-		counts_from(t, r, i, 3);
+		t->id = ull(tr, i, 0);
+		t->slug = tr->val[i * tr->ncols + 1];
+		t->name = tr->val[i * tr->ncols + 2];
+		while (c < cr->nrows && ull(cr, c, 0) < t->id)
+			c++;
+		if (c < cr->nrows && ull(cr, c, 0) == t->id)
+			counts_from(t, cr, c, 1);
 	}
-	db_res_free(r);
-	r = NULL;
-	if (query_labels(db, p, 0, &r) < 0 || attach_labels(b->teams, b->n, r,
-	    env->merged_points) < 0)
+	if (attach_labels(b->teams, b->n, lr, env->merged_points) < 0)
 		goto out;
-	db_res_free(r);
-	r = NULL;
 	sort_key = sort;
 	qsort(b->teams, b->n, sizeof *b->teams, team_cmp);
 	for (size_t i = 0; i < b->n; i++)
 		b->teams[i].rank = (long long)i + 1;
 
 	/* totals: the partner program (kind 1), each PR and member once */
-	if (query_counts(db, env, p, 1, &r) < 0)
-		goto out;
-	if (r->nrows == 1)
-		counts_from(&b->totals, r, 0, 1);
-	db_res_free(r);
-	r = NULL;
-	if (query_labels(db, p, 1, &r) < 0 || attach_labels(&b->totals, 1, r,
-	    env->merged_points) < 0)
-		goto out;
 	b->totals.rank = (long long)b->n;
+	if (!totals) {
+		rc = 0;
+		goto out;
+	}
+	if (query_counts(db, p, 1, &b->res[3]) < 0)
+		goto out;
+	if (b->res[3]->nrows == 1)
+		counts_from(&b->totals, b->res[3], 0, 1);
+	if (query_labels(db, p, 1, 0, &b->res[4]) < 0 ||
+	    attach_labels(&b->totals, 1, b->res[4], env->merged_points) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (rc < 0)
 		log_error("stats: leaderboard: %s", db_error(db));
-	db_res_free(r);
 	return rc;
+}
+
+/* jw_kv_int() through yajl_gen_number() with a plain conversion: yajl's
+ * own integer output goes through sprintf, a visible cost for the 40,000
+ * numbers of a 2,000-team leaderboard. Same text, same error handling. */
+static void
+kv_int(struct jw *w, const char *k, long long v)
+{
+	char tmp[24], *e = tmp + sizeof tmp, *p = e;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	jw_key(w, k);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	if (!w->failed && yajl_gen_number(w->g, p, (size_t)(e - p)) != yajl_gen_status_ok)
+		w->failed = 1;
 }
 
 void
@@ -303,26 +353,26 @@ stats_period_json(struct jw *w, const struct period *p)
 void
 stats_team_json(struct jw *w, const struct stats_team *t, int with_members_count)
 {
-	jw_kv_int(w, "rank", t->rank);
-	jw_kv_int(w, "id", (long long)t->id);
+	kv_int(w, "rank", t->rank);
+	kv_int(w, "id", (long long)t->id);
 	jw_kv_str(w, "slug", t->slug);
 	jw_kv_str(w, "name", t->name);
 	if (with_members_count)
-		jw_kv_int(w, "members", t->members);
-	jw_kv_int(w, "created", t->created);
-	jw_kv_int(w, "merged", t->merged);
-	jw_kv_int(w, "rejected", t->rejected);
-	jw_kv_int(w, "open", t->open);
-	jw_kv_int(w, "partner_created", t->partner_created);
-	jw_kv_int(w, "oss_created", t->oss_created);
-	jw_kv_int(w, "points", t->points);
+		kv_int(w, "members", t->members);
+	kv_int(w, "created", t->created);
+	kv_int(w, "merged", t->merged);
+	kv_int(w, "rejected", t->rejected);
+	kv_int(w, "open", t->open);
+	kv_int(w, "partner_created", t->partner_created);
+	kv_int(w, "oss_created", t->oss_created);
+	kv_int(w, "points", t->points);
 	jw_key(w, "labels");
 	jw_arr(w);
 	for (size_t i = 0; i < t->nlabels; i++) {
 		jw_obj(w);
 		jw_kv_str(w, "name", t->labels[i].name);
 		jw_kv_str(w, "color", t->labels[i].color);
-		jw_kv_int(w, "count", t->labels[i].count);
+		kv_int(w, "count", t->labels[i].count);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
@@ -425,21 +475,75 @@ form_encode(struct buf *b, const char *s)
 	return 0;
 }
 
-static void
-search_link(struct jw *w, const struct stats_env *env, const struct period *p, const char *key,
-    const char *login, const char *repo, const char *state, const char *qual)
-{
-	struct buf q = BUF_INIT, u = BUF_INIT;
+/*
+ * Search links, "<web>/search?q=<form-encoded query>&type=pullrequests"
+ * with the query "is:pr author:LOGIN repo:REPO[ STATE][ QUAL:FROM..TO]".
+ * Form encoding works character by character, so the encoded pieces are
+ * made once (per request, member or repository) and the links are
+ * concatenations of them: no per-link formatting.
+ */
+struct links {
+	struct buf pre;		/* web + "/search?q=" + enc("is:pr author:") */
+	struct buf suf[3];	/* enc(state + qualifier) + "&type=pullrequests" */
+	struct buf login;	/* enc(login) of the current member */
+	struct buf repo;	/* enc(" repo:" + repo) of the current row */
+	struct buf url, tmp;
+};
 
-	(void)buf_printf(&q, "is:pr author:%s repo:%s%s", login, repo, state);
-	if (p->from[0])
-		(void)buf_printf(&q, " %s:%s..%s", qual, p->from, p->to);
-	(void)buf_printf(&u, "%s/search?q=", env->web);
-	(void)form_encode(&u, q.data ? q.data : "");
-	(void)buf_puts(&u, "&type=pullrequests");
-	jw_kv_str(w, key, u.data);
-	buf_free(&q);
-	buf_free(&u);
+static void
+links_free(struct links *l)
+{
+	buf_free(&l->pre);
+	for (int i = 0; i < 3; i++)
+		buf_free(&l->suf[i]);
+	buf_free(&l->login);
+	buf_free(&l->repo);
+	buf_free(&l->url);
+	buf_free(&l->tmp);
+}
+
+static int
+links_init(struct links *l, const struct stats_env *env, const struct period *p)
+{
+	static const char *const state[3] = { "", " is:merged", " is:closed is:unmerged" };
+	static const char *const qual[3] = { "created", "merged", "closed" };
+
+	memset(l, 0, sizeof *l);
+	if (buf_puts(&l->pre, env->web) < 0 || buf_puts(&l->pre, "/search?q=") < 0 ||
+	    form_encode(&l->pre, "is:pr author:") < 0)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		buf_reset(&l->tmp);
+		if (buf_puts(&l->tmp, state[i]) < 0 || (p->from[0] && buf_printf(&l->tmp,
+		    " %s:%s..%s", qual[i], p->from, p->to) < 0) ||
+		    form_encode(&l->suf[i], l->tmp.data ? l->tmp.data : "") < 0 ||
+		    buf_puts(&l->suf[i], "&type=pullrequests") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+links_piece(struct buf *b, const char *prefix, const char *s)
+{
+	buf_reset(b);
+	return form_encode(b, prefix) < 0 || form_encode(b, s ? s : "") < 0 ? -1 : 0;
+}
+
+/* "key": link of kind k (0 created, 1 merged, 2 rejected) */
+static void
+links_kv(struct jw *w, struct links *l, const char *key, int k)
+{
+	buf_reset(&l->url);
+	if (buf_append(&l->url, l->pre.data, l->pre.len) < 0 ||
+	    buf_append(&l->url, l->login.data, l->login.len) < 0 ||
+	    buf_append(&l->url, l->repo.data, l->repo.len) < 0 ||
+	    buf_append(&l->url, l->suf[k].data, l->suf[k].len) < 0) {
+		w->failed = 1;
+		return;
+	}
+	jw_key(w, key);
+	jw_strn(w, l->url.data, l->url.len);
 }
 
 struct member {
@@ -498,7 +602,14 @@ stats_team_members_json(struct db *db, const struct stats_env *env,
 {
 	struct db_res *mr = NULL, *rr = NULL;
 	struct member *ms = NULL;
+	unsigned long long *ra = NULL;
+	struct links lk;
 	int rc = -1;
+
+	if (links_init(&lk, env, p) < 0) {
+		links_free(&lk);
+		return -1;
+	}
 
 	if (p->grain) {
 		if (db_query(db, &mr, MEMBERS_BUCKET, "ssiu", grain_str(p), p->bucket, 0LL,
@@ -521,35 +632,51 @@ stats_team_members_json(struct db *db, const struct stats_env *env,
 	}
 	msort = sort;
 	qsort(ms, mr->nrows, sizeof *ms, member_cmp);
+	/* repository rows are in author order: each member's are one run */
+	ra = calloc(rr->nrows ? rr->nrows : 1, sizeof *ra);
+	if (ra == NULL)
+		goto out;
+	for (size_t k = 0; k < rr->nrows; k++)
+		ra[k] = ull(rr, k, 0);
 	jw_key(w, "members");
 	jw_arr(w);
 	for (size_t i = 0; i < mr->nrows; i++) {
+		size_t lo = 0, hi = rr->nrows;
+		while (lo < hi) {	/* first row of the member */
+			size_t mid = lo + (hi - lo) / 2;
+			if (ra[mid] < ms[i].id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 		jw_obj(w);
-		jw_kv_int(w, "id", (long long)ms[i].id);
+		kv_int(w, "id", (long long)ms[i].id);
 		jw_kv_str(w, "login", ms[i].login);
 		jw_kv_str(w, "avatar_url", ms[i].avatar);
-		jw_kv_int(w, "created", ms[i].c);
-		jw_kv_int(w, "merged", ms[i].m);
-		jw_kv_int(w, "rejected", ms[i].r);
+		kv_int(w, "created", ms[i].c);
+		kv_int(w, "merged", ms[i].m);
+		kv_int(w, "rejected", ms[i].r);
+		if (links_piece(&lk.login, "", ms[i].login) < 0)
+			goto out;
 		jw_key(w, "repos");
 		jw_arr(w);
-		for (size_t k = 0; k < rr->nrows; k++) {
+		for (size_t k = lo; k < rr->nrows && ra[k] == ms[i].id; k++) {
 			const char *repo = db_get(rr, k, 1);
-			if (strtoull(db_get(rr, k, 0), NULL, 10) != ms[i].id)
-				continue;
-			if (ll(rr, k, 2) == 0 && ll(rr, k, 3) == 0 && ll(rr, k, 4) == 0)
+			long long rc_ = ll(rr, k, 2), rm = ll(rr, k, 3), rj = ll(rr, k, 4);
+			if (rc_ == 0 && rm == 0 && rj == 0)
 				continue;
 			jw_obj(w);
 			jw_kv_str(w, "repo", repo);
-			jw_kv_int(w, "created", ll(rr, k, 2));
-			jw_kv_int(w, "merged", ll(rr, k, 3));
-			jw_kv_int(w, "rejected", ll(rr, k, 4));
+			kv_int(w, "created", rc_);
+			kv_int(w, "merged", rm);
+			kv_int(w, "rejected", rj);
+			if (links_piece(&lk.repo, " repo:", repo) < 0)
+				goto out;
 			jw_key(w, "links");
 			jw_obj(w);
-			search_link(w, env, p, "created", ms[i].login, repo, "", "created");
-			search_link(w, env, p, "merged", ms[i].login, repo, " is:merged", "merged");
-			search_link(w, env, p, "rejected", ms[i].login, repo,
-			    " is:closed is:unmerged", "closed");
+			links_kv(w, &lk, "created", 0);
+			links_kv(w, &lk, "merged", 1);
+			links_kv(w, &lk, "rejected", 2);
 			jw_obj_end(w);
 			jw_obj_end(w);
 		}
@@ -561,6 +688,8 @@ stats_team_members_json(struct db *db, const struct stats_env *env,
 out:
 	if (rc < 0)
 		log_error("stats: team members: %s", db_error(db));
+	links_free(&lk);
+	free(ra);
 	free(ms);
 	db_res_free(mr);
 	db_res_free(rr);
@@ -608,8 +737,11 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 			goto out;
 		if (floor != -(1LL << 62) && (long long)r->nrows < limit) {
 			buf_reset(&sql);
-			if (buf_printf(&sql, "SELECT COUNT(*) FROM stat_authors WHERE grain = ? "
-			    "AND bucket = ? AND kind = ? AND scope_id = ? AND %s = ?", col) < 0 ||
+			/* how many ties, counted up to 2,001 only (a popular value
+			 * has tens of thousands) */
+			if (buf_printf(&sql, "SELECT COUNT(*) FROM (SELECT 1 FROM stat_authors "
+			    "WHERE grain = ? AND bucket = ? AND kind = ? AND scope_id = ? AND %s = ? "
+			    "LIMIT 2001) x", col) < 0 ||
 			    db_query(db, &r2, sql.data, "ssiui", grain_str(p), p->bucket, kind, team_id,
 			    floor) < 0)
 				goto out;
@@ -660,8 +792,8 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 		size_t j = ROW_IDX(i);
 		const char *id = db_get(x, j, 0);
 		jw_obj(w);
-		jw_kv_int(w, "rank", (long long)i + 1);
-		jw_kv_int(w, "id", ll(x, j, 0));
+		kv_int(w, "rank", (long long)i + 1);
+		kv_int(w, "id", ll(x, j, 0));
 		jw_kv_str(w, "login", db_get(x, j, 1));
 		jw_kv_str(w, "avatar_url", db_get(x, j, 2));
 		jw_key(w, "teams");
@@ -670,9 +802,9 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 			if (strcmp(db_get(t, k, 0), id) == 0)
 				jw_str(w, db_get(t, k, 1));
 		jw_arr_end(w);
-		jw_kv_int(w, "created", ll(x, j, 3));
-		jw_kv_int(w, "merged", ll(x, j, 4));
-		jw_kv_int(w, "rejected", ll(x, j, 5));
+		kv_int(w, "created", ll(x, j, 3));
+		kv_int(w, "merged", ll(x, j, 4));
+		kv_int(w, "rejected", ll(x, j, 5));
 		jw_obj_end(w);
 	}
 #undef ROW_RES

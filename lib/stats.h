@@ -14,7 +14,12 @@
  *    web base URL for search links ("https://github.com").
  *  - stats_board() fills a leaderboard (ranked teams sorted by `sort`,
  *    ties by name, then id; totals over distinct PRs and members). The
- *    caller frees it with stats_board_free(). Returns 0 or -1 (database).
+ *    caller frees it with stats_board_free() (the strings of its rows
+ *    point into result sets the board owns). Returns 0 or -1 (database).
+ *    stats_board_for() is the same, but fetches the labels of one team
+ *    only (labels_of; 0 = all; every team's for SORT_POINTS, which ranks
+ *    by them) and leaves the totals at zero: the team drill-down needs
+ *    only its own team's row and rank.
  *  - The stats_*_json() functions write one JSON value into w (the caller
  *    opened the enclosing object); they return 0, -1 on a database error.
  *  - stats_team_find() resolves a ranked team's slug: 1 found, 0 unknown,
@@ -27,6 +32,7 @@
 
 struct buf;
 struct db;
+struct db_res;
 struct jw;
 struct period;
 
@@ -41,6 +47,7 @@ struct stats_env {
 struct stats_label {
 	char     *name, *color;	/* color may be NULL */
 	long long count, points;
+	size_t    ord;		/* row of the query (ties keep the name order) */
 };
 
 struct stats_team {
@@ -56,6 +63,7 @@ struct stats_board {
 	struct stats_team  totals;	/* slug/name NULL; rank = number of teams */
 	struct stats_team *teams;
 	size_t             n;
+	struct db_res     *res[5];	/* the result sets the strings point into */
 };
 
 /* Parses "merged"/"created"/"points"/"rejected"; -1 otherwise. */
@@ -64,6 +72,8 @@ const char *stats_sort_name(enum stats_sort s);
 
 int  stats_board(struct db *db, const struct stats_env *env, const struct period *p,
     enum stats_sort sort, struct stats_board *out);
+int  stats_board_for(struct db *db, const struct stats_env *env, const struct period *p,
+    enum stats_sort sort, unsigned long long labels_of, struct stats_board *out);
 void stats_board_free(struct stats_board *b);
 
 /* The "period" object. */

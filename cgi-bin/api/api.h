@@ -27,6 +27,7 @@ struct api_cached {
 	char   *body;
 	size_t  len;
 	int     status;
+	char    etag[HTTP_ETAG_LEN];	/* computed once, with the body */
 	unsigned long long used;
 	time_t  at;		/* when computed (API_CACHE_TTL) */
 };

@@ -191,6 +191,17 @@ full_key(struct api *a, const char *key)
 	return buf_detach(&b);
 }
 
+static void
+slot_free(struct api *a, struct api_cached *c)
+{
+	if (c->key)
+		a->cache_bytes -= c->len;
+	free(c->key);
+	free(c->ctype);
+	free(c->body);
+	memset(c, 0, sizeof *c);
+}
+
 int
 api_cache_try(struct http_req *r, struct api *a, const char *key)
 {
@@ -207,10 +218,16 @@ api_cache_try(struct http_req *r, struct api *a, const char *key)
 			time_t now = time(NULL);
 			/* the version is read before the answer's queries, and a
 			 * writer's commit may land between: never reuse for long */
-			if (now - c->at >= API_CACHE_TTL || now < c->at)
+			if (now - c->at >= API_CACHE_TTL || now < c->at) {
+				/* drop it: cache_put() would add a second entry
+				 * under the same key behind this one, and every
+				 * lookup would stop here and recompute */
+				slot_free(a, c);
 				break;
+			}
 			c->used = ++a->cache_tick;
-			http_respond_etag(r, c->status, c->ctype, API_MAX_AGE, c->body, c->len);
+			http_respond_tagged(r, c->status, c->ctype, API_MAX_AGE, c->etag, c->body,
+			    c->len);
 			free(k);
 			return 1;
 		}
@@ -220,34 +237,26 @@ api_cache_try(struct http_req *r, struct api *a, const char *key)
 }
 
 static void
-slot_free(struct api *a, struct api_cached *c)
+cache_put(struct api *a, const char *key, int status, const char *ctype, const char *etag,
+    const char *body, size_t len)
 {
-	if (c->key)
-		a->cache_bytes -= c->len;
-	free(c->key);
-	free(c->ctype);
-	free(c->body);
-	memset(c, 0, sizeof *c);
-}
-
-static void
-cache_put(struct api *a, const char *key, int status, const char *ctype, const char *body,
-    size_t len)
-{
-	struct api_cached *victim = &a->cache[0];
+	struct api_cached *victim = NULL;
 	char *k;
 
 	if (a->no_cache || len > API_CACHE_BYTES / 4)
 		return;
+	k = full_key(a, key);
+	if (k == NULL)
+		return;
 	for (size_t i = 0; i < API_CACHE_SLOTS; i++) {
 		struct api_cached *c = &a->cache[i];
-		/* entries of an older data version are useless now */
-		if (c->key && strstr(c->key, a->version) == NULL)
+		/* entries of an older data version are useless now, and a key
+		 * is kept once (the newest answer) */
+		if (c->key && (strstr(c->key, a->version) == NULL || strcmp(c->key, k) == 0))
 			slot_free(a, c);
-		if (c->key == NULL || c->used < victim->used)
+		/* the first free slot, else the least recently used one */
+		if (victim == NULL || (victim->key && (c->key == NULL || c->used < victim->used)))
 			victim = c;
-		if (victim->key == NULL)
-			break;
 	}
 	slot_free(a, victim);
 	while (a->cache_bytes + len > API_CACHE_BYTES) {
@@ -259,7 +268,6 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
 			break;
 		slot_free(a, old);
 	}
-	k = full_key(a, key);
 	victim->body = malloc(len ? len : 1);
 	victim->ctype = lb_strdup(ctype);
 	if (k == NULL || victim->body == NULL || victim->ctype == NULL) {
@@ -273,6 +281,7 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
 	victim->key = k;
 	victim->len = len;
 	victim->status = status;
+	lb_strlcpy(victim->etag, etag, sizeof victim->etag);
 	victim->used = ++a->cache_tick;
 	victim->at = time(NULL);
 	a->cache_bytes += len;
@@ -282,9 +291,12 @@ void
 api_send(struct http_req *r, struct api *a, const char *key, int status, const char *ctype,
     const char *body, size_t len)
 {
+	char etag[HTTP_ETAG_LEN];
+
+	http_etag(status, body, len, etag);
 	if (key)
-		cache_put(a, key, status, ctype, body, len);
-	http_respond_etag(r, status, ctype, API_MAX_AGE, body, len);
+		cache_put(a, key, status, ctype, etag, body, len);
+	http_respond_tagged(r, status, ctype, API_MAX_AGE, etag, body, len);
 }
 
 void

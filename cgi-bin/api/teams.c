@@ -56,7 +56,9 @@ api_team(struct http_req *r, struct api *a, const char *slug)
 		api_fail(r, 404, "not_found", "no such team: %s", slug);
 		return;
 	}
-	if (stats_board(db, &a->env, &p, sort, &b) < 0) {
+	/* the team's rank needs every team's counters, but only its own labels
+	 * (unless sorting by points) */
+	if (stats_board_for(db, &a->env, &p, sort, id, &b) < 0) {
 		stats_board_free(&b);
 		api_fail(r, 500, "internal", "statistics query failed");
 		return;
