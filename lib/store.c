@@ -818,6 +818,36 @@ pr_row_same(const struct pr *p, const struct db_res *r)
 }
 
 /*
+ * GitHub numbers PRs once per repository: a stored row with the snapshot's
+ * repository and number under another id is an identity GitHub no longer
+ * has (a row written by hand, or from a payload GitHub did not send). The
+ * snapshot wins: that row and its labels go, and its statistics follow
+ * (queued). 1 when a row was removed, 0 when none conflicts, -1 on error.
+ */
+static int
+free_number(struct db *db, const struct pr *p)
+{
+	struct db_res *r;
+	unsigned long long other = 0;
+
+	if (db_query(db, &r, "SELECT id FROM pull_requests WHERE repo_id = ? AND number = ? "
+	    "FOR UPDATE", "ui", p->repo.id, p->number) < 0)
+		return -1;
+	if (r->nrows == 1)
+		other = strtoull(db_get(r, 0, 0), NULL, 10);
+	db_res_free(r);
+	if (other == 0 || other == p->id)
+		return 0;
+	log_warn("pull request %s#%lld: id %llu replaces the stored id %llu", p->repo.full_name,
+	    p->number, p->id, other);
+	if (db_exec(db, "DELETE FROM pr_labels WHERE pr_id = ?", "u", other) < 0 ||
+	    db_exec(db, "DELETE FROM pull_requests WHERE id = ?", "u", other) < 0 ||
+	    rollup_queue(db, other) < 0)
+		return -1;
+	return 1;
+}
+
+/*
  * Writes that change something lock the PR row (SELECT ... FOR UPDATE)
  * before the stale check, so two snapshots of one PR are applied one after
  * the other. A PR not stored yet takes no lock (no gap locks under READ
@@ -896,6 +926,11 @@ store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
 			}
 			if (db_errno(db) != ER_DUP_ENTRY)
 				goto out;
+			if (strstr(db_error(db), "pull_requests_repo_number") != NULL) {
+				if (free_number(db, &p) < 0)
+					goto out;
+				continue;	/* insert again */
+			}
 			/* inserted meanwhile by someone else: check against their row */
 		}
 		db_res_free(r);
@@ -921,8 +956,14 @@ store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
 		    "uiusssiisssssssssssu", p.repo.id, p.number, p.author.id, p.title,
 		    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
 		    (long long)p.merged, p.created, p.updated, tnull(p.closed), tnull(p.merged_at),
-		    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source, p.id) < 0)
-			goto out;
+		    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source, p.id) < 0) {
+			int freed;
+			if (db_errno(db) != ER_DUP_ENTRY ||
+			    strstr(db_error(db), "pull_requests_repo_number") == NULL ||
+			    (freed = free_number(db, &p)) <= 0)
+				goto out;
+			continue;	/* the number is free now: update again */
+		}
 		aff = db_affected(db);
 		if (pr_labels_write(db, &p, &lchanged) < 0)
 			goto out;

@@ -268,6 +268,25 @@ test('an older snapshot never overwrites a newer one; an equal updated_at replac
   assert.deepEqual(await prRow(870001), expected(c.pull_request));
 });
 
+test('a PR number stored under another id: the snapshot wins, the old row and its labels go', async () => {
+  const [first] = lifecycle(891001).slice(1, 2);	// labeled: two labels
+  first.pull_request.number = 4242;
+  let r = await deliver(s, 'pull_request', first, { secret: SECRET });
+  assert.equal(r.json.status, 'processed');
+  assert.equal((await s.sql('SELECT label_id FROM pr_labels WHERE pr_id = 891001')).length, 2);
+  const [second] = lifecycle(891002).slice(0, 1);
+  second.pull_request.number = 4242;			// same repository, same number
+  r = await deliver(s, 'pull_request', second, { secret: SECRET });
+  assert.equal(r.status, 202, r.text);
+  assert.equal(r.json.status, 'processed');
+  assert.deepEqual(await s.sql("SELECT id FROM pull_requests WHERE number = 4242"), [['891002']]);
+  assert.deepEqual(await s.sql('SELECT label_id FROM pr_labels WHERE pr_id = 891001'), []);
+  assert.deepEqual(await prRow(891002), expected(second.pull_request));
+  // the statistics learn about both
+  assert.deepEqual(await s.sql('SELECT pr_id FROM stat_queue WHERE pr_id IN (891001, 891002) ORDER BY pr_id'),
+    [['891001'], ['891002']]);
+});
+
 test('signatures: wrong secret, missing header, sha1 only, truncated hex -> 401 and nothing stored; rotation secret -> 202', async () => {
   const payload = examples('ping')[0];
   const body = JSON.stringify(payload);
