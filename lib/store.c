@@ -1122,6 +1122,24 @@ store_member_start(struct db *db, unsigned long long team_id,
 			start = now;
 		}
 	} else {
+		/* A removal applied before this earlier addition (spooled, or a
+		 * replay) stored "member since always, until the removal": the
+		 * addition says since when. Only a webhook removal of someone never
+		 * seen as a member makes such a row (source 'webhook', no start). */
+		if (db_query(db, &r,
+		    "SELECT id FROM memberships WHERE team_id = ? AND user_id = ? "
+		    "AND started_at IS NULL AND source = 'webhook' AND ended_at > ? "
+		    "ORDER BY ended_at LIMIT 1 FOR UPDATE", "uus", team_id, user_id, at) < 0)
+			return -1;
+		later = r->nrows == 1 ? strtoull(db_get(r, 0, 0), NULL, 10) : 0;
+		db_res_free(r);
+		if (later) {
+			if (rollup_user_before(db, user_id) < 0 ||
+			    db_exec(db, "UPDATE memberships SET started_at = ? WHERE id = ?", "su", at,
+			    later) < 0)
+				return -1;
+			return rollup_user_after(db, user_id);
+		}
 		if (db_query(db, &r,
 		    "SELECT COUNT(*) FROM memberships WHERE team_id = ? AND user_id = ? "
 		    "AND (started_at IS NULL OR started_at <= ?) AND (ended_at IS NULL OR ended_at > ?) FOR UPDATE",

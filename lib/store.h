@@ -23,7 +23,9 @@
  *  - store_user(), store_repo(), store_team(): upsert by GitHub id.
  *  - Memberships (table memberships, see sql/001_initial.sql):
  *    store_member_start(): opens an interval unless one is open already;
- *      at == NULL means "since the beginning of time" (sync).
+ *      at == NULL means "since the beginning of time" (sync). An addition
+ *      older than a webhook removal applied before it (which stored "since
+ *      always, until the removal") gives that interval its start.
  *    store_member_end(): closes the open interval(s) at `at`.
  *    Both call rollup_user_before()/rollup_user_after().
  *  - store_team_deleted(): marks the team deleted at `at` and ends its open

@@ -107,11 +107,11 @@ test('MariaDB stopped mid-stream: spooled, applied by lb-syncd --once in order, 
     // added applied first: one closed interval [added, removed]. removed applied
     // first (it arrived first, or the concurrent 'added' raced the stopping
     // database into the spool and was applied later): a member "since always"
-    // until the removal; an addition received after the removal opens a new
-    // interval, one received before it falls inside the known interval.
+    // until the removal, then an addition received after the removal opens a
+    // new interval, and one received before it gives that interval its start.
     let want;
     if (pa < pr) want = [[ta, tr]];
-    else want = ta > tr ? [['NULL', tr], [ta, 'NULL']] : [['NULL', tr]];
+    else want = ta > tr ? [['NULL', tr], [ta, 'NULL']] : [[ta, tr]];
     assert.deepEqual(got, want, `user ${uid}`);
     if (uid === 4400003) assert.ok(ta < tr, 'spooled deliveries keep their arrival order');
   }
@@ -119,6 +119,28 @@ test('MariaDB stopped mid-stream: spooled, applied by lb-syncd --once in order, 
   once = await s.prog('lb-syncd', ['--once']);
   assert.equal(once.code, 0, once.stderr);
   assert.deepEqual(await s.sql("SELECT COUNT(*) FROM deliveries WHERE id LIKE 'sp-%'"), [[String(ids.length)]]);
+});
+
+test('an addition spooled before a removal that committed first gives the interval its start', async () => {
+  const m = examples('membership', 'added')[0];
+  const user = { ...m.member, id: 4400011, login: 'late-add' };
+  const team = { ...m.team, id: 4400002, slug: 'spool-team', name: 'Spool team' };
+  await s.dbStop();
+  let r = await deliver(s, 'membership', { ...m, member: user, team }, { secret: SECRET, id: 'sp-late-added' });
+  assert.equal(r.json.status, 'spooled');
+  await s.dbStart();
+  r = await deliver(s, 'membership', { ...m, action: 'removed', member: user, team },
+    { secret: SECRET, id: 'sp-late-removed' });
+  assert.equal(r.json.status, 'processed');
+  // until the spool is applied: a member since always, until the removal
+  const [[tr]] = await s.sql("SELECT received_at FROM deliveries WHERE id = 'sp-late-removed'");
+  const intervals = () => s.sql("SELECT IFNULL(started_at, 'NULL'), IFNULL(ended_at, 'NULL') FROM memberships WHERE user_id = 4400011");
+  assert.deepEqual(await intervals(), [['NULL', tr]]);
+  const once = await s.prog('lb-syncd', ['--once']);
+  assert.equal(once.code, 0, once.stderr);
+  const [[ta]] = await s.sql("SELECT received_at FROM deliveries WHERE id = 'sp-late-added'");
+  assert.ok(ta < tr, `${ta} < ${tr}`);
+  assert.deepEqual(await intervals(), [[ta, tr]]);
 });
 
 test('a corrupt spool file is set aside and does not block the others', async () => {
