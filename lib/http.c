@@ -338,6 +338,42 @@ http_respond(struct http_req *r, int status, const char *ctype,
 		FCGX_PutStr(body, (int)len, r->fcgi->out);
 }
 
+int
+http_error_doc(const char *code, const char *message, struct buf *out)
+{
+	char msg[512];
+
+	lb_strlcpy(msg, message, sizeof msg);
+	/* Generated with yajl (lib/json) like every JSON document. The message
+	 * may echo request input: if it is not valid UTF-8, non-ASCII bytes are
+	 * replaced by '?' and the document generated again. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct jw w;
+		const char *doc;
+		size_t len;
+		int rc;
+
+		if (attempt == 1)
+			for (char *p = msg; *p; p++)
+				if ((unsigned char)*p >= 0x80)
+					*p = '?';
+		if (jw_init(&w) < 0)
+			return -1;
+		jw_obj(&w);
+		jw_key(&w, "error");
+		jw_obj(&w);
+		jw_kv_str(&w, "code", code);
+		jw_kv_str(&w, "message", msg);
+		jw_obj_end(&w);
+		jw_obj_end(&w);
+		rc = jw_finish(&w, &doc, &len) == 0 ? buf_append(out, doc, len) : 1;
+		jw_free(&w);
+		if (rc <= 0)
+			return rc;
+	}
+	return -1;
+}
+
 void
 http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 {
@@ -349,31 +385,7 @@ http_error(struct http_req *r, int status, const char *code, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	/* Generated with yajl (lib/json) like every JSON document. The message
-	 * may echo request input: if it is not valid UTF-8, non-ASCII bytes are
-	 * replaced by '?' and the document generated again. */
-	for (int attempt = 0; attempt < 2 && b.len == 0; attempt++) {
-		struct jw w;
-		const char *doc;
-		size_t len;
-
-		if (attempt == 1)
-			for (char *p = msg; *p; p++)
-				if ((unsigned char)*p >= 0x80)
-					*p = '?';
-		if (jw_init(&w) < 0)
-			break;
-		jw_obj(&w);
-		jw_key(&w, "error");
-		jw_obj(&w);
-		jw_kv_str(&w, "code", code);
-		jw_kv_str(&w, "message", msg);
-		jw_obj_end(&w);
-		jw_obj_end(&w);
-		if (jw_finish(&w, &doc, &len) == 0)
-			buf_append(&b, doc, len);
-		jw_free(&w);
-	}
+	(void)http_error_doc(code, msg, &b);
 	if (status == 401)
 		hdr = "WWW-Authenticate: Bearer realm=\"leaderboard\"\r\n";
 	else if (status == 405)

@@ -53,6 +53,9 @@ int  http_read_body(struct http_req *r, struct buf *out, size_t max, int *too_la
 /* extra_headers: NULL or "Name: value\r\n..." lines. */
 void http_respond(struct http_req *r, int status, const char *ctype,
     const char *extra_headers, const void *body, size_t len);
+/* {"error":{"code":...,"message":...}} appended to out (non-ASCII bytes of
+ * a message that is not valid UTF-8 become '?'); 0, or -1 out of memory. */
+int  http_error_doc(const char *code, const char *message, struct buf *out);
 void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* A JSON answer with an ETag (weak, from the body); 304 when the request's

@@ -864,7 +864,7 @@ store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
 	struct pr p;
 	char cb[6][24];
 	const char *cs[6];
-	int rc = -1, found, lchanged = 0, inserted = 0, fc;
+	int rc = -1, found, lchanged = 0, inserted = 0, fc, ufound, rfound, lrows_same;
 	unsigned long long aff = 0;
 	size_t nl;
 
@@ -889,22 +889,22 @@ store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
 		rc = 0;
 		goto out;
 	}
-	if (found && pr_row_same(&p, pf) && label_set_same(&p, db_get(pf, 0, PF_LABELIDS)) &&
-	    label_rows_same(&p, db_get(pf, 0, PF_LABELROWS)) &&
-	    user_same(&p.author, db_getll(pf, 0, PF_USER, 0) == 1, db_get(pf, 0, PF_USER + 1),
-	    db_get(pf, 0, PF_USER + 2), db_get(pf, 0, PF_USER + 3)) &&
-	    db_getll(pf, 0, PF_REPO, 0) == 1 && repo_same(&p.repo, pf, PF_REPO + 1, &fc)) {
+	/* (the strings of a row not found are NULL: *_same look at found first) */
+	ufound = db_getll(pf, 0, PF_USER, 0) == 1;
+	rfound = db_getll(pf, 0, PF_REPO, 0) == 1;
+	lrows_same = label_rows_same(&p, db_get(pf, 0, PF_LABELROWS));
+	if (found && lrows_same && pr_row_same(&p, pf) &&
+	    label_set_same(&p, db_get(pf, 0, PF_LABELIDS)) &&
+	    user_same(&p.author, ufound, db_get(pf, 0, PF_USER + 1), db_get(pf, 0, PF_USER + 2),
+	    db_get(pf, 0, PF_USER + 3)) && rfound && repo_same(&p.repo, pf, PF_REPO + 1, &fc)) {
 		rc = 0;		/* the same snapshot again: nothing to write */
 		goto out;
 	}
-	if (db_getll(pf, 0, PF_USER, 0) == 1 ?
-	    user_write_known(db, &p.author, 1, db_get(pf, 0, PF_USER + 1),
-	    db_get(pf, 0, PF_USER + 2), db_get(pf, 0, PF_USER + 3)) < 0 :
-	    user_write_known(db, &p.author, 0, "", "", "") < 0)
+	if (user_write_known(db, &p.author, ufound, db_get(pf, 0, PF_USER + 1),
+	    db_get(pf, 0, PF_USER + 2), db_get(pf, 0, PF_USER + 3)) < 0 ||
+	    repo_write_known(db, &p.repo, rfound, pf, PF_REPO + 1) < 0)
 		goto out;
-	if (repo_write_known(db, &p.repo, db_getll(pf, 0, PF_REPO, 0) == 1, pf, PF_REPO + 1) < 0)
-		goto out;
-	if (!label_rows_same(&p, db_get(pf, 0, PF_LABELROWS)) && label_rows_write(db, &p) < 0)
+	if (!lrows_same && label_rows_write(db, &p) < 0)
 		goto out;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (!found) {

@@ -17,42 +17,24 @@ void
 api_fail(struct http_req *r, int status, const char *code, const char *fmt, ...)
 {
 	char msg[512];
-	struct jw w;
-	const char *doc;
-	size_t len;
+	struct buf b = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	if (jw_init(&w) < 0) {
+	if (http_error_doc(code, msg, &b) < 0)
 		http_error(r, status, code, "%s", msg);
-		return;
-	}
-	jw_obj(&w);
-	jw_key(&w, "error");
-	jw_obj(&w);
-	jw_kv_str(&w, "code", code);
-	jw_kv_str(&w, "message", msg);
-	jw_obj_end(&w);
-	jw_obj_end(&w);
-	if (jw_finish(&w, &doc, &len) < 0)
-		http_error(r, status, code, "%s", "invalid request");
 	else if (status == 401) {
 		/* http_respond_etag() has no room for WWW-Authenticate: same tag here */
-		unsigned long long h = 1469598103934665603ULL;
-		char hdr[256];
-		for (size_t i = 0; i < len; i++) {
-			h ^= (unsigned char)doc[i];
-			h *= 1099511628211ULL;
-		}
-		snprintf(hdr, sizeof hdr, "ETag: W/\"%016llx%04x\"\r\nCache-Control: no-store\r\n"
-		    "WWW-Authenticate: Bearer realm=\"leaderboard\"\r\n", h, status);
-		http_respond(r, status, "application/json", hdr, doc, len);
-	}
-	else
-		http_respond_etag(r, status, "application/json", "no-cache", doc, len);
-	jw_free(&w);
+		char etag[HTTP_ETAG_LEN], hdr[256];
+		http_etag(status, b.data, b.len, etag);
+		snprintf(hdr, sizeof hdr, "ETag: %s\r\nCache-Control: no-store\r\n"
+		    "WWW-Authenticate: Bearer realm=\"leaderboard\"\r\n", etag);
+		http_respond(r, status, "application/json", hdr, b.data, b.len);
+	} else
+		http_respond_etag(r, status, "application/json", "no-cache", b.data, b.len);
+	buf_free(&b);
 }
 
 int
