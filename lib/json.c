@@ -1,7 +1,11 @@
 #include "json.h"
 #include "buf.h"
 
+#include <yajl/yajl_parse.h>
+
+#include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,78 +69,311 @@ void jw_kv_int(struct jw *w, const char *k, long long v) { jw_key(w, k); jw_int(
 void jw_kv_bool(struct jw *w, const char *k, int v) { jw_key(w, k); jw_bool(w, v); }
 void jw_kv_null(struct jw *w, const char *k) { jw_key(w, k); jw_null(w); }
 
-/* Maximum nesting of arrays/objects outside strings; SIZE_MAX on a stray
- * closing bracket (yajl reports the actual error). */
-static size_t
-nesting(const char *p, size_t len, size_t limit)
-{
-	size_t depth = 0, max = 0;
-	int in_str = 0;
+/*
+ * Reading. yajl's event parser (yajl_parse) feeds the callbacks below, which
+ * build the same yajl_val tree yajl_tree_parse() would, with two changes:
+ * every node, string and array of the document lives in one arena (a few
+ * large blocks instead of a malloc per value: a 25 KB webhook payload is
+ * ~1,500 values), and the nesting limit is enforced while parsing.
+ * The document's root is the first thing in its arena: json_free() finds
+ * the blocks from it.
+ */
+struct block {
+	struct block *next;
+	size_t        cap, used;
+	max_align_t   data[];
+};
 
-	for (size_t i = 0; i < len; i++) {
-		char c = p[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = 0;
-			continue;
+struct doc {
+	struct block     *blocks;
+	struct yajl_val_s root;
+};
+
+struct member {
+	const char *key;	/* NULL inside arrays */
+	yajl_val    val;
+};
+
+struct parse {
+	struct block  *blocks;
+	struct member *pend;	/* members of the open containers, innermost last */
+	size_t         npend, cappend;
+	size_t        *open;	/* per open container: its first index in pend */
+	yajl_val      *node;	/* per open container: its node */
+	size_t         depth, max_depth;
+	const char    *key;	/* the key just read, for the next value */
+	struct doc    *doc;
+	int            started, oom, too_deep;
+};
+
+static void *
+arena(struct parse *p, size_t n)
+{
+	struct block *b = p->blocks;
+	void *out;
+
+	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = b ? b->cap * 2 : 0;
+		if (cap < n)
+			cap = n;
+		if (cap > SIZE_MAX - sizeof *b || (b = malloc(sizeof *b + cap)) == NULL) {
+			p->oom = 1;
+			return NULL;
 		}
-		if (c == '"')
-			in_str = 1;
-		else if (c == '{' || c == '[') {
-			if (++depth > max)
-				max = depth;
-			if (max > limit)
-				return max;
-		} else if ((c == '}' || c == ']') && depth)
-			depth--;
+		b->next = p->blocks;
+		b->cap = cap;
+		b->used = 0;
+		p->blocks = b;
 	}
-	return max;
+	out = (char *)b->data + b->used;
+	b->used += n;
+	return out;
+}
+
+static char *
+arena_str(struct parse *p, const unsigned char *s, size_t n)
+{
+	char *c = n < SIZE_MAX ? arena(p, n + 1) : NULL;
+
+	if (c) {
+		memcpy(c, s, n);
+		c[n] = '\0';
+	}
+	return c;
+}
+
+/* A new value of type t, attached to the open container (or the root). */
+static yajl_val
+value(struct parse *p, yajl_type t)
+{
+	yajl_val v;
+
+	if (!p->started) {
+		p->started = 1;
+		v = &p->doc->root;
+	} else {
+		if (p->depth == 0 || (v = arena(p, sizeof *v)) == NULL)
+			return NULL;
+		if (p->npend == p->cappend) {
+			size_t cap = p->cappend ? p->cappend * 2 : 64;
+			struct member *m = realloc(p->pend, cap * sizeof *m);
+			if (m == NULL) {
+				p->oom = 1;
+				return NULL;
+			}
+			p->pend = m;
+			p->cappend = cap;
+		}
+		p->pend[p->npend].key = p->key;
+		p->pend[p->npend].val = v;
+		p->npend++;
+		p->key = NULL;
+	}
+	memset(v, 0, sizeof *v);
+	v->type = t;
+	return v;
+}
+
+static int cb_null(void *c) { return value(c, yajl_t_null) != NULL; }
+
+static int
+cb_bool(void *c, int b)
+{
+	return value(c, b ? yajl_t_true : yajl_t_false) != NULL;
+}
+
+/* As yajl_tree: the text, the integer when it is one that fits in a long
+ * long, the double when strtod gives one in range. */
+static int
+cb_number(void *c, const char *s, size_t n)
+{
+	struct parse *p = c;
+	yajl_val v = value(p, yajl_t_number);
+	char *end;
+	size_t i = 0;
+
+	if (v == NULL || (v->u.number.r = arena_str(p, (const unsigned char *)s, n)) == NULL)
+		return 0;
+	if (n > 0 && s[0] == '-')
+		i++;
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i == n) {
+		errno = 0;
+		v->u.number.i = strtoll(v->u.number.r, &end, 10);
+		if (errno == 0 && *end == '\0')
+			v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+	}
+	errno = 0;
+	v->u.number.d = strtod(v->u.number.r, &end);
+	if (errno == 0 && *end == '\0')
+		v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+	return 1;
+}
+
+static int
+cb_string(void *c, const unsigned char *s, size_t n)
+{
+	struct parse *p = c;
+	yajl_val v = value(p, yajl_t_string);
+
+	return v != NULL && (v->u.string = arena_str(p, s, n)) != NULL;
+}
+
+static int
+cb_key(void *c, const unsigned char *s, size_t n)
+{
+	struct parse *p = c;
+
+	return (p->key = arena_str(p, s, n)) != NULL;
+}
+
+static int
+cb_open(struct parse *p, yajl_type t)
+{
+	yajl_val v;
+
+	if (p->depth == p->max_depth) {
+		p->too_deep = 1;
+		return 0;
+	}
+	if ((v = value(p, t)) == NULL)
+		return 0;
+	p->open[p->depth] = p->npend;
+	p->node[p->depth] = v;
+	p->depth++;
+	return 1;
+}
+
+static int
+cb_close(struct parse *p)
+{
+	yajl_val v;
+	size_t first, n;
+	yajl_val *vals;
+
+	if (p->depth == 0)
+		return 0;
+	p->depth--;
+	v = p->node[p->depth];
+	first = p->open[p->depth];
+	n = p->npend - first;
+	vals = n ? arena(p, n * sizeof *vals) : NULL;
+	if (n && vals == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		vals[i] = p->pend[first + i].val;
+	if (v->type == yajl_t_object) {
+		const char **keys = n ? arena(p, n * sizeof *keys) : NULL;
+		if (n && keys == NULL)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			keys[i] = p->pend[first + i].key;
+		v->u.object.keys = keys;
+		v->u.object.values = vals;
+		v->u.object.len = n;
+	} else {
+		v->u.array.values = vals;
+		v->u.array.len = n;
+	}
+	p->npend = first;
+	return 1;
+}
+
+static int cb_start_map(void *c) { return cb_open(c, yajl_t_object); }
+static int cb_start_array(void *c) { return cb_open(c, yajl_t_array); }
+static int cb_end(void *c) { return cb_close(c); }
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = cb_null,
+	.yajl_boolean = cb_bool,
+	.yajl_number = cb_number,
+	.yajl_string = cb_string,
+	.yajl_start_map = cb_start_map,
+	.yajl_map_key = cb_key,
+	.yajl_end_map = cb_end,
+	.yajl_start_array = cb_start_array,
+	.yajl_end_array = cb_end,
+};
+
+static void
+blocks_free(struct block *b)
+{
+	while (b) {
+		struct block *next = b->next;
+		free(b);
+		b = next;
+	}
 }
 
 yajl_val
 json_parse(const char *data, size_t len, size_t max_depth, size_t max_len,
     char *err, size_t errlen)
 {
-	char ebuf[256];
-	char *copy;
-	yajl_val v;
+	struct parse p;
+	yajl_handle h;
+	yajl_status st;
+	yajl_val root = NULL;
 
 	if (len > max_len) {
 		lb_snprintf(err, errlen, "document too large");
-		return NULL;
-	}
-	if (nesting(data, len, max_depth) > max_depth) {
-		lb_snprintf(err, errlen, "nesting deeper than %zu", max_depth);
 		return NULL;
 	}
 	if (memchr(data, '\0', len) != NULL) {
 		lb_snprintf(err, errlen, "NUL byte in document");
 		return NULL;
 	}
-	copy = lb_strndup(data, len);	/* yajl_tree_parse wants a C string */
-	if (copy == NULL) {
+	memset(&p, 0, sizeof p);
+	p.max_depth = max_depth;
+	/* the first block holds the whole tree of most documents */
+	if (arena(&p, sizeof(struct doc) + len + len / 2 + 1024) == NULL) {
 		lb_snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	ebuf[0] = '\0';
-	v = yajl_tree_parse(copy, ebuf, sizeof ebuf);
-	free(copy);
-	if (v == NULL) {
-		char *nl = strchr(ebuf, '\n');
+	p.blocks->used = 0;
+	p.doc = arena(&p, sizeof *p.doc);
+	p.open = calloc(max_depth + 1, sizeof *p.open);
+	p.node = calloc(max_depth + 1, sizeof *p.node);
+	h = p.open && p.node ? yajl_alloc(&callbacks, NULL, &p) : NULL;
+	if (h == NULL) {
+		lb_snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	st = yajl_parse(h, (const unsigned char *)data, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(h);
+	if (p.too_deep)
+		lb_snprintf(err, errlen, "nesting deeper than %zu", max_depth);
+	else if (p.oom)
+		lb_snprintf(err, errlen, "out of memory");
+	else if (st != yajl_status_ok || !p.started || p.depth != 0) {
+		unsigned char *m = yajl_get_error(h, 0, (const unsigned char *)data, len);
+		char *nl = m ? strchr((char *)m, '\n') : NULL;
 		if (nl)
 			*nl = '\0';
-		lb_snprintf(err, errlen, "invalid JSON: %s", ebuf[0] ? ebuf : "parse error");
+		lb_snprintf(err, errlen, "invalid JSON: %s", m && *m ? (char *)m : "parse error");
+		if (m)
+			yajl_free_error(h, m);
+	} else {
+		p.doc->blocks = p.blocks;
+		p.blocks = NULL;
+		root = &p.doc->root;
 	}
-	return v;
+	yajl_free(h);
+out:
+	blocks_free(p.blocks);
+	free(p.pend);
+	free(p.open);
+	free(p.node);
+	return root;
 }
 
 void
 json_free(yajl_val v)
 {
 	if (v)
-		yajl_tree_free(v);
+		blocks_free(((struct doc *)(void *)((char *)v - offsetof(struct doc, root)))->blocks);
 }
 
 yajl_val

@@ -5,11 +5,13 @@
  * never beautifies. Calls after an error are ignored; jw_finish() reports
  * whether the whole document was generated. jw_kv_* write "key": value.
  *
- * Reading: json_parse() parses a whole document into a yajl tree after a
- * pre-scan that rejects nesting deeper than max_depth (yajl_tree_free() is
- * recursive: the pre-scan keeps it bounded) and input longer than max_len.
- * It returns NULL with a short reason in err for malformed input, invalid
- * UTF-8 included. The tree is freed with json_free().
+ * Reading: json_parse() parses a whole document (strict JSON: no comments)
+ * with yajl's event parser into a yajl_val tree (the yajl_tree layout, so
+ * the YAJL_IS_* / YAJL_GET_* macros apply) held in one arena. It rejects
+ * input longer than max_len, NUL bytes, and nesting deeper than max_depth
+ * (the parse stops there), and returns NULL with a short reason in err for
+ * malformed input, invalid UTF-8 included. The tree is read-only and freed
+ * whole with json_free(root); never free or keep a subtree alone.
  * json_get() walks object keys (NULL-terminated list); the typed getters
  * return the value when the path exists with that type, else the default
  * (json_str: NULL; json_ll: def; json_bool: def).
