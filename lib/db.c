@@ -494,6 +494,10 @@ fail:
 	if (meta)
 		mysql_free_result(meta);
 	mysql_stmt_free_result(st);
+	/* An error while rows arrive (INSERT ... RETURNING reports a duplicate
+	 * key after its metadata) leaves the statement mid-result: prepare it
+	 * afresh next time. */
+	forget(db, st);
 	free(rb);
 	free(lens);
 	free(nulls);

@@ -671,28 +671,80 @@ store_pr_valid(const struct conf *c, yajl_val pr)
 
 /*
  * What the database holds for one snapshot, read in ONE statement without
- * locks: the PR row, its label ids, its author, its base repository and
- * the snapshot's first PF_LABELS label rows. Most deliveries repeat a known
- * state (review requested, synchronize, a second delivery of the same
- * change): they end here, with no write and no lock.
+ * locks: STORE_PR_PREFETCH (store.h), a JSON array of the PR row, its label
+ * ids, its author, its base repository and the snapshot's first PF_LABELS
+ * label rows. Most deliveries repeat a known state (review requested,
+ * synchronize, a second delivery of the same change): they end here, with
+ * no write and no lock. The array becomes a one-row db_res (pf_row) so the
+ * checks below read cells by PF_* column.
  */
 #define PF_LABELS 8
-#define TF(c) "DATE_FORMAT(" c ", '%Y-%m-%d %H:%i:%s')"
-static const char PREFETCH_SQL[] =
-    "SELECT p.id IS NOT NULL, " TF("p.updated_at") ", p.repo_id, p.number, p.author_id, "
-    "p.title, IFNULL(p.html_url, ''), p.state, p.draft, p.merged, " TF("p.created_at") ", "
-    "IFNULL(" TF("p.closed_at") ", ''), IFNULL(" TF("p.merged_at") ", ''), "
-    "p.additions, p.deletions, p.changed_files, p.commits, p.comments, p.review_comments, "
-    "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), "
-    "u.id IS NOT NULL, u.login, IFNULL(u.avatar_url, ''), u.type, "
-    "r.id IS NOT NULL, r.tracked, r.partner_owned, r.owner_login, r.name, r.full_name, r.private, "
-    "(SELECT GROUP_CONCAT(CONCAT_WS(0x1f, id, IFNULL(repo_id, ''), name, IFNULL(color, ''), "
-    "  MD5(IFNULL(description, ''))) ORDER BY id SEPARATOR 0x1e) "
-    " FROM labels WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?)) "
-    "FROM (SELECT 1 AS one) o LEFT JOIN pull_requests p ON p.id = ? "
-    "LEFT JOIN users u ON u.id = ? LEFT JOIN repositories r ON r.id = ?";
+static size_t label_ids(const struct pr *p, unsigned long long *ids);
 enum { PF_FOUND, PF_UPDATED, PF_ROW, PF_COUNTS = 13, PF_LABELIDS = 19, PF_USER = 20,
-    PF_REPO = 24, PF_LABELROWS = 31 };
+    PF_REPO = 24, PF_LABELROWS = 31, PF_NCOLS = 32 };
+
+/* The prefetch's JSON array as a one-row result: strings and numbers as
+ * text, true/false as "1"/"0", null as NULL. */
+static struct db_res *
+pf_row(const char *json)
+{
+	char err[128];
+	yajl_val a = json ? json_parse(json, strlen(json), 1, strlen(json) + 1, err, sizeof err) : NULL;
+	struct db_res *r = NULL;
+
+	if (!YAJL_IS_ARRAY(a) || a->u.array.len != PF_NCOLS)
+		goto out;
+	if ((r = calloc(1, sizeof *r)) == NULL ||
+	    (r->val = calloc(PF_NCOLS, sizeof *r->val)) == NULL ||
+	    (r->len = calloc(PF_NCOLS, sizeof *r->len)) == NULL)
+		goto fail;
+	r->nrows = 1;
+	r->ncols = PF_NCOLS;
+	for (size_t i = 0; i < PF_NCOLS; i++) {
+		yajl_val v = a->u.array.values[i];
+		const char *t = YAJL_IS_STRING(v) ? v->u.string : YAJL_IS_NUMBER(v) ? v->u.number.r :
+		    YAJL_IS_TRUE(v) ? "1" : YAJL_IS_FALSE(v) ? "0" : NULL;
+		if (t == NULL && !YAJL_IS_NULL(v))
+			goto fail;
+		if (t && (r->val[i] = lb_strdup(t)) == NULL)
+			goto fail;
+		r->len[i] = t ? strlen(t) : 0;
+	}
+	goto out;
+fail:
+	db_res_free(r);
+	r = NULL;
+out:
+	json_free(a);
+	return r;
+}
+
+static void
+pf_params(const struct pr *p, unsigned long long params[STORE_PR_PREFETCH_NPARAMS])
+{
+	unsigned long long ids[MAX_LABELS];
+	size_t nl = label_ids(p, ids);
+
+	memset(params, 0, STORE_PR_PREFETCH_NPARAMS * sizeof params[0]);
+	for (size_t i = 0; i < nl && i < PF_LABELS; i++)
+		params[i] = ids[i];
+	params[PF_LABELS] = p->id;
+	params[PF_LABELS + 1] = p->author.id;
+	params[PF_LABELS + 2] = p->repo.id;
+}
+
+int
+store_pr_prefetch_params(const struct conf *c, yajl_val pr,
+    unsigned long long params[STORE_PR_PREFETCH_NPARAMS])
+{
+	struct pr p;
+	int rc = pr_parse(c, pr, &p) < 0 ? STORE_EBADINPUT : 0;
+
+	if (rc == 0)
+		pf_params(&p, params);
+	free(p.labels);
+	return rc;
+}
 
 static int
 cmp_ull(const void *a, const void *b)
@@ -859,8 +911,15 @@ int
 store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
     enum store_result *result)
 {
+	return store_pr_prefetched(db, c, pr, source, NULL, result);
+}
+
+int
+store_pr_prefetched(struct db *db, const struct conf *c, yajl_val pr, const char *source,
+    const char *prefetched, enum store_result *result)
+{
 	struct db_res *r = NULL, *pf = NULL;
-	unsigned long long lid[PF_LABELS] = { 0 }, ids[MAX_LABELS];
+	unsigned long long pp[STORE_PR_PREFETCH_NPARAMS], ids[MAX_LABELS];
 	struct pr p;
 	char cb[6][24];
 	const char *cs[6];
@@ -878,11 +937,20 @@ store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
 	if (source == NULL)
 		source = "webhook";
 	nl = label_ids(&p, ids);
-	for (size_t i = 0; i < nl && i < PF_LABELS; i++)
-		lid[i] = ids[i];
-	if (db_query(db, &pf, PREFETCH_SQL, "uuuuuuuuuuu", lid[0], lid[1], lid[2], lid[3], lid[4],
-	    lid[5], lid[6], lid[7], p.id, p.author.id, p.repo.id) < 0)
+	if (prefetched == NULL) {
+		struct db_res *row;
+		pf_params(&p, pp);
+		if (db_query(db, &row, "SELECT " STORE_PR_PREFETCH, "uuuuuuuuuuu", pp[0], pp[1],
+		    pp[2], pp[3], pp[4], pp[5], pp[6], pp[7], pp[8], pp[9], pp[10]) < 0)
+			goto out;
+		pf = pf_row(db_get(row, 0, 0));
+		db_res_free(row);
+	} else
+		pf = pf_row(prefetched);
+	if (pf == NULL) {
+		log_error("pull request %llu: the prefetch is not the expected JSON array", p.id);
 		goto out;
+	}
 	found = db_getll(pf, 0, PF_FOUND, 0) == 1;
 	if (found && strcmp(db_get(pf, 0, PF_UPDATED), p.updated) > 0) {
 		*result = STORE_STALE;

@@ -18,8 +18,8 @@
  *    merged comes from "merged" when present, else from merged_at != null.
  *    additions/deletions/... are kept from the stored row when the object
  *    lacks them (the REST list endpoint does not send them).
- *    Calls rollup_pr_before()/rollup_pr_after() (lib/rollup.h) around the
- *    change so statistics stay consistent in the same transaction.
+ *    A change queues the PR for the statistics in the same transaction
+ *    (rollup_queue(), lib/rollup.h); an unchanged snapshot writes nothing.
  *  - store_user(), store_repo(), store_team(): upsert by GitHub id.
  *  - Memberships (table memberships, see sql/001_initial.sql):
  *    store_member_start(): opens an interval unless one is open already;
@@ -57,6 +57,40 @@ int store_member_start(struct db *db, unsigned long long team_id,
     unsigned long long user_id, const char *at, const char *source);
 int store_member_end(struct db *db, unsigned long long team_id,
     unsigned long long user_id, const char *at);
+
+/*
+ * The prefetch of store_pr() as one scalar SQL expression, for a caller
+ * whose transaction starts with an INSERT of its own (lib/ingest: the
+ * deliveries row): "INSERT ... RETURNING " STORE_PR_PREFETCH reads what
+ * store_pr() needs in the same round trip. Its STORE_PR_PREFETCH_NPARAMS
+ * '?' are unsigned ('u') and come from store_pr_prefetch_params() (0, or
+ * STORE_EBADINPUT for a PR object store_pr() would refuse). The value is a
+ * JSON array; store_pr_prefetched() is store_pr() with that value instead
+ * of reading it again: it must be read inside the caller's transaction,
+ * and store_pr_prefetched() must follow it there.
+ */
+#define STORE_PR_PREFETCH_NPARAMS 11
+#define STORE_PR_TIME_(c) "DATE_FORMAT(" c ", '%Y-%m-%d %H:%i:%s')"
+#define STORE_PR_PREFETCH \
+    "(SELECT JSON_ARRAY(p.id IS NOT NULL, " STORE_PR_TIME_("p.updated_at") ", p.repo_id, " \
+    "p.number, p.author_id, p.title, IFNULL(p.html_url, ''), p.state, p.draft, p.merged, " \
+    STORE_PR_TIME_("p.created_at") ", IFNULL(" STORE_PR_TIME_("p.closed_at") ", ''), " \
+    "IFNULL(" STORE_PR_TIME_("p.merged_at") ", ''), p.additions, p.deletions, " \
+    "p.changed_files, p.commits, p.comments, p.review_comments, " \
+    "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), " \
+    "u.id IS NOT NULL, u.login, IFNULL(u.avatar_url, ''), u.type, " \
+    "r.id IS NOT NULL, r.tracked, r.partner_owned, r.owner_login, r.name, r.full_name, " \
+    "r.private, " \
+    "(SELECT GROUP_CONCAT(CONCAT_WS(0x1f, id, IFNULL(repo_id, ''), name, IFNULL(color, ''), " \
+    "  MD5(IFNULL(description, ''))) ORDER BY id SEPARATOR 0x1e) " \
+    " FROM labels WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?))) " \
+    "FROM (SELECT 1 AS one) o LEFT JOIN pull_requests p ON p.id = ? " \
+    "LEFT JOIN users u ON u.id = ? LEFT JOIN repositories r ON r.id = ?)"
+
+int store_pr_prefetch_params(const struct conf *c, yajl_val pr,
+    unsigned long long params[STORE_PR_PREFETCH_NPARAMS]);
+int store_pr_prefetched(struct db *db, const struct conf *c, yajl_val pr, const char *source,
+    const char *prefetched, enum store_result *result);
 
 /* Added by the webhooks work: validates a PR object exactly as store_pr()
  * does, without touching the database: 0, or STORE_EBADINPUT. (Fuzzing.) */
