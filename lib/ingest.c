@@ -28,7 +28,7 @@ struct ctx {
 	const char         *action;	/* NULL when the payload has none */
 	const char         *at;		/* received_at */
 	const char         *hook_id;	/* header, may be NULL */
-	const char         *prefetched;	/* STORE_PR_PREFETCH read by the INSERT, or NULL */
+	int                 known;	/* the INSERT found this PR snapshot stored */
 	char                why[160];	/* reason of a STORE_EBADINPUT */
 };
 
@@ -145,7 +145,9 @@ on_pull_request(struct ctx *x)
 
 	if (!YAJL_IS_OBJECT(pr))
 		return bad(x, "pull_request: no pull_request object");
-	rc = store_pr_prefetched(x->db, x->c, pr, "webhook", x->prefetched, &res);
+	if (x->known)
+		return 0;	/* stored already (store_pr_check_known): nothing to write */
+	rc = store_pr(x->db, x->c, pr, "webhook", &res);
 	if (rc == STORE_EBADINPUT)
 		return bad(x, "pull_request: missing or malformed field in pull_request");
 	return rc;
@@ -335,24 +337,28 @@ row_write(struct db *db, const struct ingest_delivery *d, const char *action,
 
 /*
  * The deliveries row of a pull_request whose PR object store_pr() accepts:
- * the INSERT also returns store_pr()'s prefetch (STORE_PR_PREFETCH), so a
- * snapshot already stored costs this statement and the COMMIT. *pf owns
- * the value (x->prefetched points into it).
+ * the INSERT also returns the stored snapshot's fingerprint (STORE_PR_CHECK),
+ * so a snapshot already stored costs this statement and the COMMIT. *known
+ * says whether it was.
  */
 static int
 row_insert_pr(struct db *db, const struct ingest_delivery *d, const char *action,
-    const unsigned long long *pp, struct db_res **pf)
+    const struct store_pr_check *k, int *known)
 {
+	struct db_res *r;
 	char now[32];
 
 	store_now(now, sizeof now);
-	return db_query(db, pf,
+	if (db_query(db, &r,
 	    "INSERT INTO deliveries (id, event, action, hook_id, received_at, processed_at, "
 	    "outcome, error, content_type, body) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
-	    "RETURNING " STORE_PR_PREFETCH,
-	    "ssssssssb" "uuuuuuuuuuu", d->id, d->event, action, d->hook_id, d->received_at, now,
-	    "processed", d->content_type, d->body, d->len, pp[0], pp[1], pp[2], pp[3], pp[4],
-	    pp[5], pp[6], pp[7], pp[8], pp[9], pp[10]);
+	    "RETURNING " STORE_PR_CHECK,
+	    "ssssssssb" "u", d->id, d->event, action, d->hook_id, d->received_at, now,
+	    "processed", d->content_type, d->body, d->len, k->id) < 0)
+		return -1;
+	*known = store_pr_check_known(k, db_get(r, 0, 0));
+	db_res_free(r);
+	return 0;
 }
 
 /* Record a failure outside any transaction. */
@@ -403,9 +409,8 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 	char perr[128] = "", act[65] = "";
 	enum ingest_status st = INGEST_DBERROR;
 	const char *outcome, *action = NULL;
-	int exists = 0, with_pf = 0;
-	unsigned long long pp[STORE_PR_PREFETCH_NPARAMS];
-	struct db_res *pf = NULL;
+	int exists = 0, with_check = 0;
+	struct store_pr_check k;
 
 	memset(&x, 0, sizeof x);
 	x.db = db;
@@ -434,8 +439,8 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 		}
 		rt = route_of(&x, d->event);
 		outcome = rt ? "processed" : "ignored";
-		with_pf = !replay && rt && rt->fn == on_pull_request &&
-		    store_pr_prefetch_params(c, json_get(x.root, "pull_request", NULL), pp) == 0;
+		with_check = !replay && rt && rt->fn == on_pull_request &&
+		    store_pr_check_init(c, json_get(x.root, "pull_request", NULL), &k) == 0;
 	} else {
 		lb_snprintf(x.why, sizeof x.why, "invalid JSON payload: %s", perr);
 		outcome = "failed";
@@ -446,15 +451,14 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 
 		exists = 0;
 		x.why[0] = x.root ? '\0' : x.why[0];
-		x.prefetched = NULL;
-		db_res_free(pf);
-		pf = NULL;
+		x.known = 0;
 		if (begin(db) < 0)
 			goto dberr;
-		if (with_pf && row_insert_pr(db, d, action, pp, &pf) == 0)
-			x.prefetched = db_get(pf, 0, 0);
-		else if (!replay && (with_pf || row_write(db, d, action, outcome,
-		    x.root ? NULL : x.why, 0, 0) < 0)) {
+		if (with_check)
+			rc = row_insert_pr(db, d, action, &k, &x.known);
+		else if (!replay)
+			rc = row_write(db, d, action, outcome, x.root ? NULL : x.why, 0, 0);
+		if (rc < 0) {
 			struct db_res *r;
 			int failed;
 			if (db_errno(db) != ER_DUP_ENTRY)
@@ -469,7 +473,8 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 				st = INGEST_DUPLICATE;
 				goto out;
 			}
-			exists = 1;
+			exists = 1;	/* a failed delivery arrives again: apply it */
+			rc = 0;
 		}
 		if (x.root == NULL) {	/* not JSON: the row says why */
 			if ((exists || replay) &&
@@ -521,7 +526,6 @@ dberr:
 		goto out;
 	}
 out:
-	db_res_free(pf);
 	json_free(x.root);
 	return st;
 }

@@ -671,17 +671,32 @@ store_pr_valid(const struct conf *c, yajl_val pr)
 
 /*
  * What the database holds for one snapshot, read in ONE statement without
- * locks: STORE_PR_PREFETCH (store.h), a JSON array of the PR row, its label
- * ids, its author, its base repository and the snapshot's first PF_LABELS
- * label rows. Most deliveries repeat a known state (review requested,
+ * locks: a JSON array of the PR row (with its snapshot_fp), its label ids,
+ * its author, its base repository and the snapshot's first PF_LABELS label
+ * rows. Most deliveries repeat a known state (review requested,
  * synchronize, a second delivery of the same change): they end here, with
  * no write and no lock. The array becomes a one-row db_res (pf_row) so the
  * checks below read cells by PF_* column.
  */
 #define PF_LABELS 8
+#define PF_NPARAMS 11
+#define TF(c) "DATE_FORMAT(" c ", '%Y-%m-%d %H:%i:%s')"
+static const char PREFETCH_SQL[] =
+    "SELECT (SELECT JSON_ARRAY(p.id IS NOT NULL, " TF("p.updated_at") ", p.repo_id, p.number, "
+    "p.author_id, p.title, IFNULL(p.html_url, ''), p.state, p.draft, p.merged, "
+    TF("p.created_at") ", IFNULL(" TF("p.closed_at") ", ''), IFNULL(" TF("p.merged_at") ", ''), "
+    "p.additions, p.deletions, p.changed_files, p.commits, p.comments, p.review_comments, "
+    "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), "
+    "u.id IS NOT NULL, u.login, IFNULL(u.avatar_url, ''), u.type, "
+    "r.id IS NOT NULL, r.tracked, r.partner_owned, r.owner_login, r.name, r.full_name, r.private, "
+    "(SELECT GROUP_CONCAT(CONCAT_WS(0x1f, id, IFNULL(repo_id, ''), name, IFNULL(color, ''), "
+    "  MD5(IFNULL(description, ''))) ORDER BY id SEPARATOR 0x1e) "
+    " FROM labels WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?)), p.snapshot_fp) "
+    "FROM (SELECT 1 AS one) o LEFT JOIN pull_requests p ON p.id = ? "
+    "LEFT JOIN users u ON u.id = ? LEFT JOIN repositories r ON r.id = ?)";
 static size_t label_ids(const struct pr *p, unsigned long long *ids);
 enum { PF_FOUND, PF_UPDATED, PF_ROW, PF_COUNTS = 13, PF_LABELIDS = 19, PF_USER = 20,
-    PF_REPO = 24, PF_LABELROWS = 31, PF_NCOLS = 32 };
+    PF_REPO = 24, PF_LABELROWS = 31, PF_FP = 32, PF_NCOLS = 33 };
 
 /* The prefetch's JSON array as a one-row result: strings and numbers as
  * text, true/false as "1"/"0", null as NULL. */
@@ -720,12 +735,12 @@ out:
 }
 
 static void
-pf_params(const struct pr *p, unsigned long long params[STORE_PR_PREFETCH_NPARAMS])
+pf_params(const struct pr *p, unsigned long long params[PF_NPARAMS])
 {
 	unsigned long long ids[MAX_LABELS];
 	size_t nl = label_ids(p, ids);
 
-	memset(params, 0, STORE_PR_PREFETCH_NPARAMS * sizeof params[0]);
+	memset(params, 0, PF_NPARAMS * sizeof params[0]);
 	for (size_t i = 0; i < nl && i < PF_LABELS; i++)
 		params[i] = ids[i];
 	params[PF_LABELS] = p->id;
@@ -733,18 +748,6 @@ pf_params(const struct pr *p, unsigned long long params[STORE_PR_PREFETCH_NPARAM
 	params[PF_LABELS + 2] = p->repo.id;
 }
 
-int
-store_pr_prefetch_params(const struct conf *c, yajl_val pr,
-    unsigned long long params[STORE_PR_PREFETCH_NPARAMS])
-{
-	struct pr p;
-	int rc = pr_parse(c, pr, &p) < 0 ? STORE_EBADINPUT : 0;
-
-	if (rc == 0)
-		pf_params(&p, params);
-	free(p.labels);
-	return rc;
-}
 
 static int
 cmp_ull(const void *a, const void *b)
@@ -840,6 +843,71 @@ label_rows_same(const struct pr *p, const char *stored)
 	return same;
 }
 
+/*
+ * The snapshot's fingerprint (pull_requests.snapshot_fp, sql/010): MD5 over
+ * every value store_pr() writes from it, labels in id order; "" when it
+ * cannot be computed (never equal to a stored one).
+ */
+static void
+pr_fingerprint(const struct pr *p, char out[33])
+{
+	unsigned long long ids[MAX_LABELS];
+	size_t n = label_ids(p, ids);
+	struct buf b = BUF_INIT;
+	char desc[1025];
+	int ok;
+
+	out[0] = '\0';
+	ok = buf_printf(&b, "v1\x1f%llu\x1f%lld\x1f%llu\x1f%s\x1f%s\x1f%s\x1f%llu\x1f%s\x1f%s\x1f%s"
+	    "\x1f%d\x1f%d\x1f%d\x1f%s\x1f%s\x1f%s\x1f%d\x1f%d\x1f%s\x1f%s\x1f%s\x1f%s",
+	    p->id, p->number, p->author.id, p->author.login, p->author.avatar,
+	    p->author.type ? p->author.type : "-", p->repo.id, p->repo.owner, p->repo.name,
+	    p->repo.full_name, p->repo.tracked, p->repo.partner_owned, p->repo.private_,
+	    p->title, p->html_url, p->state, p->draft, p->merged, p->created, p->updated,
+	    p->closed, p->merged_at);
+	for (int i = 0; i < 6 && ok == 0; i++)
+		ok = p->has[i] ? buf_printf(&b, "\x1f%lld", p->cnt[i]) : buf_puts(&b, "\x1f-");
+	for (size_t i = 0; i < n && ok == 0; i++) {
+		const struct label *l = NULL;
+		for (size_t k = 0; k < p->nlabels && l == NULL; k++)
+			if (p->labels[k].id == ids[i])
+				l = &p->labels[k];
+		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		ok = buf_printf(&b, "\x1e%llu\x1f%s\x1f%s\x1f%s", l->id, l->name, l->color, desc);
+	}
+	if (ok == 0 && b.data)
+		md5_hex(b.data, out);
+	buf_free(&b);
+}
+
+int
+store_pr_check_init(const struct conf *c, yajl_val pr, struct store_pr_check *check)
+{
+	struct pr p;
+	int rc = pr_parse(c, pr, &p) < 0 ? STORE_EBADINPUT : 0;
+
+	memset(check, 0, sizeof *check);
+	if (rc == 0) {
+		check->id = p.id;
+		pr_fingerprint(&p, check->fp);
+		lb_strlcpy(check->updated, p.updated, sizeof check->updated);
+	}
+	free(p.labels);
+	return rc;
+}
+
+int
+store_pr_check_known(const struct store_pr_check *check, const char *stored)
+{
+	const char *sp = stored ? strchr(stored, ' ') : NULL;
+
+	if (sp == NULL || check->fp[0] == '\0')
+		return 0;	/* not stored yet */
+	if (strcmp(sp + 1, check->updated) > 0)
+		return 1;	/* a newer snapshot is stored: store_pr() would skip this one */
+	return (size_t)(sp - stored) == 32 && memcmp(stored, check->fp, 32) == 0;
+}
+
 static int
 str_eq_col(const struct db_res *r, size_t col, const char *v)
 {
@@ -911,17 +979,10 @@ int
 store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
     enum store_result *result)
 {
-	return store_pr_prefetched(db, c, pr, source, NULL, result);
-}
-
-int
-store_pr_prefetched(struct db *db, const struct conf *c, yajl_val pr, const char *source,
-    const char *prefetched, enum store_result *result)
-{
-	struct db_res *r = NULL, *pf = NULL;
-	unsigned long long pp[STORE_PR_PREFETCH_NPARAMS], ids[MAX_LABELS];
+	struct db_res *r = NULL, *pf = NULL, *row;
+	unsigned long long pp[PF_NPARAMS], ids[MAX_LABELS];
 	struct pr p;
-	char cb[6][24];
+	char cb[6][24], fp[33];
 	const char *cs[6];
 	int rc = -1, found, lchanged = 0, inserted = 0, fc, ufound, rfound, lrows_same;
 	unsigned long long aff = 0;
@@ -937,16 +998,13 @@ store_pr_prefetched(struct db *db, const struct conf *c, yajl_val pr, const char
 	if (source == NULL)
 		source = "webhook";
 	nl = label_ids(&p, ids);
-	if (prefetched == NULL) {
-		struct db_res *row;
-		pf_params(&p, pp);
-		if (db_query(db, &row, "SELECT " STORE_PR_PREFETCH, "uuuuuuuuuuu", pp[0], pp[1],
-		    pp[2], pp[3], pp[4], pp[5], pp[6], pp[7], pp[8], pp[9], pp[10]) < 0)
-			goto out;
-		pf = pf_row(db_get(row, 0, 0));
-		db_res_free(row);
-	} else
-		pf = pf_row(prefetched);
+	pr_fingerprint(&p, fp);
+	pf_params(&p, pp);
+	if (db_query(db, &row, PREFETCH_SQL, "uuuuuuuuuuu", pp[0], pp[1], pp[2], pp[3], pp[4],
+	    pp[5], pp[6], pp[7], pp[8], pp[9], pp[10]) < 0)
+		goto out;
+	pf = pf_row(db_get(row, 0, 0));
+	db_res_free(row);
 	if (pf == NULL) {
 		log_error("pull request %llu: the prefetch is not the expected JSON array", p.id);
 		goto out;
@@ -965,7 +1023,15 @@ store_pr_prefetched(struct db *db, const struct conf *c, yajl_val pr, const char
 	    label_set_same(&p, db_get(pf, 0, PF_LABELIDS)) &&
 	    user_same(&p.author, ufound, db_get(pf, 0, PF_USER + 1), db_get(pf, 0, PF_USER + 2),
 	    db_get(pf, 0, PF_USER + 3)) && rfound && repo_same(&p.repo, pf, PF_REPO + 1, &fc)) {
-		rc = 0;		/* the same snapshot again: nothing to write */
+		/* the same snapshot again: nothing to write but its fingerprint,
+		 * when the row has none or another one (only if the row is still
+		 * the one compared) */
+		if (fp[0] && !str_eq_col(pf, PF_FP, fp) && db_exec(db,
+		    "UPDATE pull_requests SET snapshot_fp = ? WHERE id = ? AND "
+		    "updated_at = ? AND snapshot_fp <=> ?", "suss", fp, p.id, p.updated,
+		    db_get(pf, 0, PF_FP)) < 0)
+			goto out;
+		rc = 0;
 		goto out;
 	}
 	if (user_write_known(db, &p.author, ufound, db_get(pf, 0, PF_USER + 1),
@@ -979,12 +1045,14 @@ store_pr_prefetched(struct db *db, const struct conf *c, yajl_val pr, const char
 			if (db_exec(db,
 			    "INSERT INTO pull_requests (id, repo_id, number, author_id, title, html_url, "
 			    "state, draft, merged, created_at, updated_at, closed_at, merged_at, additions, "
-			    "deletions, changed_files, commits, comments, review_comments, source) "
-			    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			    "uuiusssiisssssssssss", p.id, p.repo.id, p.number, p.author.id, p.title,
+			    "deletions, changed_files, commits, comments, review_comments, source, "
+			    "snapshot_fp) "
+			    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			    "uuiusssiisssssssssss" "s", p.id, p.repo.id, p.number, p.author.id, p.title,
 			    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
 			    (long long)p.merged, p.created, p.updated, tnull(p.closed),
-			    tnull(p.merged_at), cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source) == 0) {
+			    tnull(p.merged_at), cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source,
+			    tnull(fp)) == 0) {
 				inserted = 1;
 				for (size_t i = 0; i < nl; i++)
 					if (db_exec(db, "INSERT IGNORE INTO pr_labels (pr_id, label_id) "
@@ -1020,11 +1088,12 @@ store_pr_prefetched(struct db *db, const struct conf *c, yajl_val pr, const char
 		    "closed_at = ?, merged_at = ?, additions = COALESCE(?, additions), "
 		    "deletions = COALESCE(?, deletions), changed_files = COALESCE(?, changed_files), "
 		    "commits = COALESCE(?, commits), comments = COALESCE(?, comments), "
-		    "review_comments = COALESCE(?, review_comments), source = ? WHERE id = ?",
-		    "uiusssiisssssssssssu", p.repo.id, p.number, p.author.id, p.title,
+		    "review_comments = COALESCE(?, review_comments), source = ?, snapshot_fp = ? "
+		    "WHERE id = ?",
+		    "uiusssiisssssssssss" "su", p.repo.id, p.number, p.author.id, p.title,
 		    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
 		    (long long)p.merged, p.created, p.updated, tnull(p.closed), tnull(p.merged_at),
-		    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source, p.id) < 0) {
+		    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source, tnull(fp), p.id) < 0) {
 			int freed;
 			if (db_errno(db) != ER_DUP_ENTRY ||
 			    strstr(db_error(db), "pull_requests_repo_number") == NULL ||

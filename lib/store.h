@@ -19,7 +19,8 @@
  *    additions/deletions/... are kept from the stored row when the object
  *    lacks them (the REST list endpoint does not send them).
  *    A change queues the PR for the statistics in the same transaction
- *    (rollup_queue(), lib/rollup.h); an unchanged snapshot writes nothing.
+ *    (rollup_queue(), lib/rollup.h); an unchanged snapshot writes nothing
+ *    but its fingerprint (snapshot_fp, below) when the row lacks it.
  *  - store_user(), store_repo(), store_team(): upsert by GitHub id.
  *  - Memberships (table memberships, see sql/001_initial.sql):
  *    store_member_start(): opens an interval unless one is open already;
@@ -59,38 +60,29 @@ int store_member_end(struct db *db, unsigned long long team_id,
     unsigned long long user_id, const char *at);
 
 /*
- * The prefetch of store_pr() as one scalar SQL expression, for a caller
- * whose transaction starts with an INSERT of its own (lib/ingest: the
- * deliveries row): "INSERT ... RETURNING " STORE_PR_PREFETCH reads what
- * store_pr() needs in the same round trip. Its STORE_PR_PREFETCH_NPARAMS
- * '?' are unsigned ('u') and come from store_pr_prefetch_params() (0, or
- * STORE_EBADINPUT for a PR object store_pr() would refuse). The value is a
- * JSON array; store_pr_prefetched() is store_pr() with that value instead
- * of reading it again: it must be read inside the caller's transaction,
- * and store_pr_prefetched() must follow it there.
+ * Recognising a snapshot already stored without reading it field by field,
+ * for a caller whose transaction starts with an INSERT of its own (lib/ingest:
+ * the deliveries row). store_pr() keeps in pull_requests.snapshot_fp the
+ * fingerprint of the last snapshot it stored (sql/010). store_pr_check_init()
+ * computes the snapshot's fingerprint (0, or STORE_EBADINPUT for an object
+ * store_pr() would refuse); "INSERT ... RETURNING " STORE_PR_CHECK, with
+ * check.id bound ('u') to its '?', reads the stored one in the same round
+ * trip; store_pr_check_known() on that value is 1 when store_pr() would
+ * write nothing (the same fingerprint, or a newer updated_at stored), else 0:
+ * call store_pr(). Read inside the caller's transaction.
  */
-#define STORE_PR_PREFETCH_NPARAMS 11
-#define STORE_PR_TIME_(c) "DATE_FORMAT(" c ", '%Y-%m-%d %H:%i:%s')"
-#define STORE_PR_PREFETCH \
-    "(SELECT JSON_ARRAY(p.id IS NOT NULL, " STORE_PR_TIME_("p.updated_at") ", p.repo_id, " \
-    "p.number, p.author_id, p.title, IFNULL(p.html_url, ''), p.state, p.draft, p.merged, " \
-    STORE_PR_TIME_("p.created_at") ", IFNULL(" STORE_PR_TIME_("p.closed_at") ", ''), " \
-    "IFNULL(" STORE_PR_TIME_("p.merged_at") ", ''), p.additions, p.deletions, " \
-    "p.changed_files, p.commits, p.comments, p.review_comments, " \
-    "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), " \
-    "u.id IS NOT NULL, u.login, IFNULL(u.avatar_url, ''), u.type, " \
-    "r.id IS NOT NULL, r.tracked, r.partner_owned, r.owner_login, r.name, r.full_name, " \
-    "r.private, " \
-    "(SELECT GROUP_CONCAT(CONCAT_WS(0x1f, id, IFNULL(repo_id, ''), name, IFNULL(color, ''), " \
-    "  MD5(IFNULL(description, ''))) ORDER BY id SEPARATOR 0x1e) " \
-    " FROM labels WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?))) " \
-    "FROM (SELECT 1 AS one) o LEFT JOIN pull_requests p ON p.id = ? " \
-    "LEFT JOIN users u ON u.id = ? LEFT JOIN repositories r ON r.id = ?)"
+struct store_pr_check {
+	unsigned long long id;
+	char               fp[33];
+	char               updated[32];
+};
 
-int store_pr_prefetch_params(const struct conf *c, yajl_val pr,
-    unsigned long long params[STORE_PR_PREFETCH_NPARAMS]);
-int store_pr_prefetched(struct db *db, const struct conf *c, yajl_val pr, const char *source,
-    const char *prefetched, enum store_result *result);
+#define STORE_PR_CHECK \
+    "(SELECT CONCAT(IFNULL(snapshot_fp, '-'), ' ', " \
+    "DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s')) FROM pull_requests WHERE id = ?)"
+
+int store_pr_check_init(const struct conf *c, yajl_val pr, struct store_pr_check *check);
+int store_pr_check_known(const struct store_pr_check *check, const char *stored);
 
 /* Added by the webhooks work: validates a PR object exactly as store_pr()
  * does, without touching the database: 0, or STORE_EBADINPUT. (Fuzzing.) */

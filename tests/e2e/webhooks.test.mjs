@@ -268,6 +268,49 @@ test('an older snapshot never overwrites a newer one; an equal updated_at replac
   assert.deepEqual(await prRow(870001), expected(c.pull_request));
 });
 
+test('a snapshot already stored is recognised by its fingerprint: nothing written, not queued', async () => {
+  const id = 893001;
+  const [opened, labeled] = lifecycle(id).slice(0, 2);
+  let r = await deliver(s, 'pull_request', labeled, { secret: SECRET });
+  assert.equal(r.json.status, 'processed');
+  const [[fp1]] = await s.sql(`SELECT snapshot_fp FROM pull_requests WHERE id = ${id}`);
+  assert.match(fp1, /^[0-9a-f]{32}$/);
+  // the same snapshot in a new delivery: processed, and nothing changes or queues
+  await s.sql(`DELETE FROM stat_queue WHERE pr_id = ${id}`);
+  await s.sql(`UPDATE pull_requests SET title = 'edited by hand' WHERE id = ${id}`);
+  r = await deliver(s, 'pull_request', labeled, { secret: SECRET });
+  assert.equal(r.json.status, 'processed');
+  assert.deepEqual(await s.sql(`SELECT title FROM pull_requests WHERE id = ${id}`), [['edited by hand']],
+    'a known fingerprint writes nothing');
+  assert.deepEqual(await s.sql(`SELECT COUNT(*) FROM stat_queue WHERE pr_id = ${id}`), [['0']]);
+  // an older snapshot than the stored one: nothing written either
+  r = await deliver(s, 'pull_request', opened, { secret: SECRET });
+  assert.equal(r.json.status, 'processed');
+  assert.deepEqual(await s.sql(`SELECT title FROM pull_requests WHERE id = ${id}`), [['edited by hand']]);
+  // a row without a fingerprint (stored before sql/010, or by hand) is compared
+  // field by field: the hand edit is undone and the fingerprint set again
+  await s.sql(`UPDATE pull_requests SET snapshot_fp = NULL WHERE id = ${id}`);
+  r = await deliver(s, 'pull_request', labeled, { secret: SECRET });
+  assert.equal(r.json.status, 'processed');
+  assert.deepEqual(await prRow(id), expected(labeled.pull_request));
+  assert.deepEqual(await s.sql(`SELECT snapshot_fp FROM pull_requests WHERE id = ${id}`), [[fp1]]);
+  // the same snapshot with no difference but a fingerprint missing: only the fingerprint is written
+  await s.sql(`DELETE FROM stat_queue WHERE pr_id = ${id}`);
+  await s.sql(`UPDATE pull_requests SET snapshot_fp = NULL WHERE id = ${id}`);
+  r = await deliver(s, 'pull_request', labeled, { secret: SECRET });
+  assert.deepEqual(await s.sql(`SELECT snapshot_fp FROM pull_requests WHERE id = ${id}`), [[fp1]]);
+  assert.deepEqual(await s.sql(`SELECT COUNT(*) FROM stat_queue WHERE pr_id = ${id}`), [['0']]);
+  // any stored field of the snapshot changes the fingerprint: a label's color
+  const recolored = JSON.parse(JSON.stringify(labeled));
+  recolored.pull_request.labels[0].color = '000000';
+  r = await deliver(s, 'pull_request', recolored, { secret: SECRET });
+  assert.equal(r.json.status, 'processed');
+  const [[fp2]] = await s.sql(`SELECT snapshot_fp FROM pull_requests WHERE id = ${id}`);
+  assert.notEqual(fp2, fp1);
+  assert.deepEqual(await s.sql(`SELECT color FROM labels WHERE id = ${labeled.pull_request.labels[0].id}`),
+    [['000000']]);
+});
+
 test('a PR number stored under another id: the snapshot wins, the old row and its labels go', async () => {
   const [first] = lifecycle(891001).slice(1, 2);	// labeled: two labels
   first.pull_request.number = 4242;
