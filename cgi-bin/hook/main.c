@@ -31,6 +31,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,6 +51,16 @@ init(void *ctx)
 	}
 	if (conf.webhook_secrets.n == 0)
 		log_warn("no [github] webhook_secret configured: unsigned deliveries are accepted");
+	/*
+	 * A delivery allocates its body and its JSON tree (~60 KB for GitHub's
+	 * 25 KB payloads) and frees them at the end: with glibc's default
+	 * 128 KB trim threshold the heap shrank and grew back (brk, then page
+	 * faults on fresh pages) for every delivery. Keep up to 4 MB of heap;
+	 * blocks above 1 MB (rare huge bodies) are mapped and returned at once,
+	 * so a worker's RSS stays small.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	db = db_open(&conf, err, sizeof err);	/* failure is fine: we spool */
 	if (db == NULL)
 		log_warn("%s", err);
