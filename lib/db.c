@@ -475,18 +475,6 @@ db_query(struct db *db, struct db_res **out, const char *sql, const char *types,
 		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 		goto fail;
 	}
-	/* a CALL ends with a status result after its result set: read it */
-	while (mysql_stmt_more_results(st)) {
-		int more;
-		mysql_stmt_free_result(st);
-		more = mysql_stmt_next_result(st);
-		if (more > 0) {
-			set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-			goto fail;
-		}
-		if (more < 0)
-			break;
-	}
 	mysql_free_result(meta);
 	mysql_stmt_free_result(st);
 	free(rb);
@@ -625,13 +613,6 @@ db_commit(struct db *db)
 		return -1;
 	}
 	return 0;
-}
-
-void
-db_tx_committed(struct db *db)
-{
-	db->in_tx = 0;
-	db->tx_fresh = 0;
 }
 
 int

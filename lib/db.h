@@ -71,9 +71,6 @@ int  db_lazy_begin(struct db *db);
 int  db_begin(struct db *db);
 int  db_commit(struct db *db);
 int  db_rollback(struct db *db);
-/* The transaction opened by db_begin() was committed by the server (a stored
- * procedure's COMMIT): the connection is outside a transaction again. */
-void db_tx_committed(struct db *db);
 
 unsigned long long db_affected(struct db *db);
 unsigned long long db_insert_id(struct db *db);

@@ -336,11 +336,10 @@ row_write(struct db *db, const struct ingest_delivery *d, const char *action,
 }
 
 /*
- * The deliveries row of a pull_request whose PR object store_pr() accepts,
- * with the check whether its snapshot is stored already (store_pr_check_*):
- * the procedure hook_pr_delivery (sql/011) inserts the row, compares the
- * stored fingerprint and, when the snapshot is known, commits: *known = 1,
- * the whole delivery in one round trip. *known = 0: the transaction is open.
+ * The deliveries row of a pull_request whose PR object store_pr() accepts:
+ * the INSERT also returns the stored snapshot's fingerprint (STORE_PR_CHECK),
+ * so a snapshot already stored costs this statement and the COMMIT. *known
+ * says whether it was.
  */
 static int
 row_insert_pr(struct db *db, const struct ingest_delivery *d, const char *action,
@@ -350,14 +349,15 @@ row_insert_pr(struct db *db, const struct ingest_delivery *d, const char *action
 	char now[32];
 
 	store_now(now, sizeof now);
-	if (db_query(db, &r, "CALL hook_pr_delivery(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    "sssssssb" "uss", d->id, d->event, action, d->hook_id, d->received_at, now,
-	    d->content_type, d->body, d->len, k->id, k->fp[0] ? k->fp : NULL, k->updated) < 0)
+	if (db_query(db, &r,
+	    "INSERT INTO deliveries (id, event, action, hook_id, received_at, processed_at, "
+	    "outcome, error, content_type, body) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
+	    "RETURNING " STORE_PR_CHECK,
+	    "ssssssssb" "u", d->id, d->event, action, d->hook_id, d->received_at, now,
+	    "processed", d->content_type, d->body, d->len, k->id) < 0)
 		return -1;
-	*known = db_getll(r, 0, 0, 0) == 1;
+	*known = store_pr_check_known(k, db_get(r, 0, 0));
 	db_res_free(r);
-	if (*known)
-		db_tx_committed(db);
 	return 0;
 }
 
@@ -501,7 +501,7 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 			goto dberr;
 		if ((exists || replay) && row_write(db, d, action, outcome, NULL, exists, replay) < 0)
 			goto dberr;
-		if (!x.known && db_commit(db) < 0)	/* known: committed by hook_pr_delivery */
+		if (db_commit(db) < 0)
 			goto dberr;
 		st = rt ? INGEST_PROCESSED : INGEST_IGNORED;
 		goto out;

@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,8 +52,8 @@ int
 migrate_split(const char *sql, size_t len,
     int (*fn)(const char *stmt, size_t len, void *arg), void *arg)
 {
-	size_t start = 0, i = 0, dlen = 1;
-	char quote = 0, delim[9] = ";";
+	size_t start = 0, i = 0;
+	char quote = 0;
 
 	while (i < len) {
 		char c = sql[i];
@@ -64,25 +63,6 @@ migrate_split(const char *sql, size_t len,
 			else if (c == quote)
 				quote = 0;
 			i++;
-			continue;
-		}
-		/* "DELIMITER xx" on a line of its own, as the mariadb client reads
-		 * it: statements (procedure bodies) end with xx until the next one */
-		if ((i == 0 || sql[i - 1] == '\n') && len - i > 10 &&
-		    strncasecmp(sql + i, "DELIMITER ", 10) == 0) {
-			size_t k = i + 10, n = 0;
-			while (k < len && sql[k] == ' ')
-				k++;
-			while (k + n < len && !isspace((unsigned char)sql[k + n]))
-				n++;
-			if (n == 0 || n >= sizeof delim)
-				return -1;
-			memcpy(delim, sql + k, n);
-			delim[n] = '\0';
-			dlen = n;
-			while (k < len && sql[k] != '\n')
-				k++;
-			i = start = k;
 			continue;
 		}
 		if (c == '\'' || c == '"' || c == '`') {
@@ -101,7 +81,7 @@ migrate_split(const char *sql, size_t len,
 				i++;
 			i += 2;
 			continue;
-		} else if (len - i >= dlen && memcmp(sql + i, delim, dlen) == 0) {
+		} else if (c == ';') {
 			size_t s = start, e = i;
 			while (s < e && isspace((unsigned char)sql[s]))
 				s++;
@@ -110,9 +90,7 @@ migrate_split(const char *sql, size_t len,
 				if (rc)
 					return rc;
 			}
-			start = i + dlen;
-			i += dlen;
-			continue;
+			start = i + 1;
 		}
 		i++;
 	}

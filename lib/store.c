@@ -896,6 +896,17 @@ store_pr_check_init(const struct conf *c, yajl_val pr, struct store_pr_check *ch
 	return rc;
 }
 
+int
+store_pr_check_known(const struct store_pr_check *check, const char *stored)
+{
+	const char *sp = stored ? strchr(stored, ' ') : NULL;
+
+	if (sp == NULL || check->fp[0] == '\0')
+		return 0;	/* not stored yet */
+	if (strcmp(sp + 1, check->updated) > 0)
+		return 1;	/* a newer snapshot is stored: store_pr() would skip this one */
+	return (size_t)(sp - stored) == 32 && memcmp(stored, check->fp, 32) == 0;
+}
 
 static int
 str_eq_col(const struct db_res *r, size_t col, const char *v)

@@ -60,22 +60,29 @@ int store_member_end(struct db *db, unsigned long long team_id,
     unsigned long long user_id, const char *at);
 
 /*
- * Recognising a snapshot already stored without reading it field by field.
- * store_pr() keeps in pull_requests.snapshot_fp the fingerprint of the last
- * snapshot it stored (sql/010). store_pr_check_init() gives a PR object's
- * id, fingerprint and updated_at (0, or STORE_EBADINPUT for an object
- * store_pr() would refuse); the same fingerprint stored, or a newer
- * updated_at, means store_pr() would write nothing. lib/ingest passes them
- * to the procedure hook_pr_delivery (sql/011), which makes that comparison
- * in the server while it inserts the deliveries row.
+ * Recognising a snapshot already stored without reading it field by field,
+ * for a caller whose transaction starts with an INSERT of its own (lib/ingest:
+ * the deliveries row). store_pr() keeps in pull_requests.snapshot_fp the
+ * fingerprint of the last snapshot it stored (sql/010). store_pr_check_init()
+ * computes the snapshot's fingerprint (0, or STORE_EBADINPUT for an object
+ * store_pr() would refuse); "INSERT ... RETURNING " STORE_PR_CHECK, with
+ * check.id bound ('u') to its '?', reads the stored one in the same round
+ * trip; store_pr_check_known() on that value is 1 when store_pr() would
+ * write nothing (the same fingerprint, or a newer updated_at stored), else 0:
+ * call store_pr(). Read inside the caller's transaction.
  */
 struct store_pr_check {
 	unsigned long long id;
-	char               fp[33];	/* "" when it could not be computed */
+	char               fp[33];
 	char               updated[32];
 };
 
+#define STORE_PR_CHECK \
+    "(SELECT CONCAT(IFNULL(snapshot_fp, '-'), ' ', " \
+    "DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s')) FROM pull_requests WHERE id = ?)"
+
 int store_pr_check_init(const struct conf *c, yajl_val pr, struct store_pr_check *check);
+int store_pr_check_known(const struct store_pr_check *check, const char *stored);
 
 /* Added by the webhooks work: validates a PR object exactly as store_pr()
  * does, without touching the database: 0, or STORE_EBADINPUT. (Fuzzing.) */
