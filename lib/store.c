@@ -671,83 +671,28 @@ store_pr_valid(const struct conf *c, yajl_val pr)
 
 /*
  * What the database holds for one snapshot, read in ONE statement without
- * locks: a JSON array of the PR row (with its snapshot_fp), its label ids,
- * its author, its base repository and the snapshot's first PF_LABELS label
- * rows. Most deliveries repeat a known state (review requested,
- * synchronize, a second delivery of the same change): they end here, with
- * no write and no lock. The array becomes a one-row db_res (pf_row) so the
- * checks below read cells by PF_* column.
+ * locks: the PR row (with its snapshot_fp), its label ids, its author, its
+ * base repository and the snapshot's first PF_LABELS label rows. Most
+ * deliveries repeat a known state (review requested, synchronize, a second
+ * delivery of the same change): they end here, with no write and no lock.
  */
 #define PF_LABELS 8
-#define PF_NPARAMS 11
 #define TF(c) "DATE_FORMAT(" c ", '%Y-%m-%d %H:%i:%s')"
 static const char PREFETCH_SQL[] =
-    "SELECT (SELECT JSON_ARRAY(p.id IS NOT NULL, " TF("p.updated_at") ", p.repo_id, p.number, "
-    "p.author_id, p.title, IFNULL(p.html_url, ''), p.state, p.draft, p.merged, "
-    TF("p.created_at") ", IFNULL(" TF("p.closed_at") ", ''), IFNULL(" TF("p.merged_at") ", ''), "
+    "SELECT p.id IS NOT NULL, " TF("p.updated_at") ", p.repo_id, p.number, p.author_id, "
+    "p.title, IFNULL(p.html_url, ''), p.state, p.draft, p.merged, " TF("p.created_at") ", "
+    "IFNULL(" TF("p.closed_at") ", ''), IFNULL(" TF("p.merged_at") ", ''), "
     "p.additions, p.deletions, p.changed_files, p.commits, p.comments, p.review_comments, "
     "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), "
     "u.id IS NOT NULL, u.login, IFNULL(u.avatar_url, ''), u.type, "
     "r.id IS NOT NULL, r.tracked, r.partner_owned, r.owner_login, r.name, r.full_name, r.private, "
     "(SELECT GROUP_CONCAT(CONCAT_WS(0x1f, id, IFNULL(repo_id, ''), name, IFNULL(color, ''), "
     "  MD5(IFNULL(description, ''))) ORDER BY id SEPARATOR 0x1e) "
-    " FROM labels WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?)), p.snapshot_fp) "
+    " FROM labels WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?)), p.snapshot_fp "
     "FROM (SELECT 1 AS one) o LEFT JOIN pull_requests p ON p.id = ? "
-    "LEFT JOIN users u ON u.id = ? LEFT JOIN repositories r ON r.id = ?)";
-static size_t label_ids(const struct pr *p, unsigned long long *ids);
+    "LEFT JOIN users u ON u.id = ? LEFT JOIN repositories r ON r.id = ?";
 enum { PF_FOUND, PF_UPDATED, PF_ROW, PF_COUNTS = 13, PF_LABELIDS = 19, PF_USER = 20,
-    PF_REPO = 24, PF_LABELROWS = 31, PF_FP = 32, PF_NCOLS = 33 };
-
-/* The prefetch's JSON array as a one-row result: strings and numbers as
- * text, true/false as "1"/"0", null as NULL. */
-static struct db_res *
-pf_row(const char *json)
-{
-	char err[128];
-	yajl_val a = json ? json_parse(json, strlen(json), 1, strlen(json) + 1, err, sizeof err) : NULL;
-	struct db_res *r = NULL;
-
-	if (!YAJL_IS_ARRAY(a) || a->u.array.len != PF_NCOLS)
-		goto out;
-	if ((r = calloc(1, sizeof *r)) == NULL ||
-	    (r->val = calloc(PF_NCOLS, sizeof *r->val)) == NULL ||
-	    (r->len = calloc(PF_NCOLS, sizeof *r->len)) == NULL)
-		goto fail;
-	r->nrows = 1;
-	r->ncols = PF_NCOLS;
-	for (size_t i = 0; i < PF_NCOLS; i++) {
-		yajl_val v = a->u.array.values[i];
-		const char *t = YAJL_IS_STRING(v) ? v->u.string : YAJL_IS_NUMBER(v) ? v->u.number.r :
-		    YAJL_IS_TRUE(v) ? "1" : YAJL_IS_FALSE(v) ? "0" : NULL;
-		if (t == NULL && !YAJL_IS_NULL(v))
-			goto fail;
-		if (t && (r->val[i] = lb_strdup(t)) == NULL)
-			goto fail;
-		r->len[i] = t ? strlen(t) : 0;
-	}
-	goto out;
-fail:
-	db_res_free(r);
-	r = NULL;
-out:
-	json_free(a);
-	return r;
-}
-
-static void
-pf_params(const struct pr *p, unsigned long long params[PF_NPARAMS])
-{
-	unsigned long long ids[MAX_LABELS];
-	size_t nl = label_ids(p, ids);
-
-	memset(params, 0, PF_NPARAMS * sizeof params[0]);
-	for (size_t i = 0; i < nl && i < PF_LABELS; i++)
-		params[i] = ids[i];
-	params[PF_LABELS] = p->id;
-	params[PF_LABELS + 1] = p->author.id;
-	params[PF_LABELS + 2] = p->repo.id;
-}
-
+    PF_REPO = 24, PF_LABELROWS = 31, PF_FP = 32 };
 
 static int
 cmp_ull(const void *a, const void *b)
@@ -771,6 +716,16 @@ label_ids(const struct pr *p, unsigned long long *ids)
 		if (k == 0 || ids[i] != ids[k - 1])
 			ids[k++] = ids[i];
 	return k;
+}
+
+/* The snapshot's first label with that id (one exists: ids come from it). */
+static const struct label *
+label_by_id(const struct pr *p, unsigned long long id)
+{
+	for (size_t k = 0; k < p->nlabels; k++)
+		if (p->labels[k].id == id)
+			return &p->labels[k];
+	return NULL;
 }
 
 /* The stored label set ("1,5,9" or NULL) equals the snapshot's. */
@@ -827,10 +782,7 @@ label_rows_same(const struct pr *p, const char *stored)
 	if (n > PF_LABELS)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct label *l = NULL;
-		for (size_t k = 0; k < p->nlabels && l == NULL; k++)
-			if (p->labels[k].id == ids[i])
-				l = &p->labels[k];
+		const struct label *l = label_by_id(p, ids[i]);
 		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
 		md5_hex(desc, md5);
 		ok = buf_printf(&b, "%s%llu\x1f%llu\x1f%s\x1f%s\x1f%s", i ? "\x1e" : "", l->id,
@@ -849,10 +801,8 @@ label_rows_same(const struct pr *p, const char *stored)
  * cannot be computed (never equal to a stored one).
  */
 static void
-pr_fingerprint(const struct pr *p, char out[33])
+pr_fingerprint(const struct pr *p, const unsigned long long *ids, size_t n, char out[33])
 {
-	unsigned long long ids[MAX_LABELS];
-	size_t n = label_ids(p, ids);
 	struct buf b = BUF_INIT;
 	char desc[1025];
 	int ok;
@@ -868,10 +818,7 @@ pr_fingerprint(const struct pr *p, char out[33])
 	for (int i = 0; i < 6 && ok == 0; i++)
 		ok = p->has[i] ? buf_printf(&b, "\x1f%lld", p->cnt[i]) : buf_puts(&b, "\x1f-");
 	for (size_t i = 0; i < n && ok == 0; i++) {
-		const struct label *l = NULL;
-		for (size_t k = 0; k < p->nlabels && l == NULL; k++)
-			if (p->labels[k].id == ids[i])
-				l = &p->labels[k];
+		const struct label *l = label_by_id(p, ids[i]);
 		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
 		ok = buf_printf(&b, "\x1e%llu\x1f%s\x1f%s\x1f%s", l->id, l->name, l->color, desc);
 	}
@@ -888,8 +835,9 @@ store_pr_check_init(const struct conf *c, yajl_val pr, struct store_pr_check *ch
 
 	memset(check, 0, sizeof *check);
 	if (rc == 0) {
+		unsigned long long ids[MAX_LABELS];
 		check->id = p.id;
-		pr_fingerprint(&p, check->fp);
+		pr_fingerprint(&p, ids, label_ids(&p, ids), check->fp);
 		lb_strlcpy(check->updated, p.updated, sizeof check->updated);
 	}
 	free(p.labels);
@@ -979,8 +927,8 @@ int
 store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
     enum store_result *result)
 {
-	struct db_res *r = NULL, *pf = NULL, *row;
-	unsigned long long pp[PF_NPARAMS], ids[MAX_LABELS];
+	struct db_res *r = NULL, *pf = NULL;
+	unsigned long long lid[PF_LABELS] = { 0 }, ids[MAX_LABELS];
 	struct pr p;
 	char cb[6][24], fp[33];
 	const char *cs[6];
@@ -998,17 +946,12 @@ store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
 	if (source == NULL)
 		source = "webhook";
 	nl = label_ids(&p, ids);
-	pr_fingerprint(&p, fp);
-	pf_params(&p, pp);
-	if (db_query(db, &row, PREFETCH_SQL, "uuuuuuuuuuu", pp[0], pp[1], pp[2], pp[3], pp[4],
-	    pp[5], pp[6], pp[7], pp[8], pp[9], pp[10]) < 0)
+	pr_fingerprint(&p, ids, nl, fp);
+	for (size_t i = 0; i < nl && i < PF_LABELS; i++)
+		lid[i] = ids[i];
+	if (db_query(db, &pf, PREFETCH_SQL, "uuuuuuuuuuu", lid[0], lid[1], lid[2], lid[3], lid[4],
+	    lid[5], lid[6], lid[7], p.id, p.author.id, p.repo.id) < 0)
 		goto out;
-	pf = pf_row(db_get(row, 0, 0));
-	db_res_free(row);
-	if (pf == NULL) {
-		log_error("pull request %llu: the prefetch is not the expected JSON array", p.id);
-		goto out;
-	}
 	found = db_getll(pf, 0, PF_FOUND, 0) == 1;
 	if (found && strcmp(db_get(pf, 0, PF_UPDATED), p.updated) > 0) {
 		*result = STORE_STALE;
