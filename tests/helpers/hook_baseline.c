@@ -30,10 +30,11 @@ init(void *ctx)
 	    "CREATE TABLE IF NOT EXISTS bench_baseline (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, "
 	    "delivery VARCHAR(64) NOT NULL, body LONGBLOB NOT NULL, PRIMARY KEY (id)) "
 	    "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+	const char *row = getenv("HOOK_BASELINE_ROW");
 	char err[512];
 
 	(void)ctx;
-	raw_row = getenv("HOOK_BASELINE_ROW") && strcmp(getenv("HOOK_BASELINE_ROW"), "1") == 0;
+	raw_row = row != NULL && strcmp(row, "1") == 0;
 	if (conf_load(&conf, conf_path(config_path), err, sizeof err) < 0) {
 		log_error("%s", err);
 		return -1;
