@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -32,6 +33,9 @@ static const struct centry table[] = {
 	{ "database", "name",     C_STR, O(db_name),     NULL, 0, 0, 1 },
 	{ "github", "api_url",        C_URL,  O(gh_api_url),      "https://api.github.com", 0, 0, 0 },
 	{ "github", "token",          C_STR,  O(gh_token),        NULL, 0, 0, 0 },
+	{ "github", "app_id",               C_INT, O(gh_app_id),               NULL, 1, INT64_MAX, 0 },
+	{ "github", "app_private_key_file", C_STR, O(gh_app_key_file),         NULL, 0, 0, 0 },
+	{ "github", "app_installation_id",  C_INT, O(gh_app_installation_id),  NULL, 1, INT64_MAX, 0 },
 	{ "github", "webhook_secret", C_LIST, O(webhook_secrets), NULL, 0, 0, 0 },
 	{ "github", "partner_org",    C_STR,  O(partner_org),     NULL, 0, 0, 0 },
 	{ "github", "repositories",   C_LIST, O(repositories),    NULL, 0, 0, 0 },
@@ -221,6 +225,30 @@ set_value(struct conf *c, const struct centry *e, const char *v)
 	return NULL;
 }
 
+int
+conf_github_auth(const struct conf *c)
+{
+	return (c->gh_token && *c->gh_token) || c->gh_app_id > 0;
+}
+
+/* Exactly one way to authenticate to GitHub (or none). */
+static const char *
+check_github_auth(const struct conf *c)
+{
+	int token = c->gh_token && *c->gh_token;
+	int key = c->gh_app_key_file && *c->gh_app_key_file;
+
+	if (token && (c->gh_app_id > 0 || key || c->gh_app_installation_id > 0))
+		return "token and app_id/app_private_key_file are both set: use one of them";
+	if (c->gh_app_id > 0 && !key)
+		return "app_id needs app_private_key_file (the App's .pem key)";
+	if (key && c->gh_app_id <= 0)
+		return "app_private_key_file needs app_id (the App's numeric id)";
+	if (c->gh_app_installation_id > 0 && c->gh_app_id <= 0)
+		return "app_installation_id needs app_id and app_private_key_file";
+	return NULL;
+}
+
 static void
 conf_init(struct conf *c)
 {
@@ -344,6 +372,10 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 			lb_snprintf(err, errlen, "%s:%d: [%s] %s: %s '%.60s'", name, lineno, section, key, why, val);
 			goto fail;
 		}
+	}
+	if (check_github_auth(c) != NULL) {
+		lb_snprintf(err, errlen, "%s: [github] %s", name, check_github_auth(c));
+		goto fail;
 	}
 	for (size_t i = 0; i < NENTRIES; i++)
 		if (table[i].required && !seen[i]) {

@@ -42,6 +42,9 @@ struct conf {
 	/* [github] */
 	char *gh_api_url;
 	char *gh_token;
+	long long gh_app_id;		/* 0: no GitHub App */
+	char *gh_app_key_file;
+	long long gh_app_installation_id;	/* 0: found from partner_org */
 	struct conf_list webhook_secrets;
 	char *partner_org;
 	struct conf_list repositories;	/* "owner/name", as written */
@@ -70,6 +73,8 @@ void conf_free(struct conf *c);
 /* Helpers for values of the config's types (also used by lb-admin). */
 int  conf_parse_duration(const char *s, long long *secs);
 int  conf_parse_size(const char *s, long long *bytes);
+/* 1 when [github] has a token or a GitHub App. */
+int  conf_github_auth(const struct conf *c);
 /* 1 when s equals (ASCII case-insensitively) an item of l. */
 int  conf_list_has(const struct conf_list *l, const char *s);
 

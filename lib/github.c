@@ -1,6 +1,10 @@
+#define _GNU_SOURCE
 #include "github.h"
 #include "buf.h"
+#include "conf.h"
 #include "db.h"
+#include "ghapp.h"
+#include "json.h"
 #include "log.h"
 
 #include <curl/curl.h>
@@ -228,6 +232,25 @@ oom:
 	return NULL;
 }
 
+struct gh *
+gh_open(const struct conf *c, char *err, size_t errlen)
+{
+	struct gh *g;
+
+	if (c->gh_app_id <= 0)
+		return gh_new(c->gh_api_url, c->gh_token, err, errlen);
+	if ((g = gh_new(c->gh_api_url, NULL, err, errlen)) == NULL)
+		return NULL;
+	g->app = gh_app_new(c->gh_app_id, c->gh_app_key_file, c->gh_app_installation_id, err, errlen);
+	if (g->app == NULL || (c->partner_org && (g->org = lb_strdup(c->partner_org)) == NULL)) {
+		if (g->app)
+			lb_snprintf(err, errlen, "out of memory");
+		gh_free(g);
+		return NULL;
+	}
+	return g;
+}
+
 void
 gh_free(struct gh *g)
 {
@@ -239,6 +262,8 @@ gh_free(struct gh *g)
 		explicit_bzero(g->auth_header, strlen(g->auth_header));
 		free(g->auth_header);
 	}
+	gh_app_free(g->app);
+	free(g->org);
 	free(g->api_url);
 	free(g);
 }
@@ -364,11 +389,171 @@ int
 gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
     char *err, size_t errlen)
 {
-	char full[GH_URL_MAX + 256], errbuf[CURL_ERROR_SIZE];
+	return gh_request(g, "GET", url, etag, NULL, r, err, errlen);
+}
+
+int
+gh_post(struct gh *g, const char *url, const char *body, struct gh_resp *r,
+    char *err, size_t errlen)
+{
+	return gh_request(g, "POST", url, NULL, body ? body : "", r, err, errlen);
+}
+
+/* Endpoints GitHub authenticates with the App's JWT, not an installation
+ * token: /app..., and {orgs/X,repos/X/Y,users/X}/installation. */
+static int
+needs_jwt(const struct gh *g, const char *full)
+{
+	const char *p = full + strlen(g->api_url), *q;
+	size_t n;
+
+	if (strncmp(p, "/app", 4) == 0 && (p[4] == '\0' || p[4] == '/' || p[4] == '?'))
+		return 1;
+	q = strchr(p, '?');
+	n = q ? (size_t)(q - p) : strlen(p);
+	return n > 13 && memcmp(p + n - 13, "/installation", 13) == 0 &&
+	    (strncmp(p, "/orgs/", 6) == 0 || strncmp(p, "/repos/", 7) == 0 || strncmp(p, "/users/", 7) == 0);
+}
+
+static time_t
+iso_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof tm);
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
+	    (*end != 'Z' && *end != '\0'))
+		return -1;
+	return timegm(&tm);
+}
+
+/* The installation id from partner_org (GET /orgs/{org}/installation). */
+static int
+app_find_installation(struct gh *g, char *err, size_t errlen)
+{
+	char path[300], esc[200];
+	struct gh_resp r;
+	yajl_val root;
+	long long id;
+	int rc;
+
+	if (g->org == NULL || gh_escape(g->org, esc, sizeof esc) < 0) {
+		lb_snprintf(err, errlen, "GitHub App %lld: set [github] app_installation_id or partner_org",
+		    gh_app_id(g->app));
+		return GH_EINVAL;
+	}
+	lb_snprintf(path, sizeof path, "/orgs/%s/installation", esc);
+	gh_resp_init(&r);
+	rc = gh_request(g, "GET", path, NULL, NULL, &r, err, errlen);
+	if (rc == GH_EHTTP && r.status == 404)
+		lb_snprintf(err, errlen, "GitHub App %lld is not installed on %.100s "
+		    "(install it on the organization, or set [github] app_installation_id)",
+		    gh_app_id(g->app), g->org);
+	if (rc == GH_OK) {
+		root = json_parse(r.body.data, r.body.len, 16, GH_MAX_BODY, NULL, 0);
+		id = json_ll(root, "id", -1);
+		json_free(root);
+		if (id <= 0) {
+			lb_snprintf(err, errlen, "GET %s: answer without an installation id", path);
+			rc = GH_EINVAL;
+		} else
+			gh_app_set_installation(g->app, id);
+	}
+	gh_resp_free(&r);
+	return rc;
+}
+
+/* A new installation access token (POST /app/installations/{id}/access_tokens). */
+static int
+app_renew(struct gh *g, char *err, size_t errlen)
+{
+	char path[128];
+	struct gh_resp r;
+	yajl_val root;
+	time_t exp;
+	long long inst;
+	int rc;
+
+	if (gh_app_installation(g->app) == 0 && (rc = app_find_installation(g, err, errlen)) != GH_OK)
+		return rc;
+	inst = gh_app_installation(g->app);
+	lb_snprintf(path, sizeof path, "/app/installations/%lld/access_tokens", inst);
+	gh_resp_init(&r);
+	rc = gh_request(g, "POST", path, NULL, "", &r, err, errlen);
+	if (rc == GH_EHTTP) {
+		if (r.status == 404)
+			lb_snprintf(err, errlen, "GitHub App %lld: installation %lld not found: the App was "
+			    "uninstalled or the installation id is wrong", gh_app_id(g->app), inst);
+		else if (r.status == 403)
+			lb_snprintf(err, errlen, "GitHub App %lld: installation %lld is suspended or may not "
+			    "get a token (HTTP 403)", gh_app_id(g->app), inst);
+		else if (r.status == 401)
+			lb_snprintf(err, errlen, "GitHub App %lld: the JWT was refused (HTTP 401): check "
+			    "app_id, app_private_key_file and this host's clock", gh_app_id(g->app));
+	}
+	if (rc == GH_OK) {
+		root = json_parse(r.body.data, r.body.len, 16, GH_MAX_BODY, NULL, 0);
+		exp = iso_time(json_str(root, "expires_at"));
+		if (exp < 0 || gh_app_set_token(g->app, json_str(root, "token"), exp) < 0) {
+			lb_snprintf(err, errlen, "POST %s: answer without a usable token or expires_at", path);
+			rc = GH_EINVAL;
+		} else
+			log_info("github: GitHub App %lld: new installation token (installation %lld)",
+			    gh_app_id(g->app), inst);
+		json_free(root);
+	}
+	gh_resp_free(&r);
+	return rc;
+}
+
+/* "Authorization: ..." for this request into hdr ("" for none). */
+static int
+auth_header(struct gh *g, const char *full, char *hdr, size_t hdrlen, int *jwt, char *err, size_t errlen)
+{
+	char jwtbuf[GH_APP_JWT_MAX];
+	const char *tok;
+	int rc;
+
+	hdr[0] = '\0';
+	*jwt = 0;
+	if (g->app == NULL) {
+		if (g->auth_header)
+			lb_strlcpy(hdr, g->auth_header, hdrlen);
+		return GH_OK;
+	}
+	if (needs_jwt(g, full)) {
+		*jwt = 1;
+		if (gh_app_jwt(g->app, g->now(), jwtbuf, sizeof jwtbuf, err, errlen) < 0)
+			return GH_EINVAL;
+		rc = lb_snprintf(hdr, hdrlen, "Authorization: Bearer %s", jwtbuf);
+		explicit_bzero(jwtbuf, sizeof jwtbuf);
+		return rc < 0 ? GH_EINVAL : GH_OK;
+	}
+	if ((tok = gh_app_token(g->app, g->now())) == NULL) {
+		if ((rc = app_renew(g, err, errlen)) != GH_OK)
+			return rc;
+		g->app_renewals++;
+		tok = gh_app_token(g->app, g->now());
+		if (tok == NULL) {
+			lb_snprintf(err, errlen, "GitHub App %lld: the new installation token expires "
+			    "too soon: check this host's clock", gh_app_id(g->app));
+			return GH_EINVAL;
+		}
+	}
+	return lb_snprintf(hdr, hdrlen, "Authorization: Bearer %s", tok) < 0 ? GH_EINVAL : GH_OK;
+}
+
+int
+gh_request(struct gh *g, const char *method, const char *url, const char *etag,
+    const char *body, struct gh_resp *r, char *err, size_t errlen)
+{
+	char full[GH_URL_MAX + 256], errbuf[CURL_ERROR_SIZE], auth[GH_APP_JWT_MAX + 64];
 	struct curl_slist *hl = NULL, *tmp;
 	struct buf inm = BUF_INIT;
 	struct hdrs h;
-	int retries = 0, rate_waits = 0, rc;
+	int retries = 0, rate_waits = 0, renewed = 0, jwt = 0, rc;
+	int post = strcmp(method, "POST") == 0;
 	CURL *c = g->curl;
 
 	if (url[0] == '/') {
@@ -390,18 +575,8 @@ gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 		return GH_EINVAL;
 	}
 
-	tmp = curl_slist_append(hl, "Accept: application/vnd.github+json");
-	if (tmp) hl = tmp;
-	tmp = curl_slist_append(hl, "X-GitHub-Api-Version: 2022-11-28");
-	if (tmp) hl = tmp;
-	if (g->auth_header && (tmp = curl_slist_append(hl, g->auth_header)) != NULL)
-		hl = tmp;
 	if (etag && *etag && strpbrk(etag, "\r\n") == NULL &&
-	    buf_printf(&inm, "If-None-Match: %s", etag) == 0 &&
-	    (tmp = curl_slist_append(hl, inm.data)) != NULL)
-		hl = tmp;
-	buf_free(&inm);
-	if (hl == NULL) {
+	    buf_printf(&inm, "If-None-Match: %s", etag) < 0) {
 		lb_snprintf(err, errlen, "out of memory");
 		return GH_EINVAL;
 	}
@@ -410,6 +585,34 @@ gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 		CURLcode cc;
 		long status = 0;
 		double wait;
+
+		/* headers anew each attempt: an App's token may have been renewed */
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+		curl_slist_free_all(hl);
+		hl = NULL;
+		if ((rc = auth_header(g, full, auth, sizeof auth, &jwt, err, errlen)) != GH_OK)
+			goto out;
+		{
+			const char *lines[] = { "Accept: application/vnd.github+json",
+			    "X-GitHub-Api-Version: 2022-11-28", auth[0] ? auth : NULL,
+			    inm.len ? inm.data : NULL,
+			    post && body && *body ? "Content-Type: application/json" : NULL };
+			int oom = 0;
+			for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+				if (lines[i] == NULL)
+					continue;
+				if ((tmp = curl_slist_append(hl, lines[i])) == NULL)
+					oom = 1;
+				else
+					hl = tmp;
+			}
+			explicit_bzero(auth, sizeof auth);
+			if (oom) {
+				lb_snprintf(err, errlen, "out of memory");
+				rc = GH_EINVAL;
+				goto out;
+			}
+		}
 
 		/* primary limit: the last answer said nothing is left */
 		if (g->rate_remaining == 0) {
@@ -455,6 +658,12 @@ gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
 		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+		if (post) {
+			curl_easy_setopt(c, CURLOPT_POST, 1L);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+			curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+		}
 
 		g->requests++;
 		cc = curl_easy_perform(c);
@@ -463,17 +672,17 @@ gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 			g->rate_reset = (time_t)h.reset;
 		}
 		if (cc == CURLE_WRITE_ERROR) {
-			lb_snprintf(err, errlen, "GET %.300s: answer larger than %zu bytes", full, (size_t)GH_MAX_BODY);
+			lb_snprintf(err, errlen, "%s %.300s: answer larger than %zu bytes", method, full, (size_t)GH_MAX_BODY);
 			rc = GH_EINVAL;
 			goto out;
 		}
 		if (cc != CURLE_OK) {
 			if (++retries > GH_RETRIES) {
-				lb_snprintf(err, errlen, "GET %.300s: %s", full, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+				lb_snprintf(err, errlen, "%s %.300s: %s", method, full, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 				rc = GH_ENET;
 				goto out;
 			}
-			log_warn("github: GET %.300s: %s (retry %d)", full, errbuf[0] ? errbuf : curl_easy_strerror(cc), retries);
+			log_warn("github: %s %.300s: %s (retry %d)", method, full, errbuf[0] ? errbuf : curl_easy_strerror(cc), retries);
 			if ((rc = wait_for(g, gh_backoff(retries, g->backoff_base), "network error", err, errlen)) != GH_OK)
 				goto out;
 			continue;
@@ -489,7 +698,7 @@ gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 		}
 		if (status >= 200 && status < 300) {
 			if (h.link_bad) {
-				lb_snprintf(err, errlen, "GET %.300s: malformed Link header", full);
+				lb_snprintf(err, errlen, "%s %.300s: malformed Link header", method, full);
 				rc = GH_EINVAL;
 				goto out;
 			}
@@ -508,11 +717,11 @@ gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 			} else
 				wait = 60;
 			if (++rate_waits > RATE_WAITS_MAX) {
-				lb_snprintf(err, errlen, "GET %.300s: still rate limited after %d waits", full, RATE_WAITS_MAX);
+				lb_snprintf(err, errlen, "%s %.300s: still rate limited after %d waits", method, full, RATE_WAITS_MAX);
 				rc = GH_ENET;
 				goto out;
 			}
-			log_warn("github: GET %.300s: %ld (%s)", full, status, why);
+			log_warn("github: %s %.300s: %ld (%s)", method, full, status, why);
 			g->rate_remaining = -1;	/* the wait below covers it */
 			if ((rc = wait_for(g, wait, why, err, errlen)) != GH_OK)
 				goto out;
@@ -520,20 +729,28 @@ gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 		}
 		if (status >= 500) {
 			if (++retries > GH_RETRIES) {
-				lb_snprintf(err, errlen, "GET %.300s: HTTP %ld", full, status);
+				lb_snprintf(err, errlen, "%s %.300s: HTTP %ld", method, full, status);
 				rc = GH_ENET;
 				goto out;
 			}
-			log_warn("github: GET %.300s: HTTP %ld (retry %d)", full, status, retries);
+			log_warn("github: %s %.300s: HTTP %ld (retry %d)", method, full, status, retries);
 			if ((rc = wait_for(g, gh_backoff(retries, g->backoff_base), "server error", err, errlen)) != GH_OK)
 				goto out;
 			continue;
 		}
-		lb_snprintf(err, errlen, "GET %.300s: HTTP %ld", full, status);
+		if (status == 401 && g->app && !jwt && !renewed) {
+			/* an installation token GitHub no longer takes: one new one */
+			log_warn("github: %s %.300s: 401 with the installation token: renewing it", method, full);
+			gh_app_drop_token(g->app);
+			renewed = 1;
+			continue;
+		}
+		lb_snprintf(err, errlen, "%s %.300s: HTTP %ld", method, full, status);
 		rc = GH_EHTTP;
 		goto out;
 	}
 out:
+	buf_free(&inm);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hl);	/* holds the token: freed memory, not logged */
 	return rc;

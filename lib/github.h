@@ -7,6 +7,15 @@
  *    no Authorization header). The token is sent only as
  *    "Authorization: Bearer ..." and never appears in a log line or an error
  *    message written by this module (URLs never carry it).
+ *  - gh_open() builds the client from [github]: a token, or a GitHub App.
+ *    With an App, endpoints GitHub authenticates by the App itself (/app...,
+ *    /orgs/X/installation) get a fresh JWT (lib/ghapp); every other request
+ *    gets the installation token, fetched on first use (POST
+ *    /app/installations/{id}/access_tokens; the id found with GET
+ *    /orgs/{partner_org}/installation when not configured), renewed shortly
+ *    before its expires_at, and renewed once more when GitHub answers 401 to
+ *    it. A token that cannot be had fails the request with one clear line
+ *    (App not installed, installation gone or suspended, JWT refused).
  *  - gh_get() GETs one URL: a path ("/orgs/acme/teams?per_page=100") is
  *    appended to api_url; an absolute URL (a Link "next") must start with
  *    api_url, else it is refused (the token never goes to another host).
@@ -51,7 +60,9 @@
 
 enum { GH_OK = 0, GH_EHTTP = -1, GH_ENET = -2, GH_EWAIT = -3, GH_ESTOP = -4, GH_EINVAL = -5 };
 
+struct conf;
 struct db;
+struct gh_app;
 
 struct gh_resp {
 	long       status;
@@ -66,6 +77,9 @@ struct gh {
 	void  *curl;
 	char  *api_url;
 	char  *auth_header;	/* "Authorization: Bearer ..." (secret) */
+	struct gh_app *app;	/* a GitHub App instead of a token (lib/ghapp) */
+	char  *org;		/* partner_org: finds the App's installation */
+	unsigned long app_renewals;	/* installation tokens fetched */
 	char   user_agent[128];
 	/* rate limit as last reported */
 	long   rate_remaining;	/* -1: unknown */
@@ -88,6 +102,9 @@ struct gh {
 };
 
 struct gh *gh_new(const char *api_url, const char *token, char *err, size_t errlen);
+/* The client [github] describes: token, or a GitHub App (app_id,
+ * app_private_key_file, app_installation_id, else found from partner_org). */
+struct gh *gh_open(const struct conf *c, char *err, size_t errlen);
 void       gh_free(struct gh *g);
 
 void gh_resp_init(struct gh_resp *r);
@@ -95,6 +112,11 @@ void gh_resp_free(struct gh_resp *r);
 
 int  gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
     char *err, size_t errlen);
+/* POST body (JSON, "" for none) to url, with gh_get()'s limits and retries. */
+int  gh_post(struct gh *g, const char *url, const char *body, struct gh_resp *r,
+    char *err, size_t errlen);
+int  gh_request(struct gh *g, const char *method, const char *url, const char *etag,
+    const char *body, struct gh_resp *r, char *err, size_t errlen);
 
 /* ETag cache in table http_cache, keyed by the URL as given to gh_get().
  * get: 1 and etag filled when known, 0 when not, -1 on a database error. */

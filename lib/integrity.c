@@ -18,7 +18,6 @@
 #include "store.h"
 #include "sync.h"
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -974,6 +973,24 @@ attempt_cmp(const void *pa, const void *pb)
 	return c ? c : strcmp(b->at, a->at);	/* newest first within a guid */
 }
 
+/* The API path of a webhook: /repos/O/R/hooks/ID, /orgs/O/hooks/ID, or
+ * /app/hook for the webhook of the GitHub App we authenticate as. -1 when
+ * the target cannot be named. */
+static int
+hook_path(const char *type, const char *target, unsigned long long hook, char *out, size_t outlen)
+{
+	char base[900], eo[400];
+
+	if (strcmp(type, "app") == 0)
+		return lb_snprintf(out, outlen, "/app/hook");
+	if (strcmp(type, "repository") == 0) {
+		if (repo_path(target, base, sizeof base) < 0)
+			return -1;
+	} else if (gh_escape(target, eo, sizeof eo) < 0 || lb_snprintf(base, sizeof base, "/orgs/%s", eo) < 0)
+		return -1;
+	return lb_snprintf(out, outlen, "%s/hooks/%llu", base, hook);
+}
+
 static int
 hook_failures(struct ictx *x, unsigned long long hook, const char *type, const char *target)
 {
@@ -987,19 +1004,11 @@ hook_failures(struct ictx *x, unsigned long long hook, const char *type, const c
 
 	gmtime_r(&t, &tm);
 	strftime(since, sizeof since, "%Y-%m-%d %H:%M:%S", &tm);
-	if (strcmp(type, "repository") == 0) {
-		if (repo_path(target, base, sizeof base) < 0) {
-			note_error(x, "deliveries: hook %llu: bad repository '%.200s'", hook, target);
-			return -1;
-		}
-	} else {
-		char eo[400];
-		if (gh_escape(target, eo, sizeof eo) < 0 || lb_snprintf(base, sizeof base, "/orgs/%s", eo) < 0) {
-			note_error(x, "deliveries: hook %llu: bad organization", hook);
-			return -1;
-		}
+	if (hook_path(type, target, hook, base, sizeof base) < 0) {
+		note_error(x, "deliveries: hook %llu: bad %s '%.200s'", hook, type, target);
+		return -1;
 	}
-	lb_snprintf(url, sizeof url, "%s/hooks/%llu/deliveries?per_page=100", base, hook);
+	lb_snprintf(url, sizeof url, "%s/deliveries?per_page=100", base);
 	gh_resp_init(&r);
 	for (int page = 0; page < HOOK_MAX_PAGES; page++) {
 		yajl_val root;
@@ -1087,7 +1096,8 @@ hook_failures(struct ictx *x, unsigned long long hook, const char *type, const c
 			if (x->repair && v[i].id > 0 && jw_init(&w) == 0) {
 				jw_obj(&w);
 				jw_kv_int(&w, "hook", (long long)hook);
-				jw_kv_str(&w, "type", strcmp(type, "repository") == 0 ? "repository" : "organization");
+				jw_kv_str(&w, "type", strcmp(type, "repository") == 0 || strcmp(type, "app") == 0 ?
+				    type : "organization");
 				jw_kv_str(&w, "target", target);
 				jw_kv_int(&w, "id", v[i].id);
 				jw_kv_str(&w, "guid", v[i].guid);
@@ -1121,6 +1131,16 @@ deliveries(struct ictx *x)
 		}
 		for (size_t i = 0; i < res->nrows; i++) {
 			const char *type = db_str(res, i, 1), *target = db_str(res, i, 2);
+			if (strcmp(type, "app") == 0) {
+				/* listed with the App's own JWT: only when we are that App */
+				if (x->c->gh_app_id <= 0) {
+					note_error(x, "deliveries: hook %s belongs to a GitHub App: its failed "
+					    "deliveries are checked only with [github] app_id", db_str(res, i, 0));
+					rc = -1;
+				} else if (hook_failures(x, strtoull(db_str(res, i, 0), NULL, 10), type, "") < 0)
+					rc = -1;
+				continue;
+			}
 			if (strcmp(type, "repository") != 0 && *target == '\0')
 				target = x->c->partner_org ? x->c->partner_org : "";
 			if (*target == '\0') {
@@ -1245,7 +1265,7 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	x.res = res;
 	gmtime_r(&now, &tm);
 	x.hi = (tm.tm_year + 1900) * 12 + tm.tm_mon;
-	x.gh_token = c->gh_token && *c->gh_token;
+	x.gh_token = conf_github_auth(c);
 	x.gh_prs = sync_github_ready(c, "prs", why, sizeof why);
 	x.gh_teams = sync_github_ready(c, "teams", why_teams, sizeof why_teams);
 
@@ -1263,7 +1283,7 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	if (x.gh_token) {
 		if (gh == NULL) {
 			char err[256];
-			own = gh_new(c->gh_api_url, c->gh_token, err, sizeof err);
+			own = gh_open(c, err, sizeof err);
 			if (own == NULL)
 				note_error(&x, "github client: %s", err);
 			else
@@ -1281,7 +1301,7 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 
 	if (!x.gh_prs && c->repositories.n > 0)	/* a configuration, not an error */
 		log_info("check: freshness and reconciliation skipped: %s",
-		    x.gh ? why : "[github] token is not set");
+		    x.gh ? why : "[github] token (or a GitHub App) is not set");
 	for (size_t i = 0; x.gh_prs && i < c->repositories.n; i++) {
 		const char *repo = c->repositories.v[i];
 		double s0 = now_secs();
@@ -1355,100 +1375,34 @@ integrity_job_kind(const char *kind)
 	    strcmp(kind, "spool") == 0 || strcmp(kind, "resync_month") == 0);
 }
 
-static size_t
-discard(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * n;
-}
-
-/* POST with an empty body (a redelivery attempt). libcurl directly: lib/
- * github only GETs. Returns the HTTP status, or -1 on a network error. */
-static long
-gh_post_empty(struct gh *g, const char *path, char *err, size_t errlen)
-{
-	char full[GH_URL_MAX + 256];
-	struct curl_slist *hl = NULL, *tmp;
-	long status = -1;
-	CURL *c;
-	CURLcode cc;
-
-	if (lb_snprintf(full, sizeof full, "%s%s", g->api_url, path) < 0) {
-		lb_snprintf(err, errlen, "URL too long");
-		return -1;
-	}
-	if ((c = curl_easy_init()) == NULL) {
-		lb_snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	tmp = curl_slist_append(hl, "Accept: application/vnd.github+json");
-	if (tmp) hl = tmp;
-	tmp = curl_slist_append(hl, "X-GitHub-Api-Version: 2022-11-28");
-	if (tmp) hl = tmp;
-	if (g->auth_header && (tmp = curl_slist_append(hl, g->auth_header)) != NULL)
-		hl = tmp;
-	curl_easy_setopt(c, CURLOPT_URL, full);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, g->user_agent);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	g->requests++;
-	cc = curl_easy_perform(c);
-	if (cc != CURLE_OK)
-		lb_snprintf(err, errlen, "POST %.300s: %s", full, curl_easy_strerror(cc));
-	else {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (status < 200 || status >= 300)
-			lb_snprintf(err, errlen, "POST %.300s: HTTP %ld", full, status);
-	}
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hl);	/* holds the token */
-	return status;
-}
-
 static int
 job_redeliver(struct sync_ctx *s, yajl_val v)
 {
 	const char *type = json_str(v, "type"), *target = json_str(v, "target");
 	long long hook = json_ll(v, "hook", -1), id = json_ll(v, "id", -1);
 	char base[900], path[GH_URL_MAX];
-	long st;
+	struct gh_resp r;
+	int rc;
 
-	if (target == NULL || hook <= 0 || id <= 0) {
+	if (type == NULL || hook <= 0 || id <= 0 || (target == NULL && strcmp(type, "app") != 0)) {
 		lb_snprintf(s->err, sizeof s->err, "redeliver: missing arguments");
 		return SYNC_EPERM;
 	}
-	if (type && strcmp(type, "repository") == 0) {
-		if (repo_path(target, base, sizeof base) < 0) {
-			lb_snprintf(s->err, sizeof s->err, "redeliver: bad repository");
-			return SYNC_EPERM;
-		}
-	} else {
-		char eo[400];
-		if (gh_escape(target, eo, sizeof eo) < 0 || lb_snprintf(base, sizeof base, "/orgs/%s", eo) < 0) {
-			lb_snprintf(s->err, sizeof s->err, "redeliver: bad organization");
-			return SYNC_EPERM;
-		}
-	}
-	if (lb_snprintf(path, sizeof path, "%s/hooks/%lld/deliveries/%lld/attempts", base, hook, id) < 0) {
-		lb_snprintf(s->err, sizeof s->err, "redeliver: URL too long");
+	if (hook_path(type, target ? target : "", (unsigned long long)hook, base, sizeof base) < 0 ||
+	    lb_snprintf(path, sizeof path, "%s/deliveries/%lld/attempts", base, id) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "redeliver: bad %s '%.200s'", type, target ? target : "");
 		return SYNC_EPERM;
 	}
-	st = gh_post_empty(s->gh, path, s->err, sizeof s->err);
-	if (st >= 200 && st < 300) {
+	gh_resp_init(&r);
+	rc = gh_post(s->gh, path, "", &r, s->err, sizeof s->err);
+	gh_resp_free(&r);
+	if (rc == GH_OK) {
 		log_info("redelivery of %s (hook %lld, delivery %lld) requested",
 		    json_str(v, "guid") ? json_str(v, "guid") : "?", hook, id);
 		return SYNC_OK;
 	}
 	/* gone (older than 3 days) or refused: retrying will not help */
-	return st == 404 || st == 410 || st == 422 || st == 401 ? SYNC_EPERM : SYNC_ERETRY;
+	return rc == GH_EHTTP || rc == GH_EINVAL ? SYNC_EPERM : SYNC_ERETRY;
 }
 
 static int

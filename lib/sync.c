@@ -41,8 +41,8 @@ sync_split_repo(const char *repo, char *owner, size_t olen, char *name, size_t n
 int
 sync_github_ready(const struct conf *c, const char *kind, char *why, size_t whylen)
 {
-	if (c->gh_token == NULL || *c->gh_token == '\0') {
-		lb_snprintf(why, whylen, "[github] token is not set");
+	if (!conf_github_auth(c)) {
+		lb_snprintf(why, whylen, "[github] token (or app_id + app_private_key_file) is not set");
 		return 0;
 	}
 	if (strcmp(kind, "teams") == 0 && (c->partner_org == NULL || *c->partner_org == '\0')) {

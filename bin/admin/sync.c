@@ -89,7 +89,7 @@ run_now(struct admin *a, struct db *db, const char *kind, const char *target, lo
 
 	if (!l.tty && getenv("LB_LOG_LEVEL") == NULL)
 		log_set_level(LOG_WARN_);	/* nothing extra when not a terminal */
-	g = gh_new(a->conf.gh_api_url, a->conf.gh_token, err, sizeof err);
+	g = gh_open(&a->conf, err, sizeof err);
 	if (g == NULL) {
 		admin_err("%s", err);
 		return 1;

@@ -85,7 +85,7 @@ make_gh(struct daemon *d)
 	char err[256];
 
 	gh_free(d->gh);
-	d->gh = gh_new(d->conf.gh_api_url, d->conf.gh_token, err, sizeof err);
+	d->gh = gh_open(&d->conf, err, sizeof err);
 	if (d->gh == NULL) {
 		log_error("github client: %s", err);
 		return -1;
@@ -365,8 +365,8 @@ usage(FILE *f)
 	    "    teams_every, each tracked repository's PRs every prs_every, the integrity\n"
 	    "    check every integrity_every), runs queued jobs from the shared MariaDB queue\n"
 	    "    (several lb-syncd on several hosts may share it), and purges deliveries older\n"
-	    "    than [hook] keep_deliveries_days. Without [github] token, partner_org and\n"
-	    "    repositories it never calls GitHub.\n\n"
+	    "    than [hook] keep_deliveries_days. Without [github] token (or app_id and\n"
+	    "    app_private_key_file), partner_org and repositories it never calls GitHub.\n\n"
 	    "OPTIONS\n"
 	    "    --config FILE   configuration (else $LB_CONFIG, else /etc/leaderboard/leaderboard.conf)\n"
 	    "    --once          do what is due now (spool, schedules, ready jobs), then exit\n"

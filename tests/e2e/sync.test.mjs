@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, BUILD } from './harness.mjs';
 import { GitHubDouble } from '../github-double/server.mjs';
+import { assertDbMatches } from './double-compare.mjs';
 
 const TOKEN = 'ghp_SECRETtoken0123456789';
 const REPOS = { 'acme/widgets': 1450, 'other/lib': 580 };
@@ -29,7 +30,6 @@ const SETS = () => ({
 });
 
 const pullsOf = (repo) => dbl.requests.filter((r) => r.path === `/repos/${repo}/pulls`);
-const N = (v) => (v === 'NULL' ? null : v);
 const isoSql = (col) => `DATE_FORMAT(${col}, '%Y-%m-%dT%H:%i:%sZ')`;
 
 async function syncdOnce(stack) {
@@ -38,36 +38,7 @@ async function syncdOnce(stack) {
   return r;
 }
 
-// The database holds exactly what the double serves.
-async function assertDbEqualsDouble(stack) {
-  const snap = dbl.snapshot();
-  const want = snap.pulls.slice().sort((a, b) => a.id - b.id);
-  const rows = await stack.sql(`SELECT p.id, r.full_name, p.number, p.author_id, p.state, p.merged,
-    ${isoSql('p.created_at')}, ${isoSql('p.updated_at')}, ${isoSql('p.closed_at')}, ${isoSql('p.merged_at')}
-    FROM pull_requests p JOIN repositories r ON r.id = p.repo_id ORDER BY p.id`);
-  assert.equal(rows.length, want.length, 'number of pull requests');
-  rows.forEach((row, i) => {
-    const w = want[i];
-    assert.deepEqual(row.map(N), [String(w.id), w.repo, String(w.number), String(w.author_id), w.state,
-      String(w.merged), w.created_at, w.updated_at, w.closed_at, w.merged_at], `PR ${w.repo}#${w.number}`);
-  });
-  const labels = await stack.sql(`SELECT pr_id, GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels
-    GROUP BY pr_id ORDER BY pr_id`);
-  const wantLabels = want.filter((p) => p.labels.length).map((p) => [String(p.id), p.labels.join(',')]);
-  assert.deepEqual(labels, wantLabels, 'label sets');
-
-  const teams = await stack.sql('SELECT id, slug, name FROM teams WHERE deleted_at IS NULL ORDER BY id');
-  assert.deepEqual(teams, snap.teams.map((t) => [String(t.id), t.slug, t.name]));
-  const open = await stack.sql(`SELECT team_id, user_id FROM memberships WHERE ended_at IS NULL
-    ORDER BY team_id, user_id`);
-  assert.deepEqual(open, snap.teams.flatMap((t) => t.members.map((u) => [String(t.id), String(u)])));
-  const users = await stack.sql('SELECT id, login, type FROM users ORDER BY id');
-  const ids = new Set([...snap.pulls.map((p) => p.author_id), ...snap.teams.flatMap((t) => t.members)]);
-  assert.deepEqual(users, [...ids].sort((a, b) => a - b).map((id) => {
-    const u = dbl.users.get(id);
-    return [String(id), u.login, u.type];
-  }));
-}
+const assertDbEqualsDouble = (stack) => assertDbMatches(stack, dbl);
 
 test('backfill through the queue stores exactly the double\'s teams, members and PRs', async () => {
   s = await startStack({ sets: SETS() });
@@ -239,10 +210,10 @@ test('without token / partner_org / repositories, GitHub is never called', async
   await s.sql("DELETE FROM sync_state WHERE name LIKE 'schedule:%'");	// everything due, the check too
   const r = await s.prog('lb-syncd', ['--config', bare, '--once']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /teams sync off: \[github\] token is not set/);
+  assert.match(r.stderr, /teams sync off: \[github\] token \(or app_id \+ app_private_key_file\) is not set/);
   const now = await s.admin(['--config', bare, 'sync', 'teams', '--now']);
   assert.equal(now.code, 1);
-  assert.match(now.stderr, /token is not set/);
+  assert.match(now.stderr, /token \(or app_id \+ app_private_key_file\) is not set/);
   const bf = await s.admin(['--config', bare, 'backfill']);
   assert.equal(bf.code, 1);
   assert.equal(dbl.requests.length, 0, 'no request reached the double');

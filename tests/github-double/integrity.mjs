@@ -10,6 +10,8 @@
 //   GET  /orgs/{org}/hooks/{id}/deliveries?per_page=&cursor=
 //   GET  /repos/{o}/{r}/hooks/{id}/deliveries?per_page=&cursor=
 //        newest first, Link rel="next" with an opaque cursor.
+//   GET  /app/hook/deliveries, POST /app/hook/deliveries/{id}/attempts: the
+//        same for the hook of type 'app' (a GitHub App's webhook)
 //   POST .../hooks/{id}/deliveries/{delivery_id}/attempts -> 202 {}: recorded
 //        in d.redeliveries ({hook_id, delivery_id, guid}) and added to the
 //        list as a successful redelivery (redelivery: true, 200 OK).
@@ -173,6 +175,10 @@ function hookOf(d, seg) {
   // /orgs/{org}/hooks/{id}/deliveries... or /repos/{o}/{r}/hooks/{id}/deliveries...
   state(d);
   let id, type, target, rest;
+  if (seg[0] === 'app' && seg[1] === 'hook') { // a GitHub App's own webhook
+    const h = [...d.hooks.values()].find((x) => x.type === 'app');
+    return { h: h || null, rest: seg.slice(2) };
+  }
   if (seg[0] === 'orgs' && seg[2] === 'hooks') {
     [id, type, target, rest] = [Number(seg[3]), 'organization', seg[1], seg.slice(4)];
   } else if (seg[0] === 'repos' && seg[3] === 'hooks') {
@@ -184,7 +190,7 @@ function hookOf(d, seg) {
 }
 
 export function extraAccepts(method, u) {
-  return method === 'POST' && /\/hooks\/\d+\/deliveries\/\d+\/attempts$/.test(u.pathname);
+  return method === 'POST' && /(\/hooks\/\d+|^\/app\/hook)\/deliveries\/\d+\/attempts$/.test(u.pathname);
 }
 
 // {status?, body, link?} or null when the path is not one of ours.

@@ -10,7 +10,8 @@
 //   GET /repos/{o}/{r}/pulls?state=&sort=created|updated&direction=&per_page=&page=
 //   GET /repos/{o}/{r}/pulls/{n}
 // Requests need "Authorization: Bearer TOKEN" (or "token TOKEN") when a token
-// is set, else 401 Bad credentials. Everything is also served under /api/v3
+// is set, else 401 Bad credentials; as a GitHub App's home (app.mjs), JWTs and
+// installation tokens instead. Everything is also served under /api/v3
 // (GitHub Enterprise), Link URLs included.
 //
 // Every request is recorded ({method, path, query, status, inm, auth}).
@@ -28,6 +29,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extraAccepts, extraRoute, extraControl } from './integrity.mjs'; // search, hook deliveries
+import { appAuth, appAccepts, appRoute, appControl } from './app.mjs'; // GitHub App auth
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXAMPLES = path.resolve(HERE, '../../node_modules/@octokit/webhooks-examples/api.github.com/index.json');
@@ -361,9 +363,15 @@ export class GitHubDouble {
       res.end(data);
     };
     const auth = req.headers.authorization || '';
-    rec.auth = this.token ? (auth === `Bearer ${this.token}` || auth === `token ${this.token}`) : true;
-    if (!rec.auth) return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
-    if (req.method !== 'GET' && !extraAccepts(req.method, u)) return send(404, { message: 'Not Found' });
+    if (this.app) { // a GitHub App: JWTs and installation tokens (app.mjs)
+      const denied = appAuth(this, req, u);
+      rec.auth = !denied;
+      if (denied) return send(denied.status, denied.body);
+    } else {
+      rec.auth = this.token ? (auth === `Bearer ${this.token}` || auth === `token ${this.token}`) : true;
+      if (!rec.auth) return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    }
+    if (req.method !== 'GET' && !extraAccepts(req.method, u) && !appAccepts(req.method, u)) return send(404, { message: 'Not Found' });
     for (const f of this.faults) {
       if (f.count > 0 && f.re.test(rec.url)) {
         f.count--;
@@ -383,7 +391,7 @@ export class GitHubDouble {
         return send(403, { message: 'API rate limit exceeded for user.', documentation_url: 'https://docs.github.com/rest' });
       }
     }
-    const route = (req.method === 'GET' && this.route(u)) || extraRoute(this, req.method, u);
+    const route = appRoute(this, req.method, u) || (req.method === 'GET' && this.route(u)) || extraRoute(this, req.method, u);
     if (!route) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     if (route.status) return send(route.status, route.body); // not cacheable: 202, 404, 422
     const { body, link } = route;
@@ -482,7 +490,7 @@ export class GitHubDouble {
       case '/_control/requests/clear': this.clearRequests(); return ok();
       case '/_control/stats': return ok(this.stats());
       default: {
-        const v = extraControl(this, u.pathname, args);
+        const v = extraControl(this, u.pathname, args) ?? appControl(this, u.pathname, args);
         if (v !== undefined) return ok(v);
         res.writeHead(404); return res.end();
       }
