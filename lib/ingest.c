@@ -11,6 +11,7 @@
 #include "log.h"
 #include "store.h"
 #include "http.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <mysqld_error.h>
@@ -70,14 +71,8 @@ org_write(struct ctx *x, unsigned long long id)
 	yajl_val o = json_get(x->root, "organization", NULL);
 	const char *login = json_str(o, "login");
 	char l[101];
-	size_t n = strlen(login);
 
-	if (n > 100)
-		n = 100;
-	memcpy(l, login, n);
-	l[n] = '\0';
-	while (n > 0 && ((unsigned char)l[n] & 0xC0) == 0x80)
-		l[n--] = '\0';
+	utf8_copy(l, sizeof l, login, 100);	/* organizations.login VARCHAR(100) */
 	return db_exec(x->db,
 	    "INSERT INTO organizations (id, login, is_partner) VALUES (?, ?, ?) "
 	    "ON DUPLICATE KEY UPDATE login = VALUES(login), is_partner = VALUES(is_partner)",
@@ -103,17 +98,16 @@ on_ping(struct ctx *x)
 		(void)lb_parse_ll(x->hook_id, 1, INT64_MAX, &id);
 	if (id <= 0)
 		return bad(x, "ping without hook_id");
-	if (type) {
-		size_t i;
-		for (i = 0; type[i] && i < sizeof tt - 1; i++)
-			tt[i] = (char)tolower((unsigned char)type[i]);
-		tt[i] = '\0';
+	if (type) {	/* the columns' widths, never inside a UTF-8 sequence */
+		utf8_copy(tt, sizeof tt, type, sizeof tt - 1);
+		for (char *t = tt; *t; t++)
+			*t = (char)tolower((unsigned char)*t);
 	}
 	target = json_str(json_get(x->root, "organization", NULL), "login");
 	if (target == NULL)
 		target = json_str(json_get(x->root, "repository", NULL), "full_name");
 	if (target)
-		lb_strlcpy(tg, target, sizeof tg);
+		utf8_copy(tg, sizeof tg, target, sizeof tg - 1);
 	events.max = 1024;
 	if (YAJL_IS_ARRAY(ev))
 		for (size_t i = 0; i < ev->u.array.len; i++) {
@@ -427,14 +421,7 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 	if (x.root) {
 		x.action = json_str(x.root, "action");
 		if (x.action) {	/* cut to the column, never inside a UTF-8 sequence */
-			size_t n = strlen(x.action);
-			if (n > 64)
-				n = 64;
-			while (n > 0 && n < strlen(x.action) &&
-			    ((unsigned char)x.action[n] & 0xC0) == 0x80)
-				n--;
-			memcpy(act, x.action, n);
-			act[n] = '\0';
+			utf8_copy(act, sizeof act, x.action, 64);
 			action = act;
 		}
 		rt = route_of(&x, d->event);

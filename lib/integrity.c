@@ -17,6 +17,7 @@
 #include "spool.h"
 #include "store.h"
 #include "sync.h"
+#include "utf8.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -149,8 +150,8 @@ store_finding(struct ictx *x, int check, const char *subject, const char *detail
 {
 	char subj[256], det[1024], jb[24];
 
-	lb_strlcpy(subj, subject, sizeof subj);
-	lb_strlcpy(det, detail ? detail : "", sizeof det);
+	utf8_copy(subj, sizeof subj, subject, sizeof subj - 1);
+	utf8_copy(det, sizeof det, detail ? detail : "", sizeof det - 1);
 	lb_snprintf(jb, sizeof jb, "%llu", job);
 	if (db_exec(x->db, "INSERT INTO integrity_findings (run_id, check_name, subject, detail, "
 	    "found_at, repair_job_id) VALUES (?, ?, ?, ?, NOW(6), ?)", "ussss", x->res->run_id,

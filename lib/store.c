@@ -12,6 +12,7 @@
 #include "json.h"
 #include "log.h"
 #include "rollup.h"
+#include "utf8.h"
 
 #include <mysqld_error.h>
 #include <openssl/evp.h>
@@ -141,23 +142,6 @@ store_now(char *out, size_t outlen)
 
 /* ------------------------------------------------------------ validation */
 
-/* Copy s cut to at most max bytes, never inside a UTF-8 sequence. */
-static void
-cut(char *dst, size_t dstlen, const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (max > dstlen - 1)
-		max = dstlen - 1;
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
 /* A string-or-null field: 0 and *out (NULL for absent/null), -1 wrong type. */
 static int
 opt_str(yajl_val o, const char *key, const char **out)
@@ -254,11 +238,11 @@ user_parse(yajl_val u, struct user *out)
 		return -1;
 	if (opt_str(u, "avatar_url", &avatar) < 0 || opt_str(u, "type", &type) < 0)
 		return -1;
-	cut(out->login, sizeof out->login, login, 100);
-	cut(out->avatar, sizeof out->avatar, avatar ? avatar : "", 512);
+	utf8_copy(out->login, sizeof out->login, login, 100);
+	utf8_copy(out->avatar, sizeof out->avatar, avatar ? avatar : "", 512);
 	out->type = NULL;
 	if (type && *type) {
-		cut(out->typebuf, sizeof out->typebuf, type, 20);
+		utf8_copy(out->typebuf, sizeof out->typebuf, type, 20);
 		out->type = out->typebuf;
 	}
 	return 0;
@@ -357,7 +341,7 @@ repo_parse(const struct conf *c, yajl_val r, struct repo *out)
 	priv = opt_bool(r, "private");
 	if (priv == -2)
 		return -1;
-	cut(out->name, sizeof out->name, name, 100);
+	utf8_copy(out->name, sizeof out->name, name, 100);
 	if (owner == NULL) {	/* derive it from full_name */
 		const char *slash = strchr(full, '/');
 		if (slash == NULL || slash == full)
@@ -369,10 +353,10 @@ repo_parse(const struct conf *c, yajl_val r, struct repo *out)
 	} else {
 		if (*owner == '\0')
 			return -1;
-		cut(out->owner, sizeof out->owner, owner, 100);
+		utf8_copy(out->owner, sizeof out->owner, owner, 100);
 	}
 	if (full)
-		cut(out->full_name, sizeof out->full_name, full, 201);
+		utf8_copy(out->full_name, sizeof out->full_name, full, 201);
 	else if (lb_snprintf(out->full_name, sizeof out->full_name, "%s/%s", out->owner,
 	    out->name) < 0)
 		return -1;
@@ -480,8 +464,8 @@ label_parse(yajl_val l, struct label *out)
 	if (name == NULL || opt_str(l, "color", &color) < 0 ||
 	    opt_str(l, "description", &out->description) < 0)
 		return -1;
-	cut(out->name, sizeof out->name, name, 255);
-	cut(out->color, sizeof out->color, color ? color : "", 6);
+	utf8_copy(out->name, sizeof out->name, name, 255);
+	utf8_copy(out->color, sizeof out->color, color ? color : "", 6);
 	return 0;
 }
 
@@ -531,8 +515,8 @@ pr_parse(const struct conf *c, yajl_val p, struct pr *out)
 	lb_strlcpy(out->state, state, sizeof out->state);
 	if (opt_str(p, "title", &title) < 0 || opt_str(p, "html_url", &url) < 0)
 		return -1;
-	cut(out->title, sizeof out->title, title ? title : "", 1024);
-	cut(out->html_url, sizeof out->html_url, url ? url : "", 512);
+	utf8_copy(out->title, sizeof out->title, title ? title : "", 1024);
+	utf8_copy(out->html_url, sizeof out->html_url, url ? url : "", 512);
 	if ((b = opt_bool(p, "draft")) == -2)
 		return -1;
 	out->draft = b == 1;
@@ -583,7 +567,7 @@ label_rows_write(struct db *db, const struct pr *p)
 	for (size_t i = 0; i < p->nlabels; i++) {
 		const struct label *l = &p->labels[i];
 		int same;
-		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		utf8_copy(desc, sizeof desc, l->description ? l->description : "", 1024);
 		if (db_query(db, &r, "SELECT repo_id, name, IFNULL(color, ''), IFNULL(description, '') "
 		    "FROM labels WHERE id = ?", "u", l->id) < 0)
 			return -1;
@@ -783,7 +767,7 @@ label_rows_same(const struct pr *p, const char *stored)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct label *l = label_by_id(p, ids[i]);
-		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		utf8_copy(desc, sizeof desc, l->description ? l->description : "", 1024);
 		md5_hex(desc, md5);
 		ok = buf_printf(&b, "%s%llu\x1f%llu\x1f%s\x1f%s\x1f%s", i ? "\x1e" : "", l->id,
 		    p->repo.id, l->name, l->color, md5);
@@ -819,7 +803,7 @@ pr_fingerprint(const struct pr *p, const unsigned long long *ids, size_t n, char
 		ok = p->has[i] ? buf_printf(&b, "\x1f%lld", p->cnt[i]) : buf_puts(&b, "\x1f-");
 	for (size_t i = 0; i < n && ok == 0; i++) {
 		const struct label *l = label_by_id(p, ids[i]);
-		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		utf8_copy(desc, sizeof desc, l->description ? l->description : "", 1024);
 		ok = buf_printf(&b, "\x1e%llu\x1f%s\x1f%s\x1f%s", l->id, l->name, l->color, desc);
 	}
 	if (ok == 0 && b.data)
@@ -1084,9 +1068,9 @@ store_team(struct db *db, yajl_val team, unsigned long long org_id)
 		return STORE_EBADINPUT;
 	if (name == NULL)
 		name = slug;
-	cut(s, sizeof s, slug, 100);
-	cut(n, sizeof n, name, 255);
-	cut(d, sizeof d, desc ? desc : "", 1024);
+	utf8_copy(s, sizeof s, slug, 100);
+	utf8_copy(n, sizeof n, name, 255);
+	utf8_copy(d, sizeof d, desc ? desc : "", 1024);
 	if (org_id)
 		return db_exec(db,
 		    "INSERT INTO teams (id, org_id, slug, name, description) VALUES (?, ?, ?, ?, ?) "

@@ -174,3 +174,26 @@ test('a delivery that failed is processed when it arrives again fixed (same id)'
     [['processed', '1']]);
   assert.deepEqual(await s.sql('SELECT COUNT(*) FROM pull_requests WHERE id = 123458'), [['1']]);
 });
+
+// Names longer than their column are cut at a character boundary, also where
+// a cut at the byte width would split a character (org login: 100 bytes; a
+// ping's target: 201 bytes).
+test('a long multibyte organization login is cut at a character boundary and stored', async () => {
+  const team = examples('team', 'created')[0];
+  team.organization = { ...team.organization, id: 777001, login: '€'.repeat(100) };	// 300 bytes
+  let r = await deliver(s, 'team', team, { secret: SECRET });
+  assert.equal(r.status, 202, r.text);
+  assert.equal(r.json.status, 'processed');
+  // 100 bytes hold 33 whole 3-byte characters
+  assert.deepEqual(await s.sql('SELECT login = REPEAT(\'€\', 33) FROM organizations WHERE id = 777001'), [['1']]);
+
+  const ping = examples('ping')[0];
+  ping.hook_id = 777002;
+  ping.organization = { login: 'a' + '€'.repeat(100), id: 777003 };	// 301 bytes
+  r = await deliver(s, 'ping', ping, { secret: SECRET });
+  assert.equal(r.status, 202, r.text);
+  // 201 bytes: 'a' and 66 characters (199 bytes); a 67th would end at byte 202
+  assert.deepEqual(await s.sql('SELECT target = CONCAT(\'a\', REPEAT(\'€\', 66)) FROM webhooks WHERE hook_id = 777002'),
+    [['1']]);
+  await stillWorks();
+});
