@@ -25,7 +25,7 @@
 struct ctx {
 	struct db          *db;
 	const struct conf  *c;
-	yajl_val            root;
+	json_val            root;
 	const char         *action;	/* NULL when the payload has none */
 	const char         *at;		/* received_at */
 	const char         *hook_id;	/* header, may be NULL */
@@ -53,13 +53,13 @@ is_action(const struct ctx *x, const char *a)
 static int
 org_of(const struct ctx *x, unsigned long long *id)
 {
-	yajl_val o = json_get(x->root, "organization", NULL);
-	yajl_val v = json_get(o, "id", NULL);
+	json_val o = json_get(x->root, "organization", NULL);
+	json_val v = json_get(o, "id", NULL);
 	const char *login = json_str(o, "login");
 
-	if (!YAJL_IS_OBJECT(o) || login == NULL || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0)
+	if (!json_is_object(o) || login == NULL || !json_is_integer(v) || json_integer(v) <= 0)
 		return -1;
-	*id = (unsigned long long)YAJL_GET_INTEGER(v);
+	*id = (unsigned long long)json_integer(v);
 	if (x->c->partner_org == NULL || x->c->partner_org[0] == '\0')
 		return 1;
 	return strcasecmp(login, x->c->partner_org) == 0;
@@ -68,7 +68,7 @@ org_of(const struct ctx *x, unsigned long long *id)
 static int
 org_write(struct ctx *x, unsigned long long id)
 {
-	yajl_val o = json_get(x->root, "organization", NULL);
+	json_val o = json_get(x->root, "organization", NULL);
 	const char *login = json_str(o, "login");
 	char l[101];
 
@@ -84,8 +84,8 @@ org_write(struct ctx *x, unsigned long long id)
 static int
 on_ping(struct ctx *x)
 {
-	yajl_val hook = json_get(x->root, "hook", NULL);
-	yajl_val ev = json_get(hook, "events", NULL);
+	json_val hook = json_get(x->root, "hook", NULL);
+	json_val ev = json_get(hook, "events", NULL);
 	long long id = json_ll(x->root, "hook_id", -1);
 	const char *type = json_str(hook, "type"), *target;
 	struct buf events = BUF_INIT;
@@ -109,14 +109,12 @@ on_ping(struct ctx *x)
 	if (target)
 		utf8_copy(tg, sizeof tg, target, sizeof tg - 1);
 	events.max = 1024;
-	if (YAJL_IS_ARRAY(ev))
-		for (size_t i = 0; i < ev->u.array.len; i++) {
-			yajl_val e = ev->u.array.values[i];
-			if (!YAJL_IS_STRING(e))
-				continue;
-			if ((events.len && buf_putc(&events, ',') < 0) || buf_puts(&events, e->u.string) < 0)
-				break;
-		}
+	JSON_EACH(e, ev) {
+		if (!json_is_string(e))
+			continue;
+		if ((events.len && buf_putc(&events, ',') < 0) || buf_puts(&events, json_string(e)) < 0)
+			break;
+	}
 	rc = db_exec(x->db,
 	    "INSERT INTO webhooks (hook_id, target_type, target, events, first_seen_at, last_ping_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
@@ -134,10 +132,10 @@ static int
 on_pull_request(struct ctx *x)
 {
 	enum store_result res;
-	yajl_val pr = json_get(x->root, "pull_request", NULL);
+	json_val pr = json_get(x->root, "pull_request", NULL);
 	int rc;
 
-	if (!YAJL_IS_OBJECT(pr))
+	if (!json_is_object(pr))
 		return bad(x, "pull_request: no pull_request object");
 	if (x->known)
 		return 0;	/* stored already (store_pr_check_known): nothing to write */
@@ -148,20 +146,20 @@ on_pull_request(struct ctx *x)
 }
 
 static int
-team_id_of(yajl_val team, unsigned long long *id)
+team_id_of(json_val team, unsigned long long *id)
 {
-	yajl_val v = json_get(team, "id", NULL);
+	json_val v = json_get(team, "id", NULL);
 
-	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0)
+	if (!json_is_integer(v) || json_integer(v) <= 0)
 		return -1;
-	*id = (unsigned long long)YAJL_GET_INTEGER(v);
+	*id = (unsigned long long)json_integer(v);
 	return 0;
 }
 
 static int
 on_team(struct ctx *x)
 {
-	yajl_val team = json_get(x->root, "team", NULL);
+	json_val team = json_get(x->root, "team", NULL);
 	unsigned long long org, tid;
 	int rc;
 
@@ -182,8 +180,8 @@ on_team(struct ctx *x)
 static int
 on_membership(struct ctx *x)
 {
-	yajl_val team = json_get(x->root, "team", NULL);
-	yajl_val member = json_get(x->root, "member", NULL);
+	json_val team = json_get(x->root, "team", NULL);
+	json_val member = json_get(x->root, "member", NULL);
 	unsigned long long org, tid, uid;
 	int rc;
 
@@ -211,7 +209,7 @@ on_membership(struct ctx *x)
 static int
 on_organization(struct ctx *x)
 {
-	yajl_val user = json_get(x->root, "membership", "user", NULL);
+	json_val user = json_get(x->root, "membership", "user", NULL);
 	unsigned long long org, uid;
 	struct db_res *r;
 	int rc;
@@ -413,7 +411,7 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 	x.hook_id = d->hook_id;
 	err[0] = '\0';
 	x.root = json_parse(d->body, d->len, INGEST_MAX_DEPTH, d->len + 1, perr, sizeof perr);
-	if (x.root && !YAJL_IS_OBJECT(x.root)) {
+	if (x.root && !json_is_object(x.root)) {
 		json_free(x.root);
 		x.root = NULL;
 		lb_strlcpy(perr, "the payload is not a JSON object", sizeof perr);

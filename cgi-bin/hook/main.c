@@ -52,10 +52,11 @@ init(void *ctx)
 	if (conf.webhook_secrets.n == 0)
 		log_warn("no [github] webhook_secret configured: unsigned deliveries are accepted");
 	/*
-	 * A delivery allocates its body and its JSON tree (~60 KB for GitHub's
-	 * 25 KB payloads) and frees them at the end: with glibc's default
-	 * 128 KB trim threshold the heap shrank and grew back (brk, then page
-	 * faults on fresh pages) for every delivery. Keep up to 4 MB of heap;
+	 * A delivery allocates its body and its parsed document (lib/json: ~65
+	 * KB reserved while parsing GitHub's 25 KB payloads, ~30 KB kept) and
+	 * frees them at the end: with glibc's default 128 KB trim threshold the
+	 * heap shrank and grew back (brk, then page faults on fresh pages) for
+	 * every delivery. Keep up to 4 MB of heap;
 	 * blocks above 1 MB (rare huge bodies) are mapped and returned at once,
 	 * so a worker's RSS stays small.
 	 */

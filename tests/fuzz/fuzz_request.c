@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *body, *json;
 	size_t blen, jlen;
 	enum ingest_media m;
-	yajl_val root;
+	json_val root;
 
 	if (!ready)
 		setup();

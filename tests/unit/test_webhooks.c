@@ -109,7 +109,7 @@ test_store_pr_valid(void **state)
 		"\"user\":{\"id\":-1,\"login\":\"dev\"}", "\"labels\":[{\"id\":\"x\"," };
 	struct conf c;
 	char err[256];
-	yajl_val v;
+	json_val v;
 
 	(void)state;
 	assert_int_equal(conf_parse(&c, "t.conf", cfg, sizeof cfg - 1, err, sizeof err), 0);
