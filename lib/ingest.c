@@ -615,25 +615,23 @@ ingest_media(const char *ct)
 }
 
 int
-ingest_form_payload(const char *body, size_t len, struct buf *out)
+ingest_form_payload(char *body, size_t len, size_t *outlen)
 {
-	const char *p = body ? body : "", *end = p + len;
+	const char *p = body, *end = body + len;
 
+	if (body == NULL)
+		return -1;
 	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *q = amp ? amp : end;
 		const char *eq = memchr(p, '=', (size_t)(q - p));
 		if (eq && eq - p == 7 && memcmp(p, "payload", 7) == 0) {
-			long n;
-			buf_reset(out);
-			out->max = len + 1;
-			if (buf_reserve(out, (size_t)(q - eq)) < 0)
-				return -1;
-			n = http_urldecode(eq + 1, (size_t)(q - eq - 1), out->data, out->cap, 1);
+			/* the decoder writes byte j after reading byte i >= j of
+			 * the field, which starts later in the same buffer */
+			long n = http_urldecode(eq + 1, (size_t)(q - eq - 1), body, len + 1, 1);
 			if (n < 0)
 				return -1;
-			out->len = (size_t)n;
-			out->data[n] = '\0';
+			*outlen = (size_t)n;
 			return 0;
 		}
 		p = q + 1;
