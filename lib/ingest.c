@@ -11,6 +11,7 @@
 #include "log.h"
 #include "store.h"
 #include "http.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <mysqld_error.h>
@@ -24,7 +25,7 @@
 struct ctx {
 	struct db          *db;
 	const struct conf  *c;
-	yajl_val            root;
+	json_val            root;
 	const char         *action;	/* NULL when the payload has none */
 	const char         *at;		/* received_at */
 	const char         *hook_id;	/* header, may be NULL */
@@ -52,13 +53,13 @@ is_action(const struct ctx *x, const char *a)
 static int
 org_of(const struct ctx *x, unsigned long long *id)
 {
-	yajl_val o = json_get(x->root, "organization", NULL);
-	yajl_val v = json_get(o, "id", NULL);
+	json_val o = json_get(x->root, "organization", NULL);
+	json_val v = json_get(o, "id", NULL);
 	const char *login = json_str(o, "login");
 
-	if (!YAJL_IS_OBJECT(o) || login == NULL || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0)
+	if (!json_is_object(o) || login == NULL || !json_is_integer(v) || json_integer(v) <= 0)
 		return -1;
-	*id = (unsigned long long)YAJL_GET_INTEGER(v);
+	*id = (unsigned long long)json_integer(v);
 	if (x->c->partner_org == NULL || x->c->partner_org[0] == '\0')
 		return 1;
 	return strcasecmp(login, x->c->partner_org) == 0;
@@ -67,17 +68,11 @@ org_of(const struct ctx *x, unsigned long long *id)
 static int
 org_write(struct ctx *x, unsigned long long id)
 {
-	yajl_val o = json_get(x->root, "organization", NULL);
+	json_val o = json_get(x->root, "organization", NULL);
 	const char *login = json_str(o, "login");
 	char l[101];
-	size_t n = strlen(login);
 
-	if (n > 100)
-		n = 100;
-	memcpy(l, login, n);
-	l[n] = '\0';
-	while (n > 0 && ((unsigned char)l[n] & 0xC0) == 0x80)
-		l[n--] = '\0';
+	utf8_copy(l, sizeof l, login, 100);	/* organizations.login VARCHAR(100) */
 	return db_exec(x->db,
 	    "INSERT INTO organizations (id, login, is_partner) VALUES (?, ?, ?) "
 	    "ON DUPLICATE KEY UPDATE login = VALUES(login), is_partner = VALUES(is_partner)",
@@ -89,8 +84,8 @@ org_write(struct ctx *x, unsigned long long id)
 static int
 on_ping(struct ctx *x)
 {
-	yajl_val hook = json_get(x->root, "hook", NULL);
-	yajl_val ev = json_get(hook, "events", NULL);
+	json_val hook = json_get(x->root, "hook", NULL);
+	json_val ev = json_get(hook, "events", NULL);
 	long long id = json_ll(x->root, "hook_id", -1);
 	const char *type = json_str(hook, "type"), *target;
 	struct buf events = BUF_INIT;
@@ -103,26 +98,23 @@ on_ping(struct ctx *x)
 		(void)lb_parse_ll(x->hook_id, 1, INT64_MAX, &id);
 	if (id <= 0)
 		return bad(x, "ping without hook_id");
-	if (type) {
-		size_t i;
-		for (i = 0; type[i] && i < sizeof tt - 1; i++)
-			tt[i] = (char)tolower((unsigned char)type[i]);
-		tt[i] = '\0';
+	if (type) {	/* the columns' widths, never inside a UTF-8 sequence */
+		utf8_copy(tt, sizeof tt, type, sizeof tt - 1);
+		for (char *t = tt; *t; t++)
+			*t = (char)tolower((unsigned char)*t);
 	}
 	target = json_str(json_get(x->root, "organization", NULL), "login");
 	if (target == NULL)
 		target = json_str(json_get(x->root, "repository", NULL), "full_name");
 	if (target)
-		lb_strlcpy(tg, target, sizeof tg);
+		utf8_copy(tg, sizeof tg, target, sizeof tg - 1);
 	events.max = 1024;
-	if (YAJL_IS_ARRAY(ev))
-		for (size_t i = 0; i < ev->u.array.len; i++) {
-			yajl_val e = ev->u.array.values[i];
-			if (!YAJL_IS_STRING(e))
-				continue;
-			if ((events.len && buf_putc(&events, ',') < 0) || buf_puts(&events, e->u.string) < 0)
-				break;
-		}
+	JSON_EACH(e, ev) {
+		if (!json_is_string(e))
+			continue;
+		if ((events.len && buf_putc(&events, ',') < 0) || buf_puts(&events, json_string(e)) < 0)
+			break;
+	}
 	rc = db_exec(x->db,
 	    "INSERT INTO webhooks (hook_id, target_type, target, events, first_seen_at, last_ping_at) "
 	    "VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
@@ -140,10 +132,10 @@ static int
 on_pull_request(struct ctx *x)
 {
 	enum store_result res;
-	yajl_val pr = json_get(x->root, "pull_request", NULL);
+	json_val pr = json_get(x->root, "pull_request", NULL);
 	int rc;
 
-	if (!YAJL_IS_OBJECT(pr))
+	if (!json_is_object(pr))
 		return bad(x, "pull_request: no pull_request object");
 	if (x->known)
 		return 0;	/* stored already (store_pr_check_known): nothing to write */
@@ -154,20 +146,20 @@ on_pull_request(struct ctx *x)
 }
 
 static int
-team_id_of(yajl_val team, unsigned long long *id)
+team_id_of(json_val team, unsigned long long *id)
 {
-	yajl_val v = json_get(team, "id", NULL);
+	json_val v = json_get(team, "id", NULL);
 
-	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0)
+	if (!json_is_integer(v) || json_integer(v) <= 0)
 		return -1;
-	*id = (unsigned long long)YAJL_GET_INTEGER(v);
+	*id = (unsigned long long)json_integer(v);
 	return 0;
 }
 
 static int
 on_team(struct ctx *x)
 {
-	yajl_val team = json_get(x->root, "team", NULL);
+	json_val team = json_get(x->root, "team", NULL);
 	unsigned long long org, tid;
 	int rc;
 
@@ -188,8 +180,8 @@ on_team(struct ctx *x)
 static int
 on_membership(struct ctx *x)
 {
-	yajl_val team = json_get(x->root, "team", NULL);
-	yajl_val member = json_get(x->root, "member", NULL);
+	json_val team = json_get(x->root, "team", NULL);
+	json_val member = json_get(x->root, "member", NULL);
 	unsigned long long org, tid, uid;
 	int rc;
 
@@ -217,7 +209,7 @@ on_membership(struct ctx *x)
 static int
 on_organization(struct ctx *x)
 {
-	yajl_val user = json_get(x->root, "membership", "user", NULL);
+	json_val user = json_get(x->root, "membership", "user", NULL);
 	unsigned long long org, uid;
 	struct db_res *r;
 	int rc;
@@ -419,7 +411,7 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 	x.hook_id = d->hook_id;
 	err[0] = '\0';
 	x.root = json_parse(d->body, d->len, INGEST_MAX_DEPTH, d->len + 1, perr, sizeof perr);
-	if (x.root && !YAJL_IS_OBJECT(x.root)) {
+	if (x.root && !json_is_object(x.root)) {
 		json_free(x.root);
 		x.root = NULL;
 		lb_strlcpy(perr, "the payload is not a JSON object", sizeof perr);
@@ -427,14 +419,7 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 	if (x.root) {
 		x.action = json_str(x.root, "action");
 		if (x.action) {	/* cut to the column, never inside a UTF-8 sequence */
-			size_t n = strlen(x.action);
-			if (n > 64)
-				n = 64;
-			while (n > 0 && n < strlen(x.action) &&
-			    ((unsigned char)x.action[n] & 0xC0) == 0x80)
-				n--;
-			memcpy(act, x.action, n);
-			act[n] = '\0';
+			utf8_copy(act, sizeof act, x.action, 64);
 			action = act;
 		}
 		rt = route_of(&x, d->event);
@@ -630,25 +615,23 @@ ingest_media(const char *ct)
 }
 
 int
-ingest_form_payload(const char *body, size_t len, struct buf *out)
+ingest_form_payload(char *body, size_t len, size_t *outlen)
 {
-	const char *p = body ? body : "", *end = p + len;
+	const char *p = body, *end = body + len;
 
+	if (body == NULL)
+		return -1;
 	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *q = amp ? amp : end;
 		const char *eq = memchr(p, '=', (size_t)(q - p));
 		if (eq && eq - p == 7 && memcmp(p, "payload", 7) == 0) {
-			long n;
-			buf_reset(out);
-			out->max = len + 1;
-			if (buf_reserve(out, (size_t)(q - eq)) < 0)
-				return -1;
-			n = http_urldecode(eq + 1, (size_t)(q - eq - 1), out->data, out->cap, 1);
+			/* the decoder writes byte j after reading byte i >= j of
+			 * the field, which starts later in the same buffer */
+			long n = http_urldecode(eq + 1, (size_t)(q - eq - 1), body, len + 1, 1);
 			if (n < 0)
 				return -1;
-			out->len = (size_t)n;
-			out->data[n] = '\0';
+			*outlen = (size_t)n;
 			return 0;
 		}
 		p = q + 1;

@@ -69,12 +69,13 @@ int ingest_valid_event(const char *event);
 
 /* Request helpers of lb-hook.fcgi (here so that they can be fuzzed):
  * the media type of a Content-Type value (parameters and case ignored), and
- * the percent-decoded "payload" field of a form body into out (bounded by
- * the body's length). -1 when there is no such field or it is malformed. */
+ * the "payload" field of a form body, percent-decoded in place: moved to the
+ * start of body (len + 1 bytes) and NUL-terminated, *outlen its length, no
+ * second copy of a body that may be 25 MB. -1 when there is no such field or
+ * it is malformed (the body's bytes are then unspecified). */
 enum ingest_media { INGEST_MEDIA_OTHER, INGEST_MEDIA_JSON, INGEST_MEDIA_FORM };
-struct buf;
 enum ingest_media ingest_media(const char *content_type);
-int ingest_form_payload(const char *body, size_t len, struct buf *out);
+int ingest_form_payload(char *body, size_t len, size_t *outlen);
 
 /* Delete raw deliveries received more than `days` days ago ([hook]
  * keep_deliveries_days; 0 keeps everything), in batches of 5,000 rows so no

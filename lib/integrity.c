@@ -17,6 +17,7 @@
 #include "spool.h"
 #include "store.h"
 #include "sync.h"
+#include "utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -148,8 +149,8 @@ store_finding(struct ictx *x, int check, const char *subject, const char *detail
 {
 	char subj[256], det[1024], jb[24];
 
-	lb_strlcpy(subj, subject, sizeof subj);
-	lb_strlcpy(det, detail ? detail : "", sizeof det);
+	utf8_copy(subj, sizeof subj, subject, sizeof subj - 1);
+	utf8_copy(det, sizeof det, detail ? detail : "", sizeof det - 1);
 	lb_snprintf(jb, sizeof jb, "%llu", job);
 	if (db_exec(x->db, "INSERT INTO integrity_findings (run_id, check_name, subject, detail, "
 	    "found_at, repair_job_id) VALUES (?, ?, ?, ?, NOW(6), ?)", "ussss", x->res->run_id,
@@ -228,7 +229,7 @@ add_delta(struct ictx *x, int field, int month, int d)
 
 /* GET and parse; 1 with *root, 0 on 304, -1 on error (noted). */
 static int
-get_json(struct ictx *x, const char *url, const char *etag, struct gh_resp *r, yajl_val *root)
+get_json(struct ictx *x, const char *url, const char *etag, struct gh_resp *r, json_val *root)
 {
 	char err[512], perr[128];
 	int rc;
@@ -280,20 +281,19 @@ struct pitem {
 };
 
 static int
-page_items_from_json(yajl_val root, struct pitem **out, size_t *n)
+page_items_from_json(json_val root, struct pitem **out, size_t *n)
 {
 	struct pitem *v;
 	size_t k = 0;
 
 	*out = NULL;
 	*n = 0;
-	if (!YAJL_IS_ARRAY(root))
+	if (!json_is_array(root))
 		return -1;
-	v = calloc(root->u.array.len + 1, sizeof *v);
+	v = calloc(json_len(root) + 1, sizeof *v);
 	if (v == NULL)
 		return -1;
-	for (size_t i = 0; i < root->u.array.len; i++) {
-		yajl_val p = root->u.array.values[i];
+	JSON_EACH(p, root) {
 		long long num = json_ll(p, "number", -1), id = json_ll(p, "id", -1);
 		const char *m = json_str(p, "merged_at");
 
@@ -375,7 +375,7 @@ freshness(struct ictx *x, const char *repo)
 	size_t n = 0;
 	struct db_res *res = NULL;
 	struct gh_resp r;
-	yajl_val root = NULL;
+	json_val root = NULL;
 	int rc;
 
 	if (repo_path(repo, rp, sizeof rp) < 0 ||
@@ -477,7 +477,7 @@ search_count(struct ictx *x, const char *repo, int field, int a, int b, long lon
 {
 	char q[600], range[40] = "", eq[1800], url[GH_URL_MAX];
 	struct gh_resp r;
-	yajl_val root, tc;
+	json_val root, tc;
 	int rc;
 
 	if (!(a <= INTEGRITY_FIRST_MONTH && b >= x->hi) && integrity_range(a, b, range, sizeof range) < 0)
@@ -499,18 +499,18 @@ search_count(struct ictx *x, const char *repo, int field, int a, int b, long lon
 		return -1;
 	}
 	tc = json_get(root, "total_count", NULL);
-	if (!YAJL_IS_INTEGER(tc) || YAJL_GET_INTEGER(tc) < 0) {
+	if (!json_is_integer(tc) || json_integer(tc) < 0) {
 		json_free(root);
 		note_error(x, "reconciliation: search answer without total_count");
 		return -1;
 	}
-	*count = YAJL_GET_INTEGER(tc);
+	*count = json_integer(tc);
 	if (oldest) {	/* the oldest PR's month: no month before it can differ */
-		yajl_val items = json_get(root, "items", NULL);
+		json_val items = json_get(root, "items", NULL);
 		char t[20];
 		*oldest = -1;
-		if (YAJL_IS_ARRAY(items) && items->u.array.len > 0 &&
-		    store_time(json_str(items->u.array.values[0], "created_at"), t, sizeof t) == 0)
+		if (json_is_array(items) && json_first(items) != NULL &&
+		    store_time(json_str(json_first(items), "created_at"), t, sizeof t) == 0)
 			*oldest = integrity_month(t);
 	}
 	json_free(root);
@@ -1011,21 +1011,20 @@ hook_failures(struct ictx *x, unsigned long long hook, const char *type, const c
 	lb_snprintf(url, sizeof url, "%s/deliveries?per_page=100", base);
 	gh_resp_init(&r);
 	for (int page = 0; page < HOOK_MAX_PAGES; page++) {
-		yajl_val root;
+		json_val root;
 		int older = 0;
 		if ((rc = get_json(x, url, NULL, &r, &root)) <= 0) {
 			rc = -1;
 			break;
 		}
 		rc = 0;
-		if (!YAJL_IS_ARRAY(root)) {
+		if (!json_is_array(root)) {
 			json_free(root);
 			note_error(x, "deliveries: hook %llu: expected a JSON array", hook);
 			rc = -1;
 			break;
 		}
-		for (size_t i = 0; i < root->u.array.len; i++) {
-			yajl_val d = root->u.array.values[i];
+		JSON_EACH(d, root) {
 			const char *guid = json_str(d, "guid"), *ev = json_str(d, "event"),
 			    *ac = json_str(d, "action"), *st = json_str(d, "status");
 			struct attempt *a;
@@ -1376,7 +1375,7 @@ integrity_job_kind(const char *kind)
 }
 
 static int
-job_redeliver(struct sync_ctx *s, yajl_val v)
+job_redeliver(struct sync_ctx *s, json_val v)
 {
 	const char *type = json_str(v, "type"), *target = json_str(v, "target");
 	long long hook = json_ll(v, "hook", -1), id = json_ll(v, "id", -1);
@@ -1406,7 +1405,7 @@ job_redeliver(struct sync_ctx *s, yajl_val v)
 }
 
 static int
-job_replay(struct sync_ctx *s, yajl_val v)
+job_replay(struct sync_ctx *s, json_val v)
 {
 	const char *id = json_str(v, "id");
 	enum ingest_status st;
@@ -1428,7 +1427,7 @@ job_replay(struct sync_ctx *s, yajl_val v)
 
 /* Search the month's PRs and sync those that are missing or differ. */
 static int
-job_resync_month(struct sync_ctx *s, yajl_val v)
+job_resync_month(struct sync_ctx *s, json_val v)
 {
 	const char *repo = json_str(v, "repo"), *field = json_str(v, "field");
 	int m = integrity_month(json_str(v, "month")), merged;
@@ -1455,7 +1454,7 @@ job_resync_month(struct sync_ctx *s, yajl_val v)
 	gh_resp_init(&r);
 	for (int page = 0; page < MONTH_MAX_PAGES && rc == SYNC_OK; page++) {
 		char err[512], perr[128];
-		yajl_val root, items;
+		json_val root, items;
 		int g = gh_get(s->gh, url, NULL, &r, err, sizeof err);
 
 		if (g != GH_OK) {
@@ -1467,7 +1466,7 @@ job_resync_month(struct sync_ctx *s, yajl_val v)
 		root = json_parse(r.body.data ? r.body.data : "", r.body.len, JSON_DEPTH, GH_MAX_BODY,
 		    perr, sizeof perr);
 		items = json_get(root, "items", NULL);
-		if (root == NULL || !YAJL_IS_ARRAY(items)) {
+		if (root == NULL || !json_is_array(items)) {
 			json_free(root);
 			lb_snprintf(s->err, sizeof s->err, "resync_month: bad search answer");
 			rc = SYNC_ERETRY;
@@ -1480,8 +1479,7 @@ job_resync_month(struct sync_ctx *s, yajl_val v)
 			free(seen);
 			return sync_prs(s, repo, 1);
 		}
-		for (size_t i = 0; i < items->u.array.len && rc == SYNC_OK; i++) {
-			yajl_val it = items->u.array.values[i];
+		for (json_val it = json_first(items); it && rc == SYNC_OK; it = json_next(items, it)) {
 			long long num = json_ll(it, "number", -1);
 			const char *upd = json_str(it, "updated_at");
 			char gu[20];
@@ -1563,7 +1561,7 @@ int
 integrity_job(struct sync_ctx *s, const char *kind, const char *args)
 {
 	char err[64];
-	yajl_val v = NULL;
+	json_val v = NULL;
 	int rc;
 
 	if (args && *args && (v = json_parse(args, strlen(args), 4, JOB_ARGS_MAX, err, sizeof err)) == NULL) {

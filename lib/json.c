@@ -1,5 +1,6 @@
 #include "json.h"
 #include "buf.h"
+#include "utf8.h"
 
 #include <yajl/yajl_parse.h>
 
@@ -71,219 +72,309 @@ void jw_kv_null(struct jw *w, const char *k) { jw_key(w, k); jw_null(w); }
 
 /*
  * Reading. yajl's event parser (yajl_parse) feeds the callbacks below, which
- * build the same yajl_val tree yajl_tree_parse() would, with two changes:
- * every node, string and array of the document lives in one arena (a few
- * large blocks instead of a malloc per value: a 25 KB webhook payload is
- * ~1,500 values), and the nesting limit is enforced while parsing.
- * The document's root is the first thing in its arena: json_free() finds
- * the blocks from it.
+ * write the document into one block:
+ *
+ *   struct doc | text: len + 2 bytes | tape: one uint32_t per value and key
+ *
+ * text holds every string and number text at the offset where it stands in
+ * the document (an escaped string decoded, ending where its closing quote
+ * was: decoding only shrinks), each NUL-terminated; the bytes between them
+ * are unused. The tape lists the values in document order, an object's
+ * members as key, value, key, value; tape[0] is the distance back to the
+ * block's start (json_free), tape[1] the root. An entry is
+ *   bits 0-2  enum json_type
+ *   bits 3-31 strings, numbers: the distance in bytes from the entry back to
+ *             its text; objects, arrays: the entries of the subtree,
+ *             itself included (the next sibling is that far on).
+ * Every reference is relative, and yajl reads the caller's buffer, not the
+ * block: the block may move (it is shrunk when the parse is done).
+ *
+ * Why the tape is bounded: in a document of length L (without whitespace)
+ * with e values and keys, L >= 2e - 1 (a scalar takes a byte, a container
+ * two, a member a key of >= 2 bytes and a colon, and siblings a comma); a
+ * prefix yajl accepted before an error lacks at most a closing bracket per
+ * open container and one value: e <= (L + depth + 2) / 2.
  */
-struct block {
-	struct block *next;
-	size_t        cap, used;
-	max_align_t   data[];
-};
+#define PAYLOAD_MAX ((uint32_t)1 << 29)
 
 struct doc {
-	struct block     *blocks;
-	struct yajl_val_s root;
-};
-
-struct member {
-	const char *key;	/* NULL inside arrays */
-	yajl_val    val;
+	size_t peak;	/* json_peak_bytes() */
+	size_t unused;
 };
 
 struct parse {
-	struct block  *blocks;
-	struct member *pend;	/* members of the open containers, innermost last */
-	size_t         npend, cappend;
-	size_t        *open;	/* per open container: its first index in pend */
-	yajl_val      *node;	/* per open container: its node */
-	size_t         depth, max_depth;
-	const char    *key;	/* the key just read, for the next value */
-	struct doc    *doc;
-	int            started, oom, too_deep;
+	char         *blk;
+	size_t        text;	/* offset of text in blk (sizeof(struct doc)) */
+	size_t        tape;	/* offset of the tape in blk */
+	uint32_t      n, cap;	/* tape entries used / reserved */
+	uint32_t     *open;	/* per open container: its tape index */
+	size_t        depth, max_depth;
+	const char   *data;
+	size_t        len;
+	yajl_handle   h;
+	size_t        cur, peak;	/* bytes allocated now / at most */
+	const char   *fail;	/* reason a callback stopped the parse */
+	int           too_deep;
 };
 
+#define TAPE(p)  ((struct json_node *)(void *)((p)->blk + (p)->tape))
+#define TEXT(p)  ((p)->blk + (p)->text)
+
+/* Counted allocations (yajl's, through yajl_alloc_funcs, and ours). */
+struct mhdr {
+	size_t      n;
+	max_align_t align;
+};
+
+static void
+count(struct parse *p, size_t add, size_t sub)
+{
+	p->cur = p->cur - sub + add;
+	if (p->cur > p->peak)
+		p->peak = p->cur;
+}
+
 static void *
-arena(struct parse *p, size_t n)
+m_malloc(void *ctx, size_t n)
 {
-	struct block *b = p->blocks;
-	void *out;
+	struct mhdr *h = n < SIZE_MAX - sizeof *h ? malloc(sizeof *h + n) : NULL;
 
-	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-	if (b == NULL || b->cap - b->used < n) {
-		size_t cap = b ? b->cap * 2 : 0;
-		if (cap < n)
-			cap = n;
-		if (cap > SIZE_MAX - sizeof *b || (b = malloc(sizeof *b + cap)) == NULL) {
-			p->oom = 1;
-			return NULL;
-		}
-		b->next = p->blocks;
-		b->cap = cap;
-		b->used = 0;
-		p->blocks = b;
-	}
-	out = (char *)b->data + b->used;
-	b->used += n;
-	return out;
+	if (h == NULL)
+		return NULL;
+	h->n = n;
+	count(ctx, sizeof *h + n, 0);
+	return &h->align;
 }
 
-static char *
-arena_str(struct parse *p, const unsigned char *s, size_t n)
+static void *
+m_realloc(void *ctx, void *ptr, size_t n)
 {
-	char *c = n < SIZE_MAX ? arena(p, n + 1) : NULL;
+	struct mhdr *h, *old;
+	size_t was;
 
-	if (c) {
-		memcpy(c, s, n);
-		c[n] = '\0';
-	}
-	return c;
+	if (ptr == NULL)
+		return m_malloc(ctx, n);
+	old = (struct mhdr *)(void *)((char *)ptr - offsetof(struct mhdr, align));
+	was = old->n;
+	h = n < SIZE_MAX - sizeof *h ? realloc(old, sizeof *h + n) : NULL;
+	if (h == NULL)
+		return NULL;
+	h->n = n;
+	count(ctx, sizeof *h + n, sizeof *h + was);
+	return &h->align;
 }
 
-/* A new value of type t, attached to the open container (or the root). */
-static yajl_val
-value(struct parse *p, yajl_type t)
+static void
+m_free(void *ctx, void *ptr)
 {
-	yajl_val v;
+	struct mhdr *h;
 
-	if (!p->started) {
-		p->started = 1;
-		v = &p->doc->root;
-	} else {
-		if (p->depth == 0 || (v = arena(p, sizeof *v)) == NULL)
-			return NULL;
-		if (p->npend == p->cappend) {
-			size_t cap = p->cappend ? p->cappend * 2 : 64;
-			struct member *m = realloc(p->pend, cap * sizeof *m);
-			if (m == NULL) {
-				p->oom = 1;
-				return NULL;
-			}
-			p->pend = m;
-			p->cappend = cap;
-		}
-		p->pend[p->npend].key = p->key;
-		p->pend[p->npend].val = v;
-		p->npend++;
-		p->key = NULL;
-	}
-	memset(v, 0, sizeof *v);
-	v->type = t;
-	return v;
+	if (ptr == NULL)
+		return;
+	h = (struct mhdr *)(void *)((char *)ptr - offsetof(struct mhdr, align));
+	count(ctx, 0, sizeof *h + h->n);
+	free(h);
 }
-
-static int cb_null(void *c) { return value(c, yajl_t_null) != NULL; }
 
 static int
-cb_bool(void *c, int b)
+push(struct parse *p, uint32_t w)
 {
-	return value(c, b ? yajl_t_true : yajl_t_false) != NULL;
+	if (p->n == p->cap) {	/* cannot happen (see above): refuse, never overflow */
+		p->fail = "more values than the document's length allows";
+		return 0;
+	}
+	TAPE(p)[p->n++].w = w;
+	return 1;
 }
 
-/* As yajl_tree: the text, the integer when it is one that fits in a long
- * long, the double when strtod gives one in range. */
+/* The entry for a text at offset off of the text area, about to be tape[n]. */
+static int
+push_text(struct parse *p, enum json_type t, size_t off)
+{
+	size_t back = p->tape + (size_t)p->n * 4 - (p->text + off);
+
+	return push(p, (uint32_t)(back << 3) | t);
+}
+
+/* Whether s points into the document; *off its offset there. */
+static int
+at(const struct parse *p, const char *s, size_t *off)
+{
+	uintptr_t a = (uintptr_t)s, d = (uintptr_t)p->data;
+
+	*off = (size_t)(a - d);
+	return a >= d && a - d <= p->len;
+}
+
+static int cb_null(void *c) { return push(c, JSON_NULL); }
+static int cb_bool(void *c, int b) { return push(c, b ? JSON_TRUE : JSON_FALSE); }
+
+/* An integer: optional '-', digits, and in long long range. */
+static int
+is_integer(const char *s, size_t n)
+{
+	size_t i = n > 0 && s[0] == '-', digits = n - i;
+	long long v;
+	char *end;
+
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	if (digits <= 18)
+		return digits > 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	(void)v;
+	return errno == 0 && end == s + n;
+}
+
 static int
 cb_number(void *c, const char *s, size_t n)
 {
 	struct parse *p = c;
-	yajl_val v = value(p, yajl_t_number);
-	char *end;
-	size_t i = 0;
+	size_t off;
+	char *t;
 
-	if (v == NULL || (v->u.number.r = arena_str(p, (const unsigned char *)s, n)) == NULL)
+	/* A number ending the input comes from yajl's lexer buffer: it is the
+	 * document's last n bytes. */
+	if (at(p, s, &off) && n <= p->len - off)
+		;
+	else if (n <= p->len)
+		off = p->len - n;
+	else {
+		p->fail = "number outside the document";
 		return 0;
-	if (n > 0 && s[0] == '-')
-		i++;
-	while (i < n && s[i] >= '0' && s[i] <= '9')
-		i++;
-	if (i == n) {
-		errno = 0;
-		v->u.number.i = strtoll(v->u.number.r, &end, 10);
-		if (errno == 0 && *end == '\0')
-			v->u.number.flags |= YAJL_NUMBER_INT_VALID;
 	}
-	errno = 0;
-	v->u.number.d = strtod(v->u.number.r, &end);
-	if (errno == 0 && *end == '\0')
-		v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+	t = TEXT(p) + off;
+	memcpy(t, s, n);
+	t[n] = '\0';
+	return push_text(p, is_integer(t, n) ? JSON_INTEGER : JSON_NUMBER, off);
+}
+
+static int
+hexval4(const char *s, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned char c = (unsigned char)s[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The \u escapes of raw string text (between the quotes) pair surrogates:
+ * a high one followed by an escaped low one, never one alone. yajl turns a
+ * lone high surrogate into '?' and a high one followed by another escape
+ * into some other character, so this is checked on the raw text. */
+static int
+escapes_valid(const char *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned cp, lo;
+		if (r[i] != '\\')
+			continue;
+		if (i + 1 >= n)
+			return 0;
+		if (r[i + 1] != 'u') {
+			i++;
+			continue;
+		}
+		if (i + 6 > n || hexval4(r + i + 2, &cp) < 0)
+			return 0;
+		i += 5;
+		if (cp >= 0xDC00 && cp <= 0xDFFF)
+			return 0;
+		if (cp >= 0xD800 && cp <= 0xDBFF) {
+			if (i + 7 > n || r[i + 1] != '\\' || r[i + 2] != 'u' ||
+			    hexval4(r + i + 3, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
+				return 0;
+			i += 6;
+		}
+	}
 	return 1;
 }
 
+/* A string or key: validated, then copied to its place in the text. */
 static int
-cb_string(void *c, const unsigned char *s, size_t n)
+text_string(struct parse *p, const unsigned char *us, size_t n)
 {
-	struct parse *p = c;
-	yajl_val v = value(p, yajl_t_string);
+	const char *s = (const char *)us, *d = p->data;
+	size_t off, q;
 
-	return v != NULL && (v->u.string = arena_str(p, s, n)) != NULL;
+	if (at(p, s, &off) && n < p->len - off) {
+		;	/* no escapes: yajl points into the document */
+	} else {
+		/* decoded in yajl's buffer: the raw string ends just before the
+		 * offset yajl has consumed, and starts at the first quote before
+		 * it that no backslash escapes */
+		size_t start, c = yajl_get_bytes_consumed(p->h);
+		if (c < 2 || c > p->len || d[c - 1] != '"' || n > c - 2) {
+			p->fail = "string outside the document";
+			return 0;
+		}
+		q = c - 1;
+		for (start = q; start > 0; ) {
+			size_t bs = 0;
+			start--;
+			if (d[start] != '"')
+				continue;
+			while (bs < start && d[start - 1 - bs] == '\\')
+				bs++;
+			if (bs % 2 == 0)
+				break;
+		}
+		if (d[start] != '"' || q - start - 1 < n ||
+		    !escapes_valid(d + start + 1, q - start - 1)) {
+			p->fail = "invalid UTF-8 in a string (an unpaired surrogate escape)";
+			return 0;
+		}
+		off = q - n;
+	}
+	if (!utf8_valid(s, n)) {
+		p->fail = "invalid UTF-8 in a string";
+		return 0;
+	}
+	memcpy(TEXT(p) + off, s, n);
+	TEXT(p)[off + n] = '\0';
+	return push_text(p, JSON_STRING, off);
 }
 
-static int
-cb_key(void *c, const unsigned char *s, size_t n)
-{
-	struct parse *p = c;
-
-	return (p->key = arena_str(p, s, n)) != NULL;
-}
+static int cb_string(void *c, const unsigned char *s, size_t n) { return text_string(c, s, n); }
 
 static int
-cb_open(struct parse *p, yajl_type t)
+cb_open(struct parse *p, enum json_type t)
 {
-	yajl_val v;
-
 	if (p->depth == p->max_depth) {
 		p->too_deep = 1;
 		return 0;
 	}
-	if ((v = value(p, t)) == NULL)
-		return 0;
-	p->open[p->depth] = p->npend;
-	p->node[p->depth] = v;
-	p->depth++;
-	return 1;
+	p->open[p->depth++] = p->n;
+	return push(p, t);
 }
 
 static int
-cb_close(struct parse *p)
+cb_close(void *c)
 {
-	yajl_val v;
-	size_t first, n;
-	yajl_val *vals;
+	struct parse *p = c;
+	uint32_t i;
 
 	if (p->depth == 0)
 		return 0;
-	p->depth--;
-	v = p->node[p->depth];
-	first = p->open[p->depth];
-	n = p->npend - first;
-	vals = n ? arena(p, n * sizeof *vals) : NULL;
-	if (n && vals == NULL)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		vals[i] = p->pend[first + i].val;
-	if (v->type == yajl_t_object) {
-		const char **keys = n ? arena(p, n * sizeof *keys) : NULL;
-		if (n && keys == NULL)
-			return 0;
-		for (size_t i = 0; i < n; i++)
-			keys[i] = p->pend[first + i].key;
-		v->u.object.keys = keys;
-		v->u.object.values = vals;
-		v->u.object.len = n;
-	} else {
-		v->u.array.values = vals;
-		v->u.array.len = n;
-	}
-	p->npend = first;
+	i = p->open[--p->depth];
+	TAPE(p)[i].w |= (p->n - i) << 3;
 	return 1;
 }
 
-static int cb_start_map(void *c) { return cb_open(c, yajl_t_object); }
-static int cb_start_array(void *c) { return cb_open(c, yajl_t_array); }
-static int cb_end(void *c) { return cb_close(c); }
+static int cb_start_map(void *c) { return cb_open(c, JSON_OBJECT); }
+static int cb_start_array(void *c) { return cb_open(c, JSON_ARRAY); }
 
 static const yajl_callbacks callbacks = {
 	.yajl_null = cb_null,
@@ -291,32 +382,23 @@ static const yajl_callbacks callbacks = {
 	.yajl_number = cb_number,
 	.yajl_string = cb_string,
 	.yajl_start_map = cb_start_map,
-	.yajl_map_key = cb_key,
-	.yajl_end_map = cb_end,
+	.yajl_map_key = cb_string,
+	.yajl_end_map = cb_close,
 	.yajl_start_array = cb_start_array,
-	.yajl_end_array = cb_end,
+	.yajl_end_array = cb_close,
 };
 
-static void
-blocks_free(struct block *b)
-{
-	while (b) {
-		struct block *next = b->next;
-		free(b);
-		b = next;
-	}
-}
-
-yajl_val
+json_val
 json_parse(const char *data, size_t len, size_t max_depth, size_t max_len,
     char *err, size_t errlen)
 {
+	yajl_alloc_funcs af = { m_malloc, m_realloc, m_free, NULL };
 	struct parse p;
-	yajl_handle h;
 	yajl_status st;
-	yajl_val root = NULL;
+	struct json_node *root = NULL;
+	size_t textlen, size;
 
-	if (len > max_len) {
+	if (len > max_len || len > JSON_MAX_LEN) {
 		lb_snprintf(err, errlen, "document too large");
 		return NULL;
 	}
@@ -324,106 +406,211 @@ json_parse(const char *data, size_t len, size_t max_depth, size_t max_len,
 		lb_snprintf(err, errlen, "NUL byte in document");
 		return NULL;
 	}
+	if (max_depth > 100000)
+		max_depth = 100000;
 	memset(&p, 0, sizeof p);
+	af.ctx = &p;
+	p.data = data;
+	p.len = len;
 	p.max_depth = max_depth;
-	/* the first block holds the whole tree of most documents */
-	if (arena(&p, sizeof(struct doc) + len + len / 2 + 1024) == NULL) {
-		lb_snprintf(err, errlen, "out of memory");
+	/* the worst case, reserved: pages never written are never resident */
+	textlen = (len + 2 + 3) & ~(size_t)3;
+	p.text = sizeof(struct doc);
+	p.tape = p.text + textlen;
+	p.cap = (uint32_t)((len + max_depth) / 2 + 4 + 1);	/* + tape[0] */
+	size = p.tape + (size_t)p.cap * 4;
+	if (size - p.text >= PAYLOAD_MAX) {	/* cannot be: JSON_MAX_LEN */
+		lb_snprintf(err, errlen, "document too large");
 		return NULL;
 	}
-	p.blocks->used = 0;
-	p.doc = arena(&p, sizeof *p.doc);
-	p.open = calloc(max_depth + 1, sizeof *p.open);
-	p.node = calloc(max_depth + 1, sizeof *p.node);
-	h = p.open && p.node ? yajl_alloc(&callbacks, NULL, &p) : NULL;
-	if (h == NULL) {
+	p.blk = malloc(size);
+	p.open = m_malloc(&p, (max_depth + 1) * sizeof *p.open);
+	count(&p, size, 0);
+	p.h = p.blk && p.open ? yajl_alloc(&callbacks, &af, &p) : NULL;
+	if (p.h == NULL) {
 		lb_snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	st = yajl_parse(h, (const unsigned char *)data, len);
+	TAPE(&p)[p.n++].w = (uint32_t)p.tape;	/* tape[0]: back to the block */
+	st = yajl_parse(p.h, (const unsigned char *)data, len);
 	if (st == yajl_status_ok)
-		st = yajl_complete_parse(h);
+		st = yajl_complete_parse(p.h);
 	if (p.too_deep)
 		lb_snprintf(err, errlen, "nesting deeper than %zu", max_depth);
-	else if (p.oom)
-		lb_snprintf(err, errlen, "out of memory");
-	else if (st != yajl_status_ok || !p.started || p.depth != 0) {
-		unsigned char *m = yajl_get_error(h, 0, (const unsigned char *)data, len);
+	else if (p.fail)
+		lb_snprintf(err, errlen, "invalid JSON: %s", p.fail);
+	else if (st != yajl_status_ok || p.n < 2 || p.depth != 0) {
+		unsigned char *m = yajl_get_error(p.h, 0, (const unsigned char *)data, len);
 		char *nl = m ? strchr((char *)m, '\n') : NULL;
 		if (nl)
 			*nl = '\0';
 		lb_snprintf(err, errlen, "invalid JSON: %s", m && *m ? (char *)m : "parse error");
 		if (m)
-			yajl_free_error(h, m);
+			yajl_free_error(p.h, m);
 	} else {
-		p.doc->blocks = p.blocks;
-		p.blocks = NULL;
-		root = &p.doc->root;
+		/* keep what the document used (shrinking: in place, or moved whole) */
+		size_t used = p.tape + (size_t)p.n * 4;
+		char *b = realloc(p.blk, used);
+		if (b != NULL)
+			p.blk = b;
+		((struct doc *)(void *)p.blk)->peak = p.peak;
+		root = TAPE(&p) + 1;
+		p.blk = NULL;
 	}
-	yajl_free(h);
 out:
-	blocks_free(p.blocks);
-	free(p.pend);
-	free(p.open);
-	free(p.node);
+	if (p.h)
+		yajl_free(p.h);
+	m_free(&p, p.open);
+	free(p.blk);
 	return root;
 }
 
 void
-json_free(yajl_val v)
+json_free(json_val root)
 {
-	if (v)
-		blocks_free(((struct doc *)(void *)((char *)v - offsetof(struct doc, root)))->blocks);
+	if (root)
+		free((char *)(root - 1) - root[-1].w);
 }
 
-yajl_val
-json_get(yajl_val v, ...)
+size_t
+json_peak_bytes(json_val root)
+{
+	return root ? ((const struct doc *)(const void *)((const char *)(root - 1) - root[-1].w))->peak : 0;
+}
+
+/* Entries of v's subtree: 1 for a scalar. */
+static inline uint32_t
+span(json_val v)
+{
+	return (v->w & 6) == 6 ? v->w >> 3 : 1;
+}
+
+static inline const char *
+text_of(json_val v)
+{
+	return (const char *)v - (v->w >> 3);
+}
+
+const char *
+json_string(json_val v)
+{
+	return json_is_string(v) ? text_of(v) : NULL;
+}
+
+const char *
+json_number(json_val v)
+{
+	return json_is_number(v) ? text_of(v) : NULL;
+}
+
+long long
+json_integer(json_val v)
+{
+	const char *s;
+	unsigned long long u = 0;
+	int neg;
+
+	if (!json_is_integer(v))
+		return 0;
+	s = text_of(v);
+	neg = *s == '-';
+	for (s += neg; *s; s++)
+		u = u * 10 + (unsigned)(*s - '0');
+	return neg ? (u == 0 ? 0 : -(long long)(u - 1) - 1) : (long long)u;
+}
+
+json_val
+json_first(json_val c)
+{
+	if (!json_is_object(c) && !json_is_array(c))
+		return NULL;
+	if (span(c) == 1)
+		return NULL;
+	return json_is_object(c) ? c + 2 : c + 1;
+}
+
+json_val
+json_next(json_val c, json_val v)
+{
+	json_val next;
+
+	if (v == NULL || (!json_is_object(c) && !json_is_array(c)))
+		return NULL;
+	next = v + span(v);
+	if (next >= c + span(c))
+		return NULL;
+	return json_is_object(c) ? next + 1 : next;
+}
+
+const char *
+json_key(json_val o, json_val member)
+{
+	if (!json_is_object(o) || member == NULL || member <= o + 1 || member >= o + span(o))
+		return NULL;
+	return json_string(member - 1);
+}
+
+size_t
+json_len(json_val c)
+{
+	size_t n = 0;
+
+	JSON_EACH(v, c)
+		n++;
+	return n;
+}
+
+/* The value of the first member named k, or NULL. */
+static json_val
+member(json_val o, const char *k)
+{
+	json_val end = o + span(o);
+
+	for (json_val key = o + 1; key < end; ) {
+		json_val v = key + 1;
+		const char *t = text_of(key);
+		if (t[0] == k[0] && strcmp(t, k) == 0)
+			return v;
+		key = v + span(v);
+	}
+	return NULL;
+}
+
+json_val
+json_get(json_val v, ...)
 {
 	va_list ap;
 	const char *k;
 
 	va_start(ap, v);
-	while (v && (k = va_arg(ap, const char *)) != NULL) {
-		yajl_val next = NULL;
-		if (!YAJL_IS_OBJECT(v)) {
-			v = NULL;
-			break;
-		}
-		for (size_t i = 0; i < v->u.object.len; i++)
-			if (strcmp(v->u.object.keys[i], k) == 0) {
-				next = v->u.object.values[i];
-				break;
-			}
-		v = next;
-	}
+	while (v && (k = va_arg(ap, const char *)) != NULL)
+		v = json_is_object(v) ? member(v, k) : NULL;
 	va_end(ap);
 	return v;
 }
 
 const char *
-json_str(yajl_val v, const char *key)
+json_str(json_val v, const char *key)
 {
-	yajl_val s = json_get(v, key, NULL);
-
-	return YAJL_IS_STRING(s) ? s->u.string : NULL;
+	return json_string(json_get(v, key, NULL));
 }
 
 long long
-json_ll(yajl_val v, const char *key, long long def)
+json_ll(json_val v, const char *key, long long def)
 {
-	yajl_val n = json_get(v, key, NULL);
+	json_val n = json_get(v, key, NULL);
 
-	return YAJL_IS_INTEGER(n) ? YAJL_GET_INTEGER(n) : def;
+	return json_is_integer(n) ? json_integer(n) : def;
 }
 
 int
-json_bool(yajl_val v, const char *key, int def)
+json_bool(json_val v, const char *key, int def)
 {
-	yajl_val b = json_get(v, key, NULL);
+	json_val b = json_get(v, key, NULL);
 
-	if (YAJL_IS_TRUE(b))
+	if (json_is_true(b))
 		return 1;
-	if (YAJL_IS_FALSE(b))
+	if (json_is_false(b))
 		return 0;
 	return def;
 }

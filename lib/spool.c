@@ -256,7 +256,7 @@ apply_one(const struct conf *c, struct db *db, const char *name)
 	char path[4096], herr[128], err[512];
 	struct buf b = BUF_INIT;
 	struct ingest_delivery d;
-	yajl_val h = NULL;
+	json_val h = NULL;
 	enum ingest_status st;
 	char *nl;
 	int rc = 0;

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "log.h"
 #include "rollup.h"
+#include "utf8.h"
 
 #include <mysqld_error.h>
 #include <openssl/evp.h>
@@ -141,86 +142,69 @@ store_now(char *out, size_t outlen)
 
 /* ------------------------------------------------------------ validation */
 
-/* Copy s cut to at most max bytes, never inside a UTF-8 sequence. */
-static void
-cut(char *dst, size_t dstlen, const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (max > dstlen - 1)
-		max = dstlen - 1;
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(dst, s, n);
-	dst[n] = '\0';
-}
-
 /* A string-or-null field: 0 and *out (NULL for absent/null), -1 wrong type. */
 static int
-opt_str(yajl_val o, const char *key, const char **out)
+opt_str(json_val o, const char *key, const char **out)
 {
-	yajl_val v = json_get(o, key, NULL);
+	json_val v = json_get(o, key, NULL);
 
 	*out = NULL;
-	if (v == NULL || YAJL_IS_NULL(v))
+	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!YAJL_IS_STRING(v))
+	if (!json_is_string(v))
 		return -1;
-	*out = v->u.string;
+	*out = json_string(v);
 	return 0;
 }
 
 /* Required GitHub id: a positive integer. */
 static int
-req_id(yajl_val o, const char *key, unsigned long long *out)
+req_id(json_val o, const char *key, unsigned long long *out)
 {
-	yajl_val v = json_get(o, key, NULL);
+	json_val v = json_get(o, key, NULL);
 
-	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0)
+	if (!json_is_integer(v) || json_integer(v) <= 0)
 		return -1;
-	*out = (unsigned long long)YAJL_GET_INTEGER(v);
+	*out = (unsigned long long)json_integer(v);
 	return 0;
 }
 
 /* Optional count 0..UINT32_MAX: *present 0 when absent/null; -1 bad. */
 static int
-opt_count(yajl_val o, const char *key, long long *out, int *present)
+opt_count(json_val o, const char *key, long long *out, int *present)
 {
-	yajl_val v = json_get(o, key, NULL);
+	json_val v = json_get(o, key, NULL);
 
 	*present = 0;
 	*out = 0;
-	if (v == NULL || YAJL_IS_NULL(v))
+	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
-	    YAJL_GET_INTEGER(v) > (long long)UINT32_MAX)
+	if (!json_is_integer(v) || json_integer(v) < 0 ||
+	    json_integer(v) > (long long)UINT32_MAX)
 		return -1;
-	*out = YAJL_GET_INTEGER(v);
+	*out = json_integer(v);
 	*present = 1;
 	return 0;
 }
 
 /* Optional boolean: -1 absent/null, 0/1, -2 wrong type. */
 static int
-opt_bool(yajl_val o, const char *key)
+opt_bool(json_val o, const char *key)
 {
-	yajl_val v = json_get(o, key, NULL);
+	json_val v = json_get(o, key, NULL);
 
-	if (v == NULL || YAJL_IS_NULL(v))
+	if (v == NULL || json_is_null(v))
 		return -1;
-	if (YAJL_IS_TRUE(v))
+	if (json_is_true(v))
 		return 1;
-	if (YAJL_IS_FALSE(v))
+	if (json_is_false(v))
 		return 0;
 	return -2;
 }
 
 /* Optional time (string or null): out[0] = '\0' when absent; -1 bad. */
 static int
-opt_time(yajl_val o, const char *key, char *out, size_t outlen)
+opt_time(json_val o, const char *key, char *out, size_t outlen)
 {
 	const char *s;
 
@@ -243,22 +227,22 @@ struct user {
 };
 
 static int
-user_parse(yajl_val u, struct user *out)
+user_parse(json_val u, struct user *out)
 {
 	const char *login, *avatar, *type;
 
-	if (!YAJL_IS_OBJECT(u) || req_id(u, "id", &out->id) < 0)
+	if (!json_is_object(u) || req_id(u, "id", &out->id) < 0)
 		return -1;
 	login = json_str(u, "login");
 	if (login == NULL || *login == '\0')
 		return -1;
 	if (opt_str(u, "avatar_url", &avatar) < 0 || opt_str(u, "type", &type) < 0)
 		return -1;
-	cut(out->login, sizeof out->login, login, 100);
-	cut(out->avatar, sizeof out->avatar, avatar ? avatar : "", 512);
+	utf8_copy(out->login, sizeof out->login, login, 100);
+	utf8_copy(out->avatar, sizeof out->avatar, avatar ? avatar : "", 512);
 	out->type = NULL;
 	if (type && *type) {
-		cut(out->typebuf, sizeof out->typebuf, type, 20);
+		utf8_copy(out->typebuf, sizeof out->typebuf, type, 20);
 		out->type = out->typebuf;
 	}
 	return 0;
@@ -320,7 +304,7 @@ user_write(struct db *db, const struct user *u)
 }
 
 int
-store_user(struct db *db, yajl_val user)
+store_user(struct db *db, json_val user)
 {
 	struct user u;
 
@@ -340,24 +324,24 @@ struct repo {
 };
 
 static int
-repo_parse(const struct conf *c, yajl_val r, struct repo *out)
+repo_parse(const struct conf *c, json_val r, struct repo *out)
 {
 	const char *name, *full, *owner;
-	yajl_val o;
+	json_val o;
 	int priv;
 
-	if (!YAJL_IS_OBJECT(r) || req_id(r, "id", &out->id) < 0)
+	if (!json_is_object(r) || req_id(r, "id", &out->id) < 0)
 		return -1;
 	name = json_str(r, "name");
 	full = json_str(r, "full_name");
 	o = json_get(r, "owner", NULL);
-	owner = YAJL_IS_OBJECT(o) ? json_str(o, "login") : NULL;
+	owner = json_is_object(o) ? json_str(o, "login") : NULL;
 	if (name == NULL || *name == '\0' || (full == NULL && owner == NULL))
 		return -1;
 	priv = opt_bool(r, "private");
 	if (priv == -2)
 		return -1;
-	cut(out->name, sizeof out->name, name, 100);
+	utf8_copy(out->name, sizeof out->name, name, 100);
 	if (owner == NULL) {	/* derive it from full_name */
 		const char *slash = strchr(full, '/');
 		if (slash == NULL || slash == full)
@@ -369,10 +353,10 @@ repo_parse(const struct conf *c, yajl_val r, struct repo *out)
 	} else {
 		if (*owner == '\0')
 			return -1;
-		cut(out->owner, sizeof out->owner, owner, 100);
+		utf8_copy(out->owner, sizeof out->owner, owner, 100);
 	}
 	if (full)
-		cut(out->full_name, sizeof out->full_name, full, 201);
+		utf8_copy(out->full_name, sizeof out->full_name, full, 201);
 	else if (lb_snprintf(out->full_name, sizeof out->full_name, "%s/%s", out->owner,
 	    out->name) < 0)
 		return -1;
@@ -451,7 +435,7 @@ repo_write(struct db *db, const struct repo *rp)
 }
 
 int
-store_repo(struct db *db, const struct conf *c, yajl_val repo)
+store_repo(struct db *db, const struct conf *c, json_val repo)
 {
 	struct repo rp;
 
@@ -470,18 +454,18 @@ struct label {
 };
 
 static int
-label_parse(yajl_val l, struct label *out)
+label_parse(json_val l, struct label *out)
 {
 	const char *name, *color;
 
-	if (!YAJL_IS_OBJECT(l) || req_id(l, "id", &out->id) < 0)
+	if (!json_is_object(l) || req_id(l, "id", &out->id) < 0)
 		return -1;
 	name = json_str(l, "name");
 	if (name == NULL || opt_str(l, "color", &color) < 0 ||
 	    opt_str(l, "description", &out->description) < 0)
 		return -1;
-	cut(out->name, sizeof out->name, name, 255);
-	cut(out->color, sizeof out->color, color ? color : "", 6);
+	utf8_copy(out->name, sizeof out->name, name, 255);
+	utf8_copy(out->color, sizeof out->color, color ? color : "", 6);
 	return 0;
 }
 
@@ -508,14 +492,14 @@ static const char *const count_keys[6] = {
 };
 
 static int
-pr_parse(const struct conf *c, yajl_val p, struct pr *out)
+pr_parse(const struct conf *c, json_val p, struct pr *out)
 {
 	const char *title, *url, *state;
-	yajl_val base, labels;
+	json_val base, labels;
 	int b;
 
 	memset(out, 0, sizeof *out);
-	if (!YAJL_IS_OBJECT(p) || req_id(p, "id", &out->id) < 0)
+	if (!json_is_object(p) || req_id(p, "id", &out->id) < 0)
 		return -1;
 	out->number = json_ll(p, "number", -1);
 	if (out->number <= 0 || out->number > (long long)UINT32_MAX)
@@ -531,8 +515,8 @@ pr_parse(const struct conf *c, yajl_val p, struct pr *out)
 	lb_strlcpy(out->state, state, sizeof out->state);
 	if (opt_str(p, "title", &title) < 0 || opt_str(p, "html_url", &url) < 0)
 		return -1;
-	cut(out->title, sizeof out->title, title ? title : "", 1024);
-	cut(out->html_url, sizeof out->html_url, url ? url : "", 512);
+	utf8_copy(out->title, sizeof out->title, title ? title : "", 1024);
+	utf8_copy(out->html_url, sizeof out->html_url, url ? url : "", 512);
 	if ((b = opt_bool(p, "draft")) == -2)
 		return -1;
 	out->draft = b == 1;
@@ -548,17 +532,17 @@ pr_parse(const struct conf *c, yajl_val p, struct pr *out)
 		if (opt_count(p, count_keys[i], &out->cnt[i], &out->has[i]) < 0)
 			return -1;
 	labels = json_get(p, "labels", NULL);
-	if (labels != NULL && !YAJL_IS_NULL(labels)) {
-		if (!YAJL_IS_ARRAY(labels) || labels->u.array.len > MAX_LABELS)
+	if (labels != NULL && !json_is_null(labels)) {
+		size_t i = 0;
+		if (!json_is_array(labels) || (out->nlabels = json_len(labels)) > MAX_LABELS)
 			return -1;
-		out->nlabels = labels->u.array.len;
 		if (out->nlabels) {
 			out->labels = calloc(out->nlabels, sizeof *out->labels);
 			if (out->labels == NULL)
 				return -1;
 		}
-		for (size_t i = 0; i < out->nlabels; i++)
-			if (label_parse(labels->u.array.values[i], &out->labels[i]) < 0)
+		JSON_EACH(l, labels)
+			if (label_parse(l, &out->labels[i++]) < 0)
 				return -1;
 	}
 	return 0;
@@ -583,7 +567,7 @@ label_rows_write(struct db *db, const struct pr *p)
 	for (size_t i = 0; i < p->nlabels; i++) {
 		const struct label *l = &p->labels[i];
 		int same;
-		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		utf8_copy(desc, sizeof desc, l->description ? l->description : "", 1024);
 		if (db_query(db, &r, "SELECT repo_id, name, IFNULL(color, ''), IFNULL(description, '') "
 		    "FROM labels WHERE id = ?", "u", l->id) < 0)
 			return -1;
@@ -660,7 +644,7 @@ cstr(const struct pr *p, int i, char *buf, size_t len)
 }
 
 int
-store_pr_valid(const struct conf *c, yajl_val pr)
+store_pr_valid(const struct conf *c, json_val pr)
 {
 	struct pr p;
 	int rc = pr_parse(c, pr, &p) < 0 ? STORE_EBADINPUT : 0;
@@ -783,7 +767,7 @@ label_rows_same(const struct pr *p, const char *stored)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct label *l = label_by_id(p, ids[i]);
-		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		utf8_copy(desc, sizeof desc, l->description ? l->description : "", 1024);
 		md5_hex(desc, md5);
 		ok = buf_printf(&b, "%s%llu\x1f%llu\x1f%s\x1f%s\x1f%s", i ? "\x1e" : "", l->id,
 		    p->repo.id, l->name, l->color, md5);
@@ -819,7 +803,7 @@ pr_fingerprint(const struct pr *p, const unsigned long long *ids, size_t n, char
 		ok = p->has[i] ? buf_printf(&b, "\x1f%lld", p->cnt[i]) : buf_puts(&b, "\x1f-");
 	for (size_t i = 0; i < n && ok == 0; i++) {
 		const struct label *l = label_by_id(p, ids[i]);
-		cut(desc, sizeof desc, l->description ? l->description : "", 1024);
+		utf8_copy(desc, sizeof desc, l->description ? l->description : "", 1024);
 		ok = buf_printf(&b, "\x1e%llu\x1f%s\x1f%s\x1f%s", l->id, l->name, l->color, desc);
 	}
 	if (ok == 0 && b.data)
@@ -828,7 +812,7 @@ pr_fingerprint(const struct pr *p, const unsigned long long *ids, size_t n, char
 }
 
 int
-store_pr_check_init(const struct conf *c, yajl_val pr, struct store_pr_check *check)
+store_pr_check_init(const struct conf *c, json_val pr, struct store_pr_check *check)
 {
 	struct pr p;
 	int rc = pr_parse(c, pr, &p) < 0 ? STORE_EBADINPUT : 0;
@@ -924,7 +908,7 @@ free_number(struct db *db, const struct pr *p)
  * against its row. A change queues the PR for the statistics (rollup_queue).
  */
 int
-store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
+store_pr(struct db *db, const struct conf *c, json_val pr, const char *source,
     enum store_result *result)
 {
 	struct db_res *r = NULL, *pf = NULL;
@@ -1070,13 +1054,13 @@ out:
 /* ------------------------------------------------------------------ teams */
 
 int
-store_team(struct db *db, yajl_val team, unsigned long long org_id)
+store_team(struct db *db, json_val team, unsigned long long org_id)
 {
 	unsigned long long id;
 	const char *slug, *name, *desc;
 	char s[101], n[256], d[1025];
 
-	if (!YAJL_IS_OBJECT(team) || req_id(team, "id", &id) < 0)
+	if (!json_is_object(team) || req_id(team, "id", &id) < 0)
 		return STORE_EBADINPUT;
 	slug = json_str(team, "slug");
 	name = json_str(team, "name");
@@ -1084,9 +1068,9 @@ store_team(struct db *db, yajl_val team, unsigned long long org_id)
 		return STORE_EBADINPUT;
 	if (name == NULL)
 		name = slug;
-	cut(s, sizeof s, slug, 100);
-	cut(n, sizeof n, name, 255);
-	cut(d, sizeof d, desc ? desc : "", 1024);
+	utf8_copy(s, sizeof s, slug, 100);
+	utf8_copy(n, sizeof n, name, 255);
+	utf8_copy(d, sizeof d, desc ? desc : "", 1024);
 	if (org_id)
 		return db_exec(db,
 		    "INSERT INTO teams (id, org_id, slug, name, description) VALUES (?, ?, ?, ?, ?) "

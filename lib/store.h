@@ -39,7 +39,7 @@
 #define LB_STORE_H
 
 #include <stddef.h>
-#include <yajl/yajl_tree.h>
+#include "json.h"
 
 struct conf;
 struct db;
@@ -48,11 +48,11 @@ struct db;
 
 enum store_result { STORE_INSERTED, STORE_UPDATED, STORE_UNCHANGED, STORE_STALE };
 
-int store_pr(struct db *db, const struct conf *c, yajl_val pr, const char *source,
+int store_pr(struct db *db, const struct conf *c, json_val pr, const char *source,
     enum store_result *result);
-int store_user(struct db *db, yajl_val user);
-int store_repo(struct db *db, const struct conf *c, yajl_val repo);
-int store_team(struct db *db, yajl_val team, unsigned long long org_id);
+int store_user(struct db *db, json_val user);
+int store_repo(struct db *db, const struct conf *c, json_val repo);
+int store_team(struct db *db, json_val team, unsigned long long org_id);
 int store_team_deleted(struct db *db, unsigned long long team_id, const char *at);
 int store_member_start(struct db *db, unsigned long long team_id,
     unsigned long long user_id, const char *at, const char *source);
@@ -81,12 +81,12 @@ struct store_pr_check {
     "(SELECT CONCAT(IFNULL(snapshot_fp, '-'), ' ', " \
     "DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s')) FROM pull_requests WHERE id = ?)"
 
-int store_pr_check_init(const struct conf *c, yajl_val pr, struct store_pr_check *check);
+int store_pr_check_init(const struct conf *c, json_val pr, struct store_pr_check *check);
 int store_pr_check_known(const struct store_pr_check *check, const char *stored);
 
 /* Added by the webhooks work: validates a PR object exactly as store_pr()
  * does, without touching the database: 0, or STORE_EBADINPUT. (Fuzzing.) */
-int  store_pr_valid(const struct conf *c, yajl_val pr);
+int  store_pr_valid(const struct conf *c, json_val pr);
 
 /* "2024-03-01T10:00:00Z" -> "2024-03-01 10:00:00"; -1 when malformed. */
 int  store_time(const char *iso, char *out, size_t outlen);

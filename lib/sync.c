@@ -130,7 +130,7 @@ again(struct sync_ctx *s, int *tries)
 
 static int
 fetch(struct sync_ctx *s, const char *url, const char *etag, struct gh_resp *r,
-    yajl_val *root, int want_array)
+    json_val *root, int want_array)
 {
 	char err[512], perr[128];
 	int rc;
@@ -151,7 +151,7 @@ fetch(struct sync_ctx *s, const char *url, const char *etag, struct gh_resp *r,
 		lb_snprintf(s->err, sizeof s->err, "GET %.300s: %s", url, perr);
 		return SYNC_ERETRY;
 	}
-	if (want_array ? !YAJL_IS_ARRAY(*root) : !YAJL_IS_OBJECT(*root)) {
+	if (want_array ? !json_is_array(*root) : !json_is_object(*root)) {
 		lb_snprintf(s->err, sizeof s->err, "GET %.300s: expected a JSON %s", url,
 		    want_array ? "array" : "object");
 		json_free(*root);
@@ -199,7 +199,7 @@ members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, i
 	char now[32];
 	unsigned long long *ids = NULL;
 	size_t nids = 0, cap = 0;
-	yajl_val *objs = NULL;	/* pages kept until the transaction */
+	json_val *objs = NULL;	/* pages kept until the transaction */
 	size_t npages = 0, pcap = 0;
 	struct gh_resp r;
 	struct db_res *res = NULL;
@@ -217,7 +217,7 @@ members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, i
 	lb_strlcpy(url, first, sizeof url);
 	gh_resp_init(&r);
 	for (int page = 1;; page++) {
-		yajl_val root;
+		json_val root;
 		rc = fetch(s, url, page == 1 ? etag : NULL, &r, &root, 1);
 		if (rc < 0)
 			goto out;
@@ -234,7 +234,7 @@ members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, i
 		}
 		if (npages == pcap) {
 			size_t nc = pcap ? pcap * 2 : 4;
-			yajl_val *n = realloc(objs, nc * sizeof *n);
+			json_val *n = realloc(objs, nc * sizeof *n);
 			if (n == NULL) {
 				json_free(root);
 				lb_snprintf(s->err, sizeof s->err, "out of memory");
@@ -267,9 +267,7 @@ retry:
 		goto fail_tx;
 	}
 	for (size_t p = 0; p < npages; p++) {
-		yajl_val a = objs[p];
-		for (size_t i = 0; i < a->u.array.len; i++) {
-			yajl_val u = a->u.array.values[i];
+		JSON_EACH(u, objs[p]) {
 			long long id = json_ll(u, "id", -1);
 			int src;
 			if (id <= 0) {
@@ -347,7 +345,7 @@ org_fetch(struct sync_ctx *s, unsigned long long *org_id)
 {
 	char org[256], url[400];
 	struct gh_resp r;
-	yajl_val root;
+	json_val root;
 	long long id;
 	int rc;
 
@@ -386,7 +384,7 @@ sync_teams(struct sync_ctx *s, int full)
 	struct sync_progress pg;
 	unsigned long long org_id = 0;
 	struct db_res *res = NULL;
-	yajl_val *pages = NULL;
+	json_val *pages = NULL;
 	size_t npages = 0;
 	struct gh_resp r;
 	int rc, unchanged = 0, single = 0, tries = 0;
@@ -411,7 +409,7 @@ sync_teams(struct sync_ctx *s, int full)
 	lb_strlcpy(url, first, sizeof url);
 	gh_resp_init(&r);
 	for (int page = 1;; page++) {
-		yajl_val root, *n;
+		json_val root, *n;
 		rc = fetch(s, url, page == 1 ? etag : NULL, &r, &root, 1);
 		if (rc < 0)
 			break;
@@ -451,8 +449,8 @@ teams_retry:
 			goto teams_fail;
 		}
 		for (size_t p = 0; p < npages; p++)
-			for (size_t i = 0; i < pages[p]->u.array.len; i++) {
-				int src = store_team(s->db, pages[p]->u.array.values[i], org_id);
+			JSON_EACH(t, pages[p]) {
+				int src = store_team(s->db, t, org_id);
 				if (src == STORE_EBADINPUT)
 					log_warn("teams: malformed team skipped");
 				else if (src < 0) {
@@ -470,8 +468,8 @@ teams_retry:
 			long long id = db_getll(res, i, 0, 0);
 			int found = 0;
 			for (size_t p = 0; p < npages && !found; p++)
-				for (size_t k = 0; k < pages[p]->u.array.len && !found; k++)
-					found = json_ll(pages[p]->u.array.values[k], "id", -1) == id;
+				for (json_val t = json_first(pages[p]); t && !found; t = json_next(pages[p], t))
+					found = json_ll(t, "id", -1) == id;
 			if (!found) {
 				log_info("teams: %s is gone from GitHub: marked deleted", db_get(res, i, 1));
 				if (store_team_deleted(s->db, (unsigned long long)id, now) < 0) {
@@ -540,7 +538,7 @@ sync_team(struct sync_ctx *s, const char *slug, int full)
 	struct sync_progress pg;
 	unsigned long long org_id;
 	struct gh_resp r;
-	yajl_val root, oid;
+	json_val root, oid;
 	long long id;
 	int rc, tries = 0;
 
@@ -563,7 +561,7 @@ sync_team(struct sync_ctx *s, const char *slug, int full)
 		return rc;
 	id = json_ll(root, "id", -1);
 	oid = json_get(root, "organization", "id", NULL);
-	org_id = YAJL_IS_INTEGER(oid) && YAJL_GET_INTEGER(oid) > 0 ? (unsigned long long)YAJL_GET_INTEGER(oid) : 0;
+	org_id = json_is_integer(oid) && json_integer(oid) > 0 ? (unsigned long long)json_integer(oid) : 0;
 	if (id <= 0) {
 		json_free(root);
 		lb_snprintf(s->err, sizeof s->err, "GET %s: team without id", url);
@@ -602,7 +600,7 @@ static int
 checkpoint_read(const char *detail, struct checkpoint *cp)
 {
 	char err[64];
-	yajl_val v;
+	json_val v;
 	const char *n, *t, *e;
 
 	memset(cp, 0, sizeof *cp);
@@ -710,7 +708,7 @@ sync_prs(struct sync_ctx *s, const char *repo, int full)
 
 	gh_resp_init(&r);
 	for (int page = 1;; page++) {
-		yajl_val root;
+		json_val root;
 		int done = 0;
 		int fresh_first = page == 1 && cp.next[0] == '\0';
 
@@ -739,8 +737,7 @@ page_retry:
 				rc = db_fail(s, "begin");
 				goto page_fail;
 			}
-			for (size_t i = 0; i < root->u.array.len; i++) {
-				yajl_val pr = root->u.array.values[i];
+			JSON_EACH(pr, root) {
 				enum store_result sr;
 				time_t upd = parse_time(json_str(pr, "updated_at"));
 				int src;
@@ -843,7 +840,7 @@ sync_pr(struct sync_ctx *s, const char *repo, long number)
 	char owner[128], rname[128], eo[400], er[400], url[1000], why[128];
 	enum store_result sr;
 	struct gh_resp r;
-	yajl_val root;
+	json_val root;
 	int rc, tries = 0;
 
 	if (!sync_github_ready(s->conf, "pr", why, sizeof why)) {
@@ -886,7 +883,7 @@ int
 sync_run_job(struct sync_ctx *s, const char *kind, const char *args)
 {
 	char err[64];
-	yajl_val v = NULL;
+	json_val v = NULL;
 	int rc, full;
 
 	if (args && *args) {

@@ -174,3 +174,101 @@ test('a delivery that failed is processed when it arrives again fixed (same id)'
     [['processed', '1']]);
   assert.deepEqual(await s.sql('SELECT COUNT(*) FROM pull_requests WHERE id = 123458'), [['1']]);
 });
+
+// Strings MariaDB's utf8mb4 refuses never get as far as the database: the
+// JSON layer refuses them, as raw bytes or as \u escapes, in values and in
+// keys, in JSON and in form bodies: 400 invalid_payload, the raw delivery
+// kept as "failed" (for a replay), nothing in the normalized tables.
+test('strings that are not strict UTF-8: 400 invalid_payload, nothing stored', async () => {
+  const pr = (title) => makePR({ id: 123470, number: 20, title, user: { id: 555001, login: 'utf8-author' },
+    repo: { id: 555002, name: 'utf8-repo', owner: { login: 'acme', id: 8 } } });
+  const MARK = 'TITLE-MARK';
+  const bytes = {	// each inside a PR title, between ASCII letters
+    'overlong / (C0 AF)': [0xc0, 0xaf],
+    'overlong NUL (C0 80)': [0xc0, 0x80],
+    'overlong 3-byte (E0 80 AF)': [0xe0, 0x80, 0xaf],
+    'overlong 4-byte (F0 80 80 AF)': [0xf0, 0x80, 0x80, 0xaf],
+    'surrogate U+D800 (ED A0 80)': [0xed, 0xa0, 0x80],
+    'surrogate U+DFFF (ED BF BF)': [0xed, 0xbf, 0xbf],
+    'above U+10FFFF (F4 90 80 80)': [0xf4, 0x90, 0x80, 0x80],
+    'F5 lead byte': [0xf5, 0x80, 0x80, 0x80],
+    'truncated 3-byte': [0xe2, 0x82],
+    'truncated 4-byte': [0xf0, 0x9f, 0x98],
+    'stray continuation': [0x80],
+    'continuation after a whole character': [0xc3, 0xa9, 0xa9],
+  };
+  const escapes = {	// JSON text in the title: surrogate escapes that pair with nothing
+    'lone high surrogate': '\\ud800',
+    'high surrogate then a letter': '\\uD83Dx',
+    'high surrogate then another escape': '\\ud800\\u0041',
+    'lone low surrogate': '\\udc00',
+    'low then high': '\\uDE00\\uD83D',
+  };
+  const json = (raw) => {	// the PR with the raw bytes in its title, and once more in a key
+    const [a, b] = JSON.stringify(pr(MARK)).split(MARK);
+    return Buffer.concat([Buffer.from(a + 'x'), raw, Buffer.from('y' + b)]);
+  };
+  const inKey = (raw) => {
+    const s = JSON.stringify(pr('fine'));
+    const at = s.indexOf('"title":');
+    return Buffer.concat([Buffer.from(s.slice(0, at) + '"k'), raw, Buffer.from('":1,' + s.slice(at))]);
+  };
+  const pct = (buf) => 'payload=' + [...buf].map((c) => '%' + c.toString(16).padStart(2, '0')).join('');
+  const cases = [];
+  for (const [name, b] of Object.entries(bytes)) {
+    cases.push([`${name} in a value`, json(Buffer.from(b))]);
+    cases.push([`${name} in a key`, inKey(Buffer.from(b))]);
+  }
+  for (const [name, e] of Object.entries(escapes)) {
+    cases.push([`${name} in a value`, json(Buffer.from(e))]);
+    cases.push([`${name} in a key`, inKey(Buffer.from(e))]);
+  }
+  let n = 0;
+  for (const [name, body] of cases) {
+    for (const form of [false, true]) {
+      const id = `utf8-${++n}`;
+      const r = await deliver(s, 'pull_request', null, { secret: SECRET, id, body: form ? pct(body) : body,
+        headers: form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {} });
+      isJsonError(r, 400, 'invalid_payload');
+      assert.match(r.json.error.message, /UTF-?8/, `${name} (form: ${form})`);
+      assert.deepEqual(await s.sql(`SELECT outcome FROM deliveries WHERE id = '${id}'`), [['failed']],
+        `${name} (form: ${form})`);
+    }
+  }
+  assert.deepEqual(await s.sql(`SELECT (SELECT COUNT(*) FROM pull_requests WHERE id = 123470),
+    (SELECT COUNT(*) FROM users WHERE id = 555001), (SELECT COUNT(*) FROM repositories WHERE id = 555002)`),
+  [['0', '0', '0']], 'nothing of these deliveries reached the normalized tables');
+
+  // the strict check refuses only what is wrong: the edges of valid UTF-8, and
+  // escapes that pair, are stored as they are
+  const good = 'x\u007f\u0080\u07ff\u0800\ud7ff\ue000\uffff\u{10000}\u{10ffff}é€😀y';
+  const raw = JSON.stringify(pr(MARK)).replace(MARK, good + '\\u00e9\\ud83d\\ude00\\uDBFF\\uDFFF');
+  const r = await deliver(s, 'pull_request', null, { secret: SECRET, body: raw });
+  assert.equal(r.status, 202, r.text);
+  const [[title]] = await s.sql('SELECT HEX(title) FROM pull_requests WHERE id = 123470');
+  assert.equal(title, Buffer.from(good + 'é😀\u{10ffff}').toString('hex').toUpperCase());
+  await stillWorks();
+});
+
+// Names longer than their column are cut at a character boundary, also where
+// a cut at the byte width would split a character (org login: 100 bytes; a
+// ping's target: 201 bytes).
+test('a long multibyte organization login is cut at a character boundary and stored', async () => {
+  const team = examples('team', 'created')[0];
+  team.organization = { ...team.organization, id: 777001, login: '€'.repeat(100) };	// 300 bytes
+  let r = await deliver(s, 'team', team, { secret: SECRET });
+  assert.equal(r.status, 202, r.text);
+  assert.equal(r.json.status, 'processed');
+  // 100 bytes hold 33 whole 3-byte characters
+  assert.deepEqual(await s.sql('SELECT login = REPEAT(\'€\', 33) FROM organizations WHERE id = 777001'), [['1']]);
+
+  const ping = examples('ping')[0];
+  ping.hook_id = 777002;
+  ping.organization = { login: 'a' + '€'.repeat(100), id: 777003 };	// 301 bytes
+  r = await deliver(s, 'ping', ping, { secret: SECRET });
+  assert.equal(r.status, 202, r.text);
+  // 201 bytes: 'a' and 66 characters (199 bytes); a 67th would end at byte 202
+  assert.deepEqual(await s.sql('SELECT target = CONCAT(\'a\', REPEAT(\'€\', 66)) FROM webhooks WHERE hook_id = 777002'),
+    [['1']]);
+  await stillWorks();
+});

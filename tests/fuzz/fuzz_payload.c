@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const times[] = { "created_at", "updated_at", "closed_at", "merged_at" };
 	char err[128], out[32];
-	yajl_val root, pr;
+	json_val root, pr;
 
 	if (!ready)
 		setup();

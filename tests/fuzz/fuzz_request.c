@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *body, *json;
 	size_t blen, jlen;
 	enum ingest_media m;
-	yajl_val root;
+	json_val root;
 
 	if (!ready)
 		setup();
@@ -78,13 +78,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	json = body;
 	jlen = blen;
-	if (m == INGEST_MEDIA_FORM) {
-		if (ingest_form_payload(body, blen, &form) < 0) {
+	if (m == INGEST_MEDIA_FORM) {	/* decoded in place, as lb-hook does */
+		if (buf_append(&form, body, blen) < 0 || ingest_form_payload(form.data, form.len, &jlen) < 0) {
 			buf_free(&form);
 			return 0;
 		}
 		json = form.data;
-		jlen = form.len;
 	}
 	root = json_parse(json, jlen, INGEST_MAX_DEPTH, jlen + 1, err, sizeof err);
 	if (root) {

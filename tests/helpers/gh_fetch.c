@@ -45,17 +45,17 @@ main(int argc, char **argv)
 	gh_resp_init(&r);
 	t0 = now();
 	for (;;) {
-		yajl_val v;
+		json_val v;
 		if (gh_get(g, url, NULL, &r, err, sizeof err) != GH_OK) {
 			fprintf(stderr, "gh_fetch: %s\n", err);
 			return 1;
 		}
 		v = json_parse(r.body.data ? r.body.data : "", r.body.len, 64, GH_MAX_BODY, err, sizeof err);
-		if (v == NULL || !YAJL_IS_ARRAY(v)) {
+		if (v == NULL || !json_is_array(v)) {
 			fprintf(stderr, "gh_fetch: page %ld: %s\n", pages + 1, v ? "not an array" : err);
 			return 1;
 		}
-		items += v->u.array.len;
+		items += json_len(v);
 		json_free(v);
 		pages++;
 		if (r.next[0] == '\0')

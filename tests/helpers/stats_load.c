@@ -24,7 +24,7 @@
 #include <string.h>
 
 static int
-when(yajl_val v, const char *key, char *out, size_t len, const char **res)
+when(json_val v, const char *key, char *out, size_t len, const char **res)
 {
 	const char *s = json_str(v, key);
 
@@ -38,7 +38,7 @@ when(yajl_val v, const char *key, char *out, size_t len, const char **res)
 }
 
 static int
-apply(struct db *db, struct conf *c, yajl_val v)
+apply(struct db *db, struct conf *c, json_val v)
 {
 	const char *op = json_str(v, "op"), *at;
 	char t[40];
@@ -97,7 +97,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	while ((n = getline(&line, &cap, stdin)) > 0) {
-		yajl_val v;
+		json_val v;
 		int rc;
 
 		lineno++;

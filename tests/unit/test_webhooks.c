@@ -109,7 +109,7 @@ test_store_pr_valid(void **state)
 		"\"user\":{\"id\":-1,\"login\":\"dev\"}", "\"labels\":[{\"id\":\"x\"," };
 	struct conf c;
 	char err[256];
-	yajl_val v;
+	json_val v;
 
 	(void)state;
 	assert_int_equal(conf_parse(&c, "t.conf", cfg, sizeof cfg - 1, err, sizeof err), 0);
@@ -136,8 +136,9 @@ test_store_pr_valid(void **state)
 static void
 test_request_helpers(void **state)
 {
-	struct buf out = BUF_INIT;
-	const char *form = "a=1&payload=%7B%22x%22%3A+1%7D&b=2";
+	char form[] = "a=1&payload=%7B%22x%22%3A+1%7D&b=2", f1[] = "payload=%zz", f2[] = "payloadx=1",
+	    f3[] = "", f4[] = "payload=%7B%7D";
+	size_t n = 99;
 
 	(void)state;
 	assert_int_equal(ingest_media("application/json"), INGEST_MEDIA_JSON);
@@ -146,12 +147,16 @@ test_request_helpers(void **state)
 	assert_int_equal(ingest_media("application/jsonp"), INGEST_MEDIA_OTHER);
 	assert_int_equal(ingest_media("text/plain"), INGEST_MEDIA_OTHER);
 	assert_int_equal(ingest_media(NULL), INGEST_MEDIA_OTHER);
-	assert_int_equal(ingest_form_payload(form, strlen(form), &out), 0);
-	assert_string_equal(out.data, "{\"x\": 1}");
-	assert_int_equal(ingest_form_payload("payload=%zz", 11, &out), -1);
-	assert_int_equal(ingest_form_payload("payloadx=1", 10, &out), -1);
-	assert_int_equal(ingest_form_payload("", 0, &out), -1);
-	buf_free(&out);
+	/* decoded in place, to the start of the buffer */
+	assert_int_equal(ingest_form_payload(form, strlen(form), &n), 0);
+	assert_int_equal(n, 8);
+	assert_string_equal(form, "{\"x\": 1}");
+	assert_int_equal(ingest_form_payload(f4, strlen(f4), &n), 0);
+	assert_string_equal(f4, "{}");
+	assert_int_equal(ingest_form_payload(f1, strlen(f1), &n), -1);
+	assert_int_equal(ingest_form_payload(f2, strlen(f2), &n), -1);
+	assert_int_equal(ingest_form_payload(f3, 0, &n), -1);
+	assert_int_equal(ingest_form_payload(NULL, 0, &n), -1);
 	assert_true(ingest_valid_id("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
 	assert_false(ingest_valid_id("../etc"));
 	assert_false(ingest_valid_id(""));
