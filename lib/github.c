@@ -434,7 +434,7 @@ app_find_installation(struct gh *g, char *err, size_t errlen)
 {
 	char path[300], esc[200];
 	struct gh_resp r;
-	yajl_val root;
+	json_val root;
 	long long id;
 	int rc;
 
@@ -470,7 +470,7 @@ app_renew(struct gh *g, char *err, size_t errlen)
 {
 	char path[128];
 	struct gh_resp r;
-	yajl_val root;
+	json_val root;
 	time_t exp;
 	long long inst;
 	int rc;
