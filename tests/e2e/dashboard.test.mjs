@@ -524,6 +524,13 @@ test('contributors leaderboard for all partners and for one team', async () => {
   };
   await check(undefined, 'all partners');
   assert.ok(!(await page.$('tr[data-login="helper-bot[bot]"]')), 'bots are not contributors');
+  // avatars: GitHub's as delivered; frank's tracking pixel is replaced by the placeholder
+  const avatars = await page.$$eval('#contributors tbody tr', (trs) => trs.map((tr) =>
+    [tr.dataset.login, tr.querySelector('img.avatar').getAttribute('src')]));
+  assert.ok(avatars.some(([login]) => login === 'frank'), 'frank is listed');
+  for (const [login, src] of avatars) {
+    assert.equal(src, S.shownAvatar(S.USERS[login]) ?? '/img/avatar.svg', `${login} avatar`);
+  }
   await shot(page, 'contributors-2024');
   await act(page, () => page.selectOption('#team-filter', 'globex'));
   assert.equal(search(page).filter, 'globex');
