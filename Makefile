@@ -112,7 +112,9 @@ check-banned:
 #   $(PREFIX)/lib/systemd/system/lb-*              units (paths follow PREFIX)
 #   $(PREFIX)/lib/sysusers.d, tmpfiles.d           user 'leaderboard', spool dir
 #   /etc/leaderboard/leaderboard.conf              mode 0640, only when absent:
-#                                                  an upgrade never overwrites it
+#                                                  an upgrade never overwrites it (and
+#                                                  warns when group may write or others
+#                                                  may read it: it holds the secrets)
 # lb-admin finds the migrations at ../share/leaderboard/sql next to itself, so
 # a DESTDIR tree works as it is. Nothing here starts, stops or enables a
 # service: the guide says which systemctl commands to run.
@@ -149,6 +151,9 @@ install: $(PROGRAMS)
 	install -m 0644 conf/systemd/leaderboard.tmpfiles $(DESTDIR)$(TMPFILESDIR)/leaderboard.conf
 	@if [ -e $(DESTDIR)$(CONFDIR)/leaderboard.conf ]; then \
 	  echo "kept $(DESTDIR)$(CONFDIR)/leaderboard.conf (new example: $(DATADIR)/conf/leaderboard.conf.example)"; \
+	  if [ -n "$$(find $(DESTDIR)$(CONFDIR)/leaderboard.conf -maxdepth 0 -perm /0027)" ]; then \
+	    echo "warning: $(DESTDIR)$(CONFDIR)/leaderboard.conf holds secrets but is mode" \
+	      "$$(stat -c %a $(DESTDIR)$(CONFDIR)/leaderboard.conf): chmod 0640 it" >&2; fi; \
 	else \
 	  install -m 0640 conf/leaderboard.conf.example $(DESTDIR)$(CONFDIR)/leaderboard.conf && \
 	  echo "installed $(DESTDIR)$(CONFDIR)/leaderboard.conf (mode 0640): edit it"; \

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum ctype { C_STR, C_INT, C_DURATION, C_SIZE, C_LIST, C_URL };
+enum ctype { C_STR, C_INT, C_DURATION, C_SIZE, C_LIST, C_URL, C_PREFIXES };
 
 struct centry {
 	const char *section;
@@ -40,6 +40,7 @@ static const struct centry table[] = {
 	{ "github", "partner_org",    C_STR,  O(partner_org),     NULL, 0, 0, 0 },
 	{ "github", "repositories",   C_LIST, O(repositories),    NULL, 0, 0, 0 },
 	{ "github", "exclude_teams",  C_LIST, O(exclude_teams),   NULL, 0, 0, 0 },
+	{ "github", "avatar_hosts",   C_PREFIXES, O(avatar_hosts), NULL, 0, 0, 0 },
 	{ "sync", "teams_every",     C_DURATION, O(teams_every),     "6h", 60, 365 * DAY, 0 },
 	{ "sync", "prs_every",       C_DURATION, O(prs_every),       "15m", 60, 365 * DAY, 0 },
 	{ "sync", "integrity_every", C_DURATION, O(integrity_every), "1h", 60, 365 * DAY, 0 },
@@ -174,6 +175,76 @@ list_parse(struct conf_list *l, const char *s)
 	return 0;
 }
 
+/*
+ * A list of URL prefixes ("https://HOST[/PATH]/"): each item an http(s) URL
+ * with a host and no blanks, quotes or backslashes; a prefix always ends
+ * with '/' (one is appended), so "https://a.example" never matches
+ * "https://a.example.evil/".
+ */
+static const char *
+prefixes_parse(struct conf_list *l, const char *v)
+{
+	if (list_parse(l, v) < 0)
+		return "out of memory";
+	for (size_t i = 0; i < l->n; i++) {
+		char *u = l->v[i], *d;
+		size_t skip = strncasecmp(u, "https://", 8) == 0 ? 8 :
+		    strncasecmp(u, "http://", 7) == 0 ? 7 : 0;
+		size_t n = strlen(u);
+
+		if (skip == 0)
+			return "not an http(s) URL";
+		if (u[skip] == '\0' || u[skip] == '/')
+			return "URL without a host";
+		for (const char *p = u; *p; p++)
+			if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\'' ||
+			    *p == '\\' || *p == '<' || *p == '>' || *p == '?' || *p == '#')
+				return "not a URL prefix (no blanks, quotes, '?' or '#')";
+		if (u[n - 1] == '/')
+			continue;
+		d = malloc(n + 2);
+		if (d == NULL)
+			return "out of memory";
+		memcpy(d, u, n);
+		d[n] = '/';
+		d[n + 1] = '\0';
+		free(u);
+		l->v[i] = d;
+	}
+	return NULL;
+}
+
+/*
+ * [github] avatar_hosts when the file does not set it: GitHub's avatar
+ * hosts, and for GitHub Enterprise (api_url = SCHEME://HOST/api/v3) that
+ * host's two avatar locations, SCHEME://HOST/avatars/ and
+ * SCHEME://avatars.HOST/ (subdomain isolation).
+ */
+static int
+avatar_defaults(struct conf *c)
+{
+	struct buf b = BUF_INIT;
+	const char *u = c->gh_api_url ? c->gh_api_url : "";
+	size_t n = strlen(u), skip = strncmp(u, "https://", 8) == 0 ? 8 : 7;
+	int rc;
+
+	if (buf_puts(&b, CONF_GITHUB_AVATAR_HOSTS) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	if (n > skip + 7 && strcmp(u + n - 7, "/api/v3") == 0 && strchr(u + skip, '/') == u + n - 7) {
+		int hl = (int)(n - 7 - skip);
+		if (buf_printf(&b, ", %.*s%.*s/avatars/, %.*savatars.%.*s/", (int)skip, u, hl, u + skip,
+		    (int)skip, u, hl, u + skip) < 0) {
+			buf_free(&b);
+			return -1;
+		}
+	}
+	rc = prefixes_parse(&c->avatar_hosts, b.data) == NULL ? 0 : -1;
+	buf_free(&b);
+	return rc;
+}
+
 /* Store value v for entry e; returns NULL or a static description of the problem. */
 static const char *
 set_value(struct conf *c, const struct centry *e, const char *v)
@@ -220,6 +291,8 @@ set_value(struct conf *c, const struct centry *e, const char *v)
 		if (list_parse((struct conf_list *)(base + e->off), v) < 0)
 			return "out of memory";
 		return NULL;
+	case C_PREFIXES:
+		return prefixes_parse((struct conf_list *)(base + e->off), v);
 	}
 	*(long long *)(base + e->off) = n;
 	return NULL;
@@ -378,6 +451,11 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 		goto fail;
 	}
 	for (size_t i = 0; i < NENTRIES; i++)
+		if (table[i].off == O(avatar_hosts) && !seen[i] && avatar_defaults(c) < 0) {
+			lb_snprintf(err, errlen, "%s: out of memory", name);
+			goto fail;
+		}
+	for (size_t i = 0; i < NENTRIES; i++)
 		if (table[i].required && !seen[i]) {
 			lb_snprintf(err, errlen, "%s: [%s] %s: required key missing", name,
 			    table[i].section, table[i].key);
@@ -429,7 +507,7 @@ conf_free(struct conf *c)
 			char **sp = (char **)(base + table[i].off);
 			free(*sp);
 			*sp = NULL;
-		} else if (table[i].type == C_LIST) {
+		} else if (table[i].type == C_LIST || table[i].type == C_PREFIXES) {
 			list_free((struct conf_list *)(base + table[i].off));
 		}
 	}

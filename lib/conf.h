@@ -14,6 +14,10 @@
  *  - Durations are seconds in the struct ("15m" -> 900); sizes are bytes
  *    ("25M" -> 26214400); lists are comma-separated, blanks trimmed, empty
  *    items dropped.
+ *  - [github] avatar_hosts is a list of URL prefixes, each stored ending
+ *    with '/'. Unset, it is CONF_GITHUB_AVATAR_HOSTS plus, when api_url is
+ *    a GitHub Enterprise one (SCHEME://HOST/api/v3), SCHEME://HOST/avatars/
+ *    and SCHEME://avatars.HOST/.
  *  - conf_path() picks the file: the --config argument, else $LB_CONFIG,
  *    else /etc/leaderboard/leaderboard.conf.
  *  - conf_free() releases everything conf_load() allocated.
@@ -24,6 +28,10 @@
 #include <stddef.h>
 
 #define CONF_DEFAULT_PATH "/etc/leaderboard/leaderboard.conf"
+/* github.com's avatar hosts (the numbered ones appear in older payloads) */
+#define CONF_GITHUB_AVATAR_HOSTS "https://avatars.githubusercontent.com/, " \
+	"https://avatars0.githubusercontent.com/, https://avatars1.githubusercontent.com/, " \
+	"https://avatars2.githubusercontent.com/, https://avatars3.githubusercontent.com/"
 
 struct conf_list {
 	char  **v;
@@ -49,6 +57,7 @@ struct conf {
 	char *partner_org;
 	struct conf_list repositories;	/* "owner/name", as written */
 	struct conf_list exclude_teams;	/* team slugs */
+	struct conf_list avatar_hosts;	/* URL prefixes avatar_url may start with */
 	/* [sync] (seconds) */
 	long long teams_every;
 	long long prs_every;

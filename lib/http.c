@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -510,6 +511,32 @@ http_query(const char *qs, const char *name, char *out, size_t outlen)
 		p = amp ? amp + 1 : NULL;
 	}
 	return 0;
+}
+
+const char *
+http_bearer(const char *h, size_t *len)
+{
+	const char *tok, *end;
+
+	if (h == NULL)
+		return NULL;
+	while (*h == ' ' || *h == '\t')
+		h++;
+	if (strncasecmp(h, "bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+		return NULL;
+	tok = h + 6;
+	while (*tok == ' ' || *tok == '\t')
+		tok++;
+	end = tok;
+	while (*end && *end != ' ' && *end != '\t')
+		end++;
+	for (const char *p = end; *p; p++)
+		if (*p != ' ' && *p != '\t')
+			return NULL;	/* a second word: not a bearer token */
+	if (end == tok)
+		return NULL;
+	*len = (size_t)(end - tok);
+	return tok;
 }
 
 int

@@ -78,6 +78,12 @@ int  http_query(const char *qs, const char *name, char *out, size_t outlen);
  * returns the decoded length or -1 on a bad escape / overflow. */
 long http_urldecode(const char *in, size_t inlen, char *out, size_t outlen, int form);
 
+/* The credentials of an "Authorization: Bearer <token>" value (RFC 7235
+ * and 6750): the scheme in any case, one or more spaces or tabs, then the
+ * token (no blanks inside), blanks around it ignored. Returns the token
+ * and its length in *len, or NULL for another scheme or a malformed value. */
+const char *http_bearer(const char *authorization, size_t *len);
+
 /* Constant-time comparison of two byte strings (lengths may differ). */
 int  http_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -1,5 +1,6 @@
 #include "stats.h"
 #include "buf.h"
+#include "conf.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /*
  * SQL fragments. "Bucket" statements read the counters of one (grain,
@@ -378,33 +380,95 @@ stats_team_json(struct jw *w, const struct stats_team *t, int with_members_count
 	jw_arr_end(w);
 }
 
-/* RFC 4180 field; cells that a spreadsheet would run as a formula get a
- * leading apostrophe (OWASP "CSV injection"). */
+/*
+ * CSV text cells (stats.h): quoted, '"' doubled, and neutralised for
+ * spreadsheets. A spreadsheet runs a cell starting with = + - @ (Excel
+ * and LibreOffice also take the full-width forms U+FF1D, U+FF0B, U+FF0D,
+ * U+FF20) as a formula, after a leading TAB or CR too. Our quoting keeps
+ * ',' inside a cell, but a reader whose locale splits on ';' (or TAB or
+ * '|') starts a new cell after every such character, and a naive reader
+ * a new row after CR or LF: so every position after one of them is
+ * treated as the start of a cell as well. Blanks and '"' before the
+ * formula character do not hide it (a reader may strip them).
+ */
 static int
-csv_field(struct buf *b, const char *s, int first)
+csv_boundary(unsigned char c)
 {
-	int quote = 0;
+	return c == ',' || c == ';' || c == '|' || c == '\t' || c == '\r' || c == '\n';
+}
 
-	if (!first && buf_putc(b, ',') < 0)
-		return -1;
-	if (s == NULL)
-		return 0;
-	for (const char *p = s; *p; p++)
-		if (*p == '"' || *p == ',' || *p == '\r' || *p == '\n')
-			quote = 1;
-	if (quote && buf_putc(b, '"') < 0)
-		return -1;
-	if (strchr("=+-@\t\r", *s) != NULL && *s && buf_putc(b, '\'') < 0)
-		return -1;
-	for (const char *p = s; *p; p++) {
-		if (*p == '"' && buf_putc(b, '"') < 0)
-			return -1;
-		if (buf_putc(b, *p) < 0)
-			return -1;
-	}
-	if (quote && buf_putc(b, '"') < 0)
-		return -1;
+/* length of the formula start at s (a byte, or 3 for a full-width form), 0 if none */
+static size_t
+csv_formula(const unsigned char *s)
+{
+	if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
+		return 1;
+	/* U+FF0B EF BC 8B, U+FF0D EF BC 8D, U+FF1D EF BC 9D, U+FF20 EF BC A0 */
+	if (s[0] == 0xef && s[1] == 0xbc && (s[2] == 0x8b || s[2] == 0x8d || s[2] == 0x9d ||
+	    s[2] == 0xa0))
+		return 3;
 	return 0;
+}
+
+/* whether a cell starting at s would run as a formula (or start with a
+ * TAB, CR or LF, which a reader may strip before one) */
+static int
+csv_dangerous(const unsigned char *s)
+{
+	if (*s == '\t' || *s == '\r' || *s == '\n')
+		return 1;
+	while (*s == ' ' || *s == '"')
+		s++;
+	return csv_formula(s) > 0;
+}
+
+static int
+csv_text(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	int at_start = 1;
+
+	if (buf_puts(b, ",\"") < 0)
+		return -1;
+	for (const unsigned char *q = p;; q++) {
+		if (at_start && csv_dangerous(q) && buf_putc(b, '\'') < 0)
+			return -1;
+		if (*q == '\0')
+			break;
+		if ((*q == '"' && buf_putc(b, '"') < 0) || buf_putc(b, (char)*q) < 0)
+			return -1;
+		at_start = csv_boundary(*q);
+	}
+	return buf_putc(b, '"');
+}
+
+int
+stats_avatar_ok(const struct stats_env *env, const char *url)
+{
+	size_t n;
+
+	if (url == NULL || env->avatar_hosts == NULL)
+		return 0;
+	n = strlen(url);
+	if (n == 0 || n > 512)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\'' || *p == '\\' || *p == '<' ||
+		    *p == '>' || *p == '`')
+			return 0;
+	for (size_t i = 0; i < env->avatar_hosts->n; i++) {
+		const char *pre = env->avatar_hosts->v[i];
+		size_t l = strlen(pre);
+		if (l > 0 && pre[l - 1] == '/' && n > l && strncasecmp(url, pre, l) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+avatar_kv(struct jw *w, const struct stats_env *env, const char *url)
+{
+	jw_kv_str(w, "avatar_url", stats_avatar_ok(env, url) ? url : NULL);
 }
 
 int
@@ -425,10 +489,10 @@ stats_board_csv(const struct stats_board *b, size_t limit, struct buf *out)
 				return -1;
 			}
 		rc = buf_printf(out, "%lld,%llu", t->rank, t->id) < 0 ||
-		    csv_field(out, t->slug, 0) < 0 || csv_field(out, t->name, 0) < 0 ||
+		    csv_text(out, t->slug) < 0 || csv_text(out, t->name) < 0 ||
 		    buf_printf(out, ",%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld", t->members,
 		    t->created, t->merged, t->rejected, t->open, t->partner_created, t->oss_created,
-		    t->points) < 0 || csv_field(out, lab.data ? lab.data : "", 0) < 0 ||
+		    t->points) < 0 || csv_text(out, lab.data) < 0 ||
 		    buf_puts(out, "\r\n") < 0;
 		buf_free(&lab);
 		if (rc)
@@ -652,7 +716,7 @@ stats_team_members_json(struct db *db, const struct stats_env *env,
 		jw_obj(w);
 		kv_int(w, "id", (long long)ms[i].id);
 		jw_kv_str(w, "login", ms[i].login);
-		jw_kv_str(w, "avatar_url", ms[i].avatar);
+		avatar_kv(w, env, ms[i].avatar);
 		kv_int(w, "created", ms[i].c);
 		kv_int(w, "merged", ms[i].m);
 		kv_int(w, "rejected", ms[i].r);
@@ -795,7 +859,7 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 		kv_int(w, "rank", (long long)i + 1);
 		kv_int(w, "id", ll(x, j, 0));
 		jw_kv_str(w, "login", db_get(x, j, 1));
-		jw_kv_str(w, "avatar_url", db_get(x, j, 2));
+		avatar_kv(w, env, db_get(x, j, 2));
 		jw_key(w, "teams");
 		jw_arr(w);
 		for (size_t k = 0; k < t->nrows; k++)

@@ -10,8 +10,12 @@
  *    Other ranges aggregate stat_pr in the range (proportional to the PRs
  *    with an event in it).
  *  - struct stats_env carries what the queries need from the config:
- *    excluded team slugs (comma-joined, lower case), merged_points and the
- *    web base URL for search links ("https://github.com").
+ *    excluded team slugs (comma-joined, lower case), merged_points, the
+ *    web base URL for search links ("https://github.com") and the avatar
+ *    URL prefixes ([github] avatar_hosts).
+ *  - Every "avatar_url" written is one that stats_avatar_ok() accepts, else
+ *    null: a stored URL of another host (a payload can carry any URL) never
+ *    reaches a browser, whenever it was stored.
  *  - stats_board() fills a leaderboard (ranked teams sorted by `sort`,
  *    ties by name, then id; totals over distinct PRs and members). The
  *    caller frees it with stats_board_free() (the strings of its rows
@@ -31,6 +35,7 @@
 #include <stddef.h>
 
 struct buf;
+struct conf_list;
 struct db;
 struct db_res;
 struct jw;
@@ -42,6 +47,7 @@ struct stats_env {
 	const char *exclude;		/* "slug1,slug2" */
 	long long   merged_points;
 	const char *web;		/* "https://github.com" */
+	const struct conf_list *avatar_hosts;	/* URL prefixes ending in '/'; NULL: none */
 };
 
 struct stats_label {
@@ -81,8 +87,18 @@ void stats_period_json(struct jw *w, const struct period *p);
 /* One leaderboard row (as in "teams"); with_members_count 0 leaves out
  * "members" (the team drill-down puts its list there). */
 void stats_team_json(struct jw *w, const struct stats_team *t, int with_members_count);
-/* The board as CSV (RFC 4180, CRLF, header row). */
+/* The board as CSV (RFC 4180, CRLF, header row). Text cells are always
+ * quoted and safe for spreadsheets whatever field separator the reader
+ * splits on (docs/STATS.md "CSV"): where the cell starts, and after each
+ * ',' ';' '|' TAB CR or LF inside it, a formula start (= + - @ or their
+ * full-width forms, after blanks and quotes) or a TAB, CR or LF gets a "'"
+ * before it. Numbers are written bare. */
 int  stats_board_csv(const struct stats_board *b, size_t limit, struct buf *out);
+/* 1 when url may be shown as an avatar: it starts with one of
+ * env->avatar_hosts (ASCII case-insensitively), has something after the
+ * prefix, is at most 512 bytes and has no blank, control character,
+ * quote, backslash or angle bracket. */
+int  stats_avatar_ok(const struct stats_env *env, const char *url);
 
 int  stats_team_find(struct db *db, const struct stats_env *env, const char *slug,
     unsigned long long *id);

@@ -1,6 +1,7 @@
 /*
- * Admin routes (Authorization: Bearer <[api] admin_token>, compared in
- * constant time; 401 without it or when no token is configured):
+ * Admin routes (Authorization: Bearer <[api] admin_token>, the scheme in any
+ * case, the token compared in constant time; 401 without it or when no
+ * token is configured):
  *   GET /api/admin/jobs[?state=queued|running|done|failed]   newest 200 jobs
  *   GET /api/admin/deliveries[?failed=1]                      newest 200 deliveries
  *   GET /api/admin/integrity                                  latest check and its findings
@@ -18,15 +19,15 @@
 static int
 authorized(struct http_req *r, struct api *a)
 {
-	const char *h = http_header(r, "Authorization");
-	const char *tok = a->conf.admin_token;
+	const char *tok = a->conf.admin_token, *given;
+	size_t len = 0;
 
-	if (tok == NULL || *tok == '\0' || h == NULL || strncmp(h, "Bearer ", 7) != 0) {
+	given = http_bearer(http_header(r, "Authorization"), &len);
+	if (tok == NULL || *tok == '\0' || given == NULL) {
 		api_fail(r, 401, "unauthorized", "admin routes need Authorization: Bearer <admin_token>");
 		return 0;
 	}
-	h += 7;
-	if (!http_ct_equal(h, strlen(h), tok, strlen(tok))) {
+	if (!http_ct_equal(given, len, tok, strlen(tok))) {
 		api_fail(r, 401, "unauthorized", "wrong admin token");
 		return 0;
 	}

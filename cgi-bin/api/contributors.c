@@ -14,7 +14,7 @@ api_contributors(struct http_req *r, struct api *a, const char *tail)
 	unsigned long long id = 0;
 	struct db *db;
 	struct jw w;
-	char team[128], key[320];
+	char team[401], key[640];	/* team: a slug, VARCHAR(100) */
 	int has_team;
 
 	(void)tail;

@@ -88,6 +88,7 @@ init(void *ctx)
 	a->env.exclude = a->exclude;
 	a->env.merged_points = a->conf.merged_points;
 	a->env.web = a->web;
+	a->env.avatar_hosts = &a->conf.avatar_hosts;
 	a->no_cache = getenv("LB_API_NO_CACHE") && strcmp(getenv("LB_API_NO_CACHE"), "1") == 0;
 	(void)api_db(a);	/* connect early; failure is fine, health reports it */
 	return 0;

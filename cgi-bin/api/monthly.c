@@ -9,7 +9,7 @@
 void
 api_monthly(struct http_req *r, struct api *a, const char *tail)
 {
-	char ys[32], team[128], key[256];
+	char ys[32], team[401], key[512];	/* team: a slug, VARCHAR(100) */
 	unsigned long long id = 0;
 	struct db *db;
 	struct jw w;

@@ -1,6 +1,13 @@
 /* GET /api/teams/{slug}: a team's leaderboard row plus its members, each
  * with per-repository counts and github.com search links. 404 for a slug
- * that is not a ranked team (unknown, deleted or excluded). */
+ * that is not a ranked team (unknown, deleted or excluded).
+ *
+ * {slug} is one percent-encoded path segment and may hold any character a
+ * slug has (GitHub's, or whatever a team webhook carried): ' ', '%', '/',
+ * '?', non-ASCII... It is decoded here from the raw REQUEST_URI, because
+ * nginx's DOCUMENT_URI has %2F already turned into '/' (and dot segments
+ * resolved); when the raw path does not start with /api/teams/ (nginx
+ * normalised it), the tail of DOCUMENT_URI is the slug. */
 #include "api.h"
 #include "json.h"
 #include "period.h"
@@ -8,23 +15,36 @@
 #include <stdio.h>
 #include <string.h>
 
-static int
-slug_ok(const char *s)
-{
-	size_t n = strlen(s);
+#define SLUG_MAX 400	/* teams.slug is VARCHAR(100): up to 4 bytes a character */
 
-	if (n == 0 || n > 100)
+/* The slug of this request into out (NUL-terminated); 0, or -1 when it
+ * cannot be a slug (empty, too long, a bad escape or a NUL byte). */
+static int
+slug_of(struct http_req *r, const char *tail, char *out, size_t outlen)
+{
+	static const char route[] = "/api/teams/";
+	const char *raw = http_param(r, "REQUEST_URI");
+	long n;
+
+	if (raw && strncmp(raw, route, sizeof route - 1) == 0) {
+		const char *seg = raw + sizeof route - 1;
+		size_t len = strcspn(seg, "?");
+		n = http_urldecode(seg, len, out, outlen, 0);
+		if (n <= 0 || memchr(out, '\0', (size_t)n) != NULL)
+			return -1;
 		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
-			return 0;
-	return 1;
+	}
+	n = (long)strlen(tail);
+	if (n == 0 || (size_t)n >= outlen)
+		return -1;
+	memcpy(out, tail, (size_t)n + 1);
+	return 0;
 }
 
 void
-api_team(struct http_req *r, struct api *a, const char *slug)
+api_team(struct http_req *r, struct api *a, const char *tail)
 {
+	char slug[SLUG_MAX + 1];
 	struct stats_board b;
 	struct period p;
 	enum stats_sort sort;
@@ -32,12 +52,12 @@ api_team(struct http_req *r, struct api *a, const char *slug)
 	struct stats_team *t = NULL;
 	struct db *db;
 	struct jw w;
-	char key[256];
+	char key[SLUG_MAX + 128];
 	int found;
 
 	if (api_period(r, &p) < 0 || api_sort(r, &sort, 1) < 0)
 		return;
-	if (!slug_ok(slug)) {
+	if (slug_of(r, tail, slug, sizeof slug) < 0) {
 		api_fail(r, 404, "not_found", "no such team");
 		return;
 	}

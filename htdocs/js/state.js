@@ -25,6 +25,10 @@ export function defaults() {
   return { view: 'partners', period: 'all', value: '', from: '', to: '', sort: '', dir: '', filter: '', year: '', team: '' };
 }
 
+// Team slugs are kept exactly (a slug may hold blanks or any character);
+// the other values are trimmed.
+const SLUG_FIELDS = ['team', 'filter'];
+
 // Values are taken as given (a malformed value goes to the API, whose 400
 // answer is shown); only unknown views and kinds fall back to defaults.
 export function parseState(search) {
@@ -32,7 +36,7 @@ export function parseState(search) {
   const s = defaults();
   for (const f of FIELDS) {
     const v = q.get(f);
-    if (v !== null) s[f] = v.trim().slice(0, 200);
+    if (v !== null) s[f] = SLUG_FIELDS.includes(f) ? v.slice(0, 400) : v.trim().slice(0, 200);
   }
   if (!VIEWS.includes(s.view)) s.view = 'partners';
   if (!KINDS.includes(s.period)) s.period = 'all';

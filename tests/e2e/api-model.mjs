@@ -5,7 +5,8 @@
 //
 // scenario = {
 //   partnerOrg, tracked: ['owner/name'...], exclude: ['slug'...], mergedPoints,
-//   teams: [{id, slug, name, deleted}], users: [{id, login, type, avatar_url}],
+//   teams: [{id, slug, name, deleted}], users: [{id, login, type, avatar_url}] (avatar_url
+//   on GitHub's avatar host: others are null in the API, api-hostile.test.mjs),
 //   intervals: [{team, user, start, end}]   (ISO or null; [start, end))
 //   prs: [final snapshot: {id, number, repo: {id, name, owner}, user, state, merged,
 //         created_at, merged_at, closed_at, labels: [{id, name, color}]}],

@@ -28,14 +28,14 @@ const TEAMS = [
   { id: 14, slug: 'delta', name: 'Delta' },
 ];
 const U = {
-  ann: { id: 100, login: 'ann', type: 'User', avatar_url: 'https://avatars.example/ann' },
-  bob: { id: 101, login: 'bob', type: 'User', avatar_url: 'https://avatars.example/bob' },
-  cat: { id: 102, login: 'cat', type: 'User', avatar_url: 'https://avatars.example/cat' },
-  dan: { id: 103, login: 'dan', type: 'User', avatar_url: 'https://avatars.example/dan' },
-  eve: { id: 104, login: 'eve', type: 'User', avatar_url: 'https://avatars.example/eve' },
-  bot: { id: 105, login: 'helper[bot]', type: 'Bot', avatar_url: 'https://avatars.example/bot' },
-  fay: { id: 106, login: 'fay', type: 'User', avatar_url: 'https://avatars.example/fay' },
-  gus: { id: 107, login: 'gus', type: 'User', avatar_url: 'https://avatars.example/gus' },
+  ann: { id: 100, login: 'ann', type: 'User', avatar_url: 'https://avatars.githubusercontent.com/u/100?v=4' },
+  bob: { id: 101, login: 'bob', type: 'User', avatar_url: 'https://avatars.githubusercontent.com/u/101?v=4' },
+  cat: { id: 102, login: 'cat', type: 'User', avatar_url: 'https://avatars.githubusercontent.com/u/102?v=4' },
+  dan: { id: 103, login: 'dan', type: 'User', avatar_url: 'https://avatars.githubusercontent.com/u/103?v=4' },
+  eve: { id: 104, login: 'eve', type: 'User', avatar_url: 'https://avatars.githubusercontent.com/u/104?v=4' },
+  bot: { id: 105, login: 'helper[bot]', type: 'Bot', avatar_url: 'https://avatars.githubusercontent.com/u/105?v=4' },
+  fay: { id: 106, login: 'fay', type: 'User', avatar_url: 'https://avatars.githubusercontent.com/u/106?v=4' },
+  gus: { id: 107, login: 'gus', type: 'User', avatar_url: 'https://avatars.githubusercontent.com/u/107?v=4' },
 };
 const L = {
   bug: { id: 1, name: 'bug', color: 'd73a4a' },

@@ -5,6 +5,7 @@
 // numbers are computed here from the scenario with CONTRACT.md's
 // definitions, never read from the program.
 import { deliver, makePR, examples } from './webhooks.mjs';
+import { avatarUrl } from '../github-double/avatars.mjs';
 
 export const SECRET = 'dashboard-secret';
 export const ORG = { login: 'partners-org', id: 9100001 };
@@ -19,21 +20,31 @@ export const REPOS = {
 const full = (r) => `${r.owner.login}/${r.name}`;
 export const TRACKED = [REPOS.platform, REPOS.docs, REPOS.engine].map(full);
 
+// The last slug has characters outside [A-Za-z0-9._-] (a team webhook may
+// carry any): it must be ranked, and its drill-down and filters must work.
+export const ODD_SLUG = 'umbrella co+ü #1?&50%/x';
 export const TEAMS = [
   { id: 9301, slug: 'acme', name: 'Acme Corp' },
   { id: 9302, slug: 'globex', name: 'Globex' },
   { id: 9303, slug: 'initech', name: 'Initech' },
+  { id: 9304, slug: ODD_SLUG, name: 'Umbrella & Co' },
 ];
 
-// Avatars point at the stack itself (set per stack): no request may leave localhost.
+// Avatars are GitHub's (answered in the browser by tests/github-double/avatars.mjs);
+// frank's payloads carry a tracking pixel of another host, which the API
+// must drop (the dashboard shows its placeholder and never fetches it).
+export const TRACKER_AVATAR = 'https://tracker.example/pixel.gif?u=frank';
 export const USERS = {
   alice: { id: 9401, login: 'alice', type: 'User', teams: ['acme'] },
   bob: { id: 9402, login: 'bob', type: 'User', teams: ['acme'] },
   carol: { id: 9403, login: 'carol', type: 'User', teams: ['globex'] },
   dave: { id: 9404, login: 'dave', type: 'User', teams: ['globex', 'initech'] },
   erin: { id: 9405, login: 'erin', type: 'User', teams: ['initech'] },
+  frank: { id: 9406, login: 'frank', type: 'User', teams: [ODD_SLUG], avatar: TRACKER_AVATAR },
   bot: { id: 9499, login: 'helper-bot[bot]', type: 'Bot', teams: [] },
 };
+// The avatar the API shows for a user: GitHub's, or none (null).
+export const shownAvatar = (u) => (u.avatar ? null : avatarUrl(u.id));
 
 export const LABELS = {
   bug: { id: 9501, name: 'bug', color: 'd73a4a' },
@@ -59,6 +70,8 @@ const RAW = [
   ['erin', 'platform', '2024-02-01T09:00:00Z', '2024-03-01T10:00:00Z', null, ['bug']],
   ['erin', 'docs', '2024-06-15T09:00:00Z', null, '2024-06-16T10:00:00Z', []],
   ['erin', 'engine', '2024-03-05T09:00:00Z', '2024-03-06T10:00:00Z', null, []],
+  ['frank', 'platform', '2024-01-18T09:00:00Z', '2024-01-22T10:00:00Z', null, ['enhancement']],
+  ['frank', 'engine', '2024-03-12T09:00:00Z', null, null, []],
   ['bot', 'platform', '2024-01-12T09:00:00Z', '2024-01-13T10:00:00Z', null, ['bug']],
   ['alice', 'untracked', '2024-01-11T09:00:00Z', '2024-01-12T10:00:00Z', null, ['bug']],
 ];
@@ -69,8 +82,8 @@ export const PRS = RAW.map(([author, repo, created, merged, closed, labels], i) 
   state: merged || closed ? 'closed' : 'open',
 }));
 
-function userObj(u, base) {
-  return { login: u.login, id: u.id, type: u.type, avatar_url: `${base}/img/avatar.svg?u=${encodeURIComponent(u.login)}` };
+function userObj(u) {
+  return { login: u.login, id: u.id, type: u.type, avatar_url: u.avatar || avatarUrl(u.id) };
 }
 
 // Teams, memberships, label points, then the PRs, all through /hook (the
@@ -101,7 +114,7 @@ export async function loadScenario(stack) {
   const members = Object.values(USERS).flatMap((u) => u.teams.map((slug) => [u, TEAMS.find((x) => x.slug === slug)]));
   await pool(members, async ([u, t]) => {
     const p = orgPayload(examples('membership', 'added')[0]);
-    p.member = { ...p.member, ...userObj(u, stack.url) };
+    p.member = { ...p.member, ...userObj(u) };
     p.team = { ...p.team, id: t.id, slug: t.slug, name: t.name };
     await send('membership', p);
   });
@@ -111,7 +124,7 @@ export async function loadScenario(stack) {
   await pool(PRS, async (pr) => {
     const common = {
       id: pr.id, number: pr.number, title: `Change ${pr.number}`, repo: REPOS[pr.repo],
-      user: userObj(USERS[pr.author], stack.url), created_at: pr.created_at, labels: pr.labels,
+      user: userObj(USERS[pr.author]), created_at: pr.created_at, labels: pr.labels,
     };
     // The opened snapshot, then the final one (a newer updated_at).
     await send('pull_request', makePR({ ...common, action: 'opened', state: 'open', updated_at: pr.created_at,

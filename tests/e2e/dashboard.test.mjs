@@ -3,8 +3,10 @@
 // dashboard-scenario.mjs through signed webhooks. Every expected number is
 // computed by the scenario module from its own inputs. Every page records
 // its console errors and every request URL: no console error, and no
-// request may leave the stack's host. Screenshots of each view go to
-// $LB_TEST_OUT/dashboard/.
+// request may leave the stack's host (GitHub's avatar host is answered in the
+// browser by tests/github-double/avatars.mjs). The stack sends its
+// Content-Security-Policy, so a CSP violation is a console error too.
+// Screenshots of each view go to $LB_TEST_OUT/dashboard/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,6 +14,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startStack, ROOT } from './harness.mjs';
 import * as S from './dashboard-scenario.mjs';
+import { AVATAR_ORIGIN, routeAvatars } from '../github-double/avatars.mjs';
 
 const OUT = path.join(process.env.LB_TEST_OUT || path.join(ROOT, 'build/test-output'), 'dashboard');
 const CHROMIUM = process.env.LB_CHROMIUM || '/usr/bin/chromium';
@@ -66,6 +69,8 @@ async function sharedPage() {
     rec().offsite.push(u);
     return route.abort();
   });
+  // registered later, so asked first: GitHub's avatar host, answered here
+  page.avatars = await routeAvatars(context);
   page.on('request', (r) => rec().requests.push(r.url()));
   page.on('console', (m) => { if (m.type() === 'error') rec().errors.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => rec().errors.push(`pageerror: ${e.message}`));
@@ -87,7 +92,8 @@ async function openPage(p = '/', { width = 1280, height = 900 } = {}) {
   if (vp.width !== width || vp.height !== height) await page.setViewportSize({ width, height });
   page.done = async ({ allowErrors } = {}) => {
     const { rec } = page;
-    const local = rec.requests.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
+    const local = rec.requests.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin
+      && new URL(u).origin !== AVATAR_ORIGIN);
     assert.deepEqual([...rec.offsite, ...local], [], 'requests left the stack\'s host');
     if (allowErrors) {
       const other = rec.errors.filter((e) => !allowErrors.test(e));
@@ -305,7 +311,7 @@ test('team drill-down opens with the expected members and per-repo GitHub links;
   assert.deepEqual(shown.map((m) => m.login).sort(), exp.map((m) => m.login).sort(), 'members');
   for (const m of exp) {
     const s = shown.find((x) => x.login === m.login);
-    assert.match(s.avatar, new RegExp(`/img/avatar\\.svg\\?u=${m.login}$`), `${m.login} avatar from the API`);
+    assert.equal(s.avatar, S.shownAvatar(S.USERS[m.login]), `${m.login}: the GitHub avatar from the API`);
     for (const k of ['created', 'merged', 'rejected']) assert.equal(n(s[k]), m[k], `${m.login} ${k}`);
     const repos = Object.fromEntries(s.repos.filter((r) => r.cells.some((c) => n(c.v) > 0))
       .map((r) => [r.repo, Object.fromEntries(r.cells.map((c) => [c.k, n(c.v)]))]));
@@ -317,6 +323,10 @@ test('team drill-down opens with the expected members and per-repo GitHub links;
       }
     }
   }
+  // the images came from GitHub's avatar host (its double), and loaded
+  await page.waitForFunction(() => [...document.querySelectorAll('#team-members img.avatar')]
+    .every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 10000 });
+  for (const m of exp) assert.ok(page.avatars.includes(S.shownAvatar(S.USERS[m.login])), `${m.login} avatar fetched`);
   await shot(page, 'team-drilldown', { fullPage: false });
 
   // Esc closes, the URL forgets the team, focus returns to the team link.
@@ -332,6 +342,82 @@ test('team drill-down opens with the expected members and per-repo GitHub links;
   await page.goBack();
   await page.waitForFunction(() => !document.getElementById('team-dialog').open);
   await page.done();
+});
+
+test('a team slug with blanks, +, #, ?, &, %, / and non-ASCII opens its drill-down and filters the views', async () => {
+  const slug = S.ODD_SLUG;
+  const team = S.TEAMS.find((t) => t.slug === slug);
+  const sel = `.team-link[data-team="${slug}"]`;
+  const page = await openPage('/');
+  assert.ok(S.leaderboard(S.bounds('all')).teams.some((t) => t.slug === slug), 'the scenario ranks it');
+  await act(page, () => page.click(sel), { dialog: true });
+  assert.equal(search(page).team, slug, 'the URL keeps the slug exactly');
+  assert.equal(await page.$eval('#team-dialog-body', (b) => b.dataset.state), 'ready');
+  assert.equal(await page.textContent('#team-dialog-title'), team.name);
+  const exp = S.teamMembers(slug, S.bounds('all'));
+  const members = await page.$$eval('#team-members > li', (lis) => lis.map((li) => ({
+    login: li.dataset.login, merged: li.querySelector('.member__stats [data-col="merged"]').textContent,
+    avatar: li.querySelector('img.avatar').getAttribute('src') })));
+  assert.deepEqual(members.map((m) => m.login), exp.map((m) => m.login));
+  assert.equal(n(members[0].merged), exp[0].merged);
+  // frank's payloads carried a tracking pixel: the placeholder is shown, the pixel never fetched
+  assert.equal(members.find((m) => m.login === 'frank').avatar, '/img/avatar.svg');
+  assert.ok(!page.rec.requests.some((u) => u.startsWith(new URL(S.TRACKER_AVATAR).origin)), 'tracker not contacted');
+  await shot(page, 'team-odd-slug', { fullPage: false });
+  await page.done();
+
+  // the address alone (reload / shared link) opens the same drill-down
+  const link = new URL(page.url());
+  await openPage(link.pathname + link.search);
+  await settled(page, { dialog: true });
+  assert.equal(await page.textContent('#team-dialog-title'), team.name);
+  await page.done();
+
+  // the contributors and monthly views filtered by that team
+  await openPage('/?view=contributors');
+  await act(page, () => page.selectOption('#team-filter', slug));
+  assert.equal(search(page).filter, slug);
+  assert.deepEqual(await page.$$eval('#contributors tbody tr', (trs) => trs.map((tr) => tr.dataset.login)),
+    S.contributors(S.bounds('all'), slug).map((c) => c.login));
+  await act(page, () => page.click('[data-nav="monthly"]'));
+  await act(page, () => page.selectOption('#year-select', '2024'));
+  assert.equal(search(page).filter, slug);
+  const merged = await page.$$eval('#monthly tbody tr[data-metric="merged"] td', (tds) =>
+    Object.fromEntries(tds.map((td) => [td.dataset.month, td.textContent])));
+  assert.equal(n(merged.total), S.monthly('2024', slug).rows.merged.total);
+  await page.done();
+});
+
+test('the dashboard runs under a strict Content-Security-Policy: no inline script or style, no other hosts', async () => {
+  const res = await fetch(`${stack.url}/`);
+  await res.text();
+  const csp = res.headers.get('content-security-policy') || '';
+  const dir = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0])
+    .map(([k, ...v]) => [k, v]));
+  assert.deepEqual(dir['default-src'], ["'self'"], csp);
+  assert.deepEqual(dir['script-src'], ["'self'"], csp);
+  assert.deepEqual(dir['style-src'], ["'self'"], csp);
+  assert.deepEqual(dir['frame-ancestors'], ["'none'"], csp);
+  assert.deepEqual(dir['object-src'], ["'none'"], csp);
+  assert.ok(dir['img-src'].includes(`${AVATAR_ORIGIN}/`), csp);
+  assert.ok(!/unsafe-|data:|\*/.test(csp), `no unsafe-*, data: or wildcard: ${csp}`);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(res.headers.get('x-frame-options'), 'DENY');
+  assert.ok(res.headers.get('referrer-policy'));
+  // the page itself: scripts only from files, no inline handlers or styles
+  const page = await openPage('/');
+  const inline = await page.evaluate(() => ({
+    scripts: [...document.scripts].filter((x) => !x.src).length,
+    styles: document.querySelectorAll('style').length,
+    handlers: [...document.querySelectorAll('*')].flatMap((el) => [...el.attributes])
+      .filter((a) => /^on/i.test(a.name) || /^javascript:/i.test(a.value)).map((a) => a.name),
+  }));
+  assert.deepEqual(inline, { scripts: 0, styles: 0, handlers: [] });
+  // a violation would be a console error: every view once more, checked by done()
+  for (const p of ['/?view=contributors', '/?view=monthly&year=2024', '/?team=acme']) {
+    await openPage(p);
+    await page.done();
+  }
 });
 
 // RFC 4180, enough for our rows (quoted fields with "" and commas).
@@ -438,6 +524,13 @@ test('contributors leaderboard for all partners and for one team', async () => {
   };
   await check(undefined, 'all partners');
   assert.ok(!(await page.$('tr[data-login="helper-bot[bot]"]')), 'bots are not contributors');
+  // avatars: GitHub's as delivered; frank's tracking pixel is replaced by the placeholder
+  const avatars = await page.$$eval('#contributors tbody tr', (trs) => trs.map((tr) =>
+    [tr.dataset.login, tr.querySelector('img.avatar').getAttribute('src')]));
+  assert.ok(avatars.some(([login]) => login === 'frank'), 'frank is listed');
+  for (const [login, src] of avatars) {
+    assert.equal(src, S.shownAvatar(S.USERS[login]) ?? '/img/avatar.svg', `${login} avatar`);
+  }
   await shot(page, 'contributors-2024');
   await act(page, () => page.selectOption('#team-filter', 'globex'));
   assert.equal(search(page).filter, 'globex');

@@ -72,9 +72,9 @@ export async function startStack({ sets = {}, syncd = false, port, workers, dir,
   // a directory that runs already (another Stack's) stays that Stack's to stop
   const ours = !live.has(dir);
   live.add(dir);
-  let out;
+  let out, warnings;
   try {
-    out = (await run(STACK, args, { env, maxBuffer: 1 << 20 })).stdout;
+    ({ stdout: out, stderr: warnings } = await run(STACK, args, { env, maxBuffer: 1 << 20 }));
   } catch (e) {
     // A directory that already runs belongs to someone else: leave it alone.
     if (!/already runs/.test(e.stderr || '')) stopSync(dir);
@@ -83,7 +83,9 @@ export async function startStack({ sets = {}, syncd = false, port, workers, dir,
   }
   const url = /^URL=(.*)$/m.exec(out)[1];
   const config = /^CONFIG=(.*)$/m.exec(out)[1];
-  return new Stack(dir, url, config, env);
+  const stack = new Stack(dir, url, config, env);
+  stack.startStderr = warnings;	// what `scripts/stack start` said on stderr (warnings)
+  return stack;
 }
 
 export class Stack {

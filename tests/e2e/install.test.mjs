@@ -388,9 +388,52 @@ test('shipped nginx site: /hook is POST only and takes bodies up to 25 MB', asyn
     headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'ping', 'X-GitHub-Delivery': 'too-big' } });
   assert.equal(over.status, 413);
   assert.equal(over.json.error.code, 'too_large');
-  // the API location keeps a small limit
+  // the API location keeps a small limit; nginx's 413 is a JSON error too
   const apiPost = await site('/api/health', { method: 'POST', body: Buffer.alloc(100 * 1024) });
   assert.equal(apiPost.status, 413);
+  assert.match(apiPost.headers.get('content-type'), /^application\/json/);
+  assert.equal(apiPost.json.error.code, 'too_large');
+});
+
+test('shipped nginx site: a strict Content-Security-Policy and its companions on every answer', async () => {
+  for (const p of ['/', '/js/app.js', '/api/health', '/api/teams/nope', '/no-such-page']) {
+    const r = await site(p);
+    const csp = r.headers.get('content-security-policy') || '';
+    const dir = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0])
+      .map(([k, ...v]) => [k, v]));
+    assert.deepEqual(dir['default-src'], ["'self'"], `${p}: ${csp}`);
+    assert.deepEqual(dir['script-src'], ["'self'"], p);
+    assert.deepEqual(dir['style-src'], ["'self'"], p);
+    assert.deepEqual(dir['frame-ancestors'], ["'none'"], p);
+    assert.deepEqual(dir['object-src'], ["'none'"], p);
+    assert.ok(dir['img-src'].includes('https://avatars.githubusercontent.com/'), p);
+    assert.ok(!/unsafe-|\*|data:/.test(csp), `${p}: ${csp}`);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff', p);
+    assert.equal(r.headers.get('x-frame-options'), 'DENY', p);
+    assert.equal(r.headers.get('referrer-policy'), 'same-origin', p);
+  }
+  const t = await siteTls('/');
+  assert.ok(t.headers['content-security-policy'], 'over HTTPS too');
+  assert.equal(t.headers['strict-transport-security'], 'max-age=31536000');
+});
+
+test('shipped nginx site: lb-api not running is a 502 JSON error, a malformed request a 400 one', async () => {
+  await api.stop();
+  try {
+    const r = await site('/api/health');
+    assert.equal(r.status, 502);
+    assert.match(r.headers.get('content-type'), /^application\/json/);
+    assert.deepEqual(Object.keys(r.json.error), ['code', 'message']);
+    assert.equal(r.json.error.code, 'bad_gateway');
+  } finally {
+    const env = { ...stack.env };
+    delete env.LB_SQL_DIR;
+    api = await startFcgi('lb-api.fcgi', `${sockDir}/api.sock`, stack.config, env, `${stack.dir}/log`);
+  }
+  assert.equal((await site('/api/health')).status, 200);
+  const bad = await site('/api/teams/%00');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error.code, 'bad_request');
 });
 
 test('shipped nginx site: static files cached, dotfiles and sql denied, Chart.js alias', async () => {
@@ -442,6 +485,13 @@ test('upgrade: reinstall keeps the config, lb-admin migrate, restart; data kept'
   assert.match(out, /kept .*leaderboard\.conf/);
   assert.equal(fs.readFileSync(conf, 'utf8'), edited);
   assert.equal(fs.statSync(conf).mode & 0o777, 0o640);
+  // a kept config that others can read is left as it is, with a warning
+  fs.chmodSync(conf, 0o644);
+  const loose = await makeInstall(T);
+  assert.match(loose.stderr, /leaderboard\.conf holds secrets but is mode 644/);
+  assert.equal(fs.statSync(conf).mode & 0o777, 0o644);
+  fs.chmodSync(conf, 0o640);
+  assert.doesNotMatch((await makeInstall(T)).stderr, /holds secrets/);
   assert.equal(fs.existsSync(`${SHARE}/htdocs/stale-from-old-version.js`), false);
 
   const env = { ...stack.env };

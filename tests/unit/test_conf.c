@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "conf.h"
@@ -149,6 +150,53 @@ test_duration_and_size(void **state)
 	assert_int_equal(conf_parse_size("1T", &v), -1);
 }
 
+/* [github] avatar_hosts: github.com's hosts by default, GitHub Enterprise's
+ * derived from api_url, or the configured prefixes (normalised to end in
+ * '/'); anything that is not an http(s) URL prefix is refused. */
+static void
+test_avatar_hosts(void **state)
+{
+	struct conf c;
+	char err[256] = "";
+	const char *base = "[database]\nname = x\n[github]\n";
+	char text[512];
+
+	(void)state;
+	assert_int_equal(parse(&c, base, err), 0);
+	assert_int_equal(c.avatar_hosts.n, 5);
+	assert_string_equal(c.avatar_hosts.v[0], "https://avatars.githubusercontent.com/");
+	assert_string_equal(c.avatar_hosts.v[2], "https://avatars1.githubusercontent.com/");
+	conf_free(&c);
+
+	snprintf(text, sizeof text, "%sapi_url = https://ghe.example.com/api/v3/\n", base);
+	assert_int_equal(parse(&c, text, err), 0);
+	assert_int_equal(c.avatar_hosts.n, 7);
+	assert_string_equal(c.avatar_hosts.v[5], "https://ghe.example.com/avatars/");
+	assert_string_equal(c.avatar_hosts.v[6], "https://avatars.ghe.example.com/");
+	conf_free(&c);
+
+	/* another API root (a test double, a proxy): github.com's hosts only */
+	snprintf(text, sizeof text, "%sapi_url = http://127.0.0.1:9999\n", base);
+	assert_int_equal(parse(&c, text, err), 0);
+	assert_int_equal(c.avatar_hosts.n, 5);
+	conf_free(&c);
+
+	snprintf(text, sizeof text, "%savatar_hosts = https://cdn.example.org/a, HTTP://b.example/\n", base);
+	assert_int_equal(parse(&c, text, err), 0);
+	assert_int_equal(c.avatar_hosts.n, 2);
+	assert_string_equal(c.avatar_hosts.v[0], "https://cdn.example.org/a/");
+	assert_string_equal(c.avatar_hosts.v[1], "HTTP://b.example/");
+	conf_free(&c);
+
+	const char *bad[] = { "ftp://x.example/", "avatars.githubusercontent.com", "https://",
+	    "https:///path", "https://a.example/x y", "https://a.example/?q", "https://a\"b/" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "%savatar_hosts = %s\n", base, bad[i]);
+		assert_int_equal(parse(&c, text, err), -1);
+		assert_non_null(strstr(err, "[github] avatar_hosts"));
+	}
+}
+
 int
 main(void)
 {
@@ -159,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_long_and_binary_lines),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration_and_size),
+		cmocka_unit_test(test_avatar_hosts),
 	};
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }
