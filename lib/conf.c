@@ -31,6 +31,7 @@ static const struct centry table[] = {
 	{ "database", "user",     C_STR, O(db_user),     "leaderboard", 0, 0, 0 },
 	{ "database", "password", C_STR, O(db_password), NULL, 0, 0, 0 },
 	{ "database", "name",     C_STR, O(db_name),     NULL, 0, 0, 1 },
+	{ "database", "timeout",  C_DURATION, O(db_timeout), "5s", 1, 60, 0 },
 	{ "github", "api_url",        C_URL,  O(gh_api_url),      "https://api.github.com", 0, 0, 0 },
 	{ "github", "token",          C_STR,  O(gh_token),        NULL, 0, 0, 0 },
 	{ "github", "app_id",               C_INT, O(gh_app_id),               NULL, 1, INT64_MAX, 0 },
@@ -279,7 +280,8 @@ set_value(struct conf *c, const struct centry *e, const char *v)
 		if (conf_parse_duration(v, &n) < 0)
 			return "bad duration (use e.g. 30s, 15m, 6h, 1d)";
 		if (n < e->min || n > e->max)
-			return "duration out of range (1m to 365d)";
+			return e->max <= 60 ? "duration out of range (1s to 60s)"
+			    : "duration out of range (1m to 365d)";
 		break;
 	case C_SIZE:
 		if (conf_parse_size(v, &n) < 0)

@@ -47,6 +47,7 @@ struct conf {
 	char *db_user;
 	char *db_password;
 	char *db_name;
+	long long db_timeout;	/* seconds: connect, and each read/write of bounded handles (lib/db) */
 	/* [github] */
 	char *gh_api_url;
 	char *gh_token;

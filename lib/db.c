@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_PARAMS 64
 #define STMT_CACHE 128
@@ -33,7 +34,22 @@ struct db {
 	int read_committed;	/* db_read_committed(): set again on reconnect */
 	int lazy;	/* db_lazy_begin(): autocommit off, db_begin sends nothing */
 	int tx_fresh;	/* lazy transaction with no statement yet: may reconnect */
+	unsigned timeout;	/* [database] timeout, seconds */
+	int bounded;	/* DB_BOUNDED: reads and writes wait at most timeout too */
+	double held_until;	/* after a timeout: no new attempt before (monotonic s) */
 };
+
+/* A wait that ended this close to the timeout was the timeout. */
+#define TIMEOUT_SLACK 0.25
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void
 set_err(struct db *db, unsigned num, const char *msg)
@@ -52,12 +68,47 @@ cache_clear(struct db *db)
 	db->ncache = 0;
 }
 
+/*
+ * After a call that failed as "server gone" having waited since t0: when the
+ * wait was a timeout (a connect, or a read/write of a bounded handle), the
+ * server is stalled, not restarted: hold the handle down for `timeout`
+ * seconds (calls fail at once) instead of waiting again on every call.
+ * Returns 1 when it was a timeout.
+ */
+static int
+timed_out(struct db *db, double t0, int io)
+{
+	double now = mono();
+
+	if (!db_gone(db) || (io && !db->bounded) || now - t0 < (double)db->timeout - TIMEOUT_SLACK)
+		return 0;
+	db->held_until = now + (double)db->timeout;
+	log_warn("db: no answer within %u s (%s); the database is treated as unreachable for %u s",
+	    db->timeout, db->err, db->timeout);
+	return 1;
+}
+
+static int
+held(struct db *db)
+{
+	if (db->held_until == 0 || mono() >= db->held_until)
+		return 0;
+	set_err(db, CR_SERVER_GONE_ERROR, "the database did not answer in time a moment ago "
+	    "([database] timeout); not asked again yet");
+	return 1;
+}
+
 static int
 connect_now(struct db *db)
 {
-	unsigned timeout = 5;
+	unsigned timeout = db->timeout ? db->timeout : 5;
 	my_bool on = 1;
+	double t0;
 
+	if (held(db))
+		return -1;
+	db->held_until = 0;
+	t0 = mono();
 	if (db->my) {
 		cache_clear(db);
 		mysql_close(db->my);
@@ -67,7 +118,12 @@ connect_now(struct db *db)
 		set_err(db, CR_OUT_OF_MEMORY, "out of memory");
 		return -1;
 	}
+	/* the connect timeout also bounds the handshake with a stalled server */
 	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	if (db->bounded) {	/* one wait each, not retried inside the connector */
+		mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &timeout);
+		mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+	}
 	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(db->my, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
 	if (db->read_committed)
@@ -81,26 +137,39 @@ connect_now(struct db *db)
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
 		mysql_close(db->my);
 		db->my = NULL;
+		(void)timed_out(db, t0, 0);
 		return -1;
 	}
 	return 0;
 }
 
 struct db *
-db_open(const struct conf *c, char *err, size_t errlen)
+db_new(const struct conf *c, int flags)
 {
 	struct db *db = calloc(1, sizeof *db);
 
-	if (db == NULL) {
-		lb_snprintf(err, errlen, "out of memory");
+	if (db == NULL)
 		return NULL;
-	}
 	db->host = lb_strdup(c->db_host);
 	db->user = lb_strdup(c->db_user);
 	db->pass = lb_strdup(c->db_password);
 	db->name = lb_strdup(c->db_name);
 	db->sock = lb_strdup(c->db_socket);
 	db->port = (unsigned)c->db_port;
+	db->timeout = c->db_timeout > 0 && c->db_timeout <= 3600 ? (unsigned)c->db_timeout : 5;
+	db->bounded = (flags & DB_BOUNDED) != 0;
+	return db;
+}
+
+struct db *
+db_open(const struct conf *c, char *err, size_t errlen)
+{
+	struct db *db = db_new(c, 0);
+
+	if (db == NULL) {
+		lb_snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	if (connect_now(db) < 0) {
 		lb_snprintf(err, errlen, "database: %s", db->err);
 		db_close(db);
@@ -128,9 +197,22 @@ db_close(struct db *db)
 int
 db_ping(struct db *db)
 {
-	if (db->my && mysql_ping(db->my) == 0)
-		return 0;
+	double t0 = mono();
+
+	if (db->my) {
+		if (mysql_ping(db->my) == 0)
+			return 0;
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		if (timed_out(db, t0, 1))
+			return -1;	/* stalled: connecting again would wait again */
+	}
 	return connect_now(db);
+}
+
+unsigned
+db_timeout(struct db *db)
+{
+	return db->bounded ? db->timeout : 0;
 }
 
 int
@@ -284,12 +366,16 @@ run(struct db *db, const char *sql, const char *types, va_list ap)
 	db->err[0] = '\0';
 	for (attempt = 0; attempt < 2; attempt++) {
 		va_list cp;
+		double t0;
 		int rc;
 
 		if (db->my == NULL && connect_now(db) < 0)
 			return NULL;
+		t0 = mono();
 		st = prepare(db, sql);
 		if (st == NULL) {
+			if (timed_out(db, t0, 1))
+				return NULL;
 			if (attempt == 0 && db_gone(db) && (!db->in_tx || db->tx_fresh)) {
 				if (connect_now(db) < 0)
 					return NULL;
@@ -305,6 +391,10 @@ run(struct db *db, const char *sql, const char *types, va_list ap)
 		if (mysql_stmt_execute(st) != 0) {
 			set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
 			forget(db, st);
+			/* a stalled server is not asked twice: the caller learns
+			 * "gone" after one timeout, not two */
+			if (timed_out(db, t0, 1))
+				return NULL;
 			if (attempt == 0 && db_gone(db) && (!db->in_tx || db->tx_fresh)) {
 				if (connect_now(db) < 0)
 					return NULL;
@@ -322,10 +412,13 @@ run(struct db *db, const char *sql, const char *types, va_list ap)
 static int
 autocommit_lazy(struct db *db)
 {
+	double t0 = mono();
+
 	if (!db->lazy || db->in_tx)
 		return 0;
 	if (mysql_commit(db->my) != 0) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		(void)timed_out(db, t0, 1);
 		return -1;
 	}
 	return 0;
@@ -377,6 +470,7 @@ db_query(struct db *db, struct db_res **out, const char *sql, const char *types,
 	struct db_res *r = NULL;
 	size_t cap = 0, nc;
 	va_list ap;
+	double t0 = mono();
 	int rc;
 
 	*out = NULL;
@@ -491,6 +585,7 @@ db_query(struct db *db, struct db_res **out, const char *sql, const char *types,
 oom:
 	set_err(db, CR_OUT_OF_MEMORY, "out of memory");
 fail:
+	(void)timed_out(db, t0, 1);
 	if (meta)
 		mysql_free_result(meta);
 	mysql_stmt_free_result(st);
@@ -543,10 +638,14 @@ db_getll(const struct db_res *r, size_t row, size_t col, long long def)
 int
 db_exec_text(struct db *db, const char *sql, size_t len)
 {
+	double t0;
+
 	if (db->my == NULL && connect_now(db) < 0)
 		return -1;
+	t0 = mono();
 	if (mysql_real_query(db->my, sql, len) != 0) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		(void)timed_out(db, t0, 1);
 		return -1;
 	}
 	do {
@@ -587,6 +686,8 @@ db_lazy_begin(struct db *db)
 int
 db_begin(struct db *db)
 {
+	double t0;
+
 	if (db->my == NULL && connect_now(db) < 0)
 		return -1;
 	if (db->lazy) {		/* the first statement opens the transaction */
@@ -594,8 +695,10 @@ db_begin(struct db *db)
 		db->tx_fresh = 1;
 		return 0;
 	}
+	t0 = mono();
 	if (mysql_query(db->my, "START TRANSACTION") != 0) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		(void)timed_out(db, t0, 1);
 		return -1;
 	}
 	db->in_tx = 1;
@@ -605,11 +708,15 @@ db_begin(struct db *db)
 int
 db_commit(struct db *db)
 {
+	double t0 = mono();
+
 	db->in_tx = 0;
 	db->tx_fresh = 0;
 	if (db->my == NULL || mysql_commit(db->my) != 0) {
-		if (db->my)
+		if (db->my) {
 			set_err(db, mysql_errno(db->my), mysql_error(db->my));
+			(void)timed_out(db, t0, 1);
+		}
 		return -1;
 	}
 	return 0;
@@ -618,11 +725,15 @@ db_commit(struct db *db)
 int
 db_rollback(struct db *db)
 {
+	double t0 = mono();
+
 	db->in_tx = 0;
 	db->tx_fresh = 0;
 	if (db->my == NULL || mysql_rollback(db->my) != 0) {
-		if (db->my)
+		if (db->my) {
 			set_err(db, mysql_errno(db->my), mysql_error(db->my));
+			(void)timed_out(db, t0, 1);
+		}
 		return -1;
 	}
 	return 0;

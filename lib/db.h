@@ -5,6 +5,23 @@
  *  - db_open() connects with the [database] settings (socket wins over
  *    host/port), utf8mb4, UTC session time zone, autocommit on. Returns NULL
  *    and fills err with the server's message when it cannot connect.
+ *  - Timeouts ([database] timeout, T seconds, default 5): every connect,
+ *    the handshake included, waits at most T. A handle made by
+ *    db_new(c, DB_BOUNDED) also waits at most T for each read and each write
+ *    of a statement (MariaDB Connector/C waits once per read: no internal
+ *    retry), so no call on it waits much longer than T for a stalled server;
+ *    the programs that answer HTTP requests (lb-hook, lb-api) and
+ *    lb-syncd's spool applier use those. db_open() handles (lb-syncd's jobs,
+ *    lb-admin, rollup rebuilds) let statements run as long as they take:
+ *    migrations, rebuilds and lock waits may legitimately take minutes.
+ *  - A call that failed as "server gone" after waiting T (a timeout, not a
+ *    refused or closed connection) is not retried, and for the next T
+ *    seconds every call on that handle fails at once as gone (db_gone())
+ *    without asking the server: a stalled server costs one wait per T per
+ *    handle, not one per call. A lost connection is reconnected on the next
+ *    call (prepared statements are prepared again).
+ *  - db_new() makes a handle that connects on its first use (and after every
+ *    lost connection); NULL only when out of memory. Flags: DB_BOUNDED.
  *  - Statements are given as SQL text with '?' placeholders plus a type
  *    string, one letter per parameter, followed by the values:
  *        'i' long long          'u' unsigned long long
@@ -40,10 +57,16 @@ struct db_res {
 	char   **names;	/* column names */
 };
 
+#define DB_BOUNDED 1	/* reads and writes wait at most [database] timeout */
+
 struct db *db_open(const struct conf *c, char *err, size_t errlen);
+struct db *db_new(const struct conf *c, int flags);
 void       db_close(struct db *db);
-/* Ping and reconnect if needed; 0 when the server answers. */
+/* Ping and reconnect if needed; 0 when the server answers. A ping that
+ * timed out does not reconnect (the server is stalled). */
 int        db_ping(struct db *db);
+/* Seconds one read may wait on this handle; 0 when unbounded. */
+unsigned   db_timeout(struct db *db);
 
 int  db_exec(struct db *db, const char *sql, const char *types, ...);
 int  db_query(struct db *db, struct db_res **out, const char *sql, const char *types, ...);

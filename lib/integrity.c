@@ -1574,7 +1574,7 @@ integrity_job(struct sync_ctx *s, const char *kind, const char *args)
 		rc = job_replay(s, v);
 	else if (strcmp(kind, "spool") == 0) {
 		int applied = 0;
-		rc = spool_apply_all(s->conf, s->db, &applied) < 0 ? SYNC_ERETRY : SYNC_OK;
+		rc = spool_apply_all(s->conf, s->db, NULL, &applied) < 0 ? SYNC_ERETRY : SYNC_OK;
 		if (rc != SYNC_OK)
 			lb_snprintf(s->err, sizeof s->err, "spool: stopped on an error: %s", db_error(s->db));
 	} else if (strcmp(kind, "resync_month") == 0)

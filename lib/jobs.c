@@ -136,7 +136,8 @@ fill(struct db_res *res, struct job *j)
 }
 
 int
-jobs_claim(struct db *db, const char *owner, long lease_secs, struct job *j)
+jobs_claim(struct db *db, const char *owner, long lease_secs, const char *ready_by,
+    struct job *j)
 {
 	struct db_res *res = NULL;
 
@@ -144,16 +145,17 @@ jobs_claim(struct db *db, const char *owner, long lease_secs, struct job *j)
 		return -1;
 	if (db_query(db, &res,
 	    "SELECT id, kind, args, dedupe_key, attempts, max_attempts FROM jobs "
-	    "WHERE state = 'queued' AND run_after <= NOW(6) "
-	    "ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED", "") < 0)
+	    "WHERE state = 'queued' AND run_after <= LEAST(NOW(6), COALESCE(CAST(? AS DATETIME(6)), NOW(6))) "
+	    "ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED", "s", ready_by) < 0)
 		goto fail;
 	if (res->nrows == 0) {
 		db_res_free(res);
 		res = NULL;
 		if (db_query(db, &res,
 		    "SELECT id, kind, args, dedupe_key, attempts, max_attempts FROM jobs "
-		    "WHERE state = 'running' AND lease_expires_at < NOW(6) "
-		    "ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED", "") < 0)
+		    "WHERE state = 'running' AND lease_expires_at < LEAST(NOW(6), "
+		    "COALESCE(CAST(? AS DATETIME(6)), NOW(6))) "
+		    "ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED", "s", ready_by) < 0)
 			goto fail;
 	}
 	if (res->nrows == 0) {

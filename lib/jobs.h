@@ -11,8 +11,12 @@
  *    with run_after <= now, or running with an expired lease (its daemon
  *    died) — with SELECT ... FOR UPDATE SKIP LOCKED, so concurrent claimers
  *    never get the same job; marks it running, attempts + 1, lease_owner =
- *    owner, lease_expires_at = now + lease_secs. Returns 1 and fills *j, 0
- *    when nothing is ready, -1 on a database error.
+ *    owner, lease_expires_at = now + lease_secs. With ready_by (a
+ *    "YYYY-MM-DD hh:mm:ss.ffffff" database time) only jobs that were ready
+ *    by then are taken: a pass over the jobs claimable when it began (a job
+ *    that failed meanwhile is queued again for later, so it is not taken
+ *    twice in one pass). Returns 1 and fills *j, 0 when nothing is ready,
+ *    -1 on a database error.
  *  - jobs_renew() extends the lease (and stores a progress text when not
  *    NULL); returns 1 when the lease is no longer ours (the job must stop),
  *    0 when renewed, -1 on error.
@@ -49,7 +53,8 @@ struct job {
 
 int  jobs_enqueue(struct db *db, const char *kind, const char *args, const char *dedupe_key,
     long delay_secs, unsigned long long *id, int *existed);
-int  jobs_claim(struct db *db, const char *owner, long lease_secs, struct job *j);
+int  jobs_claim(struct db *db, const char *owner, long lease_secs, const char *ready_by,
+    struct job *j);
 int  jobs_renew(struct db *db, unsigned long long id, const char *owner, long lease_secs,
     const char *progress);
 int  jobs_done(struct db *db, unsigned long long id, const char *owner, const char *progress);

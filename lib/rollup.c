@@ -828,7 +828,7 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 {
 	struct db_res *r;
 	unsigned done = 0;
-	int rc = 0, locked, empty = 0;
+	int rc = 0, locked, empty = 0, wait;
 
 	if (folded)
 		*folded = 0;
@@ -838,14 +838,19 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 	db_res_free(r);
 	if (empty)
 		return 0;
-	/* one folder at a time; the others wait for it, then fold what is left */
-	if (db_query(db, &r, "SELECT GET_LOCK('leaderboard.fold', 30)", "") < 0)
+	/* one folder at a time; the others wait for it, then fold what is left
+	 * (on a bounded handle, less than its timeout: a wait for the lock must
+	 * not look like a stalled server) */
+	wait = FOLD_WAIT;
+	if (db_timeout(db) > 0 && db_timeout(db) - 1 < (unsigned)wait)
+		wait = (int)db_timeout(db) - 1;
+	if (db_query(db, &r, "SELECT GET_LOCK('leaderboard.fold', ?)", "i", (long long)wait) < 0)
 		return -1;
 	locked = db_getll(r, 0, 0, 0) == 1;
 	db_res_free(r);
 	if (!locked) {
 		log_warn("rollup: another process has been folding for %d s; answering without "
-		    "waiting longer", FOLD_WAIT);
+		    "waiting longer", wait);
 		return 0;
 	}
 	while (!empty && (max == 0 || done < max)) {
@@ -1294,7 +1299,7 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	char fp[17], exclude[4096], repos[8192], err[256];
 	struct buf rb = BUF_INIT;
 	struct db_res *st = NULL, *live = NULL, *lk = NULL;
-	struct db *lockdb = NULL, *db2 = NULL;
+	struct db *lockdb = NULL, *db2 = NULL, *bdb = NULL;
 	int need, rc = -1, locked = 0;
 
 	*rebuilt = 0;
@@ -1333,32 +1338,41 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	log_info("rollup: rebuilding statistics (config %s, was %s; teams %s, was %s; "
 	    "memberships %s, was %s)", fp, db_get(st, 0, 0), db_get(live, 0, 0), db_get(st, 0, 1),
 	    db_get(live, 0, 1), db_get(st, 0, 2) ? db_get(st, 0, 2) : "");
+	/* The build runs on connections of its own (db_open: statements as
+	 * long as they take), not on the caller's, which may be bounded (lb-api:
+	 * lib/db.h); the caller's keeps the named lock. */
 	lockdb = db_open(c, err, sizeof err);
 	if (lockdb == NULL) {
 		log_error("rollup: second connection: %s", err);
 		goto out;
 	}
-	if (db_exec_text(db, SET_BIG, strlen(SET_BIG)) < 0) {
-		log_error("rollup: %s", db_error(db));
+	bdb = db_open(c, err, sizeof err);
+	if (bdb == NULL) {
+		log_error("rollup: build connection: %s", err);
 		goto out;
 	}
-	/* a third connection builds half of the tables at the same time */
+	if (db_exec_text(bdb, SET_BIG, strlen(SET_BIG)) < 0) {
+		log_error("rollup: %s", db_error(bdb));
+		goto out;
+	}
+	/* another connection builds half of the tables at the same time */
 	db2 = db_open(c, err, sizeof err);
 	if (db2 && db_exec_text(db2, SET_BIG, strlen(SET_BIG)) < 0) {
 		db_close(db2);
 		db2 = NULL;
 	}
-	if (rebuild_locked(db, lockdb, db2, c, fp, exclude, repos) < 0)
+	if (rebuild_locked(bdb, lockdb, db2, c, fp, exclude, repos) < 0)
 		goto out;
 	*rebuilt = 1;
 	rc = 0;
 out:
 	if (locked) {
 		struct db_res *rl = NULL;
-		(void)db_exec_text(db, SET_SMALL, strlen(SET_SMALL));
 		if (db_query(db, &rl, "SELECT RELEASE_LOCK('leaderboard.rollup')", "") == 0)
 			db_res_free(rl);
 	}
+	if (bdb)
+		db_close(bdb);
 	if (lockdb)
 		db_close(lockdb);
 	if (db2)

@@ -13,8 +13,9 @@
  *    about max), in transactions of 100 PRs under READ COMMITTED, each PR
  *    re-rolled by rollup_pr_after() and dequeued in the same transaction.
  *    One process folds at a time (named lock "leaderboard.fold"); another
- *    caller waits for it (up to 30 s, then returns 0 with a warning) and
- *    folds what is left. A deadlock retries the batch. Callers: lb-syncd
+ *    caller waits for it (up to 30 s, on a bounded handle less than its
+ *    timeout: lib/db.h; then returns 0 with a warning) and folds what is
+ *    left. A deadlock retries the batch. Callers: lb-syncd
  *    every iteration, after every job and after every page of a PR sync;
  *    lb-api before every statistics answer, up to 2,000 PRs (so answers
  *    include every committed change unless a larger backlog waits: then a
@@ -52,8 +53,10 @@
  *    row count and newest updated_at of memberships) with the live values,
  *    and when they differ (or force is set) brings repositories.tracked /
  *    partner_owned in line with the config and rebuilds under the named
- *    lock "leaderboard.rollup" (skipped when another process holds it),
- *    while a second connection holds stat_state rows 1 and 2 exclusively. lb-api calls it at most every few seconds.
+ *    lock "leaderboard.rollup" (taken on db; skipped when another process
+ *    holds it) on connections of its own that let statements run as long
+ *    as they take (db may be bounded), while one of them holds stat_state
+ *    rows 1 and 2 exclusively. lb-api calls it at most every few seconds.
  *    Returns 0 (with *rebuilt set when it rebuilt) or -1.
  */
 #ifndef LB_ROLLUP_H

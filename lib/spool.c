@@ -312,7 +312,7 @@ out:
 }
 
 int
-spool_apply_all(const struct conf *c, struct db *db, int *applied)
+spool_apply_all(const struct conf *c, struct db *db, const atomic_int *stop, int *applied)
 {
 	char lock[4096], **names;
 	size_t n;
@@ -337,7 +337,7 @@ spool_apply_all(const struct conf *c, struct db *db, int *applied)
 		rc = -1;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !(stop && atomic_load(stop)); i++) {
 		int r = apply_one(c, db, names[i]);
 		if (r < 0) {
 			rc = -1;

@@ -16,19 +16,23 @@
  *    only after its transaction committed; it stops at the first database
  *    error (the file stays for the next run). *applied counts the files
  *    applied. Returns 0, or -1 when it stopped on an error. Runs of several
- *    processes are serialized by a lock file (.lock) in the directory. A file
- *    that cannot be parsed is renamed to *.corrupt and logged, not retried.
+ *    processes (and threads) are serialized by a lock file (.lock) in the
+ *    directory. A file that cannot be parsed is renamed to *.corrupt and
+ *    logged, not retried. When stop is not NULL and becomes non-zero, it
+ *    returns 0 after the delivery being applied (the rest waits).
  *  - spool_count() is the number of deliveries waiting (-1 when the
  *    directory cannot be read; 0 when it does not exist).
  */
 #ifndef LB_SPOOL_H
 #define LB_SPOOL_H
 
+#include <stdatomic.h>
+
 struct conf;
 struct db;
 struct ingest_delivery;
 
-int spool_apply_all(const struct conf *c, struct db *db, int *applied);
+int spool_apply_all(const struct conf *c, struct db *db, const atomic_int *stop, int *applied);
 int spool_write(const struct conf *c, const struct ingest_delivery *d);
 int spool_count(const struct conf *c);
 

@@ -1,17 +1,37 @@
 /*
  * lb-syncd — the sync daemon (../shared/CONTRACT.md "Programs and commands").
  *
- * Every iteration: apply the hook spool, queue what the schedules say is due
- * ([sync] teams_every, prs_every, integrity_every; the last start of each is
- * kept in sync_state "schedule:*", claimed with a conditional UPDATE so that
- * several daemons queue it once), then claim and run ready jobs (lib/jobs)
- * until none is left, then sleep a little. --once does one such iteration
- * and exits. Without a token plus partner_org / repositories, GitHub is
- * never called (said once at start).
+ * The hook spool goes first, whatever the job queue holds: the daemon
+ * applies it in a thread of its own (the spooler) with its own bounded
+ * connection (lib/db.h), polling the spool directory every SPOOL_POLL_MS;
+ * so deliveries spooled while MariaDB was down are applied within about a
+ * second of it answering again, even while a job waits for GitHub (a job
+ * against an unreachable GitHub takes ~31 s of retries) or runs for hours.
  *
- * Signals: SIGTERM/SIGINT stop at the next page boundary (the running job is
- * released to the queue, a full walk keeps its checkpoint) and exit;
- * SIGHUP reloads the configuration between jobs.
+ * The main thread works in passes: fold queued PR changes, requeue jobs of
+ * dead local daemons, queue what the schedules say is due ([sync]
+ * teams_every, prs_every, integrity_every; the last start of each is kept in
+ * sync_state "schedule:*", claimed with a conditional UPDATE so that several
+ * daemons queue it once), then run the jobs that were claimable when the
+ * pass began (lib/jobs: jobs_claim(ready_by)), each at most once: a job that
+ * fails is queued again with its backoff and waits for a later pass, so
+ * failing jobs cannot keep a pass going. After a pass that ran nothing it
+ * sleeps IDLE_SECS.
+ *
+ * --once: no thread. It applies the spool (every delivery waiting at that
+ * moment, in arrival order), then runs one pass as above (jobs claimable
+ * when the pass begins, each attempted at most once; jobs queued or
+ * becoming ready during the pass wait for the next run), then exits. Exit
+ * status 1 when the database is unreachable.
+ *
+ * Without a token plus partner_org / repositories, GitHub is never called
+ * (said once at start).
+ *
+ * Signals (handled by the main thread; the spooler blocks them): SIGTERM /
+ * SIGINT stop at the next page boundary (the running job is released to the
+ * queue, a full walk keeps its checkpoint; the spooler stops after the
+ * delivery it is applying) and exit; SIGHUP reloads the configuration
+ * between jobs (the spooler is restarted with it).
  */
 #include "conf.h"
 #include "db.h"
@@ -25,7 +45,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +57,22 @@
 #define LEASE_SECS   300
 #define IDLE_SECS    2
 #define MAX_WAIT     60	/* longer GitHub waits put the job back with run_after */
+#define SPOOL_POLL_MS 500	/* how often the spooler looks at the spool dir */
 
 static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_term(int sig) { (void)sig; stop_flag = 1; }
 static void on_hup(int sig) { (void)sig; reload_flag = 1; }
+
+/* The spool applier thread: reads conf (never changed while it runs: a
+ * reload stops it first), owns db. */
+struct spooler {
+	pthread_t tid;
+	int running;
+	atomic_int stop;
+	const struct conf *conf;
+	struct db *db;
+};
 
 struct daemon {
 	const char *config_path;
@@ -52,7 +85,100 @@ struct daemon {
 	const struct job *job;
 	int  lease_lost;
 	time_t last_prune;
+	struct spooler sp;
 };
+
+static void
+ms_sleep(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void *
+spooler_main(void *arg)
+{
+	struct spooler *sp = arg;
+	int down = 0, unreadable = 0;
+
+	while (!atomic_load(&sp->stop)) {
+		int waiting = spool_count(sp->conf), applied = 0, rc;
+
+		if (waiting < 0 && !unreadable)
+			log_error("spool: cannot read %s: %s", sp->conf->spool_dir, strerror(errno));
+		unreadable = waiting < 0;
+		if (waiting > 0) {
+			/* ping first: while MariaDB is away, say so once instead
+			 * of once per file per poll */
+			if (db_ping(sp->db) < 0) {
+				if (!down)
+					log_warn("spool: %d deliveries wait; database unreachable: %s "
+					    "(retrying)", waiting, db_error(sp->db));
+				down = 1;
+			} else {
+				if (down)
+					log_info("spool: database reachable again: applying %d deliveries",
+					    waiting);
+				down = 0;
+				rc = spool_apply_all(sp->conf, sp->db, &sp->stop, &applied);
+				if (applied)
+					log_info("spool: %d deliveries applied", applied);
+				if (rc < 0)
+					log_warn("spool: stopped on an error (%s); will retry",
+					    db_error(sp->db));
+				if (rc == 0 && applied > 0)
+					continue;	/* more may have arrived meanwhile */
+			}
+		}
+		for (int t = 0; t < SPOOL_POLL_MS / 100 && !atomic_load(&sp->stop); t++)
+			ms_sleep(100);
+	}
+	return NULL;
+}
+
+static void
+spooler_start(struct daemon *d)
+{
+	sigset_t all, old;
+	int e;
+
+	if (d->conf.spool_dir == NULL || d->conf.spool_dir[0] == '\0')
+		return;
+	d->sp.conf = &d->conf;
+	atomic_store(&d->sp.stop, 0);
+	d->sp.db = db_new(&d->conf, DB_BOUNDED);
+	if (d->sp.db == NULL) {
+		log_error("spool: out of memory; the spool is applied between jobs only");
+		return;
+	}
+	/* signals stay with the main thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&d->sp.tid, NULL, spooler_main, &d->sp);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		log_error("spool: cannot start its thread: %s; the spool is applied between jobs only",
+		    strerror(e));
+		db_close(d->sp.db);
+		d->sp.db = NULL;
+		return;
+	}
+	d->sp.running = 1;
+}
+
+static void
+spooler_stop(struct daemon *d)
+{
+	if (!d->sp.running)
+		return;
+	atomic_store(&d->sp.stop, 1);
+	pthread_join(d->sp.tid, NULL);
+	d->sp.running = 0;
+	db_close(d->sp.db);
+	d->sp.db = NULL;
+}
 
 static void
 nap(double secs)
@@ -115,8 +241,11 @@ reload(struct daemon *d)
 	}
 	db_close(d->db);
 	d->db = ndb;
+	spooler_stop(d);	/* it reads d->conf */
 	conf_free(&d->conf);
 	d->conf = nc;
+	if (!d->once)
+		spooler_start(d);
 	make_gh(d);
 	log_info("configuration reloaded");
 	say_github_state(&d->conf);
@@ -282,36 +411,58 @@ fold(struct daemon *d)
 		log_debug("statistics: %u changed PRs folded in", n);
 }
 
-/* One iteration; -1 when the database is unreachable. */
-static int
-iteration(struct daemon *d)
+/* The spool, on the main connection: --once, or when the spooler thread
+ * could not start. */
+static void
+spool_here(struct daemon *d)
 {
-	struct job j;
-	int applied = 0, rc, reclaimed;
+	int applied = 0;
 
-	if (db_ping(d->db) < 0)
-		return -1;
-	if (spool_apply_all(&d->conf, d->db, &applied) < 0)
+	if (spool_apply_all(&d->conf, d->db, NULL, &applied) < 0)
 		log_warn("spool: stopped on an error (%s); will retry", db_error(d->db));
 	else if (applied)
 		log_info("spool: %d deliveries applied", applied);
+}
+
+/* One pass (see the top of this file); -1 when the database is
+ * unreachable, else the number of jobs run. */
+static int
+iteration(struct daemon *d)
+{
+	struct db_res *res;
+	char ready_by[40];
+	struct job j;
+	int rc, reclaimed, ran = 0;
+
+	if (db_ping(d->db) < 0)
+		return -1;
+	if (!d->sp.running)
+		spool_here(d);
 	fold(d);
 	if (jobs_reclaim_local(d->db, &reclaimed) < 0)
 		log_warn("jobs: %s", db_error(d->db));
 	schedules(d);
+	/* the jobs claimable now, each at most once */
+	if (db_query(d->db, &res, "SELECT DATE_FORMAT(NOW(6), '%Y-%m-%d %H:%i:%s.%f')", "") < 0)
+		return db_gone(d->db) ? -1 : 0;
+	lb_strlcpy(ready_by, db_get(res, 0, 0) ? db_get(res, 0, 0) : "", sizeof ready_by);
+	db_res_free(res);
 	while (!stop_flag && !reload_flag) {
 		int tries = 0;
 		/* a claim may meet a deadlock with another daemon: try again */
-		while ((rc = jobs_claim(d->db, d->owner, LEASE_SECS, &j)) < 0 && !db_gone(d->db) &&
-		    ++tries < 5)
+		while ((rc = jobs_claim(d->db, d->owner, LEASE_SECS, ready_by, &j)) < 0 &&
+		    !db_gone(d->db) && ++tries < 5)
 			nap(0.02 * tries);
 		if (rc < 0) {
 			log_warn("jobs: claim: %s", db_error(d->db));
-			return db_gone(d->db) ? -1 : 0;
+			return db_gone(d->db) ? -1 : ran;
 		}
 		if (rc == 0)
 			break;
 		run_job(d, &j);
+		ran++;
+		if (!d->sp.running && !d->once)
+			spool_here(d);
 		fold(d);
 	}
 	if (time(NULL) - d->last_prune > 3600) {
@@ -325,7 +476,7 @@ iteration(struct daemon *d)
 			    d->conf.keep_deliveries_days);
 		d->last_prune = time(NULL);
 	}
-	return 0;
+	return ran;
 }
 
 static int
@@ -361,15 +512,20 @@ usage(FILE *f)
 	    "SYNOPSIS\n"
 	    "    lb-syncd [--config FILE] [--once] [--daemon] [--log-level debug|info|warn|error]\n\n"
 	    "DESCRIPTION\n"
-	    "    Applies the webhook spool, queues the scheduled syncs (teams every [sync]\n"
-	    "    teams_every, each tracked repository's PRs every prs_every, the integrity\n"
-	    "    check every integrity_every), runs queued jobs from the shared MariaDB queue\n"
-	    "    (several lb-syncd on several hosts may share it), and purges deliveries older\n"
-	    "    than [hook] keep_deliveries_days. Without [github] token (or app_id and\n"
-	    "    app_private_key_file), partner_org and repositories it never calls GitHub.\n\n"
+	    "    Applies the webhook spool (in a thread of its own, within about a second of\n"
+	    "    MariaDB answering again, whatever the job queue holds), queues the scheduled\n"
+	    "    syncs (teams every [sync] teams_every, each tracked repository's PRs every\n"
+	    "    prs_every, the integrity check every integrity_every), runs queued jobs from\n"
+	    "    the shared MariaDB queue in passes (each pass runs the jobs ready when it\n"
+	    "    began, each at most once; several lb-syncd on several hosts may share the\n"
+	    "    queue), and purges deliveries older than [hook] keep_deliveries_days.\n"
+	    "    Without [github] token (or app_id and app_private_key_file), partner_org\n"
+	    "    and repositories it never calls GitHub.\n\n"
 	    "OPTIONS\n"
 	    "    --config FILE   configuration (else $LB_CONFIG, else /etc/leaderboard/leaderboard.conf)\n"
-	    "    --once          do what is due now (spool, schedules, ready jobs), then exit\n"
+	    "    --once          apply the spool, then one pass (queue what the schedules say\n"
+	    "                    is due, run each job claimable at that moment at most once),\n"
+	    "                    then exit\n"
 	    "    --daemon        detach and log to syslog\n"
 	    "    --log-level L   debug, info (default), warn or error\n\n"
 	    "SIGNALS\n"
@@ -434,7 +590,11 @@ main(int argc, char **argv)
 	}
 	log_info("started (%s)%s", d.owner, d.once ? ", once" : "");
 	say_github_state(&d.conf);
+	if (!d.once)
+		spooler_start(&d);
 	while (!stop_flag) {
+		int ran;
+
 		if (reload_flag)
 			reload(&d);
 		if (d.db == NULL) {
@@ -455,7 +615,7 @@ main(int argc, char **argv)
 				log_info("database reachable again");
 			down_logged = 0;
 		}
-		if (iteration(&d) < 0) {
+		if ((ran = iteration(&d)) < 0) {
 			if (d.once) {
 				log_error("database: %s", db_error(d.db));
 				rc = 1;
@@ -469,8 +629,10 @@ main(int argc, char **argv)
 		}
 		if (d.once)
 			break;
-		nap(IDLE_SECS);
+		if (ran == 0)
+			nap(IDLE_SECS);
 	}
+	spooler_stop(&d);
 	log_info("stopped");
 	gh_free(d.gh);
 	db_close(d.db);

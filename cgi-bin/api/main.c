@@ -33,21 +33,18 @@ static const struct route routes[] = {
 
 static struct api api;
 
+/* The worker's one handle, bounded ([database] timeout for every wait, see
+ * lib/db.h): NULL (answer 503) when MariaDB is unreachable or does not
+ * answer in time; the handle reconnects by itself on a later request. */
 struct db *
 api_db(struct api *a)
 {
-	char err[512];
-
-	if (a->db && db_ping(a->db) == 0)
-		return a->db;
-	if (a->db) {
-		db_close(a->db);
-		a->db = NULL;
-	}
-	a->db = db_open(&a->conf, err, sizeof err);
 	if (a->db == NULL)
-		log_warn("%s", err);
-	return a->db;
+		return NULL;
+	if (db_ping(a->db) == 0)
+		return a->db;
+	log_warn("database: %s", db_error(a->db));
+	return NULL;
 }
 
 static int
@@ -90,6 +87,11 @@ init(void *ctx)
 	a->env.web = a->web;
 	a->env.avatar_hosts = &a->conf.avatar_hosts;
 	a->no_cache = getenv("LB_API_NO_CACHE") && strcmp(getenv("LB_API_NO_CACHE"), "1") == 0;
+	a->db = db_new(&a->conf, DB_BOUNDED);
+	if (a->db == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
 	(void)api_db(a);	/* connect early; failure is fine, health reports it */
 	return 0;
 }

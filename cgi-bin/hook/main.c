@@ -16,6 +16,9 @@
  *   500 failed               a database error (the delivery is kept as
  *                            "failed": lb-admin replay re-applies it)
  *   503 unavailable          MariaDB unreachable and the spool unwritable
+ * "Unreachable" includes a MariaDB that does not answer within [database]
+ * timeout (lib/db bounded handle): the delivery is spooled, so GitHub gets
+ * its 202 well inside its 10 s.
  * The signature is verified before the body is parsed in any way.
  */
 #include "buf.h"
@@ -61,27 +64,23 @@ init(void *ctx)
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
-	db = db_open(&conf, err, sizeof err);	/* failure is fine: we spool */
-	if (db == NULL)
-		log_warn("%s", err);
-	else if (db_lazy_begin(db) < 0)	/* one round trip less per delivery */
+	/*
+	 * Bounded: a stalled MariaDB answers nothing, and GitHub gives up after
+	 * 10 s. Every wait on this handle ends after [database] timeout, then
+	 * the delivery is spooled (and for that long the handle does not wait
+	 * again: the next deliveries are spooled at once). The handle connects
+	 * on first use and again after a lost connection.
+	 */
+	db = db_new(&conf, DB_BOUNDED);
+	if (db == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	if (db_ping(db) < 0)	/* connect early; failure is fine: we spool */
+		log_warn("database: %s", db_error(db));
+	if (db_lazy_begin(db) < 0)	/* one round trip less per delivery */
 		log_warn("database: %s", db_error(db));
 	return 0;
-}
-
-static struct db *
-hook_db(void)
-{
-	char err[512];
-
-	if (db == NULL) {
-		db = db_open(&conf, err, sizeof err);
-		if (db == NULL)
-			log_debug("%s", err);
-		else if (db_lazy_begin(db) < 0)
-			log_warn("database: %s", db_error(db));
-	}
-	return db;
 }
 
 static int
@@ -193,10 +192,6 @@ handle(struct http_req *r, void *ctx)
 	d.len = body.len;
 	if (d.body == NULL)
 		d.body = "";
-	if (hook_db() == NULL) {
-		spool(r, &d, "cannot connect");
-		goto out;
-	}
 	st = ingest_apply(db, &conf, &d, err, sizeof err);
 	switch (st) {
 	case INGEST_PROCESSED:

@@ -1,10 +1,13 @@
 // Foundation: health, 503 while MariaDB is down, two stacks side by side,
-// stop leaves nothing running and start works again in the same directory.
+// stop leaves nothing running and start works again in the same directory;
+// a start that fails (its migration) leaves nothing running either.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
-import { startStack } from './harness.mjs';
+import path from 'node:path';
+import { startStack, ROOT, BUILD } from './harness.mjs';
 
 // Running and not a zombie (stopped daemons wait for init to reap them).
 function alive(pid) {
@@ -12,6 +15,17 @@ function alive(pid) {
     const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\w)/m)[1];
     return st !== 'Z' && st !== 'X';
   } catch { return false; }
+}
+// Live processes whose command line names a path under dir.
+function processesOf(dir) {
+  const out = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    let cmd;
+    try { cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' '); } catch { continue; }
+    if (cmd.includes(`${dir}/`) && alive(p)) out.push(`${p}: ${cmd.slice(0, 200)}`);
+  }
+  return out;
 }
 function pidsOf(dir) {
   const run = `${dir}/run`;
@@ -140,4 +154,28 @@ test('stack start builds the config from DIR/settings, and --set wins over it', 
   assert.match(conf, /^merged_points = 5$/m);
   assert.doesNotMatch(conf, /^merged_points = 3$/m);
   assert.match(conf, /^admin_token = t0k$/m);
+});
+
+test('a start whose migration fails stops what it began: no process of DIR is left', async () => {
+  const dir = fs.mkdtempSync(`${os.tmpdir()}/lb-e2e-badmigrate-`);
+  const stack = path.join(ROOT, 'scripts/stack');
+  const sql = `${dir}/sql`;
+  fs.mkdirSync(sql);
+  for (const f of fs.readdirSync(path.join(ROOT, 'sql'))) fs.copyFileSync(path.join(ROOT, 'sql', f), `${sql}/${f}`);
+  fs.writeFileSync(`${sql}/900_broken.sql`, 'ALTER TABLE no_such_table ADD COLUMN x INT;\n');
+  try {
+    const r = await new Promise((resolve) => execFile(stack, ['start', dir, '--no-syncd'],
+      { env: { ...process.env, LB_BUILD: BUILD, LB_SQL_DIR: sql } },
+      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr })));
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /^URL=/m);
+    assert.match(r.stderr, /lb-admin migrate failed: .*900_broken\.sql: statement 1: .*no_such_table/);
+    // MariaDB was running for the migration: it is gone with the rest
+    assert.ok(fs.existsSync(`${dir}/db/mysql`), 'the database was created');
+    assert.deepEqual(processesOf(dir), []);
+    assert.deepEqual(fs.readdirSync(`${dir}/run`).filter((f) => f.endsWith('.pid') || f.endsWith('.sock')), []);
+  } finally {
+    try { execFileSync(stack, ['stop', dir], { stdio: 'ignore' }); } catch { /* best effort */ }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -22,7 +22,7 @@ test_full_file(void **state)
 	const char *text =
 	    "; comment\n# other comment\n"
 	    "[database]\n host = db.example ; trailing comment\nport = 3307\nuser = lb\n"
-	    "password = \"p;a#ss\"\nname = leaderboard\n\n"
+	    "password = \"p;a#ss\"\nname = leaderboard\ntimeout = 2\n\n"
 	    "[github]\napi_url = https://ghe.example/api/v3/\ntoken = t0k\n"
 	    "webhook_secret = one, two ,,three\npartner_org = acme\n"
 	    "repositories = acme/a, other/b\nexclude_teams = staff\n"
@@ -35,6 +35,7 @@ test_full_file(void **state)
 	assert_string_equal(c.db_host, "db.example");
 	assert_int_equal(c.db_port, 3307);
 	assert_string_equal(c.db_password, "p;a#ss");
+	assert_int_equal(c.db_timeout, 2);
 	assert_string_equal(c.gh_api_url, "https://ghe.example/api/v3");
 	assert_int_equal(c.webhook_secrets.n, 3);
 	assert_string_equal(c.webhook_secrets.v[1], "two");
@@ -63,6 +64,7 @@ test_defaults(void **state)
 	assert_int_equal(c.merged_points, 1);
 	assert_int_equal(c.teams_every, 6 * 3600);
 	assert_int_equal(c.db_port, 3306);
+	assert_int_equal(c.db_timeout, 5);
 	assert_null(c.gh_token);
 	assert_int_equal(c.webhook_secrets.n, 0);
 	conf_free(&c);
@@ -83,6 +85,8 @@ test_errors(void **state)
 		{ "[database]\nname = x\nport = 12ab\n", "t.conf:3: [database] port: bad number" },
 		{ "[database]\nname = x\n[sync]\nprs_every = soon\n", "t.conf:4: [sync] prs_every: bad duration" },
 		{ "[database]\nname = x\n[sync]\nprs_every = 5s\n", "t.conf:4: [sync] prs_every: duration out of range" },
+		{ "[database]\nname = x\ntimeout = 0s\n", "t.conf:3: [database] timeout: duration out of range (1s to 60s)" },
+		{ "[database]\nname = x\ntimeout = 2m\n", "t.conf:3: [database] timeout: duration out of range (1s to 60s)" },
 		{ "[database]\nname = x\n[hook]\nmax_body = lots\n", "t.conf:4: [hook] max_body: bad size" },
 		{ "[database]\nname = x\n[github]\napi_url = ftp://x\n", "t.conf:4: [github] api_url: not an http(s) URL" },
 		{ "[database]\nhost = x\n", "t.conf: [database] name: required key missing" },
