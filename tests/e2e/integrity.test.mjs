@@ -88,6 +88,24 @@ function prEvent(full, p, action = 'edited') {
     sender: dbl.userObj(p.userId) };
 }
 
+// GitHub requests of a check that finds nothing, from the double's world:
+// per repo the freshness page, the labels page, three searches (created,
+// merged, closed unmerged), one per label on a merged PR, one for the
+// plain-named labels on none (together) and one per other label on none;
+// the org's teams page, one members page per team; the hook's deliveries.
+const special = (name) => /[ ,":\\]/.test(name);
+function cleanCheckRequests() {
+  let n = 0;
+  for (const r of dbl.repos.values()) {
+    const used = new Set(r.pulls.filter((p) => p.merged).flatMap((p) => p.labels));
+    const zero = r.labels.filter((l) => !used.has(l.id));
+    n += 2 + 3 + used.size + zero.filter((l) => special(l.name)).length + (zero.some((l) => !special(l.name)) ? 1 : 0);
+  }
+  return n + 1 + dbl.teams.length + 1;
+}
+// the pages a check asks with ETags: freshness and labels per repo, teams, members per team
+const keptPages = () => 2 * dbl.repos.size + 1 + dbl.teams.length;
+
 const subjects = (doc, name) => doc.findings.filter((f) => f.check === name).map((f) => f.subject).sort();
 
 test('a clean database gives no findings, within the request budget', async () => {
@@ -118,19 +136,21 @@ test('a clean database gives no findings, within the request budget', async () =
   assert.deepEqual(doc.findings, []);
   assert.equal(doc.run.findings, 0);
   assert.equal(doc.run.status, 'ok');
-  // one page + two searches per repo, one deliveries page for the hook
+  // per repo two pages and three searches + one per label; teams; the hook
   const repos = Object.keys(REPOS).length;
-  assert.equal(doc.run.requests, 3 * repos + 1);
-  assert.equal(dbl.requests.length, 3 * repos + 1);
-  assert.equal(dbl.requests.filter((r) => r.path === '/search/issues').length, 2 * repos);
+  assert.equal(doc.run.requests, cleanCheckRequests());
+  assert.equal(dbl.requests.length, cleanCheckRequests());
+  assert.equal(dbl.requests.filter((r) => r.path === '/search/issues' && !/label:/.test(r.query.q)).length, 3 * repos);
+  assert.equal(doc.run.unverified, 0);
+  assert.deepEqual(doc.unverified, []);
   assert.equal(dbl.requests.filter((r) => r.path === `/orgs/acme/hooks/${HOOK}/deliveries`).length, 1);
 
   // a second clean check: the freshness pages answer 304
   dbl.clearRequests();
   const again = await check();
   assert.equal(again.run.findings, 0);
-  assert.equal(again.run.not_modified, repos);
-  assert.equal(dbl.requests.filter((r) => r.status === 304).length, repos);
+  assert.equal(again.run.not_modified, keptPages());
+  assert.equal(dbl.requests.filter((r) => r.status === 304).length, keptPages());
 });
 
 test('one check names every gap; its repairs restore the double\'s state; a second check finds nothing', async () => {
@@ -167,6 +187,7 @@ test('one check names every gap; its repairs restore the double\'s state; a seco
   for (const p of lost) {
     bump(`${L} ${month(p.created)}|created`);
     if (p.merged) bump(`${L} ${month(p.merged)}|merged`);
+    else if (p.closed) bump(`${L} ${month(p.closed)}|rejected`);
   }
   bump(`${W} ${month(added.created)}|created`);
   for (const k of diff.keys()) expect.reconciliation.add(k);
@@ -321,18 +342,18 @@ test('reconciliation: a month that moved since the last check costs one search; 
   const W = 'acme/widgets';
   const L = 'other/lib';
   const idx = (ms) => { const d = new Date(ms); return d.getUTCFullYear() * 12 + d.getUTCMonth(); };
-  const searches = () => dbl.requests.filter((r) => r.path === '/search/issues').length;
-  const hookPages = () => dbl.requests.filter((r) => r.path === `/orgs/acme/hooks/${HOOK}/deliveries`).length;
+  // the searches of the reconciliation (the labels check's have label:)
+  const searches = () => dbl.requests.filter((r) => r.path === '/search/issues' && !/label:/.test(r.query.q)).length;
 
   // a clean check: what it believes GitHub has is kept
   const clean = await check();
   assert.deepEqual(clean.findings, []);
 
-  // --- unmerged PRs of one old month of other/lib lost (below its freshness page)
+  // --- open unlabelled PRs of one old month of other/lib lost (below its freshness page)
   const topL = new Set(byUpdated(L).slice(0, 100).map((p) => p.id));
   const byMonth = new Map();
   for (const p of dbl.repos.get(L).pulls) {
-    if (topL.has(p.id) || p.merged) continue;
+    if (topL.has(p.id) || p.closed) continue;
     byMonth.set(month(p.created), [...(byMonth.get(month(p.created)) || []), p]);
   }
   const [m1, cands] = [...byMonth.entries()].sort((a, b) => b[1].length - a[1].length)[0];
@@ -344,16 +365,15 @@ test('reconciliation: a month that moved since the last check costs one search; 
   const one = await check();
   assert.deepEqual(one.findings.map((f) => [f.check, f.subject, f.detail]),
     [['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`]]);
-  // two searches per repo + one for the month that differs; freshness pages answer 304
-  assert.equal(searches(), 2 * repos + 1);
-  assert.equal(one.run.not_modified, repos);
-  assert.equal(one.run.requests, repos + 2 * repos + 1 + hookPages());
-  assert.equal(one.run.requests - one.run.not_modified, 1 + 2 * repos + 1, 'within 1 + 2 x repos + months that differ');
+  // three searches per repo + one for the month that differs; the kept pages answer 304
+  assert.equal(searches(), 3 * repos + 1);
+  assert.equal(one.run.not_modified, keptPages());
+  assert.equal(one.run.requests, cleanCheckRequests() + 1, 'a clean check + months that differ');
 
   // --- GitHub has a PR of an old month of acme/widgets we never had a trace of
   const below = byUpdated(W)[150];
   const author = dbl.repos.get(W).pulls[0].userId;
-  const added = dbl.addPull(W, { userId: author, created: below.created, closed: below.created, title: 'Never seen here' });
+  const added = dbl.addPull(W, { userId: author, created: below.created, title: 'Never seen here' });
   assert.ok(!byUpdated(W).slice(0, 100).includes(added), 'below the freshness page');
   const m2 = month(added.created);
   // the bisection of acme/widgets' months: from the oldest PR's month to now
@@ -374,8 +394,8 @@ test('reconciliation: a month that moved since the last check costs one search; 
   // other/lib: its month differed last time (one probe); acme/widgets: no
   // month moved, the freshness page reaches back before the last check:
   // the bisection alone
-  assert.equal(searches(), 2 * repos + 1 + splits);
-  assert.equal(two.run.requests - two.run.not_modified, 1 + 2 * repos + 1 + splits);
+  assert.equal(searches(), 3 * repos + 1 + splits);
+  assert.equal(two.run.requests, cleanCheckRequests() + 1 + splits);
 
   // --- a webhook missed, then more than a page of PRs updated (webhooks we
   // got): the PR is below the freshness page, in a month updated since the
@@ -401,9 +421,9 @@ test('reconciliation: a month that moved since the last check costs one search; 
   // one search per month that differs: both known months (found last
   // time), and the month of the PRs updated since the last check below the
   // page; acme/widgets' page changed (200, charged)
-  assert.equal(searches(), 2 * repos + 3);
-  assert.equal(three.run.not_modified, repos - 1);
-  assert.equal(three.run.requests - three.run.not_modified, 1 + 2 * repos + 3 + 1);
+  assert.equal(searches(), 3 * repos + 3);
+  assert.equal(three.run.not_modified, keptPages() - 1);
+  assert.equal(three.run.requests, cleanCheckRequests() + 3);
 
   // --- repaired, nothing differs, and the next check asks nothing more
   await check(['--repair']);
@@ -412,5 +432,5 @@ test('reconciliation: a month that moved since the last check costs one search; 
   dbl.clearRequests();
   const after = await check();
   assert.deepEqual(after.findings, []);
-  assert.equal(searches(), 2 * repos);
+  assert.equal(searches(), 3 * repos);
 });
