@@ -36,6 +36,7 @@
 #define HOOK_MAX_PAGES  50
 #define MONTH_MAX_PAGES 10	/* the search API answers at most 1,000 results */
 #define PAGE_PRS        100	/* PRs on the freshness page (per_page) */
+#define WALK_PAGES      20	/* freshness pages after the first, per repo and check */
 #define LIST_MAX_PAGES  100	/* teams, members, labels: 10,000 each */
 #define SEARCH_Q_MAX    256	/* GitHub refuses longer search queries */
 #define NFIELDS         3	/* created, merged, closed without merge */
@@ -445,64 +446,118 @@ page_items_from_text(const char *t, struct pitem **out, size_t *n)
 	return 0;
 }
 
+/* PR ids compared in this run (a walk may meet a PR twice: pages shift
+ * when PRs are updated meanwhile). Open addressing, grown at half full. */
+struct idset {
+	unsigned long long *v;
+	size_t cap, n;
+};
+
+/* 1 when id was added, 0 when it was there, -1 out of memory. */
 static int
-freshness(struct ictx *x, const char *repo)
+idset_add(struct idset *s, unsigned long long id)
 {
-	char rp[900], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", subj[300], det[300];
-	struct pitem *items = NULL;
-	size_t n = 0;
+	size_t h;
+
+	if (s->n * 2 >= s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 1024;
+		unsigned long long *nv = calloc(nc, sizeof *nv);
+		if (nv == NULL)
+			return -1;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i]) {
+				for (h = (size_t)(s->v[i] * 11400714819323198485ULL) & (nc - 1); nv[h]; h = (h + 1) & (nc - 1))
+					;
+				nv[h] = s->v[i];
+			}
+		free(s->v);
+		s->v = nv;
+		s->cap = nc;
+	}
+	for (h = (size_t)(id * 11400714819323198485ULL) & (s->cap - 1); s->v[h]; h = (h + 1) & (s->cap - 1))
+		if (s->v[h] == id)
+			return 0;
+	s->v[h] = id;
+	s->n++;
+	return 1;
+}
+
+/* 1 when two label name lists (LABEL_SEP between names) hold the same
+ * names, in any order, case aside. */
+static int
+label_sets_equal(const char *a, const char *b)
+{
+	size_t na = 0, nb = 0;
+
+	for (const char *t = a; *t; t++)
+		na += *t == LABEL_SEP;
+	na += *a != '\0';
+	for (const char *t = b; *t; t++)
+		nb += *t == LABEL_SEP;
+	nb += *b != '\0';
+	if (na != nb)
+		return 0;
+	for (const char *t = a; *t;) {
+		size_t l = strcspn(t, "\x1f");
+		int found = 0;
+		for (const char *u = b; *u && !found;) {
+			size_t ul = strcspn(u, "\x1f");
+			found = ul == l && strncasecmp(u, t, l) == 0;
+			u += ul + (u[ul] != '\0');
+		}
+		if (!found)
+			return 0;
+		t += l + (t[l] != '\0');
+	}
+	return 1;
+}
+
+/* What differs between GitHub's PR p and the stored row (res row 0 of
+ * the query in compare_items), in words. */
+static void
+describe(const struct pitem *p, const struct db_res *res, char *det, size_t len)
+{
+	const char *su = db_str(res, 0, 0), *sstate = db_str(res, 0, 5), *sclosed = db_str(res, 0, 7);
+	int smerged = db_getll(res, 0, 6, 0) != 0, gmerged = p->merged[0] != '\0';
+	const char *gstate = p->closed[0] ? "closed" : "open";
+	char labels[1100] = "";
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "outdated: stored updated_at %s, GitHub %s", su, p->updated);
+	if (strcmp(sstate, gstate) != 0)
+		buf_printf(&b, "; state: GitHub %s, stored %s", gstate, sstate);
+	if (smerged != gmerged)
+		buf_printf(&b, "; merged: GitHub %s, stored %s", gmerged ? "yes" : "no", smerged ? "yes" : "no");
+	else if (p->closed[0] && sclosed[0] && strcmp(sclosed, p->closed) != 0)
+		buf_printf(&b, "; closed_at: GitHub %s, stored %s", p->closed, sclosed);
+	if (strcmp(db_str(res, 0, 4), p->labels) != 0) {
+		/* the same names in another order are the same set */
+		char a[1024], c[1024];
+		lb_strlcpy(a, p->labels, sizeof a);
+		lb_strlcpy(c, db_str(res, 0, 4), sizeof c);
+		for (char *t = a; *t; t++)
+			if (*t == LABEL_SEP)
+				*t = ',';
+		for (char *t = c; *t; t++)
+			if (*t == LABEL_SEP)
+				*t = ',';
+		if (!label_sets_equal(p->labels, db_str(res, 0, 4)))
+			lb_snprintf(labels, sizeof labels, "; labels: GitHub [%s], stored [%s]", a, c);
+	}
+	buf_printf(&b, "%s", labels);
+	lb_strlcpy(det, b.data ? b.data : "outdated", len);
+	buf_free(&b);
+}
+
+/* Compare GitHub's PRs (items) with the stored rows; each missing or
+ * outdated one is a finding (sync_pr) and moves the counts the other
+ * checks compare (deltas). */
+static int
+compare_items(struct ictx *x, const char *repo, const struct pitem *items, size_t n, struct idset *seen)
+{
+	char subj[300], det[1500];
 	struct db_res *res = NULL;
-	struct gh_resp r;
-	yajl_val root = NULL;
-	int rc;
 
-	if (repo_path(repo, rp, sizeof rp) < 0 ||
-	    lb_snprintf(url, sizeof url, "%s/pulls?state=all&sort=updated&direction=desc&per_page=%d", rp, PAGE_PRS) < 0) {
-		note_error(x, "freshness: bad repository '%.200s'", repo);
-		return -1;
-	}
-	if (db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
-		note_error(x, "freshness: %s", db_error(x->db));
-		return -1;
-	}
-	if (res->nrows == 1 && db_get(res, 0, 0) && page_text_current(db_str(res, 0, 1)))
-		lb_strlcpy(etag, db_get(res, 0, 0), sizeof etag);
-	gh_resp_init(&r);
-	rc = get_json(x, url, etag[0] ? etag : NULL, &r, &root);
-	if (rc == 0) {		/* 304: the page we kept is still GitHub's */
-		if (res->nrows != 1 || page_items_from_text(db_str(res, 0, 1), &items, &n) < 0) {
-			note_error(x, "freshness %s: 304 without a kept page", repo);
-			rc = -1;
-		}
-	} else if (rc == 1) {
-		struct buf t = BUF_INIT;
-		if (page_items_from_json(root, &items, &n) < 0) {
-			note_error(x, "freshness %s: expected a JSON array", repo);
-			rc = -1;
-		} else if (page_items_to_text(items, n, &t) < 0 ||
-		    db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
-		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), "
-		    "items = VALUES(items), fetched_at = VALUES(fetched_at)", "sss", repo,
-		    r.etag[0] ? r.etag : NULL, t.data ? t.data : "") < 0) {
-			note_error(x, "freshness %s: keeping the page: %s", repo, db_error(x->db));
-			rc = -1;
-		}
-		buf_free(&t);
-		json_free(root);
-	}
-	gh_resp_free(&r);
-	db_res_free(res);
-	res = NULL;
-	if (rc < 0) {
-		free(items);
-		return -1;
-	}
-
-	x->page_items = (int)n;
-	x->page_oldest[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (x->page_oldest[0] == '\0' || strcmp(items[i].updated, x->page_oldest) < 0)
-			lb_strlcpy(x->page_oldest, items[i].updated, sizeof x->page_oldest);
 	for (size_t i = 0; i < n; i++) {
 		const struct pitem *p = &items[i];
 		int gc = integrity_month(p->created), gm = p->merged[0] ? integrity_month(p->merged) : -1;
@@ -510,16 +565,23 @@ freshness(struct ictx *x, const char *repo)
 		int missing, sc = -1, sm = -1, sr = -1, bad = 0;
 		char slabels[1024] = "";
 
+		int fresh = idset_add(seen, p->id);
+		if (fresh < 0) {
+			note_error(x, "out of memory");
+			return -1;
+		}
+		if (fresh == 0)
+			continue;	/* met on an earlier page of this walk */
 		if (db_query(x->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), "
 		    "YEAR(p.created_at) * 12 + MONTH(p.created_at) - 1, "
 		    "IF(p.merged = 1 AND p.merged_at IS NOT NULL, YEAR(p.merged_at) * 12 + MONTH(p.merged_at) - 1, -1), "
 		    "IF(p.state = 'closed' AND p.merged = 0 AND p.closed_at IS NOT NULL, "
 		    "YEAR(p.closed_at) * 12 + MONTH(p.closed_at) - 1, -1), "
 		    "(SELECT GROUP_CONCAT(l.name SEPARATOR '\x1f') FROM pr_labels pl "
-		    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id = p.id) "
+		    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id = p.id), p.state, p.merged, "
+		    "IFNULL(DATE_FORMAT(p.closed_at, '%Y-%m-%d %H:%i:%s'), '') "
 		    "FROM pull_requests p WHERE p.id = ?", "u", p->id) < 0) {
 			note_error(x, "freshness: %s", db_error(x->db));
-			free(items);
 			return -1;
 		}
 		missing = res->nrows == 0;
@@ -531,8 +593,7 @@ freshness(struct ictx *x, const char *repo)
 		if (missing)
 			lb_snprintf(det, sizeof det, "missing (GitHub updated_at %s)", p->updated);
 		else {
-			lb_snprintf(det, sizeof det, "outdated: stored updated_at %s, GitHub %s",
-			    db_str(res, 0, 0), p->updated);
+			describe(p, res, det, sizeof det);
 			sc = (int)db_getll(res, 0, 1, -1);
 			sm = (int)db_getll(res, 0, 2, -1);
 			sr = (int)db_getll(res, 0, 3, -1);
@@ -560,14 +621,196 @@ freshness(struct ictx *x, const char *repo)
 		}
 		if (bad) {
 			note_error(x, "out of memory");
-			free(items);
 			return -1;
 		}
 		if (counted(x, IC_FRESHNESS))
 			store_finding(x, IC_FRESHNESS, subj, det, repair_sync(x, "pr", repo, p->number));
 	}
-	free(items);
 	return 0;
+}
+
+/* The kept walk of a repo (integrity_pages "walk:REPO"):
+ * "top\tfloor\tpage\n": the walk down the PRs sorted by updated desc that
+ * began when the newest was top goes down to floor (the top of the last
+ * complete walk; "" all the way) and reads page next. page 1: no walk
+ * under way (the last one completed at floor). */
+struct walk {
+	char top[20], floor[20];
+	int page;
+};
+
+static int
+walk_load(struct ictx *x, const char *repo, struct walk *w)
+{
+	struct db_res *res;
+	char key[400], name[300];
+
+	memset(w, 0, sizeof *w);
+	w->page = 1;
+	lb_snprintf(key, sizeof key, "walk:%s", repo);
+	if (db_query(x->db, &res, "SELECT items FROM integrity_pages WHERE repo = ?", "s", key) < 0)
+		return -1;
+	if (res->nrows == 1) {
+		const char *t = db_str(res, 0, 0);
+		char pg[16];
+		long long v;
+		if (field_copy(&t, w->top, sizeof w->top, '\t') == 0 &&
+		    field_copy(&t, w->floor, sizeof w->floor, '\t') == 0 &&
+		    field_copy(&t, pg, sizeof pg, '\n') == 0 && lb_parse_ll(pg, 1, LIST_MAX_PAGES * 100, &v) == 0) {
+			w->page = (int)v;
+			db_res_free(res);
+			return 1;
+		}
+		memset(w, 0, sizeof *w);
+		w->page = 1;
+	}
+	db_res_free(res);
+	/* no walk yet: a complete PR sync stored every PR updated up to its
+	 * watermark; a webhook-only install has nothing to start from */
+	lb_snprintf(name, sizeof name, "prs:%s", repo);
+	if (db_query(x->db, &res, "SELECT DATE_FORMAT(watermark - INTERVAL ? SECOND, '%Y-%m-%d %H:%i:%s') "
+	    "FROM sync_state WHERE name = ? AND watermark IS NOT NULL", "is", (long long)SYNC_OVERLAP, name) < 0)
+		return -1;
+	if (res->nrows == 1)
+		lb_strlcpy(w->floor, db_str(res, 0, 0), sizeof w->floor);
+	db_res_free(res);
+	return 0;
+}
+
+static int
+walk_store(struct ictx *x, const char *repo, const struct walk *w)
+{
+	char key[400], text[80];
+
+	lb_snprintf(key, sizeof key, "walk:%s", repo);
+	lb_snprintf(text, sizeof text, "%s\t%s\t%d\n", w->top, w->floor, w->page);
+	return db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) VALUES (?, NULL, ?, NOW(6)) "
+	    "ON DUPLICATE KEY UPDATE items = VALUES(items), fetched_at = VALUES(fetched_at)", "ss", key, text);
+}
+
+static int
+freshness(struct ictx *x, const char *repo)
+{
+	char rp[900], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", reached[20] = "";
+	struct pitem *items = NULL;
+	size_t n = 0, total = 0;
+	struct db_res *res = NULL;
+	struct idset seen = { NULL, 0, 0 };
+	struct walk w;
+	struct gh_resp r;
+	yajl_val root = NULL;
+	int rc, done, page, last = 0;
+
+	if (repo_path(repo, rp, sizeof rp) < 0 ||
+	    lb_snprintf(url, sizeof url, "%s/pulls?state=all&sort=updated&direction=desc&per_page=%d", rp, PAGE_PRS) < 0) {
+		note_error(x, "freshness: bad repository '%.200s'", repo);
+		return -1;
+	}
+	if (walk_load(x, repo, &w) < 0 ||
+	    db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
+		note_error(x, "freshness: %s", db_error(x->db));
+		return -1;
+	}
+	if (res->nrows == 1 && db_get(res, 0, 0) && page_text_current(db_str(res, 0, 1)))
+		lb_strlcpy(etag, db_get(res, 0, 0), sizeof etag);
+	gh_resp_init(&r);
+	rc = get_json(x, url, etag[0] ? etag : NULL, &r, &root);
+	if (rc == 0) {		/* 304: the page we kept is still GitHub's */
+		if (res->nrows != 1 || page_items_from_text(db_str(res, 0, 1), &items, &n) < 0) {
+			note_error(x, "freshness %s: 304 without a kept page", repo);
+			rc = -1;
+		}
+		last = n < PAGE_PRS;
+	} else if (rc == 1) {
+		struct buf t = BUF_INIT;
+		if (page_items_from_json(root, &items, &n) < 0) {
+			note_error(x, "freshness %s: expected a JSON array", repo);
+			rc = -1;
+		} else if (page_items_to_text(items, n, &t) < 0 ||
+		    db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), "
+		    "items = VALUES(items), fetched_at = VALUES(fetched_at)", "sss", repo,
+		    r.etag[0] ? r.etag : NULL, t.data ? t.data : "") < 0) {
+			note_error(x, "freshness %s: keeping the page: %s", repo, db_error(x->db));
+			rc = -1;
+		}
+		last = r.next[0] == '\0';
+		buf_free(&t);
+		json_free(root);
+	}
+	db_res_free(res);
+	res = NULL;
+	if (rc < 0)
+		goto out;
+
+	/* page 1: the PRs changed last */
+	for (size_t i = 0; i < n; i++)
+		if (reached[0] == '\0' || strcmp(items[i].updated, reached) < 0)
+			lb_strlcpy(reached, items[i].updated, sizeof reached);
+	if (w.page <= 1) {	/* a new walk, from the newest PR down to the floor */
+		w.top[0] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(items[i].updated, w.top) > 0)
+				lb_strlcpy(w.top, items[i].updated, sizeof w.top);
+	}
+	total = n;
+	rc = compare_items(x, repo, items, n, &seen);
+	free(items);
+	items = NULL;
+	if (rc < 0)
+		goto out;
+	/* then on down, page after page, to the PRs the last complete walk
+	 * (or PR sync) already compared: every PR changed on GitHub since */
+	done = last || n == 0 || (w.floor[0] && strcmp(reached, w.floor) < 0);
+	page = w.page <= 1 ? 2 : w.page;
+	for (int budget = WALK_PAGES; !done && budget > 0; budget--, page++) {
+		char pu[GH_URL_MAX];
+		if (lb_snprintf(pu, sizeof pu, "%s&page=%d", url, page) < 0 ||
+		    (rc = get_json(x, pu, NULL, &r, &root)) <= 0) {
+			rc = -1;
+			goto out;
+		}
+		rc = page_items_from_json(root, &items, &n);
+		last = r.next[0] == '\0';
+		json_free(root);
+		if (rc < 0) {
+			note_error(x, "freshness %s: expected a JSON array", repo);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (reached[0] == '\0' || strcmp(items[i].updated, reached) < 0)
+				lb_strlcpy(reached, items[i].updated, sizeof reached);
+		total += n;
+		rc = compare_items(x, repo, items, n, &seen);
+		free(items);
+		items = NULL;
+		if (rc < 0)
+			goto out;
+		done = last || n == 0 || (w.floor[0] && strcmp(reached, w.floor) < 0);
+	}
+	if (done) {
+		lb_strlcpy(w.floor, w.top, sizeof w.floor);
+		w.page = 1;
+	} else {
+		w.page = page;
+		unverified(x, IC_FRESHNESS, repo, "PRs updated from %s down to %s not compared with GitHub yet "
+		    "(%d pages per check): the walk goes on at page %d next check", reached,
+		    w.floor[0] ? w.floor : "the first", WALK_PAGES, page);
+	}
+	if (walk_store(x, repo, &w) < 0) {
+		note_error(x, "freshness %s: keeping the walk: %s", repo, db_error(x->db));
+		rc = -1;
+		goto out;
+	}
+	/* what the probes of the reconciliation may skip: the PRs compared */
+	x->page_items = (int)(total > INT32_MAX ? INT32_MAX : total);
+	lb_strlcpy(x->page_oldest, reached, sizeof x->page_oldest);
+	rc = 0;
+out:
+	gh_resp_free(&r);
+	free(items);
+	free(seen.v);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ----------------------------------------------------- reconciliation */
@@ -2246,30 +2489,9 @@ static int
 same_labels(const char *stored, yajl_val labels)
 {
 	char mine[1024];
-	size_t n = 0, k = 0;
 
 	labels_text(labels, mine, sizeof mine);
-	for (const char *t = stored; *t; t++)
-		n += *t == LABEL_SEP;
-	n += *stored != '\0';
-	for (const char *t = mine; *t; t++)
-		k += *t == LABEL_SEP;
-	k += mine[0] != '\0';
-	if (n != k)
-		return 0;
-	for (const char *t = mine; *t;) {
-		size_t l = strcspn(t, "\x1f");
-		int found = 0;
-		for (const char *u = stored; *u && !found;) {
-			size_t ul = strcspn(u, "\x1f");
-			found = ul == l && strncasecmp(u, t, l) == 0;
-			u += ul + (u[ul] != '\0');
-		}
-		if (!found)
-			return 0;
-		t += l + (t[l] != '\0');
-	}
-	return 1;
+	return label_sets_equal(stored, mine);
 }
 
 /* Search the month's PRs and sync those that are missing or differ. */
