@@ -73,6 +73,7 @@ struct ictx {
 	double secs[INTEGRITY_NCHECKS];	/* time spent per check */
 	int repo_start;			/* the repo's oldest month (reconciliation) */
 	int repo_full;			/* reconciliation queued a full resync */
+	int teams_verified;		/* the teams check compared every team's members */
 	int page_items;			/* PRs on the repo's freshness page, -1: unknown */
 	char page_oldest[20];		/* the oldest updated_at on it */
 	int hi;		/* current month index */
@@ -1719,8 +1720,9 @@ referential(struct ictx *x)
 	db_res_free(res);
 
 	/* teams whose members were not synced for too long (only when the
-	 * teams sync is configured: a webhook-only install never syncs) */
-	if (!x->gh_teams)
+	 * teams sync is configured: a webhook-only install never syncs; and
+	 * only when the teams check could not compare the members itself) */
+	if (!x->gh_teams || x->teams_verified)
 		return rc;
 	if (db_query(x->db, &res, "SELECT slug, IFNULL(DATE_FORMAT(members_synced_at, "
 	    "'%Y-%m-%d %H:%i:%s'), 'never') FROM teams WHERE deleted_at IS NULL AND "
@@ -2299,6 +2301,8 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 		double s0 = now_secs();
 		if (teams_check(&x, why_teams) < 0)
 			partial = 1;
+		else
+			x.teams_verified = x.gh_teams;
 		x.secs[IC_TEAMS] += now_secs() - s0;
 	}
 	{

@@ -154,7 +154,7 @@ test('a clean database gives no findings, within the request budget', async () =
 });
 
 test('one check names every gap; its repairs restore the double\'s state; a second check finds nothing', async () => {
-  const expect = { freshness: [], reconciliation: new Set(), referential: [], deliveries: [], spool: [] };
+  const expect = { freshness: [], reconciliation: new Set(), referential: [], deliveries: [], spool: [], teams: [] };
   const W = 'acme/widgets';
   const L = 'other/lib';
 
@@ -208,7 +208,8 @@ test('one check names every gap; its repairs restore the double\'s state; a seco
   const dropped = [...t3.members][1];
   await s.sql(`DELETE FROM memberships WHERE team_id = ${t3.id} AND user_id = ${dropped}`);
   await s.sql(`UPDATE teams SET members_synced_at = NOW(6) - INTERVAL 30 DAY WHERE id = ${t3.id}`);
-  expect.referential.push('team team-3');
+  // (the teams check compares the members: a team synced long ago is no finding of its own)
+  expect.teams.push('team team-3 members');
 
   // --- deliveries: GitHub failed to deliver two events to us ...
   const failed = [deliveryId(), deliveryId()];
@@ -258,6 +259,8 @@ test('one check names every gap; its repairs restore the double\'s state; a seco
   assert.deepEqual(subjects(look, 'referential'), expect.referential.sort());
   assert.deepEqual(subjects(look, 'deliveries'), expect.deliveries.sort());
   assert.deepEqual(subjects(look, 'spool'), expect.spool.sort());
+  assert.deepEqual(subjects(look, 'teams'), expect.teams.sort());
+  assert.deepEqual(subjects(look, 'labels'), []);
   assert.equal(look.run.findings, look.findings.length);
   assert.ok(look.findings.every((x) => x.repair_job_id === null));
   assert.equal((await s.sql('SELECT COUNT(*) FROM jobs'))[0][0], jobsBefore, 'no job queued without --repair');

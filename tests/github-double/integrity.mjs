@@ -11,7 +11,8 @@
 //           included (so a count of PRs closed without merge says
 //           is:closed is:unmerged). Results are issue objects with
 //           pull_request.merged_at; like GitHub, at most 1,000 are listed
-//           while total_count counts all.
+//           while total_count counts all; a q longer than 256 characters
+//           is refused (422), as on GitHub.
 //   GET  /repos/{o}/{r}/labels?per_page=&page=   the repository's labels
 //        (paged, ETag like every list).
 //   GET  /orgs/{org}/hooks/{id}/deliveries?per_page=&cursor=
@@ -163,6 +164,10 @@ function padTo(v, n) { const out = v.slice(); out.length = n; return out; }
 function search(d, u) {
   const q = u.searchParams.get('q') || '';
   const f = parseQuery(q);
+  if (q.length > 256) {	// GitHub's limit on the query text
+    return { status: 422, body: { message: 'Validation Failed', errors: [{ message: 'The search is longer than 256 characters.',
+      resource: 'Search', field: 'q', code: 'invalid' }] } };
+  }
   if (f.bad || !q) {
     return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Search', field: 'q', code: 'invalid' }] } };
   }
