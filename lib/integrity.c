@@ -1854,7 +1854,7 @@ teams_check(struct ictx *x, const char *why)
 	char org[256], url[GH_URL_MAX], key[300], subj[300], det[600];
 	struct buf t = BUF_INIT;
 	struct db_res *stored = NULL, *mem = NULL;
-	unsigned long long teams_job = 0, *ours = NULL, *listed_ids = NULL;
+	unsigned long long teams_job = 0, *ours = NULL, *listed_ids = NULL, *mt = NULL, *st_ids = NULL;
 	size_t nmem = 0, nlisted = 0;
 	char *p, *line;
 	int rc = 0;
@@ -1884,12 +1884,21 @@ teams_check(struct ictx *x, const char *why)
 		rc = -1;
 		goto out;
 	}
+	/* parsed once: the membership rows are sorted by team, then user */
 	if ((ours = calloc(mem->nrows + 1, sizeof *ours)) == NULL ||
+	    (mt = calloc(mem->nrows + 1, sizeof *mt)) == NULL ||
+	    (st_ids = calloc(stored->nrows + 1, sizeof *st_ids)) == NULL ||
 	    (listed_ids = calloc(t.len / 2 + 1, sizeof *listed_ids)) == NULL) {
 		note_error(x, "out of memory");
 		rc = -1;
 		goto out;
 	}
+	for (size_t i = 0; i < mem->nrows; i++) {
+		mt[i] = strtoull(db_str(mem, i, 0), NULL, 10);
+		ours[i] = strtoull(db_str(mem, i, 1), NULL, 10);
+	}
+	for (size_t i = 0; i < stored->nrows; i++)
+		st_ids[i] = strtoull(db_str(stored, i, 0), NULL, 10);
 	/* each team GitHub lists: stored alike? its members alike? */
 	p = t.data;
 	while ((line = next_line(&p)) != NULL && rc == 0) {
@@ -1901,9 +1910,18 @@ teams_check(struct ictx *x, const char *why)
 		*slug++ = '\0';
 		*name++ = '\0';
 		listed_ids[nlisted++] = id;	/* a line is longer than 2 characters */
-		for (size_t i = 0; i < stored->nrows && row == (size_t)-1; i++)
-			if (strtoull(db_str(stored, i, 0), NULL, 10) == id)
-				row = i;
+		{	/* stored is sorted by id */
+			size_t a = 0, b = stored->nrows;
+			while (a < b) {
+				size_t mid = a + (b - a) / 2;
+				if (st_ids[mid] < id)
+					a = mid + 1;
+				else
+					b = mid;
+			}
+			if (a < stored->nrows && st_ids[a] == id)
+				row = a;
+		}
 		if (row == (size_t)-1 || strcmp(db_str(stored, row, 1), slug) != 0 ||
 		    strcmp(db_str(stored, row, 2), name) != 0) {
 			if (!counted(x, IC_TEAMS))
@@ -1920,19 +1938,24 @@ teams_check(struct ictx *x, const char *why)
 			continue;	/* the teams sync brings its members */
 		}
 		/* the team's stored open memberships: a run of rows of mem */
-		for (m0 = 0; m0 < mem->nrows && strtoull(db_str(mem, m0, 0), NULL, 10) != id; m0++)
+		for (m0 = 0, m1 = mem->nrows; m0 < m1;) {
+			size_t mid = m0 + (m1 - m0) / 2;
+			if (mt[mid] < id)
+				m0 = mid + 1;
+			else
+				m1 = mid;
+		}
+		for (m1 = m0; m1 < mem->nrows && mt[m1] == id; m1++)
 			;
-		for (m1 = m0, nmem = 0; m1 < mem->nrows && strtoull(db_str(mem, m1, 0), NULL, 10) == id; m1++)
-			ours[nmem++] = strtoull(db_str(mem, m1, 1), NULL, 10);
-		if (team_members(x, org, id, slug, ours, nmem, &job) < 0)
+		nmem = m1 - m0;
+		if (team_members(x, org, id, slug, ours + m0, nmem, &job) < 0)
 			rc = -1;
 	}
 	/* live teams here that GitHub no longer lists */
+	qsort(listed_ids, nlisted, sizeof *listed_ids, ull_cmp);
 	for (size_t i = 0; i < stored->nrows && rc == 0; i++) {
-		unsigned long long id = strtoull(db_str(stored, i, 0), NULL, 10);
-		int listed = 0;
-		for (size_t k = 0; k < nlisted && !listed; k++)
-			listed = listed_ids[k] == id;
+		unsigned long long id = st_ids[i];
+		int listed = bsearch(&id, listed_ids, nlisted, sizeof *listed_ids, ull_cmp) != NULL;
 		if (listed || !counted(x, IC_TEAMS))
 			continue;
 		lb_snprintf(subj, sizeof subj, "team %s", db_str(stored, i, 1));
@@ -1943,6 +1966,8 @@ teams_check(struct ictx *x, const char *why)
 	}
 out:
 	free(ours);
+	free(mt);
+	free(st_ids);
 	free(listed_ids);
 	buf_free(&t);
 	db_res_free(stored);

@@ -121,9 +121,9 @@ function matches(f, p, r) {
   if (f.mergedAt && !(p.merged && within(f.mergedAt, p.merged))) return false;
   if (f.closed && !within(f.closed, p.closed)) return false;
   if (!within(f.updated, p.updated)) return false;
-  for (const any of f.labels) {
-    const names = p.labels.map((id) => r.labels.find((l) => l.id === id).name.toLowerCase());
-    if (!any.some((n) => names.includes(n))) return false;
+  if (f.labels.length) {
+    if (!r.labelNames) r.labelNames = new Map(r.labels.map((l) => [l.id, l.name.toLowerCase()]));
+    for (const any of f.labels) if (!p.labels.some((id) => any.includes(r.labelNames.get(id)))) return false;
   }
   return true;
 }
