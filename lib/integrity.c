@@ -74,6 +74,12 @@ struct ictx {
 	int repo_start;			/* the repo's oldest month (reconciliation) */
 	int repo_full;			/* reconciliation queued a full resync */
 	int teams_verified;		/* the teams check compared every team's members */
+	/* per repo: GitHub unchanged since the counts were last verified */
+	int page_304;			/* freshness page 1 answered 304 */
+	char page_etag[GH_ETAG_MAX];	/* its ETag (this run's) */
+	int counts_unchanged;		/* ... and the counts were verified at that ETag */
+	int counts_complete;		/* reconciliation verified every field this run */
+	char *label_beliefs;		/* "name\tcount\n": GitHub's, at that ETag */
 	int page_items;			/* PRs on the repo's freshness page, -1: unknown */
 	char page_oldest[20];		/* the oldest updated_at on it */
 	int hi;		/* current month index */
@@ -722,7 +728,10 @@ freshness(struct ictx *x, const char *repo)
 			rc = -1;
 		}
 		last = n < PAGE_PRS;
+		x->page_304 = rc == 0;
+		lb_strlcpy(x->page_etag, etag, sizeof x->page_etag);
 	} else if (rc == 1) {
+		lb_strlcpy(x->page_etag, r.etag, sizeof x->page_etag);
 		struct buf t = BUF_INIT;
 		if (page_items_from_json(root, &items, &n) < 0) {
 			note_error(x, "freshness %s: expected a JSON array", repo);
@@ -1138,7 +1147,7 @@ reconciliation(struct ictx *x, const char *repo)
 	char since[NFIELDS][20], full_det[600] = "", why_full[64] = "";
 	long long *cnt[NFIELDS] = { 0 }, *prefix[NFIELDS] = { 0 }, *prev[NFIELDS] = { 0 };
 	struct db_res *res;
-	int oom = 0;
+	int oom = 0, incomplete = 0;
 
 	x->repo_start = hi;
 	x->repo_full = 0;
@@ -1172,6 +1181,23 @@ reconciliation(struct ictx *x, const char *repo)
 		rc = -1;
 		goto out;
 	}
+	/* GitHub unchanged (page 1 of the PRs by updated time answered 304)
+	 * since a check verified every count at this very page: GitHub's
+	 * counts are what that check believed; no search needed */
+	if (x->page_304) {
+		struct db_res *mk;
+		char key[400];
+		lb_snprintf(key, sizeof key, "verified:%s", repo);
+		if (db_query(x->db, &mk, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", key) < 0) {
+			note_error(x, "reconciliation: %s", db_error(x->db));
+			rc = -1;
+			goto out;
+		}
+		if (mk->nrows == 1 && db_get(mk, 0, 0) && strcmp(db_str(mk, 0, 0), x->page_etag) == 0 &&
+		    (x->label_beliefs = lb_strndup(db_str(mk, 0, 1), strlen(db_str(mk, 0, 1)))) != NULL)
+			x->counts_unchanged = 1;
+		db_res_free(mk);
+	}
 	res = x->counts;
 	for (size_t i = 0; i < res->nrows; i++) {
 		long long n = db_getll(res, i, 4, 0);
@@ -1199,6 +1225,19 @@ reconciliation(struct ictx *x, const char *repo)
 		long long total, stored;
 		int start = hi, b = 0, order[PROBE_MAX], np, sc;
 		prefix_sums(&r);
+		if (x->counts_unchanged) {	/* GitHub's counts: the beliefs */
+			for (int i = 0; i < span && rc == 0; i++)
+				if (cnt[f][i] != prev[f][i] && month_finding(x, &r, lo + i, prev[f][i], cnt[f][i]) < 0)
+					rc = -1;
+			for (int i = 0; f == 0 && i < span; i++)
+				if (prev[0][i] != 0 || cnt[0][i] != 0) {
+					x->repo_start = lo + i;
+					break;
+				}
+			if (rc == 0 && beliefs_store(x, repo, f, lo, hi, cnt[f], prev[f]) < 0)
+				rc = -1;
+			continue;
+		}
 		for (int i = 0; i < span; i++)
 			if (cnt[f][i] != 0) {
 				start = lo + i;
@@ -1208,6 +1247,7 @@ reconciliation(struct ictx *x, const char *repo)
 		if (sc == -2) {
 			unverified(x, IC_RECONCILIATION, repo, "%s: GitHub answered without a complete count",
 			    field_names[f]);
+			incomplete = 1;
 			continue;
 		}
 		if (sc < 0) {
@@ -1249,6 +1289,7 @@ reconciliation(struct ictx *x, const char *repo)
 		if (b == 2) {
 			unverified(x, IC_RECONCILIATION, repo, "%s: GitHub answered without a complete count "
 			    "while narrowing down the months that differ", field_names[f]);
+			incomplete = 1;
 			continue;
 		}
 		if (b == 1) {	/* too many months differ: one finding, a full resync */
@@ -1262,6 +1303,7 @@ reconciliation(struct ictx *x, const char *repo)
 			rc = -1;
 	}
 	x->repo_full = full;
+	x->counts_complete = rc == 0 && !full && !incomplete;
 	if (full && counted(x, IC_RECONCILIATION)) {
 		char det[800];
 		lb_snprintf(det, sizeof det, "%s in all; %s: full resync", full_det,
@@ -1297,12 +1339,14 @@ buf_clean(struct buf *b, const char *s)
 }
 
 static int
-kept_list(struct ictx *x, const char *url, const char *key, summarize_fn fn, struct buf *out)
+kept_list(struct ictx *x, const char *url, const char *key, summarize_fn fn, struct buf *out, int *all304)
 {
 	char pu[GH_URL_MAX], pk[400], etag[GH_ETAG_MAX];
 	struct gh_resp r;
 	int rc = 0;
 
+	if (all304)
+		*all304 = 1;
 	gh_resp_init(&r);
 	for (int page = 1; page <= LIST_MAX_PAGES; page++) {
 		struct db_res *kept = NULL;
@@ -1326,6 +1370,8 @@ kept_list(struct ictx *x, const char *url, const char *key, summarize_fn fn, str
 		if (kept->nrows == 1 && db_get(kept, 0, 0))
 			lb_strlcpy(etag, db_get(kept, 0, 0), sizeof etag);
 		g = get_json(x, pu, etag[0] ? etag : NULL, &r, &root);
+		if (g != 0 && all304)
+			*all304 = 0;
 		if (g == 0 && kept->nrows == 1) {
 			text = db_str(kept, 0, 1);
 			more = text[0] == '1';
@@ -1399,6 +1445,8 @@ sum_label(yajl_val l, struct buf *b)
 struct lab {
 	char name[256];
 	long long stored;	/* merged PRs with it, after freshness */
+	long long github;	/* GitHub's count, when known */
+	int known;
 };
 
 static struct lab *
@@ -1429,6 +1477,8 @@ lab_add(struct lab **v, size_t *n, size_t *cap, const char *name, long long stor
 	}
 	lb_strlcpy((*v)[*n].name, name, sizeof (*v)[*n].name);
 	(*v)[*n].stored = stored;
+	(*v)[*n].github = 0;
+	(*v)[*n].known = 0;
 	(*n)++;
 	return 0;
 }
@@ -1509,15 +1559,20 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 	struct lab *v = NULL;
 	size_t n = 0, cap = 0, nplain = 0;
 	size_t *single = NULL, *plain = NULL, nsingle = 0;
-	int rc = 0, budget = INTEGRITY_LABEL_SEARCHES, full = 0;
-	char *p, *line;
+	int rc = 0, budget = INTEGRITY_LABEL_SEARCHES, full = 0, all304 = 0, complete = 1;
+	char *p, *line, mkey[400];
 
 	for (size_t k = 0; x->repo_ids && k < x->repo_ids->nrows && !rid[0]; k++)
 		if (strcasecmp(db_str(x->repo_ids, k, 1), repo) == 0)
 			lb_strlcpy(rid, db_str(x->repo_ids, k, 0), sizeof rid);
+	lb_snprintf(mkey, sizeof mkey, "verified:%s", repo);
 	if (resynced || !rid[0]) {	/* the full resync (or first sync) brings the labels */
 		unverified(x, IC_LABELS, repo, "labels of merged PRs not compared: the repository is %s",
 		    rid[0] ? "resynced in full" : "not stored yet");
+		if (db_exec(x->db, "DELETE FROM integrity_pages WHERE repo = ?", "s", mkey) < 0) {
+			note_error(x, "labels: %s", db_error(x->db));
+			return -1;
+		}
 		return 0;
 	}
 	if (x->label_counts == NULL && db_query(x->db, &x->label_counts, "SELECT p.repo_id, l.name, COUNT(*) "
@@ -1532,7 +1587,7 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 		note_error(x, "labels: bad repository '%.200s'", repo);
 		return -1;
 	}
-	if (kept_list(x, url, key, sum_label, &names) < 0) {
+	if (kept_list(x, url, key, sum_label, &names, &all304) < 0) {
 		buf_free(&names);
 		return -1;
 	}
@@ -1549,6 +1604,35 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 	for (size_t i = 0; i < x->ndeltas; i++)
 		if (x->deltas[i].field == 3 && lab_add(&v, &n, &cap, x->deltas[i].label, x->deltas[i].d) < 0)
 			goto oom;
+	if (x->counts_unchanged && all304) {
+		/* GitHub unchanged, labels too, since a check verified them all:
+		 * its counts are that check's; searches only where we moved */
+		p = x->label_beliefs;
+		while ((line = next_line(&p)) != NULL) {
+			char *tab = strchr(line, '\t');
+			struct lab *l;
+			if (tab == NULL)
+				continue;
+			*tab = '\0';
+			if (lab_add(&v, &n, &cap, line, 0) < 0)
+				goto oom;
+			l = lab_find(v, n, line);
+			l->github = strtoll(tab + 1, NULL, 10);
+		}
+		for (size_t i = 0; i < n && rc >= 0 && !full; i++) {
+			char lq[300];
+			if (v[i].stored == v[i].github)
+				continue;
+			if (strchr(v[i].name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", v[i].name) < 0) {
+				unverified(x, IC_LABELS, repo, "label %s: a name GitHub's search cannot quote", v[i].name);
+				continue;
+			}
+			rc = label_months(x, repo, rid, &v[i], lq, v[i].github);
+			full = rc == 1;
+		}
+		rc = rc < 0 ? -1 : 0;
+		goto out;
+	}
 	single = calloc(n + 1, sizeof *single);
 	plain = calloc(n + 1, sizeof *plain);
 	if (single == NULL || plain == NULL)
@@ -1586,11 +1670,13 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 		if (budget-- <= 0) {
 			unverified(x, IC_LABELS, repo, "%zu labels stored on no merged PR not verified: at most "
 			    "%d label searches per repository and check", nplain - g0, INTEGRITY_LABEL_SEARCHES);
+			complete = 0;
 			break;
 		}
 		sc = search_count(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
 		if (sc == -2) {
 			unverified(x, IC_LABELS, repo, "labels %s: GitHub answered without a complete count", lq);
+			complete = 0;
 			continue;
 		}
 		if (sc < 0) {
@@ -1600,11 +1686,14 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 		if (total != 0)	/* some of them are on merged PRs: each one alone */
 			for (size_t k = g0; k < g; k++)
 				single[nsingle++] = plain[k];
+		else
+			for (size_t k = g0; k < g; k++)
+				v[plain[k]].known = 1;	/* GitHub: 0 */
 	}
 	/* one search per label, in turn from the run's id on, so that labels
 	 * left for the budget come first in a later check */
 	for (size_t k = 0; k < nsingle && rc >= 0 && !full; k++) {
-		const struct lab *l = &v[single[(k + (size_t)(x->res->run_id % (nsingle ? nsingle : 1))) % nsingle]];
+		struct lab *l = &v[single[(k + (size_t)(x->res->run_id % (nsingle ? nsingle : 1))) % nsingle]];
 		char lq[300];
 		long long total;
 		int sc;
@@ -1612,10 +1701,12 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 			unverified(x, IC_LABELS, repo, "%zu labels not verified: at most %d label searches per "
 			    "repository and check (later checks take them first)", nsingle - k,
 			    INTEGRITY_LABEL_SEARCHES);
+			complete = 0;
 			break;
 		}
 		if (strchr(l->name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", l->name) < 0) {
 			unverified(x, IC_LABELS, repo, "label %s: a name GitHub's search cannot quote", l->name);
+			complete = 0;
 			continue;
 		}
 		budget--;
@@ -1623,18 +1714,41 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 		if (sc == -2) {
 			unverified(x, IC_LABELS, repo, "label %s: GitHub could not count it (query too long "
 			    "or incomplete results)", l->name);
+			complete = 0;
 			continue;
 		}
 		if (sc < 0) {
 			rc = -1;
 			break;
 		}
+		l->github = total;
+		l->known = 1;
 		if (total != l->stored) {
 			int lr = label_months(x, repo, rid, l, lq, total);
 			if (lr < 0)
 				rc = -1;
 			full = lr == 1;
 		}
+	}
+	/* every count verified at this page of PRs: the next check may believe
+	 * them while GitHub answers 304 (else the mark goes) */
+	for (size_t i = 0; i < n; i++)
+		complete &= v[i].known;
+	if (rc == 0) {
+		struct buf t = BUF_INIT;
+		int ok = x->counts_complete && complete && !full && x->page_etag[0];
+		for (size_t i = 0; ok && i < n; i++) {
+			buf_clean(&t, v[i].name);
+			buf_printf(&t, "\t%lld\n", v[i].github);
+		}
+		if (ok ? db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), items = VALUES(items), "
+		    "fetched_at = VALUES(fetched_at)", "sss", mkey, x->page_etag, t.data ? t.data : "") < 0 :
+		    db_exec(x->db, "DELETE FROM integrity_pages WHERE repo = ?", "s", mkey) < 0) {
+			note_error(x, "labels: %s", db_error(x->db));
+			rc = -1;
+		}
+		buf_free(&t);
 	}
 	goto out;
 oom:
@@ -1795,7 +1909,7 @@ team_members(struct ictx *x, const char *org, unsigned long long team, const cha
 		return -1;
 	}
 	lb_snprintf(key, sizeof key, "members:%llu", team);
-	if (kept_list(x, url, key, sum_member, &t) < 0) {
+	if (kept_list(x, url, key, sum_member, &t, NULL) < 0) {
 		buf_free(&t);
 		return -1;
 	}
@@ -1880,7 +1994,7 @@ teams_check(struct ictx *x, const char *why)
 		rc = -1;
 		goto out;
 	}
-	if (kept_list(x, url, key, sum_team, &t) < 0) {
+	if (kept_list(x, url, key, sum_team, &t, NULL) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -2310,6 +2424,10 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 		double s0 = now_secs();
 		x.ndeltas = 0;
 		x.page_items = -1;
+		x.page_304 = x.counts_unchanged = x.counts_complete = 0;
+		x.page_etag[0] = '\0';
+		free(x.label_beliefs);
+		x.label_beliefs = NULL;
 		if (freshness(&x, repo) < 0)
 			partial = 1;
 		x.secs[IC_FRESHNESS] += now_secs() - s0;
@@ -2368,6 +2486,7 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	    "deliveries %.2f, spool %.2f, labels %.2f, teams %.2f", x.secs[0], x.secs[1], x.secs[2],
 	    x.secs[3], x.secs[4], x.secs[5], x.secs[6]);
 	free(x.deltas);
+	free(x.label_beliefs);
 	db_res_free(x.counts);
 	db_res_free(x.label_counts);
 	db_res_free(x.repo_ids);

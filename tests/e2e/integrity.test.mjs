@@ -94,13 +94,15 @@ function prEvent(full, p, action = 'edited') {
 // plain-named labels on none (together) and one per other label on none;
 // the org's teams page, one members page per team; the hook's deliveries.
 const special = (name) => /[ ,":\\]/.test(name);
+function labelSearches(full) {
+  const r = dbl.repos.get(full);
+  const used = new Set(r.pulls.filter((p) => p.merged).flatMap((p) => p.labels));
+  const zero = r.labels.filter((l) => !used.has(l.id));
+  return used.size + zero.filter((l) => special(l.name)).length + (zero.some((l) => !special(l.name)) ? 1 : 0);
+}
 function cleanCheckRequests() {
   let n = 0;
-  for (const r of dbl.repos.values()) {
-    const used = new Set(r.pulls.filter((p) => p.merged).flatMap((p) => p.labels));
-    const zero = r.labels.filter((l) => !used.has(l.id));
-    n += 2 + 3 + used.size + zero.filter((l) => special(l.name)).length + (zero.some((l) => !special(l.name)) ? 1 : 0);
-  }
+  for (const full of dbl.repos.keys()) n += 2 + 3 + labelSearches(full);
   return n + 1 + dbl.teams.length + 1;
 }
 // the pages a check asks with ETags: freshness and labels per repo, teams, members per team
@@ -131,12 +133,26 @@ test('a clean database gives no findings, within the request budget', async () =
   await syncdOnce();
   await assertDbEqualsDouble();
 
+  // lb-syncd ran its scheduled check: GitHub has not changed since, so
+  // every kept page answers 304 and its counts are believed: no search
+  const searches = () => dbl.requests.filter((r) => r.path === '/search/issues').length;
+  dbl.clearRequests();
+  const steady = await check();
+  assert.deepEqual(steady.findings, []);
+  assert.equal(steady.run.status, 'ok');
+  assert.deepEqual(steady.unverified, []);
+  assert.equal(steady.run.requests, keptPages() + 1);
+  assert.equal(steady.run.not_modified, keptPages());
+  assert.equal(searches(), 0);
+
+  // a check that keeps nothing from the last one: per repo two pages and
+  // three searches + one per label; teams; the hook
+  await s.sql('DELETE FROM integrity_pages');
   dbl.clearRequests();
   const doc = await check();
   assert.deepEqual(doc.findings, []);
   assert.equal(doc.run.findings, 0);
   assert.equal(doc.run.status, 'ok');
-  // per repo two pages and three searches + one per label; teams; the hook
   const repos = Object.keys(REPOS).length;
   assert.equal(doc.run.requests, cleanCheckRequests());
   assert.equal(dbl.requests.length, cleanCheckRequests());
@@ -145,12 +161,13 @@ test('a clean database gives no findings, within the request budget', async () =
   assert.deepEqual(doc.unverified, []);
   assert.equal(dbl.requests.filter((r) => r.path === `/orgs/acme/hooks/${HOOK}/deliveries`).length, 1);
 
-  // a second clean check: the freshness pages answer 304
+  // a second clean check: the kept pages answer 304, nothing is searched
   dbl.clearRequests();
   const again = await check();
   assert.equal(again.run.findings, 0);
   assert.equal(again.run.not_modified, keptPages());
   assert.equal(dbl.requests.filter((r) => r.status === 304).length, keptPages());
+  assert.equal(searches(), 0);
 });
 
 test('one check names every gap; its repairs restore the double\'s state; a second check finds nothing', async () => {
@@ -179,9 +196,16 @@ test('one check names every gap; its repairs restore the double\'s state; a seco
   const lost = old.filter((p) => month(p.created) === m0).slice(0, 2);
   await s.sql(`DELETE FROM pr_labels WHERE pr_id IN (${lost.map((p) => p.id).join(',')})`);
   await s.sql(`DELETE FROM pull_requests WHERE id IN (${lost.map((p) => p.id).join(',')})`);
-  // ... and a PR GitHub has that never reached us (an old month of acme/widgets)
+  // ... and a PR GitHub has that never reached us (an old month of acme/widgets),
+  // while another PR changed on GitHub (its webhook stored): the page of
+  // acme/widgets changed, so its counts are asked again
   const ghost = dbl.users.get(dbl.repos.get(W).pulls[0].userId);
   const added = dbl.addPull(W, { userId: ghost.id, created: Date.parse('2023-02-10T08:00:00Z'), title: 'Missed entirely' });
+  const edited = topW.find((p) => !gone.includes(p) && !stale.includes(p));
+  edited.updated = Math.floor(Date.now() / 1000) * 1000 - 60000;
+  dbl.repos.get(W).sorted = null;
+  await s.sql(`UPDATE pull_requests SET updated_at = '${new Date(edited.updated).toISOString().slice(0, 19).replace('T', ' ')}'
+    WHERE id = ${edited.id}`);
   const diff = new Map();
   const bump = (k) => diff.set(k, (diff.get(k) || 0) + 1);
   for (const p of lost) {
@@ -334,25 +358,28 @@ test('lb-syncd runs the scheduled check with repairs; usage errors exit 2', asyn
   assert.match(bad.stderr, /usage: check/);
 });
 
-// The reconciliation asks GitHub about the months most likely to differ
-// first (lib/integrity.c): rows lost since the last check cost one search
-// per month that differs, the issue's budget 1 + 2 x repos + months that
-// differ; a month that differs without any trace on our side (and older
-// than the PRs updated since the last check) costs the bisection of the
-// months.
-test('reconciliation: a month that moved since the last check costs one search; one with no trace is bisected', async () => {
-  const repos = Object.keys(REPOS).length;
+// While GitHub is unchanged (a repository's page of PRs by updated time
+// answers 304 to the ETag at which its last complete check verified every
+// count), the reconciliation believes those counts: rows lost on our side
+// are found month by month without a search. A repository whose page
+// changed has its totals asked again; a month that differs with no trace on
+// our side (older than the PRs updated since the last check) costs the
+// bisection of the months; a PR missed below the first page is met by the
+// walk down to the PRs the last check compared.
+test('reconciliation: rows lost here cost no search while GitHub is unchanged; a month with no trace is bisected', async () => {
   const W = 'acme/widgets';
   const L = 'other/lib';
   const idx = (ms) => { const d = new Date(ms); return d.getUTCFullYear() * 12 + d.getUTCMonth(); };
+  const sqlTime = (ms) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
   // the searches of the reconciliation (the labels check's have label:)
   const searches = () => dbl.requests.filter((r) => r.path === '/search/issues' && !/label:/.test(r.query.q)).length;
+  const allSearches = () => dbl.requests.filter((r) => r.path === '/search/issues').length;
 
   // a clean check: what it believes GitHub has is kept
   const clean = await check();
   assert.deepEqual(clean.findings, []);
 
-  // --- open unlabelled PRs of one old month of other/lib lost (below its freshness page)
+  // --- open PRs of one old month of other/lib lost (below its freshness page)
   const topL = new Set(byUpdated(L).slice(0, 100).map((p) => p.id));
   const byMonth = new Map();
   for (const p of dbl.repos.get(L).pulls) {
@@ -368,15 +395,20 @@ test('reconciliation: a month that moved since the last check costs one search; 
   const one = await check();
   assert.deepEqual(one.findings.map((f) => [f.check, f.subject, f.detail]),
     [['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`]]);
-  // three searches per repo + one for the month that differs; the kept pages answer 304
-  assert.equal(searches(), 3 * repos + 1);
+  // GitHub unchanged: the kept pages answer 304, no search at all
+  assert.equal(allSearches(), 0);
   assert.equal(one.run.not_modified, keptPages());
-  assert.equal(one.run.requests, cleanCheckRequests() + 1, 'a clean check + months that differ');
+  assert.equal(one.run.requests, keptPages() + 1);
 
-  // --- GitHub has a PR of an old month of acme/widgets we never had a trace of
+  // --- GitHub has a PR of an old month of acme/widgets we never had a
+  // trace of; another PR of it was edited (its webhook stored)
   const below = byUpdated(W)[150];
   const author = dbl.repos.get(W).pulls[0].userId;
   const added = dbl.addPull(W, { userId: author, created: below.created, title: 'Never seen here' });
+  const edited = byUpdated(W)[3];
+  edited.updated = Math.floor(Date.now() / 1000) * 1000 - 120000;
+  dbl.repos.get(W).sorted = null;
+  await s.sql(`UPDATE pull_requests SET updated_at = '${sqlTime(edited.updated)}' WHERE id = ${edited.id}`);
   assert.ok(!byUpdated(W).slice(0, 100).includes(added), 'below the freshness page');
   const m2 = month(added.created);
   // the bisection of acme/widgets' months: from the oldest PR's month to now
@@ -394,22 +426,22 @@ test('reconciliation: a month that moved since the last check costs one search; 
     ['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`],
     ['reconciliation', `${W} ${m2}`, `created: GitHub ${wCreated}, stored ${wCreated - 1}`],
   ].sort());
-  // other/lib: its month differed last time (one probe); acme/widgets: no
-  // month moved, the freshness page reaches back before the last check:
-  // the bisection alone
-  assert.equal(searches(), 3 * repos + 1 + splits);
-  assert.equal(two.run.requests, cleanCheckRequests() + 1 + splits);
+  // other/lib: believed (no search); acme/widgets: its three totals, its
+  // labels, and the bisection (no month moved on our side)
+  assert.equal(searches(), 3 + splits);
+  assert.equal(allSearches(), 3 + labelSearches(W) + splits);
+  assert.equal(two.run.not_modified, keptPages() - 1);
+  assert.equal(two.run.requests, keptPages() + 1 + 3 + labelSearches(W) + splits);
 
   // --- a webhook missed, then more than a page of PRs updated (webhooks we
-  // got): the PR is below the freshness page, in a month updated since the
-  // last check
+  // got): the PR is below the freshness page
   const t0 = Date.now();
   const missed = dbl.addPull(W, { userId: author, created: t0 + 1000, title: 'Missed, then buried' });
   const busy = byUpdated(W).filter((p) => p !== missed).slice(0, 100);
   busy.forEach((p, k) => { p.updated = t0 + 2000 + k * 1000; });
   dbl.repos.get(W).sorted = null;
   await s.sql(`UPDATE pull_requests SET updated_at = CASE id ${busy.map((p) =>
-    `WHEN ${p.id} THEN '${new Date(p.updated).toISOString().slice(0, 19).replace('T', ' ')}'`).join(' ')} END
+    `WHEN ${p.id} THEN '${sqlTime(p.updated)}'`).join(' ')} END
     WHERE id IN (${busy.map((p) => p.id).join(',')})`);
   assert.ok(!byUpdated(W).slice(0, 100).includes(missed), 'below the freshness page');
   dbl.clearRequests();
@@ -425,11 +457,11 @@ test('reconciliation: a month that moved since the last check costs one search; 
   ].sort());
   assert.equal(three.findings.find((f) => f.check === 'reconciliation').detail,
     `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`);
-  // one search for the month known to differ; acme/widgets' page 1 changed
-  // (200, charged) and its page 2 was read
-  assert.equal(searches(), 3 * repos + 1);
+  // freshness accounts for both: acme/widgets' totals agree; its page 1
+  // changed (200, charged) and page 2 was read
+  assert.equal(searches(), 3);
   assert.equal(three.run.not_modified, keptPages() - 1);
-  assert.equal(three.run.requests, cleanCheckRequests() + 1 + 1);
+  assert.equal(three.run.requests, keptPages() + 1 + 3 + labelSearches(W) + 1);
 
   // --- repaired, nothing differs, and the next check asks nothing more
   await check(['--repair']);
@@ -438,5 +470,5 @@ test('reconciliation: a month that moved since the last check costs one search; 
   dbl.clearRequests();
   const after = await check();
   assert.deepEqual(after.findings, []);
-  assert.equal(searches(), 3 * repos);
+  assert.equal(allSearches(), 0);
 });
