@@ -36,7 +36,6 @@
 #define HOOK_MAX_PAGES  50
 #define MONTH_MAX_PAGES 10	/* the search API answers at most 1,000 results */
 #define PAGE_PRS        100	/* PRs on the freshness page (per_page) */
-#define WALK_PAGES      20	/* freshness pages after the first, per repo and check */
 #define LIST_MAX_PAGES  100	/* teams, members, labels: 10,000 each */
 #define SEARCH_Q_MAX    256	/* GitHub refuses longer search queries */
 #define NFIELDS         3	/* created, merged, closed without merge */
@@ -773,7 +772,7 @@ freshness(struct ictx *x, const char *repo)
 	 * (or PR sync) already compared: every PR changed on GitHub since */
 	done = last || n == 0 || (w.floor[0] && strcmp(reached, w.floor) < 0);
 	page = w.page <= 1 ? 2 : w.page;
-	for (int budget = WALK_PAGES; !done && budget > 0; budget--, page++) {
+	for (int budget = INTEGRITY_WALK_PAGES; !done && budget > 0; budget--, page++) {
 		char pu[GH_URL_MAX];
 		if (lb_snprintf(pu, sizeof pu, "%s&page=%d", url, page) < 0 ||
 		    (rc = get_json(x, pu, NULL, &r, &root)) <= 0) {
@@ -805,7 +804,7 @@ freshness(struct ictx *x, const char *repo)
 		w.page = page;
 		unverified(x, IC_FRESHNESS, repo, "PRs updated from %s down to %s not compared with GitHub yet "
 		    "(%d pages per check): the walk goes on at page %d next check", reached,
-		    w.floor[0] ? w.floor : "the first", WALK_PAGES, page);
+		    w.floor[0] ? w.floor : "the first", INTEGRITY_WALK_PAGES, page);
 	}
 	if (walk_store(x, repo, &w) < 0) {
 		note_error(x, "freshness %s: keeping the walk: %s", repo, db_error(x->db));
