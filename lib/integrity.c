@@ -1,8 +1,8 @@
 /*
  * integrity — see integrity.h for the checks, their requests and the
  * contract. Layout: run bookkeeping and findings; freshness;
- * reconciliation (search counts, bisection); referential; deliveries;
- * spool; repair jobs (redeliver, replay, spool, resync_month).
+ * reconciliation (search counts, bisection); labels; referential; teams;
+ * deliveries; spool; repair jobs (redeliver, replay, spool, resync_month).
  */
 #define _GNU_SOURCE
 #include "integrity.h"
@@ -36,17 +36,24 @@
 #define HOOK_MAX_PAGES  50
 #define MONTH_MAX_PAGES 10	/* the search API answers at most 1,000 results */
 #define PAGE_PRS        100	/* PRs on the freshness page (per_page) */
+#define LIST_MAX_PAGES  100	/* teams, members, labels: 10,000 each */
+#define SEARCH_Q_MAX    256	/* GitHub refuses longer search queries */
+#define NFIELDS         3	/* created, merged, closed without merge */
+#define LABEL_SEP       '\x1f'	/* between label names in a kept page */
 
 const char *const integrity_check_names[INTEGRITY_NCHECKS] = {
-	"freshness", "reconciliation", "referential", "deliveries", "spool"
+	"freshness", "reconciliation", "referential", "deliveries", "spool", "labels", "teams"
 };
 
-/* A change freshness already found, in month buckets: reconciliation counts
- * the database as it will be once those PRs are synced. */
+static const char *const field_names[NFIELDS] = { "created", "merged", "rejected" };
+
+/* A change freshness already found, in month buckets: reconciliation and
+ * labels count the database as it will be once those PRs are synced. */
 struct delta {
-	int field;	/* 0 created, 1 merged */
+	int field;	/* 0 created, 1 merged, 2 closed unmerged, 3 label (name) */
 	int month;
 	int d;
+	char label[256];
 };
 
 struct ictx {
@@ -61,7 +68,17 @@ struct ictx {
 	size_t ndeltas, capdeltas;
 	struct db_res *counts;		/* repo_id, created month, merged month, n */
 	struct db_res *repo_ids;	/* id, full_name */
+	struct db_res *label_counts;	/* repo_id, label name, merged PRs */
 	double secs[INTEGRITY_NCHECKS];	/* time spent per check */
+	int repo_start;			/* the repo's oldest month (reconciliation) */
+	int repo_full;			/* reconciliation queued a full resync */
+	int teams_verified;		/* the teams check compared every team's members */
+	/* per repo: GitHub unchanged since the counts were last verified */
+	int page_304;			/* freshness page 1 answered 304 */
+	char page_etag[GH_ETAG_MAX];	/* its ETag (this run's) */
+	int counts_unchanged;		/* ... and the counts were verified at that ETag */
+	int counts_complete;		/* reconciliation verified every field this run */
+	char *label_beliefs;		/* "name\tcount\n": GitHub's, at that ETag */
 	int page_items;			/* PRs on the repo's freshness page, -1: unknown */
 	char page_oldest[20];		/* the oldest updated_at on it */
 	int hi;		/* current month index */
@@ -161,6 +178,30 @@ store_finding(struct ictx *x, int check, const char *subject, const char *detail
 	return 0;
 }
 
+/* Something this run could not verify: stored and counted, never clean. */
+static void
+unverified(struct ictx *x, int check, const char *subject, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+unverified(struct ictx *x, int check, const char *subject, const char *fmt, ...)
+{
+	char subj[256], det[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(det, sizeof det, fmt, ap);
+	va_end(ap);
+	lb_strlcpy(subj, subject, sizeof subj);
+	x->res->unverified++;
+	log_info("check: not verified: %s %s: %s", integrity_check_names[check], subj, det);
+	if (x->res->unverified > INTEGRITY_MAX_LISTED)
+		return;
+	if (db_exec(x->db, "INSERT INTO integrity_unverified (run_id, check_name, subject, detail) "
+	    "VALUES (?, ?, ?, ?)", "usss", x->res->run_id, integrity_check_names[check], subj, det) < 0)
+		note_error(x, "storing what was not verified: %s", db_error(x->db));
+}
+
 /* Queue a sync job of lib/sync (kind "pr", "team", "teams", "prs"). Team
  * repairs are full: an incremental one trusts a 304 on the member list,
  * which says nothing about rows lost on our side. */
@@ -208,7 +249,7 @@ repair_job(struct ictx *x, const char *kind, struct jw *w, const char *key)
 }
 
 static int
-add_delta(struct ictx *x, int field, int month, int d)
+add_delta(struct ictx *x, int field, int month, int d, const char *label)
 {
 	if (month < 0)
 		return 0;
@@ -223,6 +264,7 @@ add_delta(struct ictx *x, int field, int month, int d)
 	x->deltas[x->ndeltas].field = field;
 	x->deltas[x->ndeltas].month = month;
 	x->deltas[x->ndeltas].d = d;
+	lb_strlcpy(x->deltas[x->ndeltas].label, label ? label : "", sizeof x->deltas[x->ndeltas].label);
 	x->ndeltas++;
 	return 0;
 }
@@ -273,12 +315,35 @@ db_str(const struct db_res *r, size_t row, size_t col)
 
 /* ---------------------------------------------------------- freshness */
 
-/* One PR of the page: times as "YYYY-MM-DD HH:MM:SS" ("" for none). */
+/* One PR of the page: times as "YYYY-MM-DD HH:MM:SS" ("" for none);
+ * labels: the names, LABEL_SEP between them (control characters as '?'). */
 struct pitem {
 	long number;
 	unsigned long long id;
-	char created[20], updated[20], merged[20];
+	char created[20], updated[20], merged[20], closed[20];
+	char labels[1024];
 };
+
+/* The label names of a PR object as pitem.labels. */
+static void
+labels_text(json_val labels, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	out[0] = '\0';
+	if (!json_is_array(labels))
+		return;
+	JSON_EACH(l, labels) {
+		const char *n = json_str(l, "name");
+		if (n == NULL || *n == '\0' || k + strlen(n) + 2 > outlen)
+			continue;
+		if (k)
+			out[k++] = LABEL_SEP;
+		for (; *n; n++)
+			out[k++] = (unsigned char)*n < 0x20 || *n == 0x7f ? '?' : *n;
+		out[k] = '\0';
+	}
+}
 
 static int
 page_items_from_json(json_val root, struct pitem **out, size_t *n)
@@ -303,6 +368,10 @@ page_items_from_json(json_val root, struct pitem **out, size_t *n)
 			continue;
 		if (m == NULL || store_time(m, v[k].merged, sizeof v[k].merged) < 0)
 			v[k].merged[0] = '\0';
+		m = json_str(p, "closed_at");
+		if (m == NULL || store_time(m, v[k].closed, sizeof v[k].closed) < 0)
+			v[k].closed[0] = '\0';
+		labels_text(json_get(p, "labels", NULL), v[k].labels, sizeof v[k].labels);
 		v[k].number = (long)num;
 		v[k].id = (unsigned long long)id;
 		k++;
@@ -312,15 +381,28 @@ page_items_from_json(json_val root, struct pitem **out, size_t *n)
 	return 0;
 }
 
-/* The summary kept in integrity_pages: "number\tid\tcreated\tupdated\tmerged\n". */
+/* The summary kept in integrity_pages, one line per PR:
+ * "number\tid\tcreated\tupdated\tmerged\tclosed\tlabels\n". */
 static int
 page_items_to_text(const struct pitem *v, size_t n, struct buf *b)
 {
 	for (size_t i = 0; i < n; i++)
-		if (buf_printf(b, "%ld\t%llu\t%s\t%s\t%s\n", v[i].number, v[i].id, v[i].created,
-		    v[i].updated, v[i].merged) < 0)
+		if (buf_printf(b, "%ld\t%llu\t%s\t%s\t%s\t%s\t%s\n", v[i].number, v[i].id, v[i].created,
+		    v[i].updated, v[i].merged, v[i].closed, v[i].labels) < 0)
 			return -1;
 	return 0;
+}
+
+/* 1 when a kept summary is in the format above (pages kept before sql/011
+ * have five fields: asked again without their ETag). */
+static int
+page_text_current(const char *t)
+{
+	int tabs = 0;
+
+	for (; *t && *t != '\n'; t++)
+		tabs += *t == '\t';
+	return tabs == 6 || *t == '\0';
 }
 
 static int
@@ -353,7 +435,9 @@ page_items_from_text(const char *t, struct pitem **out, size_t *n)
 		if (field_copy(&t, num, sizeof num, '\t') < 0 || field_copy(&t, id, sizeof id, '\t') < 0 ||
 		    field_copy(&t, v[k].created, sizeof v[k].created, '\t') < 0 ||
 		    field_copy(&t, v[k].updated, sizeof v[k].updated, '\t') < 0 ||
-		    field_copy(&t, v[k].merged, sizeof v[k].merged, '\n') < 0 ||
+		    field_copy(&t, v[k].merged, sizeof v[k].merged, '\t') < 0 ||
+		    field_copy(&t, v[k].closed, sizeof v[k].closed, '\t') < 0 ||
+		    field_copy(&t, v[k].labels, sizeof v[k].labels, '\n') < 0 ||
 		    lb_parse_ll(num, 1, 2147483647, &a) < 0 || lb_parse_ll(id, 1, INT64_MAX, &b) < 0) {
 			free(v);
 			return -1;
@@ -367,27 +451,272 @@ page_items_from_text(const char *t, struct pitem **out, size_t *n)
 	return 0;
 }
 
+/* PR ids compared in this run (a walk may meet a PR twice: pages shift
+ * when PRs are updated meanwhile). Open addressing, grown at half full. */
+struct idset {
+	unsigned long long *v;
+	size_t cap, n;
+};
+
+/* 1 when id was added, 0 when it was there, -1 out of memory. */
+static int
+idset_add(struct idset *s, unsigned long long id)
+{
+	size_t h;
+
+	if (s->n * 2 >= s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 1024;
+		unsigned long long *nv = calloc(nc, sizeof *nv);
+		if (nv == NULL)
+			return -1;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i]) {
+				for (h = (size_t)(s->v[i] * 11400714819323198485ULL) & (nc - 1); nv[h]; h = (h + 1) & (nc - 1))
+					;
+				nv[h] = s->v[i];
+			}
+		free(s->v);
+		s->v = nv;
+		s->cap = nc;
+	}
+	for (h = (size_t)(id * 11400714819323198485ULL) & (s->cap - 1); s->v[h]; h = (h + 1) & (s->cap - 1))
+		if (s->v[h] == id)
+			return 0;
+	s->v[h] = id;
+	s->n++;
+	return 1;
+}
+
+/* 1 when two label name lists (LABEL_SEP between names) hold the same
+ * names, in any order, case aside. */
+static int
+label_sets_equal(const char *a, const char *b)
+{
+	size_t na = 0, nb = 0;
+
+	for (const char *t = a; *t; t++)
+		na += *t == LABEL_SEP;
+	na += *a != '\0';
+	for (const char *t = b; *t; t++)
+		nb += *t == LABEL_SEP;
+	nb += *b != '\0';
+	if (na != nb)
+		return 0;
+	for (const char *t = a; *t;) {
+		size_t l = strcspn(t, "\x1f");
+		int found = 0;
+		for (const char *u = b; *u && !found;) {
+			size_t ul = strcspn(u, "\x1f");
+			found = ul == l && strncasecmp(u, t, l) == 0;
+			u += ul + (u[ul] != '\0');
+		}
+		if (!found)
+			return 0;
+		t += l + (t[l] != '\0');
+	}
+	return 1;
+}
+
+/* What differs between GitHub's PR p and the stored row (res row 0 of
+ * the query in compare_items), in words. */
+static void
+describe(const struct pitem *p, const struct db_res *res, char *det, size_t len)
+{
+	const char *su = db_str(res, 0, 0), *sstate = db_str(res, 0, 5), *sclosed = db_str(res, 0, 7);
+	int smerged = db_getll(res, 0, 6, 0) != 0, gmerged = p->merged[0] != '\0';
+	const char *gstate = p->closed[0] ? "closed" : "open";
+	char labels[1100] = "";
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "outdated: stored updated_at %s, GitHub %s", su, p->updated);
+	if (strcmp(sstate, gstate) != 0)
+		buf_printf(&b, "; state: GitHub %s, stored %s", gstate, sstate);
+	if (smerged != gmerged)
+		buf_printf(&b, "; merged: GitHub %s, stored %s", gmerged ? "yes" : "no", smerged ? "yes" : "no");
+	else if (p->closed[0] && sclosed[0] && strcmp(sclosed, p->closed) != 0)
+		buf_printf(&b, "; closed_at: GitHub %s, stored %s", p->closed, sclosed);
+	if (strcmp(db_str(res, 0, 4), p->labels) != 0) {
+		/* the same names in another order are the same set */
+		char a[1024], c[1024];
+		lb_strlcpy(a, p->labels, sizeof a);
+		lb_strlcpy(c, db_str(res, 0, 4), sizeof c);
+		for (char *t = a; *t; t++)
+			if (*t == LABEL_SEP)
+				*t = ',';
+		for (char *t = c; *t; t++)
+			if (*t == LABEL_SEP)
+				*t = ',';
+		if (!label_sets_equal(p->labels, db_str(res, 0, 4)))
+			lb_snprintf(labels, sizeof labels, "; labels: GitHub [%s], stored [%s]", a, c);
+	}
+	buf_printf(&b, "%s", labels);
+	lb_strlcpy(det, b.data ? b.data : "outdated", len);
+	buf_free(&b);
+}
+
+/* Compare GitHub's PRs (items) with the stored rows; each missing or
+ * outdated one is a finding (sync_pr) and moves the counts the other
+ * checks compare (deltas). */
+static int
+compare_items(struct ictx *x, const char *repo, const struct pitem *items, size_t n, struct idset *seen)
+{
+	char subj[300], det[1500];
+	struct db_res *res = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pitem *p = &items[i];
+		int gc = integrity_month(p->created), gm = p->merged[0] ? integrity_month(p->merged) : -1;
+		int gr = !p->merged[0] && p->closed[0] ? integrity_month(p->closed) : -1;
+		int missing, sc = -1, sm = -1, sr = -1, bad = 0;
+		char slabels[1024] = "";
+
+		int fresh = idset_add(seen, p->id);
+		if (fresh < 0) {
+			note_error(x, "out of memory");
+			return -1;
+		}
+		if (fresh == 0)
+			continue;	/* met on an earlier page of this walk */
+		if (db_query(x->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), "
+		    "YEAR(p.created_at) * 12 + MONTH(p.created_at) - 1, "
+		    "IF(p.merged = 1 AND p.merged_at IS NOT NULL, YEAR(p.merged_at) * 12 + MONTH(p.merged_at) - 1, -1), "
+		    "IF(p.state = 'closed' AND p.merged = 0 AND p.closed_at IS NOT NULL, "
+		    "YEAR(p.closed_at) * 12 + MONTH(p.closed_at) - 1, -1), "
+		    "(SELECT GROUP_CONCAT(l.name SEPARATOR '\x1f') FROM pr_labels pl "
+		    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id = p.id), p.state, p.merged, "
+		    "IFNULL(DATE_FORMAT(p.closed_at, '%Y-%m-%d %H:%i:%s'), '') "
+		    "FROM pull_requests p WHERE p.id = ?", "u", p->id) < 0) {
+			note_error(x, "freshness: %s", db_error(x->db));
+			return -1;
+		}
+		missing = res->nrows == 0;
+		if (!missing && strcmp(db_str(res, 0, 0), p->updated) >= 0) {
+			db_res_free(res);
+			continue;	/* as new as GitHub's (or newer: a webhook) */
+		}
+		lb_snprintf(subj, sizeof subj, "%s#%ld", repo, p->number);
+		if (missing)
+			lb_snprintf(det, sizeof det, "missing (GitHub updated_at %s)", p->updated);
+		else {
+			describe(p, res, det, sizeof det);
+			sc = (int)db_getll(res, 0, 1, -1);
+			sm = (int)db_getll(res, 0, 2, -1);
+			sr = (int)db_getll(res, 0, 3, -1);
+			lb_strlcpy(slabels, db_str(res, 0, 4), sizeof slabels);
+		}
+		db_res_free(res);
+		res = NULL;
+		/* the counts as they will be once the PR is synced */
+		bad |= add_delta(x, 0, gc, 1, NULL) < 0 || add_delta(x, 1, gm, 1, NULL) < 0 ||
+		    add_delta(x, 2, gr, 1, NULL) < 0 || add_delta(x, 0, sc, -1, NULL) < 0 ||
+		    add_delta(x, 1, sm, -1, NULL) < 0 || add_delta(x, 2, sr, -1, NULL) < 0;
+		for (int side = 0; side < 2 && !bad; side++) {
+			const char *t = side ? slabels : p->labels;
+			int m = side ? sm : gm;
+			while (m >= 0 && *t) {
+				char name[256];
+				size_t l = strcspn(t, "\x1f");
+				if (l < sizeof name) {
+					memcpy(name, t, l);
+					name[l] = '\0';
+					bad |= add_delta(x, 3, m, side ? -1 : 1, name) < 0;
+				}
+				t += l + (t[l] != '\0');
+			}
+		}
+		if (bad) {
+			note_error(x, "out of memory");
+			return -1;
+		}
+		if (counted(x, IC_FRESHNESS))
+			store_finding(x, IC_FRESHNESS, subj, det, repair_sync(x, "pr", repo, p->number));
+	}
+	return 0;
+}
+
+/* The kept walk of a repo (integrity_pages "walk:REPO"):
+ * "top\tfloor\tpage\n": the walk down the PRs sorted by updated desc that
+ * began when the newest was top goes down to floor (the top of the last
+ * complete walk; "" all the way) and reads page next. page 1: no walk
+ * under way (the last one completed at floor). */
+struct walk {
+	char top[20], floor[20];
+	int page;
+};
+
+static int
+walk_load(struct ictx *x, const char *repo, struct walk *w)
+{
+	struct db_res *res;
+	char key[400], name[300];
+
+	memset(w, 0, sizeof *w);
+	w->page = 1;
+	lb_snprintf(key, sizeof key, "walk:%s", repo);
+	if (db_query(x->db, &res, "SELECT items FROM integrity_pages WHERE repo = ?", "s", key) < 0)
+		return -1;
+	if (res->nrows == 1) {
+		const char *t = db_str(res, 0, 0);
+		char pg[16];
+		long long v;
+		if (field_copy(&t, w->top, sizeof w->top, '\t') == 0 &&
+		    field_copy(&t, w->floor, sizeof w->floor, '\t') == 0 &&
+		    field_copy(&t, pg, sizeof pg, '\n') == 0 && lb_parse_ll(pg, 1, LIST_MAX_PAGES * 100, &v) == 0) {
+			w->page = (int)v;
+			db_res_free(res);
+			return 1;
+		}
+		memset(w, 0, sizeof *w);
+		w->page = 1;
+	}
+	db_res_free(res);
+	/* no walk yet: a complete PR sync stored every PR updated up to its
+	 * watermark; a webhook-only install has nothing to start from */
+	lb_snprintf(name, sizeof name, "prs:%s", repo);
+	if (db_query(x->db, &res, "SELECT DATE_FORMAT(watermark - INTERVAL ? SECOND, '%Y-%m-%d %H:%i:%s') "
+	    "FROM sync_state WHERE name = ? AND watermark IS NOT NULL", "is", (long long)SYNC_OVERLAP, name) < 0)
+		return -1;
+	if (res->nrows == 1)
+		lb_strlcpy(w->floor, db_str(res, 0, 0), sizeof w->floor);
+	db_res_free(res);
+	return 0;
+}
+
+static int
+walk_store(struct ictx *x, const char *repo, const struct walk *w)
+{
+	char key[400], text[80];
+
+	lb_snprintf(key, sizeof key, "walk:%s", repo);
+	lb_snprintf(text, sizeof text, "%s\t%s\t%d\n", w->top, w->floor, w->page);
+	return db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) VALUES (?, NULL, ?, NOW(6)) "
+	    "ON DUPLICATE KEY UPDATE items = VALUES(items), fetched_at = VALUES(fetched_at)", "ss", key, text);
+}
+
 static int
 freshness(struct ictx *x, const char *repo)
 {
-	char rp[900], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", subj[300], det[300];
+	char rp[900], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", reached[20] = "";
 	struct pitem *items = NULL;
-	size_t n = 0;
+	size_t n = 0, total = 0;
 	struct db_res *res = NULL;
+	struct idset seen = { NULL, 0, 0 };
+	struct walk w;
 	struct gh_resp r;
 	json_val root = NULL;
-	int rc;
+	int rc, done, page, last = 0;
 
 	if (repo_path(repo, rp, sizeof rp) < 0 ||
 	    lb_snprintf(url, sizeof url, "%s/pulls?state=all&sort=updated&direction=desc&per_page=%d", rp, PAGE_PRS) < 0) {
 		note_error(x, "freshness: bad repository '%.200s'", repo);
 		return -1;
 	}
-	if (db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
+	if (walk_load(x, repo, &w) < 0 ||
+	    db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
 		note_error(x, "freshness: %s", db_error(x->db));
 		return -1;
 	}
-	if (res->nrows == 1 && db_get(res, 0, 0))
+	if (res->nrows == 1 && db_get(res, 0, 0) && page_text_current(db_str(res, 0, 1)))
 		lb_strlcpy(etag, db_get(res, 0, 0), sizeof etag);
 	gh_resp_init(&r);
 	rc = get_json(x, url, etag[0] ? etag : NULL, &r, &root);
@@ -396,7 +725,11 @@ freshness(struct ictx *x, const char *repo)
 			note_error(x, "freshness %s: 304 without a kept page", repo);
 			rc = -1;
 		}
+		last = n < PAGE_PRS;
+		x->page_304 = rc == 0;
+		lb_strlcpy(x->page_etag, etag, sizeof x->page_etag);
 	} else if (rc == 1) {
+		lb_strlcpy(x->page_etag, r.etag, sizeof x->page_etag);
 		struct buf t = BUF_INIT;
 		if (page_items_from_json(root, &items, &n) < 0) {
 			note_error(x, "freshness %s: expected a JSON array", repo);
@@ -409,82 +742,123 @@ freshness(struct ictx *x, const char *repo)
 			note_error(x, "freshness %s: keeping the page: %s", repo, db_error(x->db));
 			rc = -1;
 		}
+		last = r.next[0] == '\0';
 		buf_free(&t);
 		json_free(root);
 	}
-	gh_resp_free(&r);
 	db_res_free(res);
 	res = NULL;
-	if (rc < 0) {
-		free(items);
-		return -1;
-	}
+	if (rc < 0)
+		goto out;
 
-	x->page_items = (int)n;
-	x->page_oldest[0] = '\0';
+	/* page 1: the PRs changed last */
 	for (size_t i = 0; i < n; i++)
-		if (x->page_oldest[0] == '\0' || strcmp(items[i].updated, x->page_oldest) < 0)
-			lb_strlcpy(x->page_oldest, items[i].updated, sizeof x->page_oldest);
-	for (size_t i = 0; i < n; i++) {
-		const struct pitem *p = &items[i];
-		int gc = integrity_month(p->created), gm = p->merged[0] ? integrity_month(p->merged) : -1;
-		int missing, sc = -1, sm = -1;
-
-		if (db_query(x->db, &res, "SELECT DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s'), "
-		    "YEAR(created_at) * 12 + MONTH(created_at) - 1, "
-		    "IF(merged = 1 AND merged_at IS NOT NULL, YEAR(merged_at) * 12 + MONTH(merged_at) - 1, -1) "
-		    "FROM pull_requests WHERE id = ?", "u", p->id) < 0) {
-			note_error(x, "freshness: %s", db_error(x->db));
-			free(items);
-			return -1;
-		}
-		missing = res->nrows == 0;
-		if (!missing && strcmp(db_str(res, 0, 0), p->updated) >= 0) {
-			db_res_free(res);
-			continue;	/* as new as GitHub's (or newer: a webhook) */
-		}
-		lb_snprintf(subj, sizeof subj, "%s#%ld", repo, p->number);
-		if (missing)
-			lb_snprintf(det, sizeof det, "missing (GitHub updated_at %s)", p->updated);
-		else {
-			lb_snprintf(det, sizeof det, "outdated: stored updated_at %s, GitHub %s",
-			    db_str(res, 0, 0), p->updated);
-			sc = (int)db_getll(res, 0, 1, -1);
-			sm = (int)db_getll(res, 0, 2, -1);
-		}
-		db_res_free(res);
-		res = NULL;
-		if (add_delta(x, 0, gc, 1) < 0 || add_delta(x, 1, gm, 1) < 0 ||
-		    add_delta(x, 0, sc, -1) < 0 || add_delta(x, 1, sm, -1) < 0) {
-			note_error(x, "out of memory");
-			free(items);
-			return -1;
-		}
-		if (counted(x, IC_FRESHNESS))
-			store_finding(x, IC_FRESHNESS, subj, det, repair_sync(x, "pr", repo, p->number));
+		if (reached[0] == '\0' || strcmp(items[i].updated, reached) < 0)
+			lb_strlcpy(reached, items[i].updated, sizeof reached);
+	if (w.page <= 1) {	/* a new walk, from the newest PR down to the floor */
+		w.top[0] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(items[i].updated, w.top) > 0)
+				lb_strlcpy(w.top, items[i].updated, sizeof w.top);
 	}
+	total = n;
+	rc = compare_items(x, repo, items, n, &seen);
 	free(items);
-	return 0;
+	items = NULL;
+	if (rc < 0)
+		goto out;
+	/* then on down, page after page, to the PRs the last complete walk
+	 * (or PR sync) already compared: every PR changed on GitHub since */
+	done = last || n == 0 || (w.floor[0] && strcmp(reached, w.floor) < 0);
+	page = w.page <= 1 ? 2 : w.page;
+	for (int budget = INTEGRITY_WALK_PAGES; !done && budget > 0; budget--, page++) {
+		char pu[GH_URL_MAX];
+		if (lb_snprintf(pu, sizeof pu, "%s&page=%d", url, page) < 0 ||
+		    (rc = get_json(x, pu, NULL, &r, &root)) <= 0) {
+			rc = -1;
+			goto out;
+		}
+		rc = page_items_from_json(root, &items, &n);
+		last = r.next[0] == '\0';
+		json_free(root);
+		if (rc < 0) {
+			note_error(x, "freshness %s: expected a JSON array", repo);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (reached[0] == '\0' || strcmp(items[i].updated, reached) < 0)
+				lb_strlcpy(reached, items[i].updated, sizeof reached);
+		total += n;
+		rc = compare_items(x, repo, items, n, &seen);
+		free(items);
+		items = NULL;
+		if (rc < 0)
+			goto out;
+		done = last || n == 0 || (w.floor[0] && strcmp(reached, w.floor) < 0);
+	}
+	if (done) {
+		lb_strlcpy(w.floor, w.top, sizeof w.floor);
+		w.page = 1;
+	} else {
+		w.page = page;
+		unverified(x, IC_FRESHNESS, repo, "PRs updated from %s down to %s not compared with GitHub yet "
+		    "(%d pages per check): the walk goes on at page %d next check", reached,
+		    w.floor[0] ? w.floor : "the first", INTEGRITY_WALK_PAGES, page);
+	}
+	if (walk_store(x, repo, &w) < 0) {
+		note_error(x, "freshness %s: keeping the walk: %s", repo, db_error(x->db));
+		rc = -1;
+		goto out;
+	}
+	/* what the probes of the reconciliation may skip: the PRs compared */
+	x->page_items = (int)(total > INT32_MAX ? INT32_MAX : total);
+	lb_strlcpy(x->page_oldest, reached, sizeof x->page_oldest);
+	rc = 0;
+out:
+	gh_resp_free(&r);
+	free(items);
+	free(seen.v);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ----------------------------------------------------- reconciliation */
 
-/* total_count of PRs of repo created (field 0) or merged (1) in months
- * a..b (all time when a..b covers every month). */
+/* The search query of PRs of repo created (field 0), merged (1) or closed
+ * without merge (2) in months a..b (all time when a..b covers every month),
+ * with label qualifier value lq when not NULL. -1 when it cannot be written
+ * or is longer than GitHub takes. */
 static int
-search_count(struct ictx *x, const char *repo, int field, int a, int b, long long *count,
-    int *oldest)
+search_query(struct ictx *x, const char *repo, int field, const char *lq, int a, int b,
+    char *q, size_t qlen)
 {
-	char q[600], range[40] = "", eq[1800], url[GH_URL_MAX];
-	struct gh_resp r;
-	json_val root, tc;
-	int rc;
+	static const char *const is[NFIELDS] = { "", " is:merged", " is:closed is:unmerged" };
+	static const char *const qual[NFIELDS] = { " created:", " merged:", " closed:" };
+	char range[40] = "";
 
 	if (!(a <= INTEGRITY_FIRST_MONTH && b >= x->hi) && integrity_range(a, b, range, sizeof range) < 0)
 		return -1;
-	if (lb_snprintf(q, sizeof q, "repo:%s is:pr%s%s%s", repo, field ? " is:merged" : "",
-	    range[0] ? (field ? " merged:" : " created:") : "", range) < 0 ||
-	    gh_escape(q, eq, sizeof eq) < 0 ||
+	if (lb_snprintf(q, qlen, "repo:%s is:pr%s%s%s%s%s", repo, is[field], range[0] ? qual[field] : "",
+	    range, lq ? " label:" : "", lq ? lq : "") < 0 || strlen(q) > SEARCH_Q_MAX)
+		return -1;
+	return 0;
+}
+
+/* total_count of the search above; *oldest (when not NULL): the month of
+ * the oldest PR created. 0, -1 on an error (noted), -2 when GitHub could
+ * not count (query too long, incomplete_results: the caller says it is
+ * unverified). */
+static int
+search_count(struct ictx *x, const char *repo, int field, const char *lq, int a, int b,
+    long long *count, int *oldest)
+{
+	char q[600], eq[1800], url[GH_URL_MAX];
+	struct gh_resp r;
+	json_val root, tc, inc;
+	int rc;
+
+	if (search_query(x, repo, field, lq, a, b, q, sizeof q) < 0)
+		return -2;
+	if (gh_escape(q, eq, sizeof eq) < 0 ||
 	    lb_snprintf(url, sizeof url, "/search/issues?q=%s&per_page=1%s", eq,
 	    oldest ? "&sort=created&order=asc" : "") < 0) {
 		note_error(x, "reconciliation: query too long for %.200s", repo);
@@ -505,6 +879,11 @@ search_count(struct ictx *x, const char *repo, int field, int a, int b, long lon
 		return -1;
 	}
 	*count = json_integer(tc);
+	inc = json_get(root, "incomplete_results", NULL);
+	if (json_is_true(inc)) {	/* GitHub timed out counting: not a count */
+		json_free(root);
+		return -2;
+	}
 	if (oldest) {	/* the oldest PR's month: no month before it can differ */
 		json_val items = json_get(root, "items", NULL);
 		char t[20];
@@ -519,8 +898,9 @@ search_count(struct ictx *x, const char *repo, int field, int a, int b, long lon
 
 /*
  * Finding the months that differ. A search answers one count (total_count),
- * so each month or range asked about costs one request. The two totals of
- * the repository (created, merged) say whether some month differs; then:
+ * so each month or range asked about costs one request. The three totals of
+ * the repository (created, merged, closed without merge) say whether some
+ * month differs; then:
  *
  *  1. probes: likely months first, one search each. A month asked about is
  *     known from then on (GitHub's count replaces the stored one in what
@@ -543,7 +923,8 @@ search_count(struct ictx *x, const char *repo, int field, int a, int b, long lon
  *       c. the other months that moved, newest first.
  *     Why this works: GitHub's count of a past month does not change (a
  *     PR's creation month is fixed, a merge counts in the month it
- *     happens), so a past month that differs now either moved on our side
+ *     happens; a reopened PR leaves its closed month, the one exception:
+ *     the bisection finds it), so a past month that differs now either moved on our side
  *     since the last check (a), or holds a PR that changed on GitHub while
  *     we missed it (b), or already differed then and is kept as believed
  *     (in (a) until repaired). Only a month that always differed unseen
@@ -565,6 +946,8 @@ search_count(struct ictx *x, const char *repo, int field, int a, int b, long lon
 struct recon {
 	const char *repo;
 	int field;
+	const char *label;	/* labels check: the label's name, else NULL */
+	const char *lq;		/* its search qualifier value ("\"NAME\"") */
 	int lo, hi;
 	long long *cnt;		/* per month lo..hi: stored (after freshness), then
 				 * GitHub's for each month found or probed */
@@ -596,16 +979,20 @@ stored_sum(const struct recon *rc, int a, int b)
 static int
 month_finding(struct ictx *x, struct recon *rc, int m, long long gh, long long st)
 {
-	static const char *fields[] = { "created", "merged" };
-	char mn[16], subj[300], det[200], key[JOB_KEY_MAX];
+	const char *const *fields = field_names;
+	int check = rc->label ? IC_LABELS : IC_RECONCILIATION;
+	char mn[16], subj[300], det[400], key[JOB_KEY_MAX];
 	unsigned long long job = 0;
 	struct jw w;
 
 	rc->cnt[m - rc->lo] = gh;
 	month_name(m, mn, sizeof mn);
 	lb_snprintf(subj, sizeof subj, "%s %s", rc->repo, mn);
-	lb_snprintf(det, sizeof det, "%s: GitHub %lld, stored %lld", fields[rc->field], gh, st);
-	if (!counted(x, IC_RECONCILIATION))
+	if (rc->label)
+		lb_snprintf(det, sizeof det, "label %s on merged PRs: GitHub %lld, stored %lld", rc->label, gh, st);
+	else
+		lb_snprintf(det, sizeof det, "%s: GitHub %lld, stored %lld", fields[rc->field], gh, st);
+	if (!counted(x, check))
 		return 0;
 	if (x->repair && jw_init(&w) == 0) {
 		jw_obj(&w);
@@ -617,11 +1004,12 @@ month_finding(struct ictx *x, struct recon *rc, int m, long long gh, long long s
 		job = repair_job(x, "resync_month", &w, key);
 		jw_free(&w);
 	}
-	return store_finding(x, IC_RECONCILIATION, subj, det, job);
+	return store_finding(x, check, subj, det, job);
 }
 
 /* GitHub has gh PRs in months a..b: find the months that differ. Returns
- * 1 when the search budget ran out (the caller resyncs in full). */
+ * 1 when the search budget ran out (the caller resyncs in full), 2 when
+ * GitHub could not count (unverified), -1 on an error. */
 static int
 bisect(struct ictx *x, struct recon *rc, int a, int b, long long gh)
 {
@@ -635,8 +1023,8 @@ bisect(struct ictx *x, struct recon *rc, int a, int b, long long gh)
 	if (rc->searches-- <= 0)
 		return 1;
 	mid = a + (b - a) / 2;
-	if (search_count(x, rc->repo, rc->field, a, mid, &left, NULL) < 0)
-		return -1;
+	if ((r = search_count(x, rc->repo, rc->field, rc->lq, a, mid, &left, NULL)) < 0)
+		return r == -2 ? 2 : -1;
 	if ((r = bisect(x, rc, a, mid, left)) != 0)
 		return r;
 	return bisect(x, rc, mid + 1, b, gh - left);
@@ -647,9 +1035,10 @@ static int
 probe(struct ictx *x, struct recon *rc, int m)
 {
 	long long n, st = rc->cnt[m - rc->lo];
+	int r;
 
-	if (search_count(x, rc->repo, rc->field, m, m, &n, NULL) < 0)
-		return -1;
+	if ((r = search_count(x, rc->repo, rc->field, rc->lq, m, m, &n, NULL)) < 0)
+		return r == -2 ? 2 : -1;
 	if (n != st && month_finding(x, rc, m, n, st) < 0)
 		return -1;
 	rc->cnt[m - rc->lo] = n;
@@ -697,11 +1086,13 @@ probe_order(const struct ictx *x, const struct recon *rc, const long long *prev,
 /* The belief of the last check for repo: prev[f][month - lo], since[f] the
  * time of that check ("YYYY-MM-DD HH:MM:SS"; "" when it has none). */
 static int
-beliefs_load(struct ictx *x, const char *repo, int lo, int hi, long long *prev[2], char since[2][20])
+beliefs_load(struct ictx *x, const char *repo, int lo, int hi, long long *prev[NFIELDS],
+    char since[NFIELDS][20])
 {
 	struct db_res *res;
 
-	since[0][0] = since[1][0] = '\0';
+	for (int f = 0; f < NFIELDS; f++)
+		since[f][0] = '\0';
 	if (db_query(x->db, &res, "SELECT field, month, github, DATE_FORMAT(checked_at, "
 	    "'%Y-%m-%d %H:%i:%s') FROM integrity_counts WHERE repo = ?", "s", repo) < 0) {
 		note_error(x, "reconciliation: %s", db_error(x->db));
@@ -710,7 +1101,7 @@ beliefs_load(struct ictx *x, const char *repo, int lo, int hi, long long *prev[2
 	for (size_t i = 0; i < res->nrows; i++) {
 		long long f = db_getll(res, i, 0, -1), m = db_getll(res, i, 1, -1), n = db_getll(res, i, 2, 0);
 		const char *t = db_str(res, i, 3);
-		if (f < 0 || f > 1)
+		if (f < 0 || f >= NFIELDS)
 			continue;
 		if (strlen(t) < 20 && strcmp(t, since[f]) > 0)
 			lb_strlcpy(since[f], t, sizeof since[f]);
@@ -750,17 +1141,21 @@ beliefs_store(struct ictx *x, const char *repo, int f, int lo, int hi, const lon
 static int
 reconciliation(struct ictx *x, const char *repo)
 {
-	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, rc = 0;
-	char since[2][20];
-	long long *cnt[2], *prefix[2], *prev[2];
+	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, rc = 0, full = 0, first = -1;
+	char since[NFIELDS][20], full_det[600] = "", why_full[64] = "";
+	long long *cnt[NFIELDS] = { 0 }, *prefix[NFIELDS] = { 0 }, *prev[NFIELDS] = { 0 };
 	struct db_res *res;
+	int oom = 0, incomplete = 0;
 
-	for (int f = 0; f < 2; f++) {
+	x->repo_start = hi;
+	x->repo_full = 0;
+	for (int f = 0; f < NFIELDS; f++) {
 		cnt[f] = calloc((size_t)span, sizeof (long long));
 		prev[f] = calloc((size_t)span, sizeof (long long));
 		prefix[f] = calloc((size_t)span + 1, sizeof (long long));
+		oom |= !cnt[f] || !prev[f] || !prefix[f];
 	}
-	if (!cnt[0] || !cnt[1] || !prefix[0] || !prefix[1] || !prev[0] || !prev[1]) {
+	if (oom) {
 		note_error(x, "out of memory");
 		rc = -1;
 		goto out;
@@ -770,7 +1165,9 @@ reconciliation(struct ictx *x, const char *repo)
 	if (x->counts == NULL && (db_query(x->db, &x->counts, "SELECT repo_id, "
 	    "YEAR(created_at) * 12 + MONTH(created_at) - 1, "
 	    "IF(merged = 1 AND merged_at IS NOT NULL, YEAR(merged_at) * 12 + MONTH(merged_at) - 1, -1), "
-	    "COUNT(*) FROM pull_requests GROUP BY 1, 2, 3", "") < 0 ||
+	    "IF(state = 'closed' AND merged = 0 AND closed_at IS NOT NULL, "
+	    "YEAR(closed_at) * 12 + MONTH(closed_at) - 1, -1), "
+	    "COUNT(*) FROM pull_requests GROUP BY 1, 2, 3, 4", "") < 0 ||
 	    db_query(x->db, &x->repo_ids, "SELECT id, full_name FROM repositories", "") < 0)) {
 		note_error(x, "reconciliation: %s", db_error(x->db));
 		db_res_free(x->counts);
@@ -782,9 +1179,26 @@ reconciliation(struct ictx *x, const char *repo)
 		rc = -1;
 		goto out;
 	}
+	/* GitHub unchanged (page 1 of the PRs by updated time answered 304)
+	 * since a check verified every count at this very page: GitHub's
+	 * counts are what that check believed; no search needed */
+	if (x->page_304) {
+		struct db_res *mk;
+		char key[400];
+		lb_snprintf(key, sizeof key, "verified:%s", repo);
+		if (db_query(x->db, &mk, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", key) < 0) {
+			note_error(x, "reconciliation: %s", db_error(x->db));
+			rc = -1;
+			goto out;
+		}
+		if (mk->nrows == 1 && db_get(mk, 0, 0) && strcmp(db_str(mk, 0, 0), x->page_etag) == 0 &&
+		    (x->label_beliefs = lb_strndup(db_str(mk, 0, 1), strlen(db_str(mk, 0, 1)))) != NULL)
+			x->counts_unchanged = 1;
+		db_res_free(mk);
+	}
 	res = x->counts;
 	for (size_t i = 0; i < res->nrows; i++) {
-		long long c = db_getll(res, i, 1, -1), m = db_getll(res, i, 2, -1), n = db_getll(res, i, 3, 0);
+		long long n = db_getll(res, i, 4, 0);
 		const char *rid = db_str(res, i, 0);
 		int ours = 0;
 		for (size_t k = 0; k < x->repo_ids->nrows && !ours; k++)
@@ -792,71 +1206,557 @@ reconciliation(struct ictx *x, const char *repo)
 			    strcasecmp(db_str(x->repo_ids, k, 1), repo) == 0;
 		if (!ours)
 			continue;
-		if (c >= 0)
-			cnt[0][c < lo ? 0 : c > hi ? span - 1 : c - lo] += n;
-		if (m >= 0)
-			cnt[1][m < lo ? 0 : m > hi ? span - 1 : m - lo] += n;
+		for (int f = 0; f < NFIELDS; f++) {
+			long long m = db_getll(res, i, (size_t)f + 1, -1);
+			if (m >= 0)
+				cnt[f][m < lo ? 0 : m > hi ? span - 1 : m - lo] += n;
+		}
 	}
 	for (size_t i = 0; i < x->ndeltas; i++) {
 		const struct delta *d = &x->deltas[i];
 		int m = d->month < lo ? lo : d->month > hi ? hi : d->month;
-		cnt[d->field][m - lo] += d->d;
+		if (d->field < NFIELDS)
+			cnt[d->field][m - lo] += d->d;
 	}
-	for (int f = 0; f < 2; f++) {
-		struct recon r = { repo, f, lo, hi, cnt[f], prefix[f], BISECT_SEARCHES };
+	for (int f = 0; f < NFIELDS; f++) {
+		struct recon r = { repo, f, NULL, NULL, lo, hi, cnt[f], prefix[f], BISECT_SEARCHES };
 		long long total, stored;
-		int first = -1, start = hi, b = 0, order[PROBE_MAX], np;
+		int start = hi, b = 0, order[PROBE_MAX], np, sc;
 		prefix_sums(&r);
+		if (x->counts_unchanged) {	/* GitHub's counts: the beliefs */
+			for (int i = 0; i < span && rc == 0; i++)
+				if (cnt[f][i] != prev[f][i] && month_finding(x, &r, lo + i, prev[f][i], cnt[f][i]) < 0)
+					rc = -1;
+			for (int i = 0; f == 0 && i < span; i++)
+				if (prev[0][i] != 0 || cnt[0][i] != 0) {
+					x->repo_start = lo + i;
+					break;
+				}
+			if (rc == 0 && beliefs_store(x, repo, f, lo, hi, cnt[f], prev[f]) < 0)
+				rc = -1;
+			continue;
+		}
 		for (int i = 0; i < span; i++)
 			if (cnt[f][i] != 0) {
 				start = lo + i;
 				break;
 			}
-		if (search_count(x, repo, f, lo, hi, &total, &first) < 0) {
+		sc = search_count(x, repo, f, NULL, lo, hi, &total, f == 0 ? &first : NULL);
+		if (sc == -2) {
+			unverified(x, IC_RECONCILIATION, repo, "%s: GitHub answered without a complete count",
+			    field_names[f]);
+			incomplete = 1;
+			continue;
+		}
+		if (sc < 0) {
 			rc = -1;
 			break;
 		}
-		/* bisect from the oldest month either side has: a PR merged is
-		 * merged after it was created, so GitHub's oldest created PR
-		 * bounds both; the months before hold nothing on either side */
+		/* bisect from the oldest month either side has: a PR is merged
+		 * or closed after it was created, so GitHub's oldest created PR
+		 * bounds every field; the months before hold nothing on either
+		 * side */
 		if (first >= lo && first < start)
 			start = first;
 		if (first < lo && total > 0)
 			start = lo;
+		if (f == 0)
+			x->repo_start = start;
 		stored = prefix[f][span];
-		/* nothing stored (never synced) or too many months differ: one
-		 * finding for the repository, resynced in full */
-		if (stored == 0 && total > 0)
+		if (full) {	/* a full resync is queued already: totals only */
+			if (stored != total)
+				b = 1;
+		} else if (stored == 0 && total > 0) {
+			/* nothing stored (never synced): resynced in full */
 			b = 1;
-		else if (stored != total) {
+			lb_strlcpy(why_full, "nothing stored", sizeof why_full);
+		} else if (stored != total) {
 			np = probe_order(x, &r, since[f][0] ? prev[f] : NULL, since[f], start, total - stored,
 			    order);
 			for (int k = 0; k < np && b == 0 && stored_sum(&r, start, hi) != total; k++)
 				b = probe(x, &r, order[k]);
 			if (b == 0)
 				b = bisect(x, &r, start, hi, total);
+			if (b == 1)
+				lb_strlcpy(why_full, "too many months differ", sizeof why_full);
 		}
 		if (b < 0) {
 			rc = -1;
 			break;
 		}
-		if (b > 0 && counted(x, IC_RECONCILIATION)) {
-			char det[200];
-			lb_snprintf(det, sizeof det, "%s: GitHub %lld, stored %lld in all; %s: full resync",
-			    f ? "merged" : "created", total, stored, stored ? "too many months differ" :
-			    "nothing stored");
-			store_finding(x, IC_RECONCILIATION, repo, det, repair_sync(x, "prs", repo, 0));
-			break;	/* the full resync covers merged too */
+		if (b == 2) {
+			unverified(x, IC_RECONCILIATION, repo, "%s: GitHub answered without a complete count "
+			    "while narrowing down the months that differ", field_names[f]);
+			incomplete = 1;
+			continue;
 		}
-		if (b == 0 && beliefs_store(x, repo, f, lo, hi, cnt[f], prev[f]) < 0)
+		if (b == 1) {	/* too many months differ: one finding, a full resync */
+			size_t l = strlen(full_det);
+			full = 1;
+			lb_snprintf(full_det + l, sizeof full_det - l, "%s%s: GitHub %lld, stored %lld",
+			    l ? ", " : "", field_names[f], total, stored);
+			continue;
+		}
+		if (beliefs_store(x, repo, f, lo, hi, cnt[f], prev[f]) < 0)
 			rc = -1;
 	}
+	x->repo_full = full;
+	x->counts_complete = rc == 0 && !full && !incomplete;
+	if (full && counted(x, IC_RECONCILIATION)) {
+		char det[800];
+		lb_snprintf(det, sizeof det, "%s in all; %s: full resync", full_det,
+		    why_full[0] ? why_full : "too many months differ");
+		store_finding(x, IC_RECONCILIATION, repo, det, repair_sync(x, "prs", repo, 0));
+	}
 out:
-	for (int f = 0; f < 2; f++) {
+	for (int f = 0; f < NFIELDS; f++) {
 		free(cnt[f]);
 		free(prev[f]);
 		free(prefix[f]);
 	}
+	return rc;
+}
+
+/* ------------------------------------------------------ kept lists */
+
+/*
+ * A paged GitHub list asked with the ETags of the last check: page N of
+ * url (which ends in "?per_page=100") is kept in integrity_pages under
+ * "KEY:N" as a summary, one line per item made by fn from the JSON array,
+ * after a first line "1" (more pages follow) or "0" (the last page). On
+ * 304 the kept summary stands for the page. All summaries are appended to
+ * out. Returns 0, or -1 on an error (noted).
+ */
+typedef int (*summarize_fn)(json_val item, struct buf *b);
+
+static void
+buf_clean(struct buf *b, const char *s)
+{
+	for (; s && *s; s++)
+		buf_printf(b, "%c", (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static int
+kept_list(struct ictx *x, const char *url, const char *key, summarize_fn fn, struct buf *out, int *all304)
+{
+	char pu[GH_URL_MAX], pk[400], etag[GH_ETAG_MAX];
+	struct gh_resp r;
+	int rc = 0;
+
+	if (all304)
+		*all304 = 1;
+	gh_resp_init(&r);
+	for (int page = 1; page <= LIST_MAX_PAGES; page++) {
+		struct db_res *kept = NULL;
+		const char *text = NULL;
+		struct buf t = BUF_INIT;
+		json_val root = NULL;
+		int g, more = 0;
+
+		etag[0] = '\0';
+		if (lb_snprintf(pu, sizeof pu, "%s&page=%d", url, page) < 0 ||
+		    lb_snprintf(pk, sizeof pk, "%s:%d", key, page) < 0) {
+			note_error(x, "list key too long: %.200s", key);
+			rc = -1;
+			break;
+		}
+		if (db_query(x->db, &kept, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", pk) < 0) {
+			note_error(x, "kept pages: %s", db_error(x->db));
+			rc = -1;
+			break;
+		}
+		if (kept->nrows == 1 && db_get(kept, 0, 0))
+			lb_strlcpy(etag, db_get(kept, 0, 0), sizeof etag);
+		g = get_json(x, pu, etag[0] ? etag : NULL, &r, &root);
+		if (g != 0 && all304)
+			*all304 = 0;
+		if (g == 0 && kept->nrows == 1) {
+			text = db_str(kept, 0, 1);
+			more = text[0] == '1';
+			text = strchr(text, '\n');
+			buf_printf(out, "%s", text ? text + 1 : "");
+		} else if (g == 1 && json_is_array(root)) {
+			more = r.next[0] != '\0';
+			buf_printf(&t, "%d\n", more);
+			JSON_EACH(item, root)
+				fn(item, &t);
+			buf_printf(out, "%s", t.data ? strchr(t.data, '\n') + 1 : "");
+			if (db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+			    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), "
+			    "items = VALUES(items), fetched_at = VALUES(fetched_at)", "sss", pk,
+			    r.etag[0] ? r.etag : NULL, t.data ? t.data : "0\n") < 0) {
+				note_error(x, "kept pages: %s", db_error(x->db));
+				rc = -1;
+			}
+		} else {
+			if (g >= 0)
+				note_error(x, "GET %.300s: %s", pu, g == 0 ? "304 without a kept page" :
+				    "expected a JSON array");
+			rc = -1;
+		}
+		buf_free(&t);
+		json_free(root);
+		db_res_free(kept);
+		if (rc < 0 || !more)
+			break;
+		if (page == LIST_MAX_PAGES) {
+			note_error(x, "GET %.300s: more than %d pages", url, LIST_MAX_PAGES);
+			rc = -1;
+		}
+	}
+	gh_resp_free(&r);
+	if (out->len && out->data == NULL)
+		rc = -1;
+	return rc;
+}
+
+/* The next line of a summary (moves *p); NULL at the end. */
+static char *
+next_line(char **p)
+{
+	char *s = *p, *e;
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	e = strchr(s, '\n');
+	if (e) {
+		*e = '\0';
+		*p = e + 1;
+	} else
+		*p = s + strlen(s);
+	return s;
+}
+
+/* ------------------------------------------------------------- labels */
+
+static int
+sum_label(json_val l, struct buf *b)
+{
+	const char *n = json_str(l, "name");
+
+	if (n == NULL || *n == '\0')
+		return 0;
+	buf_clean(b, n);
+	return buf_printf(b, "\n");
+}
+
+struct lab {
+	char name[256];
+	long long stored;	/* merged PRs with it, after freshness */
+	long long github;	/* GitHub's count, when known */
+	int known;
+};
+
+static struct lab *
+lab_find(struct lab *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static int
+lab_add(struct lab **v, size_t *n, size_t *cap, const char *name, long long stored)
+{
+	struct lab *l = lab_find(*v, *n, name);
+
+	if (l) {
+		l->stored += stored;
+		return 0;
+	}
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 32;
+		struct lab *nv = realloc(*v, nc * sizeof *nv);
+		if (nv == NULL)
+			return -1;
+		*v = nv;
+		*cap = nc;
+	}
+	lb_strlcpy((*v)[*n].name, name, sizeof (*v)[*n].name);
+	(*v)[*n].stored = stored;
+	(*v)[*n].github = 0;
+	(*v)[*n].known = 0;
+	(*n)++;
+	return 0;
+}
+
+/* A name that may go in label:a,b,c (no quoting needed). */
+static int
+plain_label(const char *n)
+{
+	return *n && strpbrk(n, " ,\":\\") == NULL;
+}
+
+/* GitHub has total merged PRs labelled l, we have l->stored: find the
+ * merged months that differ. */
+static int
+label_months(struct ictx *x, const char *repo, const char *repo_id, const struct lab *l,
+    const char *lq, long long total)
+{
+	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, start = x->repo_start, b;
+	long long *cnt = calloc((size_t)span, sizeof *cnt), *prefix = calloc((size_t)span + 1, sizeof *prefix);
+	struct recon r = { repo, 1, l->name, lq, lo, hi, cnt, prefix, BISECT_SEARCHES };
+	struct db_res *res = NULL;
+	int rc = 0;
+
+	if (cnt == NULL || prefix == NULL) {
+		note_error(x, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	if (db_query(x->db, &res, "SELECT YEAR(p.merged_at) * 12 + MONTH(p.merged_at) - 1, COUNT(*) "
+	    "FROM pull_requests p JOIN pr_labels pl ON pl.pr_id = p.id JOIN labels l ON l.id = pl.label_id "
+	    "WHERE p.repo_id = ? AND p.merged = 1 AND p.merged_at IS NOT NULL AND l.name = ? GROUP BY 1",
+	    "ss", repo_id, l->name) < 0) {
+		note_error(x, "labels: %s", db_error(x->db));
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < res->nrows; i++) {
+		long long m = db_getll(res, i, 0, -1);
+		if (m >= 0)
+			cnt[m < lo ? 0 : m > hi ? span - 1 : m - lo] += db_getll(res, i, 1, 0);
+	}
+	for (size_t i = 0; i < x->ndeltas; i++) {
+		const struct delta *d = &x->deltas[i];
+		int m = d->month < lo ? lo : d->month > hi ? hi : d->month;
+		if (d->field == 3 && strcasecmp(d->label, l->name) == 0)
+			cnt[m - lo] += d->d;
+	}
+	for (int i = 0; i < span; i++)
+		if (cnt[i] != 0 && lo + i < start) {
+			start = lo + i;
+			break;
+		}
+	prefix_sums(&r);
+	b = bisect(x, &r, start, hi, total);
+	if (b < 0)
+		rc = -1;
+	else if (b == 2)
+		unverified(x, IC_LABELS, repo, "label %s: GitHub answered without a complete count", l->name);
+	else if (b == 1 && counted(x, IC_LABELS)) {
+		char det[600];
+		lb_snprintf(det, sizeof det, "label %s on merged PRs: GitHub %lld, stored %lld in all; "
+		    "too many months differ: full resync", l->name, total, l->stored);
+		store_finding(x, IC_LABELS, repo, det, repair_sync(x, "prs", repo, 0));
+		rc = 1;	/* the full resync covers every label */
+	}
+out:
+	db_res_free(res);
+	free(cnt);
+	free(prefix);
+	return rc;
+}
+
+static int
+labels_check(struct ictx *x, const char *repo, int resynced)
+{
+	char rp[900], url[GH_URL_MAX], key[400], rid[24] = "";
+	struct buf names = BUF_INIT;
+	struct lab *v = NULL;
+	size_t n = 0, cap = 0, nplain = 0;
+	size_t *single = NULL, *plain = NULL, nsingle = 0;
+	int rc = 0, budget = INTEGRITY_LABEL_SEARCHES, full = 0, all304 = 0, complete = 1;
+	char *p, *line, mkey[400];
+
+	for (size_t k = 0; x->repo_ids && k < x->repo_ids->nrows && !rid[0]; k++)
+		if (strcasecmp(db_str(x->repo_ids, k, 1), repo) == 0)
+			lb_strlcpy(rid, db_str(x->repo_ids, k, 0), sizeof rid);
+	lb_snprintf(mkey, sizeof mkey, "verified:%s", repo);
+	if (resynced || !rid[0]) {	/* the full resync (or first sync) brings the labels */
+		unverified(x, IC_LABELS, repo, "labels of merged PRs not compared: the repository is %s",
+		    rid[0] ? "resynced in full" : "not stored yet");
+		if (db_exec(x->db, "DELETE FROM integrity_pages WHERE repo = ?", "s", mkey) < 0) {
+			note_error(x, "labels: %s", db_error(x->db));
+			return -1;
+		}
+		return 0;
+	}
+	if (x->label_counts == NULL && db_query(x->db, &x->label_counts, "SELECT p.repo_id, l.name, COUNT(*) "
+	    "FROM pr_labels pl JOIN pull_requests p ON p.id = pl.pr_id JOIN labels l ON l.id = pl.label_id "
+	    "WHERE p.merged = 1 GROUP BY p.repo_id, l.name", "") < 0) {
+		note_error(x, "labels: %s", db_error(x->db));
+		return -1;
+	}
+	if (repo_path(repo, rp, sizeof rp) < 0 ||
+	    lb_snprintf(url, sizeof url, "%s/labels?per_page=100", rp) < 0 ||
+	    lb_snprintf(key, sizeof key, "labels:%s", repo) < 0) {
+		note_error(x, "labels: bad repository '%.200s'", repo);
+		return -1;
+	}
+	if (kept_list(x, url, key, sum_label, &names, &all304) < 0) {
+		buf_free(&names);
+		return -1;
+	}
+	/* every label GitHub lists, every label stored on merged PRs, and those
+	 * freshness found: stored counts as they will be after its repairs */
+	p = names.data;
+	while ((line = next_line(&p)) != NULL)
+		if (*line && lab_add(&v, &n, &cap, line, 0) < 0)
+			goto oom;
+	for (size_t i = 0; i < x->label_counts->nrows; i++)
+		if (strcmp(db_str(x->label_counts, i, 0), rid) == 0 &&
+		    lab_add(&v, &n, &cap, db_str(x->label_counts, i, 1), db_getll(x->label_counts, i, 2, 0)) < 0)
+			goto oom;
+	for (size_t i = 0; i < x->ndeltas; i++)
+		if (x->deltas[i].field == 3 && lab_add(&v, &n, &cap, x->deltas[i].label, x->deltas[i].d) < 0)
+			goto oom;
+	if (x->counts_unchanged && all304) {
+		/* GitHub unchanged, labels too, since a check verified them all:
+		 * its counts are that check's; searches only where we moved */
+		p = x->label_beliefs;
+		while ((line = next_line(&p)) != NULL) {
+			char *tab = strchr(line, '\t');
+			struct lab *l;
+			if (tab == NULL)
+				continue;
+			*tab = '\0';
+			if (lab_add(&v, &n, &cap, line, 0) < 0)
+				goto oom;
+			l = lab_find(v, n, line);
+			l->github = strtoll(tab + 1, NULL, 10);
+		}
+		for (size_t i = 0; i < n && rc >= 0 && !full; i++) {
+			char lq[300];
+			if (v[i].stored == v[i].github)
+				continue;
+			if (strchr(v[i].name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", v[i].name) < 0) {
+				unverified(x, IC_LABELS, repo, "label %s: a name GitHub's search cannot quote", v[i].name);
+				continue;
+			}
+			rc = label_months(x, repo, rid, &v[i], lq, v[i].github);
+			full = rc == 1;
+		}
+		rc = rc < 0 ? -1 : 0;
+		goto out;
+	}
+	single = calloc(n + 1, sizeof *single);
+	plain = calloc(n + 1, sizeof *plain);
+	if (single == NULL || plain == NULL)
+		goto oom;
+	/* labels on merged PRs: one search each; labels on none: together */
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].stored == 0 && plain_label(v[i].name))
+			plain[nplain++] = i;
+		else
+			single[nsingle++] = i;
+	}
+	for (size_t g = 0; g < nplain && rc >= 0 && !full;) {
+		char lq[SEARCH_Q_MAX + 1] = "", q[600];
+		size_t g0 = g, l = 0;
+		long long total;
+		int sc;
+		/* as many as fit in one query */
+		for (; g < nplain; g++) {
+			size_t add = strlen(v[plain[g]].name) + (l ? 1 : 0);
+			if (l + add >= sizeof lq)
+				break;
+			lq[l] = ',';
+			lb_strlcpy(lq + l + (l ? 1 : 0), v[plain[g]].name, sizeof lq - l - (l ? 1 : 0));
+			l += add;
+			if (search_query(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, q, sizeof q) < 0) {
+				l -= add;
+				lq[l] = '\0';
+				break;
+			}
+		}
+		if (g == g0) {	/* one name alone is too long for a query */
+			single[nsingle++] = plain[g++];
+			continue;
+		}
+		if (budget-- <= 0) {
+			unverified(x, IC_LABELS, repo, "%zu labels stored on no merged PR not verified: at most "
+			    "%d label searches per repository and check", nplain - g0, INTEGRITY_LABEL_SEARCHES);
+			complete = 0;
+			break;
+		}
+		sc = search_count(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
+		if (sc == -2) {
+			unverified(x, IC_LABELS, repo, "labels %s: GitHub answered without a complete count", lq);
+			complete = 0;
+			continue;
+		}
+		if (sc < 0) {
+			rc = -1;
+			break;
+		}
+		if (total != 0)	/* some of them are on merged PRs: each one alone */
+			for (size_t k = g0; k < g; k++)
+				single[nsingle++] = plain[k];
+		else
+			for (size_t k = g0; k < g; k++)
+				v[plain[k]].known = 1;	/* GitHub: 0 */
+	}
+	/* one search per label, in turn from the run's id on, so that labels
+	 * left for the budget come first in a later check */
+	for (size_t k = 0; k < nsingle && rc >= 0 && !full; k++) {
+		struct lab *l = &v[single[(k + (size_t)(x->res->run_id % (nsingle ? nsingle : 1))) % nsingle]];
+		char lq[300];
+		long long total;
+		int sc;
+		if (budget <= 0) {
+			unverified(x, IC_LABELS, repo, "%zu labels not verified: at most %d label searches per "
+			    "repository and check (later checks take them first)", nsingle - k,
+			    INTEGRITY_LABEL_SEARCHES);
+			complete = 0;
+			break;
+		}
+		if (strchr(l->name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", l->name) < 0) {
+			unverified(x, IC_LABELS, repo, "label %s: a name GitHub's search cannot quote", l->name);
+			complete = 0;
+			continue;
+		}
+		budget--;
+		sc = search_count(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
+		if (sc == -2) {
+			unverified(x, IC_LABELS, repo, "label %s: GitHub could not count it (query too long "
+			    "or incomplete results)", l->name);
+			complete = 0;
+			continue;
+		}
+		if (sc < 0) {
+			rc = -1;
+			break;
+		}
+		l->github = total;
+		l->known = 1;
+		if (total != l->stored) {
+			int lr = label_months(x, repo, rid, l, lq, total);
+			if (lr < 0)
+				rc = -1;
+			full = lr == 1;
+		}
+	}
+	/* every count verified at this page of PRs: the next check may believe
+	 * them while GitHub answers 304 (else the mark goes) */
+	for (size_t i = 0; i < n; i++)
+		complete &= v[i].known;
+	if (rc == 0) {
+		struct buf t = BUF_INIT;
+		int ok = x->counts_complete && complete && !full && x->page_etag[0];
+		for (size_t i = 0; ok && i < n; i++) {
+			buf_clean(&t, v[i].name);
+			buf_printf(&t, "\t%lld\n", v[i].github);
+		}
+		if (ok ? db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), items = VALUES(items), "
+		    "fetched_at = VALUES(fetched_at)", "sss", mkey, x->page_etag, t.data ? t.data : "") < 0 :
+		    db_exec(x->db, "DELETE FROM integrity_pages WHERE repo = ?", "s", mkey) < 0) {
+			note_error(x, "labels: %s", db_error(x->db));
+			rc = -1;
+		}
+		buf_free(&t);
+	}
+	goto out;
+oom:
+	note_error(x, "out of memory");
+	rc = -1;
+out:
+	free(single);
+	free(plain);
+	free(v);
+	buf_free(&names);
 	return rc;
 }
 
@@ -932,8 +1832,9 @@ referential(struct ictx *x)
 	db_res_free(res);
 
 	/* teams whose members were not synced for too long (only when the
-	 * teams sync is configured: a webhook-only install never syncs) */
-	if (!x->gh_teams)
+	 * teams sync is configured: a webhook-only install never syncs; and
+	 * only when the teams check could not compare the members itself) */
+	if (!x->gh_teams || x->teams_verified)
 		return rc;
 	if (db_query(x->db, &res, "SELECT slug, IFNULL(DATE_FORMAT(members_synced_at, "
 	    "'%Y-%m-%d %H:%i:%s'), 'never') FROM teams WHERE deleted_at IS NULL AND "
@@ -951,6 +1852,238 @@ referential(struct ictx *x)
 		store_finding(x, IC_REFERENTIAL, subj, det, repair_sync(x, "team", db_str(res, i, 0), 0));
 	}
 	db_res_free(res);
+	return rc;
+}
+
+/* -------------------------------------------------------------- teams */
+
+static int
+sum_team(json_val t, struct buf *b)
+{
+	long long id = json_ll(t, "id", -1);
+	const char *slug = json_str(t, "slug"), *name = json_str(t, "name");
+
+	if (id <= 0 || slug == NULL)
+		return 0;
+	buf_printf(b, "%lld\t", id);
+	buf_clean(b, slug);
+	buf_printf(b, "\t");
+	buf_clean(b, name ? name : "");
+	return buf_printf(b, "\n");
+}
+
+static int
+sum_member(json_val u, struct buf *b)
+{
+	long long id = json_ll(u, "id", -1);
+
+	return id > 0 ? buf_printf(b, "%lld\n", id) : 0;
+}
+
+static int
+ull_cmp(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One team's members: GitHub's (listed) against the stored open ones
+ * (ours, sorted). */
+static int
+team_members(struct ictx *x, const char *org, unsigned long long team, const char *slug,
+    const unsigned long long *ours, size_t nours, unsigned long long *job)
+{
+	char es[320], url[GH_URL_MAX], key[64], subj[300], det[400];
+	struct buf t = BUF_INIT;
+	unsigned long long *gh = NULL, ex_gh = 0, ex_ours = 0;
+	size_t ngh = 0, cap = 0, only_gh = 0, only_ours = 0, i = 0, k = 0;
+	char *p, *line;
+	int rc = 0;
+
+	if (gh_escape(slug, es, sizeof es) < 0 ||
+	    lb_snprintf(url, sizeof url, "/orgs/%s/teams/%s/members?per_page=100", org, es) < 0) {
+		note_error(x, "teams: slug too long: %.100s", slug);
+		return -1;
+	}
+	lb_snprintf(key, sizeof key, "members:%llu", team);
+	if (kept_list(x, url, key, sum_member, &t, NULL) < 0) {
+		buf_free(&t);
+		return -1;
+	}
+	p = t.data;
+	while ((line = next_line(&p)) != NULL) {
+		if (ngh == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			unsigned long long *n = realloc(gh, nc * sizeof *n);
+			if (n == NULL) {
+				note_error(x, "out of memory");
+				rc = -1;
+				goto out;
+			}
+			gh = n;
+			cap = nc;
+		}
+		gh[ngh++] = strtoull(line, NULL, 10);
+	}
+	qsort(gh, ngh, sizeof *gh, ull_cmp);
+	while (i < ngh || k < nours) {
+		if (k >= nours || (i < ngh && gh[i] < ours[k])) {
+			if (!only_gh++)
+				ex_gh = gh[i];
+			i++;
+		} else if (i >= ngh || ours[k] < gh[i]) {
+			if (!only_ours++)
+				ex_ours = ours[k];
+			k++;
+		} else {
+			i++;
+			k++;
+		}
+	}
+	if ((only_gh || only_ours) && counted(x, IC_TEAMS)) {
+		char a[120] = "", b[120] = "";
+		lb_snprintf(subj, sizeof subj, "team %s members", slug);
+		if (only_gh)
+			lb_snprintf(a, sizeof a, "; %zu listed by GitHub not stored (user %llu%s)",
+			    only_gh, ex_gh, only_gh > 1 ? ", ..." : "");
+		if (only_ours)
+			lb_snprintf(b, sizeof b, "; %zu stored not listed by GitHub (user %llu%s)",
+			    only_ours, ex_ours, only_ours > 1 ? ", ..." : "");
+		lb_snprintf(det, sizeof det, "GitHub %zu, stored %zu%s%s", ngh, nours, a, b);
+		*job = repair_sync(x, "team", slug, 0);
+		store_finding(x, IC_TEAMS, subj, det, *job);
+	}
+out:
+	free(gh);
+	buf_free(&t);
+	return rc;
+}
+
+static int
+teams_check(struct ictx *x, const char *why)
+{
+	char org[256], url[GH_URL_MAX], key[300], subj[300], det[600];
+	struct buf t = BUF_INIT;
+	struct db_res *stored = NULL, *mem = NULL;
+	unsigned long long teams_job = 0, *ours = NULL, *listed_ids = NULL, *mt = NULL, *st_ids = NULL;
+	size_t nmem = 0, nlisted = 0;
+	char *p, *line;
+	int rc = 0;
+
+	if (!x->gh_teams) {
+		if (x->c->partner_org && *x->c->partner_org)
+			unverified(x, IC_TEAMS, "teams", "teams and memberships not compared with GitHub: %s",
+			    x->gh ? why : "[github] token is not set");
+		return 0;
+	}
+	if (gh_escape(x->c->partner_org, org, sizeof org) < 0 ||
+	    lb_snprintf(url, sizeof url, "/orgs/%s/teams?per_page=100", org) < 0 ||
+	    lb_snprintf(key, sizeof key, "teams:%s", x->c->partner_org) < 0) {
+		note_error(x, "teams: partner_org too long");
+		return -1;
+	}
+	if (db_query(x->db, &stored, "SELECT t.id, t.slug, t.name FROM teams t JOIN organizations o ON o.id = t.org_id "
+	    "WHERE o.login = ? AND t.deleted_at IS NULL ORDER BY t.id", "s", x->c->partner_org) < 0 ||
+	    db_query(x->db, &mem, "SELECT m.team_id, m.user_id FROM memberships m JOIN teams t ON t.id = m.team_id "
+	    "JOIN organizations o ON o.id = t.org_id WHERE o.login = ? AND t.deleted_at IS NULL "
+	    "AND m.ended_at IS NULL ORDER BY m.team_id, m.user_id", "s", x->c->partner_org) < 0) {
+		note_error(x, "teams: %s", db_error(x->db));
+		rc = -1;
+		goto out;
+	}
+	if (kept_list(x, url, key, sum_team, &t, NULL) < 0) {
+		rc = -1;
+		goto out;
+	}
+	/* parsed once: the membership rows are sorted by team, then user */
+	if ((ours = calloc(mem->nrows + 1, sizeof *ours)) == NULL ||
+	    (mt = calloc(mem->nrows + 1, sizeof *mt)) == NULL ||
+	    (st_ids = calloc(stored->nrows + 1, sizeof *st_ids)) == NULL ||
+	    (listed_ids = calloc(t.len / 2 + 1, sizeof *listed_ids)) == NULL) {
+		note_error(x, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < mem->nrows; i++) {
+		mt[i] = strtoull(db_str(mem, i, 0), NULL, 10);
+		ours[i] = strtoull(db_str(mem, i, 1), NULL, 10);
+	}
+	for (size_t i = 0; i < stored->nrows; i++)
+		st_ids[i] = strtoull(db_str(stored, i, 0), NULL, 10);
+	/* each team GitHub lists: stored alike? its members alike? */
+	p = t.data;
+	while ((line = next_line(&p)) != NULL && rc == 0) {
+		char *slug = strchr(line, '\t'), *name = slug ? strchr(slug + 1, '\t') : NULL;
+		unsigned long long id = strtoull(line, NULL, 10), job = 0;
+		size_t row = (size_t)-1, m0, m1;
+		if (slug == NULL || name == NULL)
+			continue;
+		*slug++ = '\0';
+		*name++ = '\0';
+		listed_ids[nlisted++] = id;	/* a line is longer than 2 characters */
+		{	/* stored is sorted by id */
+			size_t a = 0, b = stored->nrows;
+			while (a < b) {
+				size_t mid = a + (b - a) / 2;
+				if (st_ids[mid] < id)
+					a = mid + 1;
+				else
+					b = mid;
+			}
+			if (a < stored->nrows && st_ids[a] == id)
+				row = a;
+		}
+		if (row == (size_t)-1 || strcmp(db_str(stored, row, 1), slug) != 0 ||
+		    strcmp(db_str(stored, row, 2), name) != 0) {
+			if (!counted(x, IC_TEAMS))
+				continue;
+			lb_snprintf(subj, sizeof subj, "team %s", slug);
+			if (row == (size_t)-1)
+				lb_snprintf(det, sizeof det, "GitHub has team %llu (%s), not stored or deleted here", id, name);
+			else
+				lb_snprintf(det, sizeof det, "renamed on GitHub: %s (%s), stored %s (%s)", slug, name,
+				    db_str(stored, row, 1), db_str(stored, row, 2));
+			if (teams_job == 0)
+				teams_job = repair_sync(x, "teams", NULL, 0);
+			store_finding(x, IC_TEAMS, subj, det, teams_job);
+			continue;	/* the teams sync brings its members */
+		}
+		/* the team's stored open memberships: a run of rows of mem */
+		for (m0 = 0, m1 = mem->nrows; m0 < m1;) {
+			size_t mid = m0 + (m1 - m0) / 2;
+			if (mt[mid] < id)
+				m0 = mid + 1;
+			else
+				m1 = mid;
+		}
+		for (m1 = m0; m1 < mem->nrows && mt[m1] == id; m1++)
+			;
+		nmem = m1 - m0;
+		if (team_members(x, org, id, slug, ours + m0, nmem, &job) < 0)
+			rc = -1;
+	}
+	/* live teams here that GitHub no longer lists */
+	qsort(listed_ids, nlisted, sizeof *listed_ids, ull_cmp);
+	for (size_t i = 0; i < stored->nrows && rc == 0; i++) {
+		unsigned long long id = st_ids[i];
+		int listed = bsearch(&id, listed_ids, nlisted, sizeof *listed_ids, ull_cmp) != NULL;
+		if (listed || !counted(x, IC_TEAMS))
+			continue;
+		lb_snprintf(subj, sizeof subj, "team %s", db_str(stored, i, 1));
+		lb_snprintf(det, sizeof det, "live here, GitHub no longer lists team %llu (deleted)", id);
+		if (teams_job == 0)
+			teams_job = repair_sync(x, "teams", NULL, 0);
+		store_finding(x, IC_TEAMS, subj, det, teams_job);
+	}
+out:
+	free(ours);
+	free(mt);
+	free(st_ids);
+	free(listed_ids);
+	buf_free(&t);
+	db_res_free(stored);
+	db_res_free(mem);
 	return rc;
 }
 
@@ -1271,6 +2404,8 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	/* runs older than 30 days go */
 	if (db_exec(db, "DELETE FROM integrity_findings WHERE run_id IN (SELECT id FROM integrity_runs "
 	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
+	    db_exec(db, "DELETE FROM integrity_unverified WHERE run_id IN (SELECT id FROM integrity_runs "
+	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
 	    db_exec(db, "DELETE FROM integrity_runs WHERE started_at < NOW(6) - INTERVAL 30 DAY", "") < 0 ||
 	    db_exec(db, "INSERT INTO integrity_runs (started_at, repair, status) VALUES (NOW(6), ?, 'running')",
 	    "i", (long long)(repair != 0)) < 0) {
@@ -1299,13 +2434,18 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 		x.gh_prs = x.gh_teams = x.gh_token = 0;
 
 	if (!x.gh_prs && c->repositories.n > 0)	/* a configuration, not an error */
-		log_info("check: freshness and reconciliation skipped: %s",
-		    x.gh ? why : "[github] token (or a GitHub App) is not set");
+		for (int k = 0; k < 3; k++)
+			unverified(&x, k == 0 ? IC_FRESHNESS : k == 1 ? IC_RECONCILIATION : IC_LABELS,
+			    "repositories", "skipped: %s", x.gh ? why : "[github] token (or a GitHub App) is not set");
 	for (size_t i = 0; x.gh_prs && i < c->repositories.n; i++) {
 		const char *repo = c->repositories.v[i];
 		double s0 = now_secs();
 		x.ndeltas = 0;
 		x.page_items = -1;
+		x.page_304 = x.counts_unchanged = x.counts_complete = 0;
+		x.page_etag[0] = '\0';
+		free(x.label_beliefs);
+		x.label_beliefs = NULL;
 		if (freshness(&x, repo) < 0)
 			partial = 1;
 		x.secs[IC_FRESHNESS] += now_secs() - s0;
@@ -1313,6 +2453,18 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 		if (reconciliation(&x, repo) < 0)
 			partial = 1;
 		x.secs[IC_RECONCILIATION] += now_secs() - s0;
+		s0 = now_secs();
+		if (labels_check(&x, repo, x.repo_full) < 0)
+			partial = 1;
+		x.secs[IC_LABELS] += now_secs() - s0;
+	}
+	{
+		double s0 = now_secs();
+		if (teams_check(&x, why_teams) < 0)
+			partial = 1;
+		else
+			x.teams_verified = x.gh_teams;
+		x.secs[IC_TEAMS] += now_secs() - s0;
 	}
 	{
 		int (*const fn[])(struct ictx *) = { referential, deliveries, spool_check };
@@ -1333,22 +2485,28 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (db_exec(db, "UPDATE integrity_runs SET finished_at = NOW(6), findings = ?, requests = ?, "
-	    "not_modified = ?, status = ?, error = ? WHERE id = ?", "iiissu", (long long)res->findings,
-	    (long long)res->requests, (long long)res->not_modified, partial ? "partial" : "ok",
+	    "not_modified = ?, unverified = ?, status = ?, error = ? WHERE id = ?", "iiiissu",
+	    (long long)res->findings, (long long)res->requests, (long long)res->not_modified,
+	    (long long)res->unverified, partial ? "partial" : "ok",
 	    res->error[0] ? res->error : NULL, res->run_id) < 0) {
 		if (res->error[0] == '\0')
 			lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
 		partial = 1;
 	}
 	log_info("check: run %llu: %ld findings (freshness %ld, reconciliation %ld, referential %ld, "
-	    "deliveries %ld, spool %ld), %ld repairs queued, %lu GitHub requests (%lu not modified), %.2f s%s%s",
+	    "deliveries %ld, spool %ld, labels %ld, teams %ld), %ld not verified, %ld repairs queued, "
+	    "%lu GitHub requests (%lu not modified), %.2f s%s%s",
 	    res->run_id, res->findings, res->per_check[0], res->per_check[1], res->per_check[2],
-	    res->per_check[3], res->per_check[4], res->jobs, res->requests, res->not_modified,
+	    res->per_check[3], res->per_check[4], res->per_check[5], res->per_check[6], res->unverified,
+	    res->jobs, res->requests, res->not_modified,
 	    res->seconds, partial ? "; partial: " : "", partial ? res->error : "");
 	log_debug("check: seconds per check: freshness %.2f, reconciliation %.2f, referential %.2f, "
-	    "deliveries %.2f, spool %.2f", x.secs[0], x.secs[1], x.secs[2], x.secs[3], x.secs[4]);
+	    "deliveries %.2f, spool %.2f, labels %.2f, teams %.2f", x.secs[0], x.secs[1], x.secs[2],
+	    x.secs[3], x.secs[4], x.secs[5], x.secs[6]);
 	free(x.deltas);
+	free(x.label_beliefs);
 	db_res_free(x.counts);
+	db_res_free(x.label_counts);
 	db_res_free(x.repo_ids);
 	gh_free(own);
 	return partial ? 1 : 0;
@@ -1425,12 +2583,23 @@ job_replay(struct sync_ctx *s, json_val v)
 	}
 }
 
+/* 1 when the label names of an issue object are the stored set (names
+ * with LABEL_SEP between them). */
+static int
+same_labels(const char *stored, json_val labels)
+{
+	char mine[1024];
+
+	labels_text(labels, mine, sizeof mine);
+	return label_sets_equal(stored, mine);
+}
+
 /* Search the month's PRs and sync those that are missing or differ. */
 static int
 job_resync_month(struct sync_ctx *s, json_val v)
 {
 	const char *repo = json_str(v, "repo"), *field = json_str(v, "field");
-	int m = integrity_month(json_str(v, "month")), merged;
+	int m = integrity_month(json_str(v, "month")), merged, rejected;
 	char range[40], first[16], q[600], eq[1800], url[GH_URL_MAX];
 	long *seen = NULL;
 	size_t nseen = 0, cap = 0;
@@ -1443,10 +2612,12 @@ job_resync_month(struct sync_ctx *s, json_val v)
 		return SYNC_EPERM;
 	}
 	merged = strcmp(field, "merged") == 0;
+	rejected = strcmp(field, "rejected") == 0;
 	lb_snprintf(first, sizeof first, "%04d-%02d-01", m / 12, m % 12 + 1);
 	if (integrity_range(m, m, range, sizeof range) < 0 ||
-	    lb_snprintf(q, sizeof q, "repo:%s is:pr %s:%s", repo, merged ? "is:merged merged" : "created",
-	    range) < 0 || gh_escape(q, eq, sizeof eq) < 0 ||
+	    lb_snprintf(q, sizeof q, "repo:%s is:pr %s:%s", repo, merged ? "is:merged merged" :
+	    rejected ? "is:closed is:unmerged closed" : "created", range) < 0 ||
+	    gh_escape(q, eq, sizeof eq) < 0 ||
 	    lb_snprintf(url, sizeof url, "/search/issues?q=%s&per_page=100&sort=created&order=asc", eq) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "resync_month: bad arguments");
 		return SYNC_EPERM;
@@ -1481,7 +2652,7 @@ job_resync_month(struct sync_ctx *s, json_val v)
 		}
 		for (json_val it = json_first(items); it && rc == SYNC_OK; it = json_next(items, it)) {
 			long long num = json_ll(it, "number", -1);
-			const char *upd = json_str(it, "updated_at");
+			const char *upd = json_str(it, "updated_at"), *st = json_str(it, "state");
 			char gu[20];
 			int gm = json_str(json_get(it, "pull_request", NULL), "merged_at") != NULL, need;
 
@@ -1499,7 +2670,9 @@ job_resync_month(struct sync_ctx *s, json_val v)
 				cap = nc;
 			}
 			seen[nseen++] = (long)num;
-			if (db_query(s->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), p.merged "
+			if (db_query(s->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), p.merged, "
+			    "p.state, IFNULL((SELECT GROUP_CONCAT(l.name SEPARATOR '\x1f') FROM pr_labels pl "
+			    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id = p.id), '') "
 			    "FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
 			    "WHERE r.full_name = ? AND p.number = ?", "si", repo, num) < 0) {
 				lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
@@ -1507,7 +2680,8 @@ job_resync_month(struct sync_ctx *s, json_val v)
 				break;
 			}
 			need = res->nrows == 0 || strcmp(db_str(res, 0, 0), gu) < 0 ||
-			    (db_getll(res, 0, 1, 0) != 0) != gm;
+			    (db_getll(res, 0, 1, 0) != 0) != gm || (st && strcmp(db_str(res, 0, 2), st) != 0) ||
+			    !same_labels(db_str(res, 0, 3), json_get(it, "labels", NULL));
 			db_res_free(res);
 			res = NULL;
 			if (need) {
@@ -1532,6 +2706,10 @@ job_resync_month(struct sync_ctx *s, json_val v)
 	if (db_query(s->db, &res, merged ?
 	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
 	    "WHERE r.full_name = ? AND p.merged = 1 AND p.merged_at >= ? AND p.merged_at < ? + INTERVAL 1 MONTH" :
+	    rejected ?
+	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
+	    "WHERE r.full_name = ? AND p.state = 'closed' AND p.merged = 0 AND p.closed_at >= ? "
+	    "AND p.closed_at < ? + INTERVAL 1 MONTH" :
 	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
 	    "WHERE r.full_name = ? AND p.created_at >= ? AND p.created_at < ? + INTERVAL 1 MONTH",
 	    "sss", repo, first, first) < 0) {

@@ -1,12 +1,15 @@
 /*
  * lb-admin check [--repair] [--json]
  *   Runs the integrity checks now (lib/integrity) and prints the run's
- *   findings: an aligned table (CHECK, SUBJECT, DETAIL, REPAIR JOB) and a
- *   summary line, or with --json one document for scripts:
+ *   findings: an aligned table (CHECK, SUBJECT, DETAIL, REPAIR JOB), what
+ *   the run could not verify ("not verified:" lines: a check skipped for
+ *   configuration or budget, a count GitHub could not give) and a summary
+ *   line, or with --json one document for scripts:
  *     {"run": {"id", "started_at", "finished_at", "repair", "status",
- *      "error", "findings", "repairs_queued", "requests", "not_modified", "milliseconds"},
- *      "counts": {"freshness": n, ...}, "findings": [{"check", "subject",
- *      "detail", "found_at", "repair_job_id"}]}
+ *      "error", "findings", "unverified", "repairs_queued", "requests",
+ *      "not_modified", "milliseconds"}, "counts": {"freshness": n, ...},
+ *      "findings": [{"check", "subject", "detail", "found_at",
+ *      "repair_job_id"}], "unverified": [{"check", "subject", "detail"}]}
  *   (at most INTEGRITY_MAX_LISTED findings per check are listed; counts
  *   has them all). --repair queues the repairs for lb-syncd.
  *   Exit 0 when every check ran (findings or not), 1 when a check could not
@@ -33,7 +36,7 @@ cell(const struct db_res *r, size_t row, size_t col)
 }
 
 static int
-print_json(const struct integrity_result *res, struct db_res *run, struct db_res *f)
+print_json(const struct integrity_result *res, struct db_res *run, struct db_res *f, struct db_res *u)
 {
 	const char *out;
 	size_t len;
@@ -52,6 +55,7 @@ print_json(const struct integrity_result *res, struct db_res *run, struct db_res
 	jw_kv_str(&w, "status", run->nrows ? db_get(run, 0, 3) : NULL);
 	jw_kv_str(&w, "error", res->error[0] ? res->error : NULL);
 	jw_kv_int(&w, "findings", res->findings);
+	jw_kv_int(&w, "unverified", res->unverified);
 	jw_kv_int(&w, "repairs_queued", res->jobs);
 	jw_kv_int(&w, "requests", (long long)res->requests);
 	jw_kv_int(&w, "not_modified", (long long)res->not_modified);
@@ -74,6 +78,16 @@ print_json(const struct integrity_result *res, struct db_res *run, struct db_res
 			jw_kv_null(&w, "repair_job_id");
 		else
 			jw_kv_int(&w, "repair_job_id", db_getll(f, i, 4, 0));
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_key(&w, "unverified");
+	jw_arr(&w);
+	for (size_t i = 0; i < u->nrows; i++) {
+		jw_obj(&w);
+		jw_kv_str(&w, "check", db_get(u, i, 0));
+		jw_kv_str(&w, "subject", db_get(u, i, 1));
+		jw_kv_str(&w, "detail", db_get(u, i, 2));
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -100,7 +114,7 @@ sanitize(struct db_res *f)
 }
 
 static void
-print_table(const struct integrity_result *res, struct db_res *f, int tty)
+print_table(const struct integrity_result *res, struct db_res *f, struct db_res *u, int tty)
 {
 	int wc = 5, ws = 7, wd = 6;
 	const int maxs = 48, maxd = 72;
@@ -124,10 +138,17 @@ print_table(const struct integrity_result *res, struct db_res *f, int tty)
 			printf("(%ld more findings not listed)\n", res->findings - (long)f->nrows);
 		printf("\n");
 	}
+	for (size_t i = 0; i < u->nrows; i++)
+		printf("not verified: %s %s: %s\n", cell(u, i, 0), cell(u, i, 1), cell(u, i, 2));
+	if ((long)u->nrows < res->unverified)
+		printf("(%ld more not verified, not listed)\n", res->unverified - (long)u->nrows);
+	if (u->nrows)
+		printf("\n");
 	printf("check run %llu: %ld finding%s (", res->run_id, res->findings, res->findings == 1 ? "" : "s");
 	for (int i = 0; i < INTEGRITY_NCHECKS; i++)
 		printf("%s%s %ld", i ? ", " : "", integrity_check_names[i], res->per_check[i]);
-	printf("), %ld repair%s queued, %lu GitHub request%s (%lu not modified), %.2f s\n", res->jobs,
+	printf("), %ld not verified", res->unverified);
+	printf(", %ld repair%s queued, %lu GitHub request%s (%lu not modified), %.2f s\n", res->jobs,
 	    res->jobs == 1 ? "" : "s", res->requests, res->requests == 1 ? "" : "s", res->not_modified,
 	    res->seconds);
 	if (res->findings && res->jobs == 0)
@@ -138,7 +159,7 @@ int
 cmd_check(struct admin *a, int argc, char **argv)
 {
 	struct integrity_result res;
-	struct db_res *run = NULL, *f = NULL;
+	struct db_res *run = NULL, *f = NULL, *u = NULL;
 	struct db *db;
 	int repair = 0, json = 0, rc;
 
@@ -164,23 +185,28 @@ cmd_check(struct admin *a, int argc, char **argv)
 	    "WHERE id = ?", "u", res.run_id) < 0 ||
 	    db_query(db, &f, "SELECT check_name, subject, detail, "
 	    "DATE_FORMAT(found_at, '%Y-%m-%dT%H:%i:%sZ'), repair_job_id FROM integrity_findings "
+	    "WHERE run_id = ? ORDER BY id", "u", res.run_id) < 0 ||
+	    db_query(db, &u, "SELECT check_name, subject, detail FROM integrity_unverified "
 	    "WHERE run_id = ? ORDER BY id", "u", res.run_id) < 0) {
 		admin_err("check: %s", db_error(db));
 		db_res_free(run);
+		db_res_free(f);
 		return 1;
 	}
 	if (json) {
-		if (print_json(&res, run, f) < 0) {
+		if (print_json(&res, run, f, u) < 0) {
 			admin_err("check: cannot generate JSON");
 			rc = 1;
 		}
 	} else {
 		sanitize(f);
-		print_table(&res, f, isatty(STDOUT_FILENO));
+		sanitize(u);
+		print_table(&res, f, u, isatty(STDOUT_FILENO));
 	}
 	fflush(stdout);
 	db_res_free(run);
 	db_res_free(f);
+	db_res_free(u);
 	if (rc != 0) {
 		admin_err("check incomplete: %s", res.error[0] ? res.error : "see the log");
 		return 1;

@@ -88,6 +88,26 @@ function prEvent(full, p, action = 'edited') {
     sender: dbl.userObj(p.userId) };
 }
 
+// GitHub requests of a check that finds nothing, from the double's world:
+// per repo the freshness page, the labels page, three searches (created,
+// merged, closed unmerged), one per label on a merged PR, one for the
+// plain-named labels on none (together) and one per other label on none;
+// the org's teams page, one members page per team; the hook's deliveries.
+const special = (name) => /[ ,":\\]/.test(name);
+function labelSearches(full) {
+  const r = dbl.repos.get(full);
+  const used = new Set(r.pulls.filter((p) => p.merged).flatMap((p) => p.labels));
+  const zero = r.labels.filter((l) => !used.has(l.id));
+  return used.size + zero.filter((l) => special(l.name)).length + (zero.some((l) => !special(l.name)) ? 1 : 0);
+}
+function cleanCheckRequests() {
+  let n = 0;
+  for (const full of dbl.repos.keys()) n += 2 + 3 + labelSearches(full);
+  return n + 1 + dbl.teams.length + 1;
+}
+// the pages a check asks with ETags: freshness and labels per repo, teams, members per team
+const keptPages = () => 2 * dbl.repos.size + 1 + dbl.teams.length;
+
 const subjects = (doc, name) => doc.findings.filter((f) => f.check === name).map((f) => f.subject).sort();
 
 test('a clean database gives no findings, within the request budget', async () => {
@@ -113,28 +133,45 @@ test('a clean database gives no findings, within the request budget', async () =
   await syncdOnce();
   await assertDbEqualsDouble();
 
+  // lb-syncd ran its scheduled check: GitHub has not changed since, so
+  // every kept page answers 304 and its counts are believed: no search
+  const searches = () => dbl.requests.filter((r) => r.path === '/search/issues').length;
+  dbl.clearRequests();
+  const steady = await check();
+  assert.deepEqual(steady.findings, []);
+  assert.equal(steady.run.status, 'ok');
+  assert.deepEqual(steady.unverified, []);
+  assert.equal(steady.run.requests, keptPages() + 1);
+  assert.equal(steady.run.not_modified, keptPages());
+  assert.equal(searches(), 0);
+
+  // a check that keeps nothing from the last one: per repo two pages and
+  // three searches + one per label; teams; the hook
+  await s.sql('DELETE FROM integrity_pages');
   dbl.clearRequests();
   const doc = await check();
   assert.deepEqual(doc.findings, []);
   assert.equal(doc.run.findings, 0);
   assert.equal(doc.run.status, 'ok');
-  // one page + two searches per repo, one deliveries page for the hook
   const repos = Object.keys(REPOS).length;
-  assert.equal(doc.run.requests, 3 * repos + 1);
-  assert.equal(dbl.requests.length, 3 * repos + 1);
-  assert.equal(dbl.requests.filter((r) => r.path === '/search/issues').length, 2 * repos);
+  assert.equal(doc.run.requests, cleanCheckRequests());
+  assert.equal(dbl.requests.length, cleanCheckRequests());
+  assert.equal(dbl.requests.filter((r) => r.path === '/search/issues' && !/label:/.test(r.query.q)).length, 3 * repos);
+  assert.equal(doc.run.unverified, 0);
+  assert.deepEqual(doc.unverified, []);
   assert.equal(dbl.requests.filter((r) => r.path === `/orgs/acme/hooks/${HOOK}/deliveries`).length, 1);
 
-  // a second clean check: the freshness pages answer 304
+  // a second clean check: the kept pages answer 304, nothing is searched
   dbl.clearRequests();
   const again = await check();
   assert.equal(again.run.findings, 0);
-  assert.equal(again.run.not_modified, repos);
-  assert.equal(dbl.requests.filter((r) => r.status === 304).length, repos);
+  assert.equal(again.run.not_modified, keptPages());
+  assert.equal(dbl.requests.filter((r) => r.status === 304).length, keptPages());
+  assert.equal(searches(), 0);
 });
 
 test('one check names every gap; its repairs restore the double\'s state; a second check finds nothing', async () => {
-  const expect = { freshness: [], reconciliation: new Set(), referential: [], deliveries: [], spool: [] };
+  const expect = { freshness: [], reconciliation: new Set(), referential: [], deliveries: [], spool: [], teams: [] };
   const W = 'acme/widgets';
   const L = 'other/lib';
 
@@ -159,14 +196,22 @@ test('one check names every gap; its repairs restore the double\'s state; a seco
   const lost = old.filter((p) => month(p.created) === m0).slice(0, 2);
   await s.sql(`DELETE FROM pr_labels WHERE pr_id IN (${lost.map((p) => p.id).join(',')})`);
   await s.sql(`DELETE FROM pull_requests WHERE id IN (${lost.map((p) => p.id).join(',')})`);
-  // ... and a PR GitHub has that never reached us (an old month of acme/widgets)
+  // ... and a PR GitHub has that never reached us (an old month of acme/widgets),
+  // while another PR changed on GitHub (its webhook stored): the page of
+  // acme/widgets changed, so its counts are asked again
   const ghost = dbl.users.get(dbl.repos.get(W).pulls[0].userId);
   const added = dbl.addPull(W, { userId: ghost.id, created: Date.parse('2023-02-10T08:00:00Z'), title: 'Missed entirely' });
+  const edited = topW.find((p) => !gone.includes(p) && !stale.includes(p));
+  edited.updated = Math.floor(Date.now() / 1000) * 1000 - 60000;
+  dbl.repos.get(W).sorted = null;
+  await s.sql(`UPDATE pull_requests SET updated_at = '${new Date(edited.updated).toISOString().slice(0, 19).replace('T', ' ')}'
+    WHERE id = ${edited.id}`);
   const diff = new Map();
   const bump = (k) => diff.set(k, (diff.get(k) || 0) + 1);
   for (const p of lost) {
     bump(`${L} ${month(p.created)}|created`);
     if (p.merged) bump(`${L} ${month(p.merged)}|merged`);
+    else if (p.closed) bump(`${L} ${month(p.closed)}|rejected`);
   }
   bump(`${W} ${month(added.created)}|created`);
   for (const k of diff.keys()) expect.reconciliation.add(k);
@@ -187,7 +232,8 @@ test('one check names every gap; its repairs restore the double\'s state; a seco
   const dropped = [...t3.members][1];
   await s.sql(`DELETE FROM memberships WHERE team_id = ${t3.id} AND user_id = ${dropped}`);
   await s.sql(`UPDATE teams SET members_synced_at = NOW(6) - INTERVAL 30 DAY WHERE id = ${t3.id}`);
-  expect.referential.push('team team-3');
+  // (the teams check compares the members: a team synced long ago is no finding of its own)
+  expect.teams.push('team team-3 members');
 
   // --- deliveries: GitHub failed to deliver two events to us ...
   const failed = [deliveryId(), deliveryId()];
@@ -237,6 +283,8 @@ test('one check names every gap; its repairs restore the double\'s state; a seco
   assert.deepEqual(subjects(look, 'referential'), expect.referential.sort());
   assert.deepEqual(subjects(look, 'deliveries'), expect.deliveries.sort());
   assert.deepEqual(subjects(look, 'spool'), expect.spool.sort());
+  assert.deepEqual(subjects(look, 'teams'), expect.teams.sort());
+  assert.deepEqual(subjects(look, 'labels'), []);
   assert.equal(look.run.findings, look.findings.length);
   assert.ok(look.findings.every((x) => x.repair_job_id === null));
   assert.equal((await s.sql('SELECT COUNT(*) FROM jobs'))[0][0], jobsBefore, 'no job queued without --repair');
@@ -315,29 +363,32 @@ test('lb-syncd runs the scheduled check with repairs; usage errors exit 2', asyn
   assert.match(bad.stderr, /usage: check/);
 });
 
-// The reconciliation asks GitHub about the months most likely to differ
-// first (lib/integrity.c): rows lost since the last check cost one search
-// per month that differs, the issue's budget 1 + 2 x repos + months that
-// differ; a month that differs without any trace on our side (and older
-// than the PRs updated since the last check) costs the bisection of the
-// months.
-test('reconciliation: a month that moved since the last check costs one search; one with no trace is bisected', async () => {
-  const repos = Object.keys(REPOS).length;
+// While GitHub is unchanged (a repository's page of PRs by updated time
+// answers 304 to the ETag at which its last complete check verified every
+// count), the reconciliation believes those counts: rows lost on our side
+// are found month by month without a search. A repository whose page
+// changed has its totals asked again; a month that differs with no trace on
+// our side (older than the PRs updated since the last check) costs the
+// bisection of the months; a PR missed below the first page is met by the
+// walk down to the PRs the last check compared.
+test('reconciliation: rows lost here cost no search while GitHub is unchanged; a month with no trace is bisected', async () => {
   const W = 'acme/widgets';
   const L = 'other/lib';
   const idx = (ms) => { const d = new Date(ms); return d.getUTCFullYear() * 12 + d.getUTCMonth(); };
-  const searches = () => dbl.requests.filter((r) => r.path === '/search/issues').length;
-  const hookPages = () => dbl.requests.filter((r) => r.path === `/orgs/acme/hooks/${HOOK}/deliveries`).length;
+  const sqlTime = (ms) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  // the searches of the reconciliation (the labels check's have label:)
+  const searches = () => dbl.requests.filter((r) => r.path === '/search/issues' && !/label:/.test(r.query.q)).length;
+  const allSearches = () => dbl.requests.filter((r) => r.path === '/search/issues').length;
 
   // a clean check: what it believes GitHub has is kept
   const clean = await check();
   assert.deepEqual(clean.findings, []);
 
-  // --- unmerged PRs of one old month of other/lib lost (below its freshness page)
+  // --- open PRs of one old month of other/lib lost (below its freshness page)
   const topL = new Set(byUpdated(L).slice(0, 100).map((p) => p.id));
   const byMonth = new Map();
   for (const p of dbl.repos.get(L).pulls) {
-    if (topL.has(p.id) || p.merged) continue;
+    if (topL.has(p.id) || p.closed) continue;
     byMonth.set(month(p.created), [...(byMonth.get(month(p.created)) || []), p]);
   }
   const [m1, cands] = [...byMonth.entries()].sort((a, b) => b[1].length - a[1].length)[0];
@@ -349,16 +400,20 @@ test('reconciliation: a month that moved since the last check costs one search; 
   const one = await check();
   assert.deepEqual(one.findings.map((f) => [f.check, f.subject, f.detail]),
     [['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`]]);
-  // two searches per repo + one for the month that differs; freshness pages answer 304
-  assert.equal(searches(), 2 * repos + 1);
-  assert.equal(one.run.not_modified, repos);
-  assert.equal(one.run.requests, repos + 2 * repos + 1 + hookPages());
-  assert.equal(one.run.requests - one.run.not_modified, 1 + 2 * repos + 1, 'within 1 + 2 x repos + months that differ');
+  // GitHub unchanged: the kept pages answer 304, no search at all
+  assert.equal(allSearches(), 0);
+  assert.equal(one.run.not_modified, keptPages());
+  assert.equal(one.run.requests, keptPages() + 1);
 
-  // --- GitHub has a PR of an old month of acme/widgets we never had a trace of
+  // --- GitHub has a PR of an old month of acme/widgets we never had a
+  // trace of; another PR of it was edited (its webhook stored)
   const below = byUpdated(W)[150];
   const author = dbl.repos.get(W).pulls[0].userId;
-  const added = dbl.addPull(W, { userId: author, created: below.created, closed: below.created, title: 'Never seen here' });
+  const added = dbl.addPull(W, { userId: author, created: below.created, title: 'Never seen here' });
+  const edited = byUpdated(W)[3];
+  edited.updated = Math.floor(Date.now() / 1000) * 1000 - 120000;
+  dbl.repos.get(W).sorted = null;
+  await s.sql(`UPDATE pull_requests SET updated_at = '${sqlTime(edited.updated)}' WHERE id = ${edited.id}`);
   assert.ok(!byUpdated(W).slice(0, 100).includes(added), 'below the freshness page');
   const m2 = month(added.created);
   // the bisection of acme/widgets' months: from the oldest PR's month to now
@@ -376,39 +431,42 @@ test('reconciliation: a month that moved since the last check costs one search; 
     ['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`],
     ['reconciliation', `${W} ${m2}`, `created: GitHub ${wCreated}, stored ${wCreated - 1}`],
   ].sort());
-  // other/lib: its month differed last time (one probe); acme/widgets: no
-  // month moved, the freshness page reaches back before the last check:
-  // the bisection alone
-  assert.equal(searches(), 2 * repos + 1 + splits);
-  assert.equal(two.run.requests - two.run.not_modified, 1 + 2 * repos + 1 + splits);
+  // other/lib: believed (no search); acme/widgets: its three totals, its
+  // labels, and the bisection (no month moved on our side)
+  assert.equal(searches(), 3 + splits);
+  assert.equal(allSearches(), 3 + labelSearches(W) + splits);
+  assert.equal(two.run.not_modified, keptPages() - 1);
+  assert.equal(two.run.requests, keptPages() + 1 + 3 + labelSearches(W) + splits);
 
   // --- a webhook missed, then more than a page of PRs updated (webhooks we
-  // got): the PR is below the freshness page, in a month updated since the
-  // last check
+  // got): the PR is below the freshness page
   const t0 = Date.now();
   const missed = dbl.addPull(W, { userId: author, created: t0 + 1000, title: 'Missed, then buried' });
   const busy = byUpdated(W).filter((p) => p !== missed).slice(0, 100);
   busy.forEach((p, k) => { p.updated = t0 + 2000 + k * 1000; });
   dbl.repos.get(W).sorted = null;
   await s.sql(`UPDATE pull_requests SET updated_at = CASE id ${busy.map((p) =>
-    `WHEN ${p.id} THEN '${new Date(p.updated).toISOString().slice(0, 19).replace('T', ' ')}'`).join(' ')} END
+    `WHEN ${p.id} THEN '${sqlTime(p.updated)}'`).join(' ')} END
     WHERE id IN (${busy.map((p) => p.id).join(',')})`);
   assert.ok(!byUpdated(W).slice(0, 100).includes(missed), 'below the freshness page');
-  const m3 = month(missed.created);
   dbl.clearRequests();
   const three = await check();
-  const wNow = dbl.repos.get(W).pulls.filter((p) => month(p.created) === m3).length;
-  assert.deepEqual(three.findings.map((f) => [f.check, f.subject, f.detail]).sort(), [
-    ['reconciliation', `${L} ${m1}`, `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`],
-    ['reconciliation', `${W} ${m2}`, `created: GitHub ${wCreated}, stored ${wCreated - 1}`],
-    ['reconciliation', `${W} ${m3}`, `created: GitHub ${wNow}, stored ${wNow - 1}`],
+  // the walk goes on down to the PRs the last check compared: page 2 holds
+  // the missed PR, and the one added earlier (it is older than the last
+  // check's page, so it sits right below the PRs updated since)
+  assert.ok(byUpdated(W).slice(100, 200).includes(missed) && byUpdated(W).slice(100, 200).includes(added));
+  assert.deepEqual(three.findings.map((f) => [f.check, f.subject]).sort(), [
+    ['freshness', `${W}#${added.number}`],
+    ['freshness', `${W}#${missed.number}`],
+    ['reconciliation', `${L} ${m1}`],
   ].sort());
-  // one search per month that differs: both known months (found last
-  // time), and the month of the PRs updated since the last check below the
-  // page; acme/widgets' page changed (200, charged)
-  assert.equal(searches(), 2 * repos + 3);
-  assert.equal(three.run.not_modified, repos - 1);
-  assert.equal(three.run.requests - three.run.not_modified, 1 + 2 * repos + 3 + 1);
+  assert.equal(three.findings.find((f) => f.check === 'reconciliation').detail,
+    `created: GitHub ${lCreated}, stored ${lCreated - lost.length}`);
+  // freshness accounts for both: acme/widgets' totals agree; its page 1
+  // changed (200, charged) and page 2 was read
+  assert.equal(searches(), 3);
+  assert.equal(three.run.not_modified, keptPages() - 1);
+  assert.equal(three.run.requests, keptPages() + 1 + 3 + labelSearches(W) + 1);
 
   // --- repaired, nothing differs, and the next check asks nothing more
   await check(['--repair']);
@@ -417,5 +475,5 @@ test('reconciliation: a month that moved since the last check costs one search; 
   dbl.clearRequests();
   const after = await check();
   assert.deepEqual(after.findings, []);
-  assert.equal(searches(), 2 * repos);
+  assert.equal(allSearches(), 0);
 });

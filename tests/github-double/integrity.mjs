@@ -2,11 +2,19 @@
 //
 //   GET  /search/issues?q=...&per_page=&page=&sort=created|updated&order=asc|desc
 //        q: repo:O/R is:pr is:issue is:merged is:unmerged is:open is:closed
-//           created:A..B merged:A..B updated:A..B (also >=A, >A, <=B, <B),
-//           A/B as YYYY-MM-DD (whole UTC days) or ISO times. Only PRs exist
-//           here, so is:issue matches nothing. Results are issue objects
-//           with pull_request.merged_at; like GitHub, at most 1,000 are
-//           listed while total_count counts all.
+//           state:open|closed created:A..B merged:A..B closed:A..B
+//           updated:A..B (also >=A, >A, <=B, <B), A/B as YYYY-MM-DD (whole
+//           UTC days) or ISO times; label:NAME or label:"NAME WITH SPACES"
+//           (case-insensitive; several label: qualifiers must all match,
+//           label:a,b matches either). Only PRs exist here, so is:issue
+//           matches nothing; is:unmerged is every PR not merged, open ones
+//           included (so a count of PRs closed without merge says
+//           is:closed is:unmerged). Results are issue objects with
+//           pull_request.merged_at; like GitHub, at most 1,000 are listed
+//           while total_count counts all; a q longer than 256 characters
+//           is refused (422), as on GitHub.
+//   GET  /repos/{o}/{r}/labels?per_page=&page=   the repository's labels
+//        (paged, ETag like every list).
 //   GET  /orgs/{org}/hooks/{id}/deliveries?per_page=&cursor=
 //   GET  /repos/{o}/{r}/hooks/{id}/deliveries?per_page=&cursor=
 //        newest first, Link rel="next" with an opaque cursor.
@@ -76,12 +84,15 @@ function range(v) {
 }
 
 export function parseQuery(q) {
-  const f = { repo: null, type: null, merged: null, state: null, created: null, mergedAt: null, updated: null, bad: false };
-  for (const tok of q.trim().split(/\s+/)) {
+  const f = { repo: null, type: null, merged: null, state: null, created: null, mergedAt: null, closed: null,
+    updated: null, labels: [], bad: false };
+  // qualifiers are separated by blanks; a value may be quoted ("good first issue")
+  for (const tok of q.trim().match(/[^\s"]+:"[^"]*"|\S+/g) || []) {
     const i = tok.indexOf(':');
     if (i < 0) { f.bad = true; continue; }
     const k = tok.slice(0, i).toLowerCase();
-    const v = tok.slice(i + 1);
+    let v = tok.slice(i + 1);
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
     if (k === 'repo') f.repo = v;
     else if (k === 'is' || k === 'type') {
       if (v === 'pr' || v === 'issue') f.type = v;
@@ -89,7 +100,10 @@ export function parseQuery(q) {
       else if (v === 'unmerged') f.merged = false;
       else if (v === 'open' || v === 'closed') f.state = v;
       else f.bad = true;
-    } else if (k === 'created') f.created = range(v);
+    } else if (k === 'state' && (v === 'open' || v === 'closed')) f.state = v;
+    else if (k === 'label') f.labels.push(v.split(',').map((x) => x.toLowerCase()));
+    else if (k === 'closed') f.closed = range(v);
+    else if (k === 'created') f.created = range(v);
     else if (k === 'merged') f.mergedAt = range(v);
     else if (k === 'updated') f.updated = range(v);
     else f.bad = true;
@@ -99,15 +113,20 @@ export function parseQuery(q) {
 
 const within = (r, t) => !r || (t != null && t >= r[0] && t < r[1]);
 
-function matches(f, p) {
+function matches(f, p, r) {
   if (f.type === 'issue') return false;
   if (f.merged === true && !p.merged) return false;
-  if (f.merged === false && (p.merged || !p.closed)) return false;
+  if (f.merged === false && p.merged) return false;
   if (f.state === 'open' && p.closed) return false;
   if (f.state === 'closed' && !p.closed) return false;
   if (!within(f.created, p.created)) return false;
   if (f.mergedAt && !(p.merged && within(f.mergedAt, p.merged))) return false;
+  if (f.closed && !within(f.closed, p.closed)) return false;
   if (!within(f.updated, p.updated)) return false;
+  if (f.labels.length) {
+    if (!r.labelNames) r.labelNames = new Map(r.labels.map((l) => [l.id, l.name.toLowerCase()]));
+    for (const any of f.labels) if (!p.labels.some((id) => any.includes(r.labelNames.get(id)))) return false;
+  }
   return true;
 }
 
@@ -147,6 +166,10 @@ function padTo(v, n) { const out = v.slice(); out.length = n; return out; }
 function search(d, u) {
   const q = u.searchParams.get('q') || '';
   const f = parseQuery(q);
+  if (q.length > 256) {	// GitHub's limit on the query text
+    return { status: 422, body: { message: 'Validation Failed', errors: [{ message: 'The search is longer than 256 characters.',
+      resource: 'Search', field: 'q', code: 'invalid' }] } };
+  }
   if (f.bad || !q) {
     return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Search', field: 'q', code: 'invalid' }] } };
   }
@@ -155,7 +178,7 @@ function search(d, u) {
     return { status: 422, body: { message: 'Validation Failed', errors: [{ message: 'The listed users and repositories cannot be searched either because the resources do not exist or you do not have permission to view them.', resource: 'Search', field: 'q', code: 'invalid' }] } };
   }
   const hits = [];
-  for (const r of repos) for (const p of r.pulls) if (matches(f, p)) hits.push([r, p]);
+  for (const r of repos) for (const p of r.pulls) if (matches(f, p, r)) hits.push([r, p]);
   const key = u.searchParams.get('sort') === 'updated' ? 'updated' : 'created';
   const asc = u.searchParams.get('order') === 'asc';
   const perPage = Math.min(100, Math.max(1, Number(u.searchParams.get('per_page')) || 30));
@@ -197,6 +220,12 @@ export function extraAccepts(method, u) {
 export function extraRoute(d, method, u) {
   const seg = u.pathname.split('/').slice(1).map(decodeURIComponent);
   if (method === 'GET' && u.pathname === '/search/issues') return search(d, u);
+  if (method === 'GET' && seg[0] === 'repos' && seg.length === 4 && seg[3] === 'labels') {
+    const r = d.repos.get(`${seg[1]}/${seg[2]}`);
+    if (!r) return { status: 404, body: { message: 'Not Found' } };
+    const { slice, link } = d.page(u, r.labels);
+    return { body: slice.map((l) => d.labelObj(r, l.id)), link };
+  }
   const m = hookOf(d, seg);
   if (!m || m.rest[0] !== 'deliveries') return null;
   if (!m.h) return { status: 404, body: { message: 'Not Found' } };
