@@ -84,7 +84,9 @@ long http_urldecode(const char *in, size_t inlen, char *out, size_t outlen, int 
  * and its length in *len, or NULL for another scheme or a malformed value. */
 const char *http_bearer(const char *authorization, size_t *len);
 
-/* Constant-time comparison of two byte strings (lengths may differ). */
+/* Constant-time comparison of two byte strings (lengths may differ): the time
+ * tells neither where they differ nor how long either is (it compares their
+ * SHA-256 digests). */
 int  http_ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 
 #endif

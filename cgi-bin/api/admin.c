@@ -170,7 +170,7 @@ api_admin_deliveries(struct http_req *r, struct api *a, const char *tail)
 void
 api_admin_integrity(struct http_req *r, struct api *a, const char *tail)
 {
-	struct db_res *run = NULL, *f = NULL;
+	struct db_res *run = NULL, *f = NULL, *u = NULL;
 	struct db *db;
 	struct jw w;
 	int rc;
@@ -179,12 +179,16 @@ api_admin_integrity(struct http_req *r, struct api *a, const char *tail)
 	if ((db = begin(r, a)) == NULL)
 		return;
 	rc = db_query(db, &run, "SELECT id, " ISO("started_at") " AS started_at, "
-	    ISO("finished_at") " AS finished_at, findings, requests FROM integrity_runs "
+	    ISO("finished_at") " AS finished_at, findings, requests, unverified FROM integrity_runs "
 	    "ORDER BY id DESC LIMIT 1", "");
 	if (rc == 0)
 		rc = db_query(db, &f, "SELECT id, check_name AS `check`, subject, detail, "
 		    ISO("found_at") " AS found_at, repair_job_id FROM integrity_findings "
 		    "WHERE run_id = ? ORDER BY id LIMIT 1000", "u",
+		    run->nrows ? strtoull(db_get(run, 0, 0), NULL, 10) : 0ULL);
+	if (rc == 0)	/* what the run could not verify is not clean either */
+		rc = db_query(db, &u, "SELECT check_name AS `check`, subject, detail "
+		    "FROM integrity_unverified WHERE run_id = ? ORDER BY id LIMIT 1000", "u",
 		    run->nrows ? strtoull(db_get(run, 0, 0), NULL, 10) : 0ULL);
 	if (rc < 0 || jw_init(&w) < 0) {
 		api_fail(r, 500, "internal", "cannot read integrity runs");
@@ -201,13 +205,17 @@ api_admin_integrity(struct http_req *r, struct api *a, const char *tail)
 		jw_kv_str(&w, "finished_at", db_get(run, 0, 2));
 		jw_kv_int(&w, "findings", db_getll(run, 0, 3, 0));
 		jw_kv_int(&w, "requests", db_getll(run, 0, 4, 0));
+		jw_kv_int(&w, "unverified", db_getll(run, 0, 5, 0));
 		jw_obj_end(&w);
 	}
 	jw_key(&w, "findings");
 	rows_json(&w, f, "issssi");
+	jw_key(&w, "unverified");
+	rows_json(&w, u, "sss");
 	jw_obj_end(&w);
 	finish(r, &w);
 out:
 	db_res_free(run);
 	db_res_free(f);
+	db_res_free(u);
 }

@@ -491,7 +491,8 @@ test('team and membership deliveries lost: teams and members found, repaired to 
 
 test('lb-admin check says what it could not verify instead of counting it clean', async () => {
   // GitHub not configured: nothing of GitHub's is verified, and it says so
-  const s = await startStack({ sets: { 'github.partner_org': 'acme', 'github.repositories': 'acme/widgets' } });
+  const s = await startStack({ sets: { 'github.partner_org': 'acme', 'github.repositories': 'acme/widgets',
+    'api.admin_token': 'adm1n-token' } });
   stacks.push(s);
   const doc = await check(s);
   assert.equal(doc.run.findings, 0);
@@ -501,5 +502,12 @@ test('lb-admin check says what it could not verify instead of counting it clean'
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /^not verified: teams teams: teams and memberships not compared with GitHub: /m);
   assert.match(table.stdout, /0 findings \(.*\), 4 not verified/);
+  // and so does /api/admin/integrity, next to the (no) findings
+  const adm = await s.get('/api/admin/integrity', { Authorization: 'Bearer adm1n-token' });
+  assert.equal(adm.status, 200, adm.text);
+  assert.deepEqual(adm.json.findings, []);
+  assert.equal(adm.json.run.unverified, 4);
+  assert.deepEqual(adm.json.unverified.map((u) => [u.check, u.subject]).sort(),
+    doc.unverified.map((u) => [u.check, u.subject]).sort());
   void DAY;
 });
