@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "rollup.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -146,6 +147,7 @@ admin_conf(struct admin *a)
 		return -1;
 	}
 	a->conf_loaded = 1;
+	rollup_configure(&a->conf);
 	return 0;
 }
 

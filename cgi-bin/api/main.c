@@ -60,6 +60,7 @@ init(void *ctx)
 		log_error("%s", err);
 		return -1;
 	}
+	rollup_configure(&a->conf);
 	if (rollup_exclude_list(&a->conf, a->exclude, sizeof a->exclude) < 0) {
 		log_error("[github] exclude_teams: list too long");
 		return -1;
