@@ -730,6 +730,31 @@ record_late(struct db *db, const struct delta *d, unsigned long long pr_id)
 	return 0;
 }
 
+/*
+ * Whether this roll's changes to settled months are late changes: always
+ * for a PR the rollups counted already (merged or closed late, labels,
+ * attribution, author or repository changes); for a PR counted for the
+ * first time, only once its repository's history was imported (a PR sync
+ * of it completed: sync_state has its watermark). The first import of a
+ * repository's past is not a change of settled numbers. 1, 0 or -1.
+ */
+static int
+late_worthy(struct db *db, const struct contrib *o, const struct contrib *n)
+{
+	struct db_res *r;
+	int yes;
+
+	if (o->counted || !n->counted)
+		return 1;
+	if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM repositories rp JOIN sync_state ss "
+	    "ON ss.name = CONCAT('prs:', rp.full_name) WHERE rp.id = ? AND ss.watermark IS NOT NULL)",
+	    "u", n->repo) < 0)
+		return -1;
+	yes = db_getll(r, 0, 0, 0) == 1;
+	db_res_free(r);
+	return yes;
+}
+
 /* Move one PR from its stored to its current contribution. The caller holds
  * the PR (pull_requests row lock, or the author's users row exclusively). */
 static int
@@ -739,7 +764,7 @@ reroll(struct db *db, unsigned long long pr_id, const char *exclude, int *change
 	struct deltas ds = { NULL, 0, 0 };
 	size_t nauthors;
 	time_t now;
-	int rc = -1;
+	int rc = -1, late = -1;
 
 	if (o == NULL || n == NULL)
 		goto out;
@@ -770,8 +795,12 @@ reroll(struct db *db, unsigned long long pr_id, const char *exclude, int *change
 		if (apply(db, d) < 0)
 			goto out;
 		/* a settled month changed: record it (sql/012 stat_changes) */
-		if (d->grain == 'M' && (d->table == T_COUNTS || d->table == T_LABELS) &&
-		    settled(d->bucket, now) && record_late(db, d, pr_id) < 0)
+		if (d->grain != 'M' || (d->table != T_COUNTS && d->table != T_LABELS) ||
+		    !settled(d->bucket, now))
+			continue;
+		if (late < 0 && (late = late_worthy(db, o, n)) < 0)
+			goto out;
+		if (late && record_late(db, d, pr_id) < 0)
 			goto out;
 	}
 	if (store_contrib(db, pr_id, n) < 0 || firsts(db, o, n) < 0)

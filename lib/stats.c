@@ -408,6 +408,12 @@ csv_field(struct buf *b, const char *s, int first)
 }
 
 int
+stats_csv_field(struct buf *b, const char *s, int first)
+{
+	return csv_field(b, s, first);
+}
+
+int
 stats_board_csv(const struct stats_board *b, size_t limit, struct buf *out)
 {
 	if (buf_puts(out, "rank,id,slug,name,members,created,merged,rejected,open,"

@@ -83,6 +83,9 @@ void stats_period_json(struct jw *w, const struct period *p);
 void stats_team_json(struct jw *w, const struct stats_team *t, int with_members_count);
 /* The board as CSV (RFC 4180, CRLF, header row). */
 int  stats_board_csv(const struct stats_board *b, size_t limit, struct buf *out);
+/* One CSV cell of the same rules (a ',' before it unless first; NULL is
+ * empty), for the other CSV answers. 0 or -1 (out of memory). */
+int  stats_csv_field(struct buf *b, const char *s, int first);
 
 int  stats_team_find(struct db *db, const struct stats_env *env, const char *slug,
     unsigned long long *id);
