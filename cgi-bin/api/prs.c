@@ -46,38 +46,43 @@ static const char *const metric_names[M_N] = {
 	"processed", "outstanding",
 };
 
-/* The event time a metric orders by, and its condition over q.a / q.b
- * ([a, b) of the period) or, for "all", without bounds. */
+/*
+ * The event time a metric orders by and its condition over the period.
+ * The bounds are placeholders of the condition itself (never columns of a
+ * derived table: the optimizer then reads the whole scope instead of the
+ * index range): 'a' binds the period's start, 'b' its end, in the order
+ * of `args`. "All" binds the widest bounds with an inclusive end (lo/hi
+ * texts); the other periods are [start, end).
+ */
 static const struct {
-	const char *ev, *range, *all;
+	const char *ev, *range, *all, *args;
 	int join_pr;	/* needs stat_pr s (open / partner flags) */
 } metric_sql[M_N] = {
-	[M_CREATED] = { "sc.created_at", "sc.created_at >= q.a AND sc.created_at < q.b",
-	    "sc.created_at IS NOT NULL", 0 },
-	[M_MERGED] = { "sc.merged_at", "sc.merged_at >= q.a AND sc.merged_at < q.b",
-	    "sc.merged_at IS NOT NULL", 0 },
-	[M_REJECTED] = { "sc.rejected_at", "sc.rejected_at >= q.a AND sc.rejected_at < q.b",
-	    "sc.rejected_at IS NOT NULL", 0 },
-	[M_OPEN] = { "sc.created_at", "sc.created_at >= q.a AND sc.created_at < q.b AND s.open = 1",
-	    "sc.created_at IS NOT NULL AND s.open = 1", 1 },
-	[M_POINTS] = { "sc.merged_at", "sc.merged_at >= q.a AND sc.merged_at < q.b",
-	    "sc.merged_at IS NOT NULL", 0 },
-	[M_PARTNER] = { "sc.created_at",
-	    "sc.created_at >= q.a AND sc.created_at < q.b AND s.partner = 1",
-	    "sc.created_at IS NOT NULL AND s.partner = 1", 1 },
-	[M_OSS] = { "sc.created_at",
-	    "sc.created_at >= q.a AND sc.created_at < q.b AND s.partner = 0",
-	    "sc.created_at IS NOT NULL AND s.partner = 0", 1 },
+	[M_CREATED] = { "sc.created_at", "sc.created_at >= ? AND sc.created_at < ?",
+	    "sc.created_at >= ? AND sc.created_at <= ?", "ab", 0 },
+	[M_MERGED] = { "sc.merged_at", "sc.merged_at >= ? AND sc.merged_at < ?",
+	    "sc.merged_at >= ? AND sc.merged_at <= ?", "ab", 0 },
+	[M_REJECTED] = { "sc.rejected_at", "sc.rejected_at >= ? AND sc.rejected_at < ?",
+	    "sc.rejected_at >= ? AND sc.rejected_at <= ?", "ab", 0 },
+	[M_OPEN] = { "sc.created_at", "sc.created_at >= ? AND sc.created_at < ? AND s.open = 1",
+	    "sc.created_at >= ? AND sc.created_at <= ? AND s.open = 1", "ab", 1 },
+	[M_POINTS] = { "sc.merged_at", "sc.merged_at >= ? AND sc.merged_at < ?",
+	    "sc.merged_at >= ? AND sc.merged_at <= ?", "ab", 0 },
+	[M_PARTNER] = { "sc.created_at", "sc.created_at >= ? AND sc.created_at < ? AND s.partner = 1",
+	    "sc.created_at >= ? AND sc.created_at <= ? AND s.partner = 1", "ab", 1 },
+	[M_OSS] = { "sc.created_at", "sc.created_at >= ? AND sc.created_at < ? AND s.partner = 0",
+	    "sc.created_at >= ? AND sc.created_at <= ? AND s.partner = 0", "ab", 1 },
 	[M_PROCESSED] = { "COALESCE(sc.merged_at, sc.rejected_at)",
-	    "((sc.merged_at >= q.a AND sc.merged_at < q.b) OR "
-	    "(sc.rejected_at >= q.a AND sc.rejected_at < q.b))",
-	    "(sc.merged_at IS NOT NULL OR sc.rejected_at IS NOT NULL)", 0 },
+	    "((sc.merged_at >= ? AND sc.merged_at < ?) OR (sc.rejected_at >= ? AND sc.rejected_at < ?))",
+	    "((sc.merged_at >= ? AND sc.merged_at <= ?) OR "
+	    "(sc.rejected_at >= ? AND sc.rejected_at <= ?))", "abab", 0 },
 	/* open at the end of the period: created before it, not merged or
 	 * rejected before it (the monthly "outstanding") */
 	[M_OUTSTANDING] = { "sc.created_at",
-	    "sc.created_at < q.b AND (sc.merged_at IS NULL OR sc.merged_at >= q.b) "
-	    "AND (sc.rejected_at IS NULL OR sc.rejected_at >= q.b)",
-	    "sc.merged_at IS NULL AND sc.rejected_at IS NULL", 0 },
+	    "sc.created_at < ? AND (sc.merged_at IS NULL OR sc.merged_at >= ?) "
+	    "AND (sc.rejected_at IS NULL OR sc.rejected_at >= ?)",
+	    "sc.created_at <= ? AND (sc.merged_at IS NULL OR sc.merged_at > ?) "
+	    "AND (sc.rejected_at IS NULL OR sc.rejected_at > ?)", "bbb", 0 },
 };
 
 struct list_args {
@@ -95,9 +100,9 @@ struct list_args {
 /* ------------------------------------------------------------ the SQL */
 
 /*
- * The statement texts of one list: FROM/WHERE over the page's scope,
- * bound to (a, b, kind, scope, author) through a one-row constant table,
- * so every variant takes the same parameters.
+ * The statement texts of one list. Parameters, in this order: kind,
+ * scope, the period bounds of the metric (metric_sql.args), the author
+ * (0 = any); the page adds LIMIT, OFFSET; "why" then the team twice.
  */
 struct list_sql {
 	struct buf from;	/* "FROM ... WHERE ..." */
@@ -112,15 +117,14 @@ build_sql(const struct list_args *x, struct list_sql *q)
 
 	memset(q, 0, sizeof *q);
 	if (buf_printf(&q->from,
-	    "FROM (SELECT CAST(? AS DATETIME) AS a, CAST(? AS DATETIME) AS b, ? AS k, ? AS sid, "
-	    "? AS au) q JOIN stat_pr_scope sc ON sc.kind = q.k AND sc.scope_id = q.sid %s "
-	    "WHERE %s%s",
+	    "FROM stat_pr_scope sc %s WHERE sc.kind = ? AND sc.scope_id = ? AND %s AND %s",
 	    join ? "JOIN stat_pr s ON s.pr_id = sc.pr_id" : "",
 	    x->p.kind == PERIOD_ALL ? metric_sql[x->metric].all : metric_sql[x->metric].range,
-	    x->author ? " AND s.author_id = q.au" : "") < 0)
+	    x->author ? "s.author_id = ?" : "? = 0") < 0)
 		return -1;
-	if (buf_printf(&q->page, "(SELECT sc.pr_id, %s AS ev %s ORDER BY ev %s, sc.pr_id %s "
-	    "LIMIT ? OFFSET ?) x", metric_sql[x->metric].ev, q->from.data, dir, dir) < 0)
+	if (buf_printf(&q->page, "(SELECT sc.pr_id, %s AS ev %s ORDER BY %s %s, sc.pr_id %s "
+	    "LIMIT ? OFFSET ?) x", metric_sql[x->metric].ev, q->from.data, metric_sql[x->metric].ev,
+	    dir, dir) < 0)
 		return -1;
 	return 0;
 }
@@ -132,10 +136,38 @@ list_sql_free(struct list_sql *q)
 	buf_free(&q->page);
 }
 
-#define Q_ARGS(x) (x)->p.start[0] ? (x)->p.start : "1000-01-01 00:00:00", \
-	(x)->p.end[0] ? (x)->p.end : "9999-12-31 23:59:59", (long long)(x)->kind, (x)->scope, \
-	(x)->author
-#define PAGE_ARGS(x) Q_ARGS(x), (x)->per_page, ((x)->page - 1) * (x)->per_page
+/*
+ * Runs one statement of a list: tail 0 binds the base parameters, 1 also
+ * the page's LIMIT and OFFSET, 2 also the team of "why" (twice).
+ */
+static int
+list_run(struct db *db, struct db_res **out, const char *sql, const struct list_args *x, int tail)
+{
+	const char *lo = x->p.kind == PERIOD_ALL ? "1000-01-01 00:00:00" : x->p.start;
+	const char *hi = x->p.kind == PERIOD_ALL ? "9999-12-31 23:59:59" : x->p.end;
+	const char *spec = metric_sql[x->metric].args, *v[4] = { NULL, NULL, NULL, NULL };
+	long long kind = x->kind, lim = x->per_page, off = (x->page - 1) * x->per_page;
+	unsigned long long sc = x->scope, au = x->author, t = x->kind == 0 ? x->scope : 0;
+	size_t n = strlen(spec);
+
+	for (size_t i = 0; i < n && i < 4; i++)
+		v[i] = spec[i] == 'a' ? lo : hi;
+	switch (n * 10 + (size_t)tail) {
+	case 20: return db_query(db, out, sql, "iussu", kind, sc, v[0], v[1], au);
+	case 21: return db_query(db, out, sql, "iussuii", kind, sc, v[0], v[1], au, lim, off);
+	case 22: return db_query(db, out, sql, "iussuiiuu", kind, sc, v[0], v[1], au, lim, off, t, t);
+	case 30: return db_query(db, out, sql, "iusssu", kind, sc, v[0], v[1], v[2], au);
+	case 31: return db_query(db, out, sql, "iusssuii", kind, sc, v[0], v[1], v[2], au, lim, off);
+	case 32: return db_query(db, out, sql, "iusssuiiuu", kind, sc, v[0], v[1], v[2], au, lim, off,
+	    t, t);
+	case 40: return db_query(db, out, sql, "iussssu", kind, sc, v[0], v[1], v[2], v[3], au);
+	case 41: return db_query(db, out, sql, "iussssuii", kind, sc, v[0], v[1], v[2], v[3], au, lim,
+	    off);
+	case 42: return db_query(db, out, sql, "iussssuiiuu", kind, sc, v[0], v[1], v[2], v[3], au,
+	    lim, off, t, t);
+	}
+	return -1;
+}
 
 /* ----------------------------------------------------------- one PR */
 
@@ -431,11 +463,8 @@ list_query(struct db *db, const struct list_args *x, struct list_res *l)
 	    "JOIN teams t ON t.id = t0.scope_id ORDER BY x.ev %s, x.pr_id %s, t.slug, m.id",
 	    MEMBERSHIP_COLS, q.page.data, dir, dir) < 0)
 		goto out;
-	if (db_query(db, &l->count, s1.data, "ssiuu", Q_ARGS(x)) < 0 ||
-	    db_query(db, &l->prs, s2.data, "ssiuuii", PAGE_ARGS(x)) < 0 ||
-	    db_query(db, &l->labels, s3.data, "ssiuuii", PAGE_ARGS(x)) < 0 ||
-	    db_query(db, &l->why, s4.data, "ssiuuiiuu", PAGE_ARGS(x),
-	    x->kind == 0 ? x->scope : 0ULL, x->kind == 0 ? x->scope : 0ULL) < 0)
+	if (list_run(db, &l->count, s1.data, x, 0) < 0 || list_run(db, &l->prs, s2.data, x, 1) < 0 ||
+	    list_run(db, &l->labels, s3.data, x, 1) < 0 || list_run(db, &l->why, s4.data, x, 2) < 0)
 		goto out;
 	rc = 0;
 out:
