@@ -1263,6 +1263,69 @@ drop_work(struct db *db)
 	}
 }
 
+/*
+ * Late changes of a rebuild (admins correcting memberships with SQL, teams
+ * deleted or excluded, tracked repositories changed): the monthly counters
+ * and label counts of settled months that differ between the old rollups
+ * (stat_*_old, just swapped out) and the new ones, without a PR (the
+ * cause is the edit); a failure is logged, the rebuild stands. Not for the
+ * first build (nothing was shown before it); at most 100,000 rows of each kind.
+ */
+
+static int
+rebuild_changes(struct db *db)
+{
+	struct db_res *r;
+	int first;
+
+	if (db_query(db, &r, "SELECT built_at IS NULL FROM stat_state WHERE id = 1", "") < 0)
+		return -1;
+	first = r->nrows == 0 || db_getll(r, 0, 0, 1) == 1;
+	db_res_free(r);
+	if (first)
+		return 0;
+	/* one row per (month, scope, metric) whose value differs: old and new
+	 * rows side by side (a missing row is zeros), unpivoted */
+	if (db_exec(db,
+	    "INSERT INTO stat_changes (month, kind, scope_id, metric, old_value, new_value, pr_id, "
+	    "changed_at) SELECT d.bucket, d.kind, d.scope_id, m.metric, "
+	    "ELT(m.i, d.o1, d.o2, d.o3, d.o4, d.o5, d.o6, d.o7, d.o8), "
+	    "ELT(m.i, d.n1, d.n2, d.n3, d.n4, d.n5, d.n6, d.n7, d.n8), NULL, UTC_TIMESTAMP(6) "
+	    "FROM (SELECT bucket, kind, scope_id, SUM(o1) o1, SUM(o2) o2, SUM(o3) o3, SUM(o4) o4, "
+	    " SUM(o5) o5, SUM(o6) o6, SUM(o7) o7, SUM(o8) o8, SUM(n1) n1, SUM(n2) n2, "
+	    " SUM(n3) n3, SUM(n4) n4, SUM(n5) n5, SUM(n6) n6, SUM(n7) n7, SUM(n8) n8 FROM ("
+	    "  SELECT bucket, kind, scope_id, created o1, merged o2, rejected o3, open o4, "
+	    "  partner_created o5, oss_created o6, members o7, contributors o8, 0 n1, 0 n2, 0 n3, "
+	    "  0 n4, 0 n5, 0 n6, 0 n7, 0 n8 FROM stat_counts_old WHERE grain = 'M' "
+	    "  AND bucket + INTERVAL 1 MONTH + INTERVAL ? DAY < UTC_TIMESTAMP() "
+	    "  UNION ALL SELECT bucket, kind, scope_id, 0, 0, 0, 0, 0, 0, 0, 0, created, merged, "
+	    "  rejected, open, partner_created, oss_created, members, contributors FROM stat_counts "
+	    "  WHERE grain = 'M' AND bucket + INTERVAL 1 MONTH + INTERVAL ? DAY < UTC_TIMESTAMP()) u "
+	    " GROUP BY bucket, kind, scope_id) d "
+	    "JOIN (SELECT 1 i, 'created' metric UNION ALL SELECT 2, 'merged' UNION ALL "
+	    " SELECT 3, 'rejected' UNION ALL SELECT 4, 'open' UNION ALL SELECT 5, 'partner_created' "
+	    " UNION ALL SELECT 6, 'oss_created' UNION ALL SELECT 7, 'members' UNION ALL "
+	    " SELECT 8, 'contributors') m "
+	    "WHERE ELT(m.i, d.o1, d.o2, d.o3, d.o4, d.o5, d.o6, d.o7, d.o8) <> "
+	    " ELT(m.i, d.n1, d.n2, d.n3, d.n4, d.n5, d.n6, d.n7, d.n8) "
+	    "ORDER BY d.bucket, d.kind, d.scope_id, m.i LIMIT 100000",
+	    "ii", settle_days, settle_days) < 0 ||
+	    db_exec(db,
+	    "INSERT INTO stat_changes (month, kind, scope_id, metric, old_value, new_value, pr_id, "
+	    "changed_at) SELECT bucket, kind, scope_id, CONCAT('label:', label), SUM(o), SUM(n), NULL, "
+	    "UTC_TIMESTAMP(6) FROM ("
+	    " SELECT bucket, kind, scope_id, label, n o, 0 n FROM stat_labels_old WHERE grain = 'M' "
+	    " AND bucket + INTERVAL 1 MONTH + INTERVAL ? DAY < UTC_TIMESTAMP() "
+	    " UNION ALL SELECT bucket, kind, scope_id, label, 0, n FROM stat_labels WHERE grain = 'M' "
+	    " AND bucket + INTERVAL 1 MONTH + INTERVAL ? DAY < UTC_TIMESTAMP()) u "
+	    "GROUP BY bucket, kind, scope_id, label HAVING SUM(o) <> SUM(n) "
+	    "ORDER BY bucket, kind, scope_id, label LIMIT 100000", "ii", settle_days, settle_days) < 0) {
+		log_error("rollup rebuild: late changes: %s", db_error(db));
+		return -1;
+	}
+	return 0;
+}
+
 int
 rollup_rebuild(struct db *db, struct db *db2, const char *exclude)
 {
@@ -1328,6 +1391,7 @@ rollup_rebuild(struct db *db, struct db *db2, const char *exclude)
 		log_error("rollup rebuild: swap: %s", db_error(db));
 		goto out;
 	}
+	(void)rebuild_changes(db);
 	rc = 0;
 out:
 	drop_work(db);

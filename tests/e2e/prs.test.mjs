@@ -490,3 +490,50 @@ test('late changes: a settled month that changes is recorded with its old and ne
   assert.ok(m.json.changes.length > 0 && m.json.changes.every((c) => c.month === '2024-06'));
   assert.equal((await s.get('/api/admin/changes?month=2024-6', { Authorization: `Bearer ${TOKEN}` })).status, 400);
 });
+
+test('late changes of an admin\'s SQL correction: the rebuild records what it changed in settled months', async () => {
+  const before = monthCounters(model);
+  const n0 = (await changes()).length;
+  // hal was in gamma from March, not May (the admin fixes the history)
+  const hal = INTERVALS.find((iv) => iv.user === 108);
+  hal.start = '2024-03-01T00:00:00Z';
+  await s.sql(`UPDATE memberships SET started_at = '2024-03-01 00:00:00' WHERE user_id = 108 AND team_id = 12`);
+  model = new Model(scenario());
+  const want = diff(before, monthCounters(model), null);
+  assert.ok(want.some((c) => c.month === '2024-03' && c.scope === 'gamma' && c.metric === 'merged' && c.old === 1 && c.new === 2));
+  // lb-api notices the edit and rebuilds within a few seconds
+  const deadline = Date.now() + 20000;
+  let got;
+  do {
+    await get('/api/leaderboard');
+    got = await changes();
+    if (got.length > n0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < deadline);
+  assert.deepEqual(got.slice(0, got.length - n0).map(key).sort(), want.map(key).sort());
+  // and the list behind the corrected number has the PR, with the corrected interval
+  const l = await list({ team: 'gamma', metric: 'merged', period: 'month', value: '2024-03' });
+  const p = l.prs.find((x) => x.id === 1018);
+  assert.ok(p, 'hal\'s March PR now counts for gamma');
+  assert.deepEqual(strip(p).why, [{ team: 'gamma', team_name: 'Gamma', from: '2024-03-01T00:00:00Z', to: null, source: 'webhook' }]);
+});
+
+test('random and malformed query strings on /api/prs: only 200/304/400/404', async () => {
+  let seed = 4242;
+  const rnd = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+  const pick = (a) => a[rnd(a.length)];
+  const routes = ['/api/prs', '/api/prs.csv', '/api/prs/acme/core/1', '/api/prs/acme/core/', '/api/prs/x/y/z',
+    '/api/prs/acme/core/99999999999', '/api/prs//core/1'];
+  const keys = ['metric', 'team', 'author', 'scope', 'order', 'page', 'per_page', 'period', 'value', 'from', 'to', '', '%'];
+  const vals = ['merged', 'created', 'points', 'outstanding', 'processed', 'alpha', 'staff', 'ann', 'helper[bot]',
+    'partner', 'all', 'asc', 'desc', '0', '1', '500', '501', '-1', '99999999999999999999', 'year', '2024',
+    'month', '2024-13', 'range', '2024-02-29', '%00', '%zz', "'; DROP TABLE teams; --", 'a'.repeat(300), ''];
+  for (let i = 0; i < 300; i++) {
+    const parts = Array.from({ length: rnd(6) }, () => `${pick(keys)}=${pick(vals)}`);
+    const path = `${pick(routes)}?${parts.join('&')}`;
+    const r = await s.get(path);
+    assert.ok([200, 304, 400, 404].includes(r.status), `${path} -> ${r.status} ${r.text.slice(0, 200)}`);
+    if (r.status !== 200 && r.json) assert.ok(r.json.error && r.json.error.code, path);
+  }
+  assert.equal((await s.get('/api/health')).json.status, 'ok');
+});
