@@ -631,10 +631,6 @@ api_prs_csv(struct http_req *r, struct api *a, const char *tail)
 
 /* ------------------------------------------------------------ the story */
 
-struct reason {
-	const char *code, *message;
-};
-
 static void
 reason_json(struct jw *w, const char *code, const char *fmt, const char *arg)
 {
@@ -692,7 +688,7 @@ api_pr_story(struct http_req *r, struct api *a, const char *tail)
 	struct db_res *pr = NULL, *mb = NULL, *sc = NULL, *lab = NULL, *hist = NULL;
 	struct period p;
 	long long number;
-	unsigned long long id, author;
+	unsigned long long id;
 	int with_period, counted, tracked, bot, excl_at_creation = 0, ranked_at_creation = 0;
 	struct db *db;
 	struct jw w;
@@ -726,7 +722,6 @@ api_pr_story(struct http_req *r, struct api *a, const char *tail)
 		goto out;
 	}
 	id = strtoull(db_get(pr, 0, C_ID), NULL, 10);
-	author = strtoull(db_get(pr, 0, C_UID), NULL, 10);
 	tracked = db_getll(pr, 0, S_TRACKED, 0) == 1;
 	bot = db_get(pr, 0, S_TYPE) && strcmp(db_get(pr, 0, S_TYPE), "Bot") == 0;
 	counted = db_getll(pr, 0, S_COUNTED, 0) == 1;
@@ -753,7 +748,6 @@ api_pr_story(struct http_req *r, struct api *a, const char *tail)
 			else if (db_getll(mb, i, MB_DELETED, 0) == 0)
 				ranked_at_creation = 1;
 		}
-	(void)author;
 	if (jw_init(&w) < 0)
 		goto dberr;
 	jw_obj(&w);
