@@ -422,6 +422,7 @@ page_url(const struct http_req *r, long long n, struct buf *out)
 
 struct list_res {
 	struct db_res *count, *prs, *labels, *why;
+	struct db_res *lpoints;	/* metric points: the label points of the whole list */
 };
 
 static void
@@ -431,6 +432,7 @@ list_res_free(struct list_res *l)
 	db_res_free(l->prs);
 	db_res_free(l->labels);
 	db_res_free(l->why);
+	db_res_free(l->lpoints);
 	memset(l, 0, sizeof *l);
 }
 
@@ -438,7 +440,8 @@ static int
 list_query(struct db *db, const struct list_args *x, struct list_res *l)
 {
 	struct list_sql q;
-	struct buf s1 = BUF_INIT, s2 = BUF_INIT, s3 = BUF_INIT, s4 = BUF_INIT;
+	struct buf s1 = BUF_INIT, s2 = BUF_INIT, s3 = BUF_INIT, s4 = BUF_INIT, s5 = BUF_INIT;
+	int points = x->metric == M_POINTS;
 	const char *dir = x->asc ? "ASC" : "DESC";
 	int rc = -1;
 
@@ -463,6 +466,12 @@ list_query(struct db *db, const struct list_args *x, struct list_res *l)
 	    "JOIN teams t ON t.id = t0.scope_id ORDER BY x.ev %s, x.pr_id %s, t.slug, m.id",
 	    MEMBERSHIP_COLS, q.page.data, dir, dir) < 0)
 		goto out;
+	/* the points the list makes, as the counters add them: a label name
+	 * once per PR (stat_pr_label), its label_points */
+	if (points && (buf_printf(&s5, "SELECT COALESCE(SUM(lp.points), 0) FROM (SELECT sc.pr_id %s) y "
+	    "JOIN stat_pr_label pl ON pl.pr_id = y.pr_id JOIN label_points lp ON lp.label_name = pl.label",
+	    q.from.data) < 0 || list_run(db, &l->lpoints, s5.data, x, 0) < 0))
+		goto out;
 	if (list_run(db, &l->count, s1.data, x, 0) < 0 || list_run(db, &l->prs, s2.data, x, 1) < 0 ||
 	    list_run(db, &l->labels, s3.data, x, 1) < 0 || list_run(db, &l->why, s4.data, x, 2) < 0)
 		goto out;
@@ -475,6 +484,7 @@ out:
 	buf_free(&s2);
 	buf_free(&s3);
 	buf_free(&s4);
+	buf_free(&s5);
 	return rc;
 }
 
@@ -502,6 +512,11 @@ list_json(struct http_req *r, struct api *a, const struct list_args *x, struct l
 	jw_kv_str(&w, "metric", metric_names[x->metric]);
 	jw_kv_str(&w, "order", x->asc ? "asc" : "desc");
 	jw_kv_int(&w, "total", total);
+	/* metric points: the points the list makes (the leaderboard's number) */
+	if (l->lpoints)
+		jw_kv_int(&w, "points", total * a->conf.merged_points + db_getll(l->lpoints, 0, 0, 0));
+	else
+		jw_kv_null(&w, "points");
 	jw_kv_int(&w, "page", x->page);
 	jw_kv_int(&w, "per_page", x->per_page);
 	jw_kv_int(&w, "pages", pages);

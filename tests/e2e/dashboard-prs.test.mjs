@@ -113,6 +113,12 @@ test('leaderboard: a team\'s number and the totals open exactly their PRs, with 
     assert.deepEqual(lines.map((l) => l.split(',').slice(0, 2).join('#')).sort(), want, `${slug} ${metric} csv`);
     await closeList();
   }
+  // the points number opens its merged PRs, and the list says the same points
+  const pts = (await page.textContent('#leaderboard tr[data-team="acme"] [data-col="points"]')).trim();
+  await page.click('#leaderboard tr[data-team="acme"] [data-col="points"] button.explain');
+  assert.deepEqual(await shownPRs(), behind({ team: 'acme' }, 'merged', b));
+  assert.match(await page.textContent('#prs-dialog-body .drawer__sub'), new RegExp(` ${pts} points$`));
+  await closeList();
   await page.click('#leaderboard tfoot [data-col="merged"] button.explain');
   assert.deepEqual(await shownPRs(), behind({ partner: true }, 'merged', b));
   await closeList();

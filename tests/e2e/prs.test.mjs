@@ -224,6 +224,8 @@ test('the list behind every leaderboard and drill-down number has exactly its PR
         assert.deepEqual(got.prs.map(strip), want.map((p) => wantItem(p, p.why)), `${row.slug} ${metric} ${qs(per)}`);
         assert.equal(got.total, want.length);
         if (row[metric] !== undefined) assert.equal(got.total, metric === 'points' ? row.merged : row[metric], `${row.slug} ${metric}`);
+        // the points list also says the points it makes: the leaderboard's number
+        assert.equal(got.points, metric === 'points' ? row.points : null, `${row.slug} ${metric} points`);
         for (const p of got.prs) assert.ok(p.why.length >= 1, `${p.id}: a team's PR has its membership`);
       }
       // the drill-down: each member's numbers
@@ -237,11 +239,12 @@ test('the list behind every leaderboard and drill-down number has exactly its PR
       }
     }
     // the totals row: the partner program
-    for (const metric of ['created', 'merged', 'rejected', 'open', 'partner_created', 'oss_created']) {
+    for (const metric of ['created', 'merged', 'rejected', 'open', 'partner_created', 'oss_created', 'points']) {
       const got = await list({ ...Object.fromEntries(new URLSearchParams(qs(per))), scope: 'partner', metric });
       const want = model.prsBehind({ partner: true }, P(per), metric);
       assert.deepEqual(got.prs.map(strip), want.map((p) => wantItem(p, p.why)), `partner ${metric} ${qs(per)}`);
-      assert.equal(got.total, board.totals[metric]);
+      assert.equal(got.total, metric === 'points' ? board.totals.merged : board.totals[metric]);
+      if (metric === 'points') assert.equal(got.points, board.totals.points, `partner points ${qs(per)}`);
     }
   }
 });

@@ -119,7 +119,8 @@ async function showList(scope, append = null) {
       return;
     }
     body.dataset.state = 'ready';
-    replace(body, header(scope.title, `${scope.sub} · ${num(data.total)} pull request${data.total === 1 ? '' : 's'}`, csvLink),
+    const pts = data.points != null ? ` · ${num(data.points)} points` : '';
+    replace(body, header(scope.title, `${scope.sub} · ${num(data.total)} pull request${data.total === 1 ? '' : 's'}${pts}`, csvLink),
       h('div', { class: 'drawer__content' },
         data.total ? h('ol', { class: 'prs', id: 'prs-list' }, items)
           : emptyBox('No pull requests', 'Nothing counts for this number.'),
