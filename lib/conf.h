@@ -71,6 +71,8 @@ struct conf {
 	char *spool_dir;
 	long long max_body;		/* bytes */
 	long long keep_deliveries_days;
+	/* [stats] */
+	long long settle_days;		/* a month settles this many days after its end */
 };
 
 const char *conf_path(const char *arg);

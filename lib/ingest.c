@@ -431,6 +431,7 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 		outcome = "failed";
 	}
 
+	store_origin(d->id, action);	/* pr_history: this delivery wrote it */
 	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
 		int rc = 0;
 
@@ -511,6 +512,7 @@ dberr:
 		goto out;
 	}
 out:
+	store_origin(NULL, NULL);
 	json_free(x.root);
 	return st;
 }

@@ -651,21 +651,108 @@ store_contrib(struct db *db, unsigned long long pr_id, const struct contrib *c)
 	    c->merged[0] ? c->merged : NULL, c->rejected[0] ? c->rejected : NULL,
 	    (long long)c->open) < 0)
 		return -1;
-	if (db_exec(db, "INSERT INTO stat_pr_scope (pr_id, kind, scope_id) VALUES (?, 2, 0)",
-	    "u", pr_id) < 0)
-		return -1;
-	if (c->nteams && db_exec(db,
-	    "INSERT INTO stat_pr_scope (pr_id, kind, scope_id) VALUES (?, 1, 0)", "u", pr_id) < 0)
-		return -1;
-	for (size_t i = 0; i < c->nteams; i++)
-		if (db_exec(db, "INSERT INTO stat_pr_scope (pr_id, kind, scope_id) VALUES (?, 0, ?)",
-		    "uu", pr_id, c->teams[i]) < 0)
+	/* the scope rows carry the event times: the PRs behind a counter are
+	 * an index range (sql/012) */
+	for (size_t i = 0; i < 2 + c->nteams; i++) {
+		long long kind = i == 0 ? 2 : i == 1 ? 1 : 0;
+		if (i == 1 && c->nteams == 0)
+			break;
+		if (db_exec(db, "INSERT INTO stat_pr_scope (pr_id, kind, scope_id, created_at, "
+		    "merged_at, rejected_at) VALUES (?, ?, ?, ?, ?, ?)", "uiusss", pr_id, kind,
+		    kind == 0 ? c->teams[i - 2] : 0ULL, c->created, c->merged[0] ? c->merged : NULL,
+		    c->rejected[0] ? c->rejected : NULL) < 0)
 			return -1;
+	}
 	for (size_t i = 0; i < c->nlabels; i++)
 		if (db_exec(db, "INSERT IGNORE INTO stat_pr_label (pr_id, label) VALUES (?, ?)",
 		    "us", pr_id, c->labels[i]) < 0)
 			return -1;
 	return 0;
+}
+
+/* ---------------------------------------------------------- late changes */
+
+static long long settle_days = 7;	/* [stats] settle_days (rollup_configure) */
+
+void
+rollup_configure(const struct conf *c)
+{
+	settle_days = c->settle_days;
+}
+
+/* 1 when the month of bucket "YYYY-MM-01" ended more than settle_days ago. */
+static int
+settled(const char *bucket, time_t now)
+{
+	struct tm tm;
+	time_t end;
+
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = (int)strtol(bucket, NULL, 10) - 1900;
+	tm.tm_mon = (int)strtol(bucket + 5, NULL, 10);	/* the next month, 0-based */
+	tm.tm_mday = 1;
+	end = timegm(&tm);
+	return end != (time_t)-1 && now - end > settle_days * 86400LL;
+}
+
+/* The old and new value of each counter a delta changed, read back from
+ * the row the upsert locked (one statement per changed counter). */
+#define LATE_SQL(col) \
+	"INSERT INTO stat_changes (month, kind, scope_id, metric, old_value, new_value, pr_id, " \
+	"changed_at) SELECT bucket, kind, scope_id, '" col "', " col " - ?, " col ", ?, " \
+	"UTC_TIMESTAMP(6) FROM stat_counts WHERE grain = 'M' AND bucket = ? AND kind = ? " \
+	"AND scope_id = ?"
+
+static int
+record_late(struct db *db, const struct delta *d, unsigned long long pr_id)
+{
+	static const char *const sql[V_N] = {
+		LATE_SQL("created"), LATE_SQL("merged"), LATE_SQL("rejected"), LATE_SQL("open"),
+		LATE_SQL("partner_created"), LATE_SQL("oss_created"), LATE_SQL("members"),
+		LATE_SQL("contributors"),
+	};
+
+	if (d->table == T_LABELS)
+		return d->v[0] == 0 ? 0 : db_exec(db,
+		    "INSERT INTO stat_changes (month, kind, scope_id, metric, old_value, new_value, "
+		    "pr_id, changed_at) SELECT ?, ?, ?, CONCAT('label:', ?), "
+		    "COALESCE((SELECT n FROM stat_labels WHERE grain = 'M' AND bucket = ? AND kind = ? "
+		    "AND scope_id = ? AND label = ?), 0) - ?, "
+		    "COALESCE((SELECT n FROM stat_labels WHERE grain = 'M' AND bucket = ? AND kind = ? "
+		    "AND scope_id = ? AND label = ?), 0), ?, UTC_TIMESTAMP(6)",
+		    "siussiusisiusu", d->bucket, (long long)d->kind, d->scope, d->label, d->bucket,
+		    (long long)d->kind, d->scope, d->label, d->v[0], d->bucket, (long long)d->kind,
+		    d->scope, d->label, pr_id);
+	for (int i = 0; i < V_N; i++)
+		if (d->v[i] && db_exec(db, sql[i], "iusiu", d->v[i], pr_id, d->bucket,
+		    (long long)d->kind, d->scope) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Whether this roll's changes to settled months are late changes: always
+ * for a PR the rollups counted already (merged or closed late, labels,
+ * attribution, author or repository changes); for a PR counted for the
+ * first time, only once its repository's history was imported (a PR sync
+ * of it completed: sync_state has its watermark). The first import of a
+ * repository's past is not a change of settled numbers. 1, 0 or -1.
+ */
+static int
+late_worthy(struct db *db, const struct contrib *o, const struct contrib *n)
+{
+	struct db_res *r;
+	int yes;
+
+	if (o->counted || !n->counted)
+		return 1;
+	if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM repositories rp JOIN sync_state ss "
+	    "ON ss.name = CONCAT('prs:', rp.full_name) WHERE rp.id = ? AND ss.watermark IS NOT NULL)",
+	    "u", n->repo) < 0)
+		return -1;
+	yes = db_getll(r, 0, 0, 0) == 1;
+	db_res_free(r);
+	return yes;
 }
 
 /* Move one PR from its stored to its current contribution. The caller holds
@@ -676,7 +763,8 @@ reroll(struct db *db, unsigned long long pr_id, const char *exclude, int *change
 	struct contrib *o = malloc(sizeof *o), *n = malloc(sizeof *n);
 	struct deltas ds = { NULL, 0, 0 };
 	size_t nauthors;
-	int rc = -1;
+	time_t now;
+	int rc = -1, late = -1;
 
 	if (o == NULL || n == NULL)
 		goto out;
@@ -699,9 +787,22 @@ reroll(struct db *db, unsigned long long pr_id, const char *exclude, int *change
 			goto out;
 	}
 	qsort(ds.d, ds.n, sizeof ds.d[0], delta_cmp);
-	for (size_t i = nauthors; i < ds.n; i++)
-		if (nonzero(&ds.d[i]) && apply(db, &ds.d[i]) < 0)
+	now = time(NULL);
+	for (size_t i = nauthors; i < ds.n; i++) {
+		const struct delta *d = &ds.d[i];
+		if (!nonzero(d))
+			continue;
+		if (apply(db, d) < 0)
 			goto out;
+		/* a settled month changed: record it (sql/012 stat_changes) */
+		if (d->grain != 'M' || (d->table != T_COUNTS && d->table != T_LABELS) ||
+		    !settled(d->bucket, now))
+			continue;
+		if (late < 0 && (late = late_worthy(db, o, n)) < 0)
+			goto out;
+		if (late && record_late(db, d, pr_id) < 0)
+			goto out;
+	}
 	if (store_contrib(db, pr_id, n) < 0 || firsts(db, o, n) < 0)
 		goto out;
 	*changed = 1;
@@ -937,7 +1038,9 @@ static const char *const stat_tables[] = {
 static const char *const stat_indexes[] = {
 	"ALTER TABLE stat_pr_new DROP INDEX stat_pr_author, DROP INDEX stat_pr_created, "
 	"DROP INDEX stat_pr_merged, DROP INDEX stat_pr_rejected",
-	"ALTER TABLE stat_pr_scope_new DROP INDEX stat_pr_scope_scope",
+	"ALTER TABLE stat_pr_scope_new DROP INDEX stat_pr_scope_scope, "
+	"DROP INDEX stat_pr_scope_created, DROP INDEX stat_pr_scope_merged, "
+	"DROP INDEX stat_pr_scope_rejected",
 	"ALTER TABLE stat_counts_new DROP INDEX stat_counts_scope",
 	"ALTER TABLE stat_first_new DROP INDEX stat_first_when",
 	NULL
@@ -964,14 +1067,17 @@ static const char *const build_sql[] = {
 	"COALESCE(m.started_at, '1000-01-01'), COALESCE(m.ended_at, '9999-12-31') "
 	"FROM memberships m JOIN teams t ON t.id = m.team_id WHERE FIND_IN_SET(t.slug, ?) > 0",
 	/* 3: team attribution */
-	"INSERT IGNORE INTO stat_pr_scope_new (pr_id, kind, scope_id) "
-	"SELECT s.pr_id, 0, m.team_id FROM stat_pr_new s "
+	"INSERT IGNORE INTO stat_pr_scope_new (pr_id, kind, scope_id, created_at, merged_at, "
+	"rejected_at) SELECT s.pr_id, 0, m.team_id, s.created_at, s.merged_at, s.rejected_at "
+	"FROM stat_pr_new s "
 	"JOIN rb_ranked m ON m.user_id = s.author_id AND m.s <= s.created_at AND m.e > s.created_at "
 	"WHERE NOT EXISTS (SELECT 1 FROM rb_excl x WHERE x.user_id = s.author_id "
 	" AND x.s <= s.created_at AND x.e > s.created_at)",
-	"INSERT INTO stat_pr_scope_new (pr_id, kind, scope_id) "
-	"SELECT DISTINCT pr_id, 1, 0 FROM stat_pr_scope_new WHERE kind = 0",
-	"INSERT INTO stat_pr_scope_new (pr_id, kind, scope_id) SELECT pr_id, 2, 0 FROM stat_pr_new",
+	"INSERT INTO stat_pr_scope_new (pr_id, kind, scope_id, created_at, merged_at, rejected_at) "
+	"SELECT DISTINCT pr_id, 1, 0, created_at, merged_at, rejected_at FROM stat_pr_scope_new "
+	"WHERE kind = 0",
+	"INSERT INTO stat_pr_scope_new (pr_id, kind, scope_id, created_at, merged_at, rejected_at) "
+	"SELECT pr_id, 2, 0, created_at, merged_at, rejected_at FROM stat_pr_new",
 	"INSERT IGNORE INTO stat_pr_label_new (pr_id, label) SELECT pl.pr_id, l.name "
 	"FROM pr_labels pl JOIN labels l ON l.id = pl.label_id JOIN stat_pr_new s ON s.pr_id = pl.pr_id",
 	/* 7: every event of every PR in every scope, with its month */
@@ -1011,7 +1117,10 @@ static const char *const chain1[] = {
 	"STRAIGHT_JOIN stat_pr_scope_new sc ON sc.pr_id = s.pr_id WHERE s.merged_at IS NOT NULL "
 	"GROUP BY 2, 3, 4, 5",
 	"@3Q", "@3Y", "@3A",
-	"ALTER TABLE stat_pr_scope_new ADD KEY stat_pr_scope_scope (kind, scope_id, pr_id)",
+	"ALTER TABLE stat_pr_scope_new ADD KEY stat_pr_scope_scope (kind, scope_id, pr_id), "
+	"ADD KEY stat_pr_scope_created (kind, scope_id, created_at), "
+	"ADD KEY stat_pr_scope_merged (kind, scope_id, merged_at), "
+	"ADD KEY stat_pr_scope_rejected (kind, scope_id, rejected_at)",
 	"ALTER TABLE stat_pr_new ADD KEY stat_pr_author (author_id, created_at), "
 	"ADD KEY stat_pr_created (created_at), ADD KEY stat_pr_merged (merged_at), "
 	"ADD KEY stat_pr_rejected (rejected_at)",
@@ -1159,6 +1268,69 @@ drop_work(struct db *db)
 	}
 }
 
+/*
+ * Late changes of a rebuild (admins correcting memberships with SQL, teams
+ * deleted or excluded, tracked repositories changed): the monthly counters
+ * and label counts of settled months that differ between the old rollups
+ * (stat_*_old, just swapped out) and the new ones, without a PR (the
+ * cause is the edit); a failure is logged, the rebuild stands. Not for the
+ * first build (nothing was shown before it); at most 100,000 rows of each kind.
+ */
+
+static int
+rebuild_changes(struct db *db)
+{
+	struct db_res *r;
+	int first;
+
+	if (db_query(db, &r, "SELECT built_at IS NULL FROM stat_state WHERE id = 1", "") < 0)
+		return -1;
+	first = r->nrows == 0 || db_getll(r, 0, 0, 1) == 1;
+	db_res_free(r);
+	if (first)
+		return 0;
+	/* one row per (month, scope, metric) whose value differs: old and new
+	 * rows side by side (a missing row is zeros), unpivoted */
+	if (db_exec(db,
+	    "INSERT INTO stat_changes (month, kind, scope_id, metric, old_value, new_value, pr_id, "
+	    "changed_at) SELECT d.bucket, d.kind, d.scope_id, m.metric, "
+	    "ELT(m.i, d.o1, d.o2, d.o3, d.o4, d.o5, d.o6, d.o7, d.o8), "
+	    "ELT(m.i, d.n1, d.n2, d.n3, d.n4, d.n5, d.n6, d.n7, d.n8), NULL, UTC_TIMESTAMP(6) "
+	    "FROM (SELECT bucket, kind, scope_id, SUM(o1) o1, SUM(o2) o2, SUM(o3) o3, SUM(o4) o4, "
+	    " SUM(o5) o5, SUM(o6) o6, SUM(o7) o7, SUM(o8) o8, SUM(n1) n1, SUM(n2) n2, "
+	    " SUM(n3) n3, SUM(n4) n4, SUM(n5) n5, SUM(n6) n6, SUM(n7) n7, SUM(n8) n8 FROM ("
+	    "  SELECT bucket, kind, scope_id, created o1, merged o2, rejected o3, open o4, "
+	    "  partner_created o5, oss_created o6, members o7, contributors o8, 0 n1, 0 n2, 0 n3, "
+	    "  0 n4, 0 n5, 0 n6, 0 n7, 0 n8 FROM stat_counts_old WHERE grain = 'M' "
+	    "  AND bucket + INTERVAL 1 MONTH + INTERVAL ? DAY < UTC_TIMESTAMP() "
+	    "  UNION ALL SELECT bucket, kind, scope_id, 0, 0, 0, 0, 0, 0, 0, 0, created, merged, "
+	    "  rejected, open, partner_created, oss_created, members, contributors FROM stat_counts "
+	    "  WHERE grain = 'M' AND bucket + INTERVAL 1 MONTH + INTERVAL ? DAY < UTC_TIMESTAMP()) u "
+	    " GROUP BY bucket, kind, scope_id) d "
+	    "JOIN (SELECT 1 i, 'created' metric UNION ALL SELECT 2, 'merged' UNION ALL "
+	    " SELECT 3, 'rejected' UNION ALL SELECT 4, 'open' UNION ALL SELECT 5, 'partner_created' "
+	    " UNION ALL SELECT 6, 'oss_created' UNION ALL SELECT 7, 'members' UNION ALL "
+	    " SELECT 8, 'contributors') m "
+	    "WHERE ELT(m.i, d.o1, d.o2, d.o3, d.o4, d.o5, d.o6, d.o7, d.o8) <> "
+	    " ELT(m.i, d.n1, d.n2, d.n3, d.n4, d.n5, d.n6, d.n7, d.n8) "
+	    "ORDER BY d.bucket, d.kind, d.scope_id, m.i LIMIT 100000",
+	    "ii", settle_days, settle_days) < 0 ||
+	    db_exec(db,
+	    "INSERT INTO stat_changes (month, kind, scope_id, metric, old_value, new_value, pr_id, "
+	    "changed_at) SELECT bucket, kind, scope_id, CONCAT('label:', label), SUM(o), SUM(n), NULL, "
+	    "UTC_TIMESTAMP(6) FROM ("
+	    " SELECT bucket, kind, scope_id, label, n o, 0 n FROM stat_labels_old WHERE grain = 'M' "
+	    " AND bucket + INTERVAL 1 MONTH + INTERVAL ? DAY < UTC_TIMESTAMP() "
+	    " UNION ALL SELECT bucket, kind, scope_id, label, 0, n FROM stat_labels WHERE grain = 'M' "
+	    " AND bucket + INTERVAL 1 MONTH + INTERVAL ? DAY < UTC_TIMESTAMP()) u "
+	    "GROUP BY bucket, kind, scope_id, label HAVING SUM(o) <> SUM(n) "
+	    "ORDER BY bucket, kind, scope_id, label LIMIT 100000", "ii", settle_days, settle_days) < 0) {
+		log_error("rollup rebuild: late changes: %s", db_error(db));
+		return -1;
+	}
+	return 0;
+}
+
 int
 rollup_rebuild(struct db *db, struct db *db2, const char *exclude)
 {
@@ -1224,6 +1396,7 @@ rollup_rebuild(struct db *db, struct db *db2, const char *exclude)
 		log_error("rollup rebuild: swap: %s", db_error(db));
 		goto out;
 	}
+	(void)rebuild_changes(db);
 	rc = 0;
 out:
 	drop_work(db);
@@ -1303,6 +1476,7 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	int need, rc = -1, locked = 0;
 
 	*rebuilt = 0;
+	rollup_configure(c);
 	rollup_config_fp(c, fp);
 	if (rollup_exclude_list(c, exclude, sizeof exclude) < 0) {
 		log_error("rollup: exclude_teams list too long");

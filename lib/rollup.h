@@ -76,6 +76,16 @@ int rollup_user_after(struct db *db, unsigned long long user_id);
 int rollup_rebuild(struct db *db, struct db *db2, const char *exclude);
 int rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt);
 
+/*
+ * Late changes: when a roll changes a counter of a month (stat_counts, or
+ * a label count of stat_labels, grain M) that ended more than
+ * [stats] settle_days ago, the transaction also stores the change in
+ * stat_changes (sql/012: month, scope, metric, old, new, the PR, time).
+ * rollup_configure() takes settle_days from the config (default 7 until
+ * called); rollup_check() calls it too.
+ */
+void rollup_configure(const struct conf *c);
+
 /* Fingerprint of the config parts the rollups depend on (hex, 17 bytes). */
 void rollup_config_fp(const struct conf *c, char out[17]);
 /* Comma-joined excluded team slugs, lower case ("" when none). */

@@ -423,12 +423,12 @@ csv_dangerous(const unsigned char *s)
 }
 
 static int
-csv_text(struct buf *b, const char *s)
+csv_cell(struct buf *b, const char *s, int comma)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	int at_start = 1;
 
-	if (buf_puts(b, ",\"") < 0)
+	if ((comma && buf_putc(b, ',') < 0) || buf_putc(b, '"') < 0)
 		return -1;
 	for (const unsigned char *q = p;; q++) {
 		if (at_start && csv_dangerous(q) && buf_putc(b, '\'') < 0)
@@ -440,6 +440,12 @@ csv_text(struct buf *b, const char *s)
 		at_start = csv_boundary(*q);
 	}
 	return buf_putc(b, '"');
+}
+
+static int
+csv_text(struct buf *b, const char *s)
+{
+	return csv_cell(b, s, 1);
 }
 
 int
@@ -469,6 +475,12 @@ static void
 avatar_kv(struct jw *w, const struct stats_env *env, const char *url)
 {
 	jw_kv_str(w, "avatar_url", stats_avatar_ok(env, url) ? url : NULL);
+}
+
+int
+stats_csv_field(struct buf *b, const char *s, int first)
+{
+	return csv_cell(b, s, !first);
 }
 
 int

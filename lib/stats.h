@@ -99,6 +99,9 @@ int  stats_board_csv(const struct stats_board *b, size_t limit, struct buf *out)
  * prefix, is at most 512 bytes and has no blank, control character,
  * quote, backslash or angle bracket. */
 int  stats_avatar_ok(const struct stats_env *env, const char *url);
+/* One CSV cell of the same rules (a ',' before it unless first; NULL is
+ * empty), for the other CSV answers. 0 or -1 (out of memory). */
+int  stats_csv_field(struct buf *b, const char *s, int first);
 
 int  stats_team_find(struct db *db, const struct stats_env *env, const char *slug,
     unsigned long long *id);

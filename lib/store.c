@@ -899,6 +899,28 @@ free_number(struct db *db, const struct pr *p)
 	return 1;
 }
 
+/* ---------------------------------------------------------- PR history */
+
+static char origin_ref[101], origin_action[65];
+
+void
+store_origin(const char *ref, const char *action)
+{
+	lb_strlcpy(origin_ref, ref ? ref : "", sizeof origin_ref);
+	lb_strlcpy(origin_action, action ? action : "", sizeof origin_action);
+}
+
+/* One row of pr_history (sql/012) per snapshot that changed something. */
+static int
+history(struct db *db, const struct pr *p, const char *source, int inserted)
+{
+	return db_exec(db, "INSERT INTO pr_history (pr_id, changed_at, source, ref, action, "
+	    "change_kind, state, merged, updated_at) VALUES (?, UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, ?, ?)",
+	    "usssssis", p->id, source, origin_ref[0] ? origin_ref : NULL,
+	    origin_action[0] ? origin_action : NULL, inserted ? "inserted" : "updated", p->state,
+	    (long long)p->merged, p->updated);
+}
+
 /*
  * Writes that change something lock the PR row (SELECT ... FOR UPDATE)
  * before the stale check, so two snapshots of one PR are applied one after
@@ -1035,7 +1057,8 @@ store_pr(struct db *db, const struct conf *c, json_val pr, const char *source,
 	}
 	if (!inserted && !found)
 		goto out;	/* inserted and deleted by others three times: give up */
-	if ((inserted || aff > 0 || lchanged) && rollup_queue(db, p.id) < 0)
+	if ((inserted || aff > 0 || lchanged) && (rollup_queue(db, p.id) < 0 ||
+	    history(db, &p, source, inserted) < 0))
 		goto out;
 	if (inserted)
 		*result = STORE_INSERTED;

@@ -60,6 +60,16 @@ int store_member_end(struct db *db, unsigned long long team_id,
     unsigned long long user_id, const char *at);
 
 /*
+ * PR history (sql/012 pr_history): every store_pr() that changes something
+ * writes one row (source, ref, action, inserted/updated, the snapshot's
+ * state and updated_at); an unchanged or stale snapshot writes none.
+ * store_origin() says what the following store_pr() calls come from: the
+ * delivery id and its action (lib/ingest), "job:ID" and the job kind
+ * (lb-syncd); NULL clears it. The origin is per process (one thread).
+ */
+void store_origin(const char *ref, const char *action);
+
+/*
  * Recognising a snapshot already stored without reading it field by field,
  * for a caller whose transaction starts with an INSERT of its own (lib/ingest:
  * the deliveries row). store_pr() keeps in pull_requests.snapshot_fp the

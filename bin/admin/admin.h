@@ -28,5 +28,7 @@ int cmd_migrate(struct admin *a, int argc, char **argv);
 /* bin/admin/deliveries.c (webhooks) */
 int cmd_deliveries(struct admin *a, int argc, char **argv);
 int cmd_replay(struct admin *a, int argc, char **argv);
+/* bin/admin/changes.c (late changes to settled months) */
+int cmd_changes(struct admin *a, int argc, char **argv);
 
 #endif

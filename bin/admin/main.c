@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "rollup.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ int cmd_check(struct admin *, int, char **) __attribute__((weak));
 int cmd_jobs(struct admin *, int, char **) __attribute__((weak));
 int cmd_deliveries(struct admin *, int, char **) __attribute__((weak));
 int cmd_replay(struct admin *, int, char **) __attribute__((weak));
+int cmd_changes(struct admin *, int, char **) __attribute__((weak));
 
 static const struct command commands[] = {
 	{ "migrate",    cmd_migrate,    "migrate",
@@ -53,6 +55,10 @@ static const struct command commands[] = {
 	{ "replay",     cmd_replay,     "replay DELIVERY_ID|--all",
 	  "Apply a stored delivery again (idempotent), or with --all every\n"
 	  "stored delivery, oldest first." },
+	{ "changes",    cmd_changes,    "changes [--month YYYY-MM] [--limit N]",
+	  "List late changes, newest first (default 100): counters of months\n"
+	  "settled for [stats] settle_days that a write changed afterwards:\n"
+	  "time, month, scope, metric, old, new, the PR that caused it." },
 };
 
 /* --help prints the manual page; bad usage prints the synopsis to stderr. */
@@ -146,6 +152,7 @@ admin_conf(struct admin *a)
 		return -1;
 	}
 	a->conf_loaded = 1;
+	rollup_configure(&a->conf);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "github.h"
 #include "jobs.h"
 #include "log.h"
+#include "store.h"
 #include "sync.h"
 
 #include <signal.h>
@@ -108,6 +109,7 @@ run_now(struct admin *a, struct db *db, const char *kind, const char *target, lo
 	s.progress = show_progress;
 	s.arg = &l;
 	s.stop = &interrupted;
+	store_origin("lb-admin", kind);	/* pr_history: written by sync --now */
 	if (strcmp(kind, "teams") == 0)
 		rc = sync_teams(&s, full);
 	else if (strcmp(kind, "team") == 0)
@@ -116,6 +118,7 @@ run_now(struct admin *a, struct db *db, const char *kind, const char *target, lo
 		rc = sync_prs(&s, target, full);
 	else
 		rc = sync_pr(&s, target, number);
+	store_origin(NULL, NULL);
 	if (l.shown)
 		fputc('\n', stderr);
 	if (rc == SYNC_OK && l.tty)

@@ -41,6 +41,7 @@
 #include "rollup.h"
 #include "ingest.h"
 #include "spool.h"
+#include "store.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -239,6 +240,7 @@ reload(struct daemon *d)
 		conf_free(&nc);
 		return;
 	}
+	rollup_configure(&nc);
 	db_close(d->db);
 	d->db = ndb;
 	spooler_stop(d);	/* it reads d->conf */
@@ -344,7 +346,13 @@ run_job(struct daemon *d, const struct job *j)
 	d->job = j;
 	d->lease_lost = 0;
 	log_info("job %llu: %s %s (attempt %u)", j->id, j->kind, j->args, j->attempts);
+	{
+		char ref[32];	/* pr_history: the PRs this job writes */
+		lb_snprintf(ref, sizeof ref, "job:%llu", j->id);
+		store_origin(ref, j->kind);
+	}
 	rc = sync_run_job(&s, j->kind, j->args);
+	store_origin(NULL, NULL);
 	if (d->lease_lost)
 		return;
 	for (int tries = 0; tries < 3; tries++) {
@@ -571,6 +579,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "lb-syncd: %s\n", err);
 		return 1;
 	}
+	rollup_configure(&d.conf);
 	if (background && daemonize() < 0) {
 		fprintf(stderr, "lb-syncd: cannot detach: %s\n", strerror(errno));
 		return 1;

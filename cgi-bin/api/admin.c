@@ -5,11 +5,15 @@
  *   GET /api/admin/jobs[?state=queued|running|done|failed]   newest 200 jobs
  *   GET /api/admin/deliveries[?failed=1]                      newest 200 deliveries
  *   GET /api/admin/integrity                                  latest check and its findings
+ *   GET /api/admin/changes[?month=YYYY-MM&limit=N]            late changes to settled months
+ *       (stat_changes, sql/012), newest first, 200 unless limit says otherwise
  * Answers are never cached (Cache-Control: no-store) but carry an ETag.
  */
 #include "api.h"
+#include "buf.h"
 #include "db.h"
 #include "json.h"
+#include "period.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +222,49 @@ out:
 	db_res_free(run);
 	db_res_free(f);
 	db_res_free(u);
+}
+
+void
+api_admin_changes(struct http_req *r, struct api *a, const char *tail)
+{
+	struct db_res *res = NULL;
+	char month[16], day[16] = "";
+	long long limit;
+	struct db *db;
+	struct jw w;
+	int y, m, d;
+
+	(void)tail;
+	if ((db = begin(r, a)) == NULL)
+		return;
+	if (api_param(r, "month", month, sizeof month) < 0 || api_limit(r, 200, &limit) < 0)
+		return;
+	if (month[0]) {
+		lb_snprintf(day, sizeof day, "%s-01", month);
+		if (strlen(month) != 7 || period_parse_date(day, &y, &m, &d) < 0) {
+			api_fail(r, 400, "bad_parameter", "month: expected a month such as 2024-03");
+			return;
+		}
+	}
+	if (db_query(db, &res,
+	    "SELECT c.id, DATE_FORMAT(c.month, '%Y-%m') AS month, "
+	    "ELT(c.kind + 1, 'team', 'partner', 'all') AS scope, t.slug AS team, c.metric, "
+	    "c.old_value AS old, c.new_value AS new, rp.full_name AS repo, p.number, c.pr_id, "
+	    ISO("c.changed_at") " AS changed_at FROM stat_changes c "
+	    "LEFT JOIN teams t ON c.kind = 0 AND t.id = c.scope_id "
+	    "LEFT JOIN pull_requests p ON p.id = c.pr_id "
+	    "LEFT JOIN repositories rp ON rp.id = p.repo_id "
+	    "WHERE (? = '' OR c.month = ?) ORDER BY c.id DESC LIMIT ?", "ssi", day, day, limit) < 0 ||
+	    jw_init(&w) < 0) {
+		api_fail(r, 500, "internal", "cannot read late changes");
+		db_res_free(res);
+		return;
+	}
+	jw_obj(&w);
+	jw_kv_int(&w, "settle_days", a->conf.settle_days);
+	jw_key(&w, "changes");
+	rows_json(&w, res, "issssiisiis");
+	jw_obj_end(&w);
+	finish(r, &w);
+	db_res_free(res);
 }

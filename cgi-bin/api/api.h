@@ -80,10 +80,15 @@ void api_leaderboard_csv(struct http_req *r, struct api *a, const char *tail);
 void api_team(struct http_req *r, struct api *a, const char *tail);
 void api_contributors(struct http_req *r, struct api *a, const char *tail);
 void api_monthly(struct http_req *r, struct api *a, const char *tail);
+/* The PRs behind a number, one PR's story (prs.c). */
+void api_prs(struct http_req *r, struct api *a, const char *tail);
+void api_prs_csv(struct http_req *r, struct api *a, const char *tail);
+void api_pr_story(struct http_req *r, struct api *a, const char *tail);
 /* Admin routes: 401 without the right bearer token (constant-time). */
 void api_admin_jobs(struct http_req *r, struct api *a, const char *tail);
 void api_admin_deliveries(struct http_req *r, struct api *a, const char *tail);
 void api_admin_integrity(struct http_req *r, struct api *a, const char *tail);
+void api_admin_changes(struct http_req *r, struct api *a, const char *tail);
 
 /* Shared parameter parsing of the statistics routes (400 sent on error). */
 struct period;

@@ -26,9 +26,13 @@ static const struct route routes[] = {
 	{ "/api/teams/", api_team },
 	{ "/api/contributors", api_contributors },
 	{ "/api/stats/monthly", api_monthly },
+	{ "/api/prs", api_prs },
+	{ "/api/prs.csv", api_prs_csv },
+	{ "/api/prs/", api_pr_story },
 	{ "/api/admin/jobs", api_admin_jobs },
 	{ "/api/admin/deliveries", api_admin_deliveries },
 	{ "/api/admin/integrity", api_admin_integrity },
+	{ "/api/admin/changes", api_admin_changes },
 };
 
 static struct api api;
@@ -57,6 +61,7 @@ init(void *ctx)
 		log_error("%s", err);
 		return -1;
 	}
+	rollup_configure(&a->conf);
 	if (rollup_exclude_list(&a->conf, a->exclude, sizeof a->exclude) < 0) {
 		log_error("[github] exclude_teams: list too long");
 		return -1;

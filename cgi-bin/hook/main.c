@@ -30,6 +30,7 @@
 #include "json.h"
 #include "log.h"
 #include "spool.h"
+#include "rollup.h"
 #include "store.h"
 
 #include <ctype.h>
@@ -52,6 +53,7 @@ init(void *ctx)
 		log_error("%s", err);
 		return -1;
 	}
+	rollup_configure(&conf);
 	if (conf.webhook_secrets.n == 0)
 		log_warn("no [github] webhook_secret configured: unsigned deliveries are accepted");
 	/*

@@ -10,6 +10,7 @@ import * as partners from './views/partners.js';
 import * as contributors from './views/contributors.js';
 import * as monthly from './views/monthly.js';
 import { TeamDialog } from './views/team.js';
+import * as prs from './views/prs.js';
 
 const VIEWS = { partners, contributors, monthly };
 const TITLES = { partners: 'Partners', contributors: 'Contributors', monthly: 'Monthly statistics' };
@@ -227,3 +228,4 @@ async function boot() {
 }
 
 boot();
+prs.install(() => ctx);	// every number opens the PRs behind it

@@ -60,12 +60,61 @@ export class Model {
         .filter((id) => this.ranked.some((t) => t.id === id));
       const merged = p.merged === true || (p.merged === undefined && p.merged_at != null);
       this.prs.push({
+        number: p.number, title: p.title, login: user.login, state: p.state, mergedFlag: merged,
+        created_at: p.created_at, merged_at: merged ? p.merged_at : null, closed_at: p.closed_at ?? null,
+        labelObjs: p.labels, ivs: ivs.filter((iv) => teams.includes(iv.team)),
         id: p.id, author: p.user.id, repo: full, partner: p.repo.owner.login.toLowerCase() === sc.partnerOrg.toLowerCase(),
         created: c, merged: merged && p.merged_at ? ms(p.merged_at) : null,
         rejected: p.state === 'closed' && !merged && p.closed_at ? ms(p.closed_at) : null,
         open: p.state === 'open', labels: [...new Set(p.labels.map((l) => l.name))], teams,
       });
     }
+  }
+
+  // The PRs behind one number (/api/prs): scope {team} (a ranked team's
+  // slug), {partner: true} (the leaderboard's totals) or {} (every counted
+  // PR), optionally one author's (login); newest event first, ties by id.
+  prsBehind({ team, partner, author } = {}, P, metric) {
+    const inP = (t) => t != null && t >= P.a && t < P.b;
+    const t = team ? this.ranked.find((x) => x.slug === team) : null;
+    let prs = t ? this.prs.filter((p) => p.teams.includes(t.id))
+      : partner ? this.prs.filter((p) => p.teams.length > 0) : this.prs;
+    if (author) prs = prs.filter((p) => this.users.get(p.author).login === author);
+    const closed = (p) => p.merged ?? p.rejected;
+    const rule = {
+      created: [(p) => inP(p.created), (p) => p.created],
+      open: [(p) => inP(p.created) && p.open, (p) => p.created],
+      partner_created: [(p) => inP(p.created) && p.partner, (p) => p.created],
+      oss_created: [(p) => inP(p.created) && !p.partner, (p) => p.created],
+      merged: [(p) => inP(p.merged), (p) => p.merged],
+      points: [(p) => inP(p.merged), (p) => p.merged],
+      rejected: [(p) => inP(p.rejected), (p) => p.rejected],
+      processed: [(p) => inP(p.merged) || inP(p.rejected), (p) => closed(p)],
+      outstanding: [(p) => p.created < P.b && !(closed(p) != null && closed(p) < P.b), (p) => p.created],
+    }[metric];
+    return prs.filter(rule[0]).sort((x, y) => rule[1](y) - rule[1](x) || y.id - x.id)
+      .map((p) => ({ ...p, why: (t ? p.ivs.filter((iv) => iv.team === t.id) : p.ivs) }));
+  }
+
+  // Why a PR counts for no ranked team (/api/prs/{owner}/{repo}/{number}
+  // "reasons"), from the scenario alone: codes in the order the API lists them.
+  reasons(id, P) {
+    const p = this.sc.prs.find((x) => x.id === id);
+    const user = this.users.get(p.user.id) || p.user;
+    const full = `${p.repo.owner.login}/${p.repo.name}`.toLowerCase();
+    const tracked = this.sc.tracked.some((x) => x.toLowerCase() === full);
+    const c = ms(p.created_at);
+    const counted = this.prs.find((x) => x.id === id);
+    const out = [];
+    if (!counted || counted.teams.length === 0) {
+      if (user.type === 'Bot') out.push('bot');
+      if (!tracked) out.push('untracked_repository');
+      const ivs = this.sc.intervals.filter((iv) => iv.user === p.user.id && this.inAt(iv, c));
+      if (ivs.some((iv) => this.excludedIds.has(iv.team))) out.push('excluded_team');
+      else if (!ivs.some((iv) => this.ranked.some((t) => t.id === iv.team))) out.push('not_member_when_created');
+    }
+    if (P && !(c >= P.a && c < P.b)) out.push('created_outside_period');
+    return out;
   }
 
   // counters of a set of PRs in period P

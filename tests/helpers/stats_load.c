@@ -91,6 +91,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "stats_load: %s\n", err);
 		return 1;
 	}
+	rollup_configure(&c);
 	db = db_open(&c, err, sizeof err);
 	if (db == NULL) {
 		fprintf(stderr, "stats_load: %s\n", err);
