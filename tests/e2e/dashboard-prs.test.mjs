@@ -10,6 +10,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startStack, ROOT } from './harness.mjs';
 import * as S from './dashboard-scenario.mjs';
+import { routeAvatars } from '../github-double/avatars.mjs';
 
 const OUT = path.join(process.env.LB_TEST_OUT || path.join(ROOT, 'build/test-output'), 'dashboard');
 const CHROMIUM = process.env.LB_CHROMIUM || '/usr/bin/chromium';
@@ -39,6 +40,7 @@ before(async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: 'reduce' });
   await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin
     ? route.continue() : (errors.push(`offsite: ${route.request().url()}`), route.abort())));
+  await routeAvatars(context);	// registered later, so asked first: GitHub's avatar host, answered here
   page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -95,6 +97,23 @@ async function closeList() {
   await page.waitForFunction(() => !document.getElementById('prs-dialog').open);
 }
 
+// RFC 4180: quoted cells, "" inside quotes, CRLF rows
+function parseCsv(text) {
+  const rows = [];
+  let row = [], cell = '', q = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (q) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') q = false; else cell += c;
+    } else if (c === '"') q = true;
+    else if (c === ',') { row.push(cell); cell = ''; } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell); rows.push(row); row = []; cell = ''; i++;
+    } else cell += c;
+  }
+  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
+
 test('leaderboard: a team\'s number and the totals open exactly their PRs, with GitHub links and CSV', async () => {
   await open('/?period=year&value=2024');
   const b = S.bounds('year', '2024');
@@ -109,8 +128,8 @@ test('leaderboard: a team\'s number and the totals open exactly their PRs, with 
     }
     const csvHref = await page.$eval('#prs-csv', (a) => a.getAttribute('href'));
     const csv = await (await fetch(stack.url + csvHref)).text();
-    const lines = csv.trim().split('\r\n').slice(1);
-    assert.deepEqual(lines.map((l) => l.split(',').slice(0, 2).join('#')).sort(), want, `${slug} ${metric} csv`);
+    const rows = parseCsv(csv).slice(1);
+    assert.deepEqual(rows.map((r) => r.slice(0, 2).join('#')).sort(), want, `${slug} ${metric} csv`);
     await closeList();
   }
   // the points number opens its merged PRs, and the list says the same points
