@@ -99,12 +99,11 @@ void jw_kv_null(struct jw *w, const char *k) { jw_key(w, k); jw_null(w); }
 
 struct doc {
 	size_t peak;	/* json_peak_bytes() */
-	size_t unused;
 };
 
 struct parse {
 	char         *blk;
-	size_t        text;	/* offset of text in blk (sizeof(struct doc)) */
+	size_t        text;	/* offset of text in blk: sizeof(struct doc) */
 	size_t        tape;	/* offset of the tape in blk */
 	uint32_t      n, cap;	/* tape entries used / reserved */
 	uint32_t     *open;	/* per open container: its tape index */
