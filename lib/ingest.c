@@ -1,7 +1,7 @@
 /*
  * ingest — one delivery: deliveries row + effects, one transaction (see
  * ingest.h). The dispatch table below is the list of events that matter
- * (../shared/CONTRACT.md "Webhooks"); everything else is stored "ignored".
+ * (docs/REFERENCE.md "Webhooks"); everything else is stored "ignored".
  */
 #include "ingest.h"
 #include "buf.h"

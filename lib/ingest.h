@@ -6,7 +6,7 @@
  *
  * Contract:
  *  - ingest_apply() parses the JSON payload, dispatches on the event and
- *    action (../shared/CONTRACT.md "Webhooks"), and commits the deliveries
+ *    action (docs/REFERENCE.md "Webhooks"), and commits the deliveries
  *    row together with the effects. A delivery id already stored with an
  *    outcome other than "failed" gives INGEST_DUPLICATE and changes nothing;
  *    a "failed" one is processed again (a redelivery after a fix).

@@ -1,5 +1,5 @@
 /*
- * period — the statistics periods of ../shared/CONTRACT.md, in UTC.
+ * period — the statistics periods of docs/REFERENCE.md, in UTC.
  *
  *   all                      everything
  *   year     value=2024      2024-01-01 .. 2024-12-31

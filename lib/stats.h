@@ -1,6 +1,6 @@
 /*
  * stats — the statistics queries of the JSON API, answered from the
- * rollups of lib/rollup (docs/STATS.md). ../shared/CONTRACT.md "Statistics:
+ * rollups of lib/rollup (docs/STATS.md). docs/REFERENCE.md "Statistics:
  * definitions" and "JSON API" are the specification.
  *
  * Contract:

@@ -1,6 +1,6 @@
 /*
  * lb-admin — the administrator's command line. See usage() and
- * ../shared/CONTRACT.md "Programs and commands".
+ * docs/REFERENCE.md "Programs and commands".
  */
 #include "admin.h"
 #include "buf.h"

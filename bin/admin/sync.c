@@ -1,5 +1,5 @@
 /*
- * lb-admin sync / backfill / jobs (../shared/CONTRACT.md).
+ * lb-admin sync / backfill / jobs (docs/REFERENCE.md).
  *
  *   sync teams [--full] [--now]        sync team SLUG [--full] [--now]
  *   sync prs OWNER/REPO [--full] [--now]   sync pr OWNER/REPO#N [--now]

@@ -1,5 +1,5 @@
 /*
- * lb-syncd — the sync daemon (../shared/CONTRACT.md "Programs and commands").
+ * lb-syncd — the sync daemon (docs/REFERENCE.md "Programs and commands").
  *
  * The hook spool goes first, whatever the job queue holds: the daemon
  * applies it in a thread of its own (the spooler) with its own bounded

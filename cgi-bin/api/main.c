@@ -1,5 +1,5 @@
 /*
- * lb-api.fcgi — the read-only JSON API (../shared/CONTRACT.md "JSON API").
+ * lb-api.fcgi — the read-only JSON API (docs/REFERENCE.md "JSON API").
  * main() only loads the config, routes and dispatches.
  */
 #include "api.h"

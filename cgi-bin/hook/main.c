@@ -1,5 +1,5 @@
 /*
- * lb-hook.fcgi — GitHub webhook receiver (../shared/CONTRACT.md "Webhooks").
+ * lb-hook.fcgi — GitHub webhook receiver (docs/REFERENCE.md "Webhooks").
  *
  * handle() checks the request in this order and answers:
  *   405 method_not_allowed   not POST

@@ -1,4 +1,4 @@
-// The JSON API of CONTRACT.md, seen from the browser. Every failure becomes
+// The JSON API of docs/REFERENCE.md, seen from the browser. Every failure becomes
 // an ApiError carrying the HTTP status and the API's {"error": {code,
 // message}} so the views can show it (never swallowed).
 
@@ -44,7 +44,7 @@ export async function getJSON(path, params, { signal } = {}) {
   return body;
 }
 
-// Period query parameters of a view state (CONTRACT.md "Statistics").
+// Period query parameters of a view state (docs/REFERENCE.md "Statistics: definitions").
 export function periodParams(s) {
   if (s.period === 'range') return { period: 'range', from: s.from, to: s.to };
   if (s.period === 'all') return { period: 'all' };

@@ -1,4 +1,4 @@
-// An independent model of ../shared/CONTRACT.md "Statistics: definitions"
+// An independent model of docs/REFERENCE.md "Statistics: definitions"
 // (and docs/STATS.md for what the contract leaves open), computed from a
 // scenario definition in plain JS. The API tests compare every field of
 // every route with it; nothing here reads the program's output.

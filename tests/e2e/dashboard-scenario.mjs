@@ -2,7 +2,7 @@
 // across month, quarter and year boundaries in partner and open-source
 // repositories, a bot and an untracked repository (neither counts), a
 // developer in two teams. Loaded through signed webhooks; the expected
-// numbers are computed here from the scenario with CONTRACT.md's
+// numbers are computed here from the scenario with docs/REFERENCE.md's
 // definitions, never read from the program.
 import { deliver, makePR, examples } from './webhooks.mjs';
 import { avatarUrl } from '../github-double/avatars.mjs';

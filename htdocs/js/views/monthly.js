@@ -1,5 +1,5 @@
 // Monthly statistics of one year (all partners or one team): a chart over
-// the months and the table of CONTRACT.md ("Monthly statistics").
+// the months and the table of docs/REFERENCE.md ("Statistics: definitions", monthly).
 import { h, icon } from '../dom.js';
 import { getJSON } from '../api.js';
 import { num, pct, monthName } from '../format.js';
