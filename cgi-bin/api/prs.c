@@ -436,12 +436,30 @@ list_res_free(struct list_res *l)
 	memset(l, 0, sizeof *l);
 }
 
+/* The page's rows of labels and why are read through its ids, in page
+ * order (JSON_TABLE over "[id,...]": primary key lookups, not the page's
+ * range read and sort again). */
+#define PAGE_IDS "JSON_TABLE(?, '$[*]' COLUMNS (o FOR ORDINALITY, id BIGINT UNSIGNED PATH '$')) j"
+#define LABELS_SQL \
+	"SELECT j.id, l.name, l.color, COALESCE(lp.points, 0) FROM " PAGE_IDS " " \
+	"JOIN pr_labels pl ON pl.pr_id = j.id JOIN labels l ON l.id = pl.label_id " \
+	"LEFT JOIN label_points lp ON lp.label_name = l.name ORDER BY j.o, l.name, l.id"
+/* why: the attributing teams' intervals that contain the creation */
+#define WHY_SQL \
+	"SELECT j.id, " MEMBERSHIP_COLS " FROM " PAGE_IDS " " \
+	"JOIN stat_pr_scope t0 ON t0.pr_id = j.id AND t0.kind = 0 AND (? = 0 OR t0.scope_id = ?) " \
+	"JOIN stat_pr s0 ON s0.pr_id = j.id " \
+	"JOIN memberships m ON m.user_id = s0.author_id AND m.team_id = t0.scope_id " \
+	"AND (m.started_at IS NULL OR m.started_at <= s0.created_at) " \
+	"AND (m.ended_at IS NULL OR m.ended_at > s0.created_at) " \
+	"JOIN teams t ON t.id = t0.scope_id ORDER BY j.o, t.slug, m.id"
+
 static int
 list_query(struct db *db, const struct list_args *x, struct list_res *l)
 {
 	struct list_sql q;
-	struct buf s1 = BUF_INIT, s2 = BUF_INIT, s3 = BUF_INIT, s4 = BUF_INIT, s5 = BUF_INIT;
-	int points = x->metric == M_POINTS;
+	struct buf s1 = BUF_INIT, s2 = BUF_INIT, s5 = BUF_INIT, ids = BUF_INIT;
+	unsigned long long team = x->kind == 0 ? x->scope : 0;
 	const char *dir = x->asc ? "ASC" : "DESC";
 	int rc = -1;
 
@@ -451,29 +469,25 @@ list_query(struct db *db, const struct list_args *x, struct list_res *l)
 	if (buf_printf(&s1, "SELECT COUNT(*) %s", q.from.data) < 0 ||
 	    buf_printf(&s2, "SELECT x.pr_id, %s FROM %s JOIN pull_requests p ON p.id = x.pr_id "
 	    "JOIN repositories r ON r.id = p.repo_id JOIN users u ON u.id = p.author_id "
-	    "ORDER BY x.ev %s, x.pr_id %s", PR_COLS, q.page.data, dir, dir) < 0 ||
-	    buf_printf(&s3, "SELECT x.pr_id, l.name, l.color, COALESCE(lp.points, 0) FROM %s "
-	    "JOIN pr_labels pl ON pl.pr_id = x.pr_id JOIN labels l ON l.id = pl.label_id "
-	    "LEFT JOIN label_points lp ON lp.label_name = l.name "
-	    "ORDER BY x.ev %s, x.pr_id %s, l.name, l.id", q.page.data, dir, dir) < 0 ||
-	    /* why: the attributing teams' intervals that contain the creation */
-	    buf_printf(&s4, "SELECT x.pr_id, %s FROM %s "
-	    "JOIN stat_pr_scope t0 ON t0.pr_id = x.pr_id AND t0.kind = 0 AND (? = 0 OR t0.scope_id = ?) "
-	    "JOIN stat_pr s0 ON s0.pr_id = x.pr_id "
-	    "JOIN memberships m ON m.user_id = s0.author_id AND m.team_id = t0.scope_id "
-	    "AND (m.started_at IS NULL OR m.started_at <= s0.created_at) "
-	    "AND (m.ended_at IS NULL OR m.ended_at > s0.created_at) "
-	    "JOIN teams t ON t.id = t0.scope_id ORDER BY x.ev %s, x.pr_id %s, t.slug, m.id",
-	    MEMBERSHIP_COLS, q.page.data, dir, dir) < 0)
+	    "ORDER BY x.ev %s, x.pr_id %s", PR_COLS, q.page.data, dir, dir) < 0)
 		goto out;
 	/* the points the list makes, as the counters add them: a label name
 	 * once per PR (stat_pr_label), its label_points */
-	if (points && (buf_printf(&s5, "SELECT COALESCE(SUM(lp.points), 0) FROM (SELECT sc.pr_id %s) y "
-	    "JOIN stat_pr_label pl ON pl.pr_id = y.pr_id JOIN label_points lp ON lp.label_name = pl.label",
-	    q.from.data) < 0 || list_run(db, &l->lpoints, s5.data, x, 0) < 0))
+	if (x->metric == M_POINTS && (buf_printf(&s5, "SELECT COALESCE(SUM(lp.points), 0) "
+	    "FROM (SELECT sc.pr_id %s) y JOIN stat_pr_label pl ON pl.pr_id = y.pr_id "
+	    "JOIN label_points lp ON lp.label_name = pl.label", q.from.data) < 0 ||
+	    list_run(db, &l->lpoints, s5.data, x, 0) < 0))
 		goto out;
-	if (list_run(db, &l->count, s1.data, x, 0) < 0 || list_run(db, &l->prs, s2.data, x, 1) < 0 ||
-	    list_run(db, &l->labels, s3.data, x, 1) < 0 || list_run(db, &l->why, s4.data, x, 2) < 0)
+	if (list_run(db, &l->count, s1.data, x, 0) < 0 || list_run(db, &l->prs, s2.data, x, 1) < 0)
+		goto out;
+	if (buf_putc(&ids, '[') < 0)
+		goto out;
+	for (size_t i = 0; i < l->prs->nrows; i++)
+		if (buf_printf(&ids, "%s%s", i ? "," : "", db_get(l->prs, i, 0)) < 0)
+			goto out;
+	if (buf_putc(&ids, ']') < 0 ||
+	    db_query(db, &l->labels, LABELS_SQL, "s", ids.data) < 0 ||
+	    db_query(db, &l->why, WHY_SQL, "suu", ids.data, team, team) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -482,9 +496,8 @@ out:
 	list_sql_free(&q);
 	buf_free(&s1);
 	buf_free(&s2);
-	buf_free(&s3);
-	buf_free(&s4);
 	buf_free(&s5);
+	buf_free(&ids);
 	return rc;
 }
 
