@@ -458,7 +458,10 @@ static int
 list_query(struct db *db, const struct list_args *x, struct list_res *l)
 {
 	struct list_sql q;
-	struct buf s1 = BUF_INIT, s2 = BUF_INIT, s5 = BUF_INIT, ids = BUF_INIT;
+	struct buf s1 = BUF_INIT, s2 = BUF_INIT, s5 = BUF_INIT;
+	struct jw ids = { NULL, 0 };
+	const char *idtext;
+	size_t idlen;
 	unsigned long long team = x->kind == 0 ? x->scope : 0;
 	const char *dir = x->asc ? "ASC" : "DESC";
 	int rc = -1;
@@ -480,14 +483,16 @@ list_query(struct db *db, const struct list_args *x, struct list_res *l)
 		goto out;
 	if (list_run(db, &l->count, s1.data, x, 0) < 0 || list_run(db, &l->prs, s2.data, x, 1) < 0)
 		goto out;
-	if (buf_putc(&ids, '[') < 0)
+	/* the page's ids as a JSON array, generated like every JSON document */
+	if (jw_init(&ids) < 0)
 		goto out;
+	jw_arr(&ids);
 	for (size_t i = 0; i < l->prs->nrows; i++)
-		if (buf_printf(&ids, "%s%s", i ? "," : "", db_get(l->prs, i, 0)) < 0)
-			goto out;
-	if (buf_putc(&ids, ']') < 0 ||
-	    db_query(db, &l->labels, LABELS_SQL, "s", ids.data) < 0 ||
-	    db_query(db, &l->why, WHY_SQL, "suu", ids.data, team, team) < 0)
+		jw_int(&ids, db_getll(l->prs, i, 0, 0));
+	jw_arr_end(&ids);
+	if (jw_finish(&ids, &idtext, &idlen) < 0 ||
+	    db_query(db, &l->labels, LABELS_SQL, "s", idtext) < 0 ||
+	    db_query(db, &l->why, WHY_SQL, "suu", idtext, team, team) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -497,7 +502,7 @@ out:
 	buf_free(&s1);
 	buf_free(&s2);
 	buf_free(&s5);
-	buf_free(&ids);
+	jw_free(&ids);
 	return rc;
 }
 
