@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -737,6 +738,39 @@ db_rollback(struct db *db)
 		return -1;
 	}
 	return 0;
+}
+
+int
+db_retryable(unsigned err)
+{
+	return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT;
+}
+
+int
+db_txn(struct db *db, int attempts, db_txn_fn fn, void *arg)
+{
+	for (int attempt = 1;; attempt++) {
+		char err[sizeof db->err];
+		unsigned num;
+		int rc;
+
+		if (db_begin(db) < 0)
+			return -1;
+		rc = fn(db, arg);
+		if (rc > 0) {
+			(void)db_rollback(db);
+			return rc;
+		}
+		if (rc == 0 && db_commit(db) == 0)
+			return 0;
+		num = db->errnum;
+		lb_strlcpy(err, db->err, sizeof err);
+		(void)db_rollback(db);	/* also after a failed COMMIT: harmless */
+		set_err(db, num, err);
+		if (!db_retryable(num) || attempt >= attempts)
+			return -1;
+		usleep((useconds_t)(10000 * attempt));
+	}
 }
 
 unsigned long long db_affected(struct db *db) { return db->affected; }

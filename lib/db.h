@@ -95,6 +95,24 @@ int  db_begin(struct db *db);
 int  db_commit(struct db *db);
 int  db_rollback(struct db *db);
 
+/* Transactions run again when MariaDB aborted them. db_txn() runs
+ * fn(db, arg) between db_begin() and db_commit(), at most `attempts` times
+ * (at least once): when fn or the COMMIT fails with an error that
+ * db_retryable() accepts, the transaction is rolled back and, after a pause
+ * of 10 ms x the attempt number, fn runs again from the start, so fn must
+ * derive everything from arg and the database, never from a failed attempt.
+ * fn returns 0 to commit, a positive value to roll back and return it (a
+ * decision, not an error), -1 on error (db_errno() must describe it: a
+ * failed db_* call does). Returns 0 when committed, fn's positive value, or
+ * -1: a non-retryable error, or the last attempt failed; db_error() and
+ * db_errno() then describe the error that ended it (not the rollback). */
+typedef int (*db_txn_fn)(struct db *db, void *arg);
+int  db_txn(struct db *db, int attempts, db_txn_fn fn, void *arg);
+/* 1 for the errors after which the same transaction may simply be run
+ * again: 1213 deadlock (Galera's certification conflicts report it too),
+ * 1205 lock wait timeout. */
+int  db_retryable(unsigned err);
+
 unsigned long long db_affected(struct db *db);
 unsigned long long db_insert_id(struct db *db);
 const char *db_error(struct db *db);
