@@ -84,11 +84,22 @@ async function open(p, size = { width: 1280, height: 900 }) {
 
 // The PR list dialog is open and loaded: its PRs as OWNER/REPO#N, sorted.
 async function shownPRs() {
+  // wait for an outcome, then say which: a failed load names its message
+  // instead of timing out
   await page.waitForFunction(() => {
     const d = document.getElementById('prs-dialog');
     const b = document.getElementById('prs-dialog-body');
-    return d && d.open && b.dataset.state === 'ready';
-  }, null, { timeout: 15000 });
+    return d && d.open && ['ready', 'error'].includes(b.dataset.state);
+  }, null, { timeout: 15000 }).catch(async (e) => {
+    const seen = await page.evaluate(() => {
+      const d = document.getElementById('prs-dialog');
+      const b = document.getElementById('prs-dialog-body');
+      return { open: !!(d && d.open), state: b && b.dataset.state, focus: document.activeElement && document.activeElement.outerHTML.slice(0, 120) };
+    });
+    throw new Error(`the PR list did not show: ${JSON.stringify(seen)} (${e.message})`);
+  });
+  const state = await page.$eval('#prs-dialog-body', (b) => ({ state: b.dataset.state, text: b.textContent }));
+  assert.equal(state.state, 'ready', `the PR list loaded (${state.text})`);
   return (await page.$$eval('#prs-list li.pr', (lis) => lis.map((li) => `${li.dataset.repo}#${li.dataset.number}`))).sort();
 }
 
