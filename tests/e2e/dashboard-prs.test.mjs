@@ -197,6 +197,20 @@ test('keyboard: Enter on a number opens the list, Esc closes it and gives focus 
   assert.deepEqual(errors, []);
 });
 
+test('a list opened again before the close event of the last one arrives still loads', async () => {
+  await open('/?period=quarter&value=2024-Q1');
+  const sel = '#leaderboard tr[data-team="acme"] [data-col="created"] button.explain';
+  await page.click(sel);
+  const want = behind({ team: 'acme' }, 'created', S.bounds('quarter', '2024-Q1'));
+  assert.deepEqual(await shownPRs(), want);
+  // close and reopen in one task: the dialog's 'close' event is queued and
+  // arrives after the new list has started loading
+  await page.evaluate((s) => { document.getElementById('prs-dialog').close(); document.querySelector(s).click(); }, sel);
+  assert.deepEqual(await shownPRs(), want);
+  await closeList();
+  assert.deepEqual(errors, []);
+});
+
 test('team drill-down: a member\'s numbers open that member\'s PRs in the team', async () => {
   await open('/?period=year&value=2024&team=globex');
   await page.waitForFunction(() => document.getElementById('team-dialog').open

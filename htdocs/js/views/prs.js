@@ -38,6 +38,10 @@ function ensureDialog() {
   dialog = h('dialog', { class: 'drawer drawer--prs', id: 'prs-dialog', 'aria-labelledby': 'prs-dialog-title' }, body);
   document.body.append(dialog);
   dialog.addEventListener('close', () => {
+    // 'close' is a queued event: the dialog may have been opened again
+    // (Esc, then at once Space on the number) before it arrives; it must
+    // not cancel the new list then
+    if (dialog.open) return;
     if (ctrl) ctrl.abort();
     const back = opener && opener.isConnected ? opener : null;
     opener = null;

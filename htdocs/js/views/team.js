@@ -46,6 +46,9 @@ export class TeamDialog {
     this.ctrl = null;
     this.opener = null;
     dialog.addEventListener('close', () => {
+      // a queued event: ignore it when the dialog was opened again before
+      // it arrived (its new load must not be cancelled)
+      if (dialog.open) return;
       if (this.ctrl) this.ctrl.abort();
       this.key = '';
       const back = this.opener && this.opener.isConnected ? this.opener : null;
