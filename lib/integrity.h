@@ -97,10 +97,9 @@
  *  - integrity_job_kind() says whether kind is a repair job of this module
  *    (redeliver, replay, spool, resync_month); integrity_job() runs one
  *    (args as JSON text) and returns a SYNC_* code of lib/sync.h.
- *  - Pure helpers (unit-tested): integrity_month() parses "YYYY-MM" (or a
- *    longer date) into a month index (year * 12 + month - 1), -1 when
- *    malformed; integrity_range() writes "YYYY-MM-01..YYYY-MM-DD" for the
- *    months a..b.
+ *  - Pure helper (unit-tested): integrity_range() writes
+ *    "YYYY-MM-01..YYYY-MM-DD" for the months a..b (month indexes of
+ *    date_month_index(), lib/date).
  */
 #ifndef LB_INTEGRITY_H
 #define LB_INTEGRITY_H
@@ -141,7 +140,6 @@ int integrity_run(const struct conf *c, struct db *db, int repair, char *err, si
 int integrity_job_kind(const char *kind);
 int integrity_job(struct sync_ctx *s, const char *kind, const char *args);
 
-int integrity_month(const char *s);
 int integrity_range(int a, int b, char *out, size_t outlen);
 
 #endif

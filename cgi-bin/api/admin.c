@@ -11,9 +11,9 @@
  */
 #include "api.h"
 #include "buf.h"
+#include "date.h"
 #include "db.h"
 #include "json.h"
-#include "period.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -232,7 +232,7 @@ api_admin_changes(struct http_req *r, struct api *a, const char *tail)
 	long long limit;
 	struct db *db;
 	struct jw w;
-	int y, m, d;
+	int y, m;
 
 	(void)tail;
 	if ((db = begin(r, a)) == NULL)
@@ -240,11 +240,11 @@ api_admin_changes(struct http_req *r, struct api *a, const char *tail)
 	if (api_param(r, "month", month, sizeof month) < 0 || api_limit(r, 200, &limit) < 0)
 		return;
 	if (month[0]) {
-		lb_snprintf(day, sizeof day, "%s-01", month);
-		if (strlen(month) != 7 || period_parse_date(day, &y, &m, &d) < 0) {
+		if (date_parse_month(month, &y, &m) < 0) {
 			api_fail(r, 400, "bad_parameter", "month: expected a month such as 2024-03");
 			return;
 		}
+		lb_snprintf(day, sizeof day, "%s-01", month);
 	}
 	if (db_query(db, &res,
 	    "SELECT c.id, DATE_FORMAT(c.month, '%Y-%m') AS month, "

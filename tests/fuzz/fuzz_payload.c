@@ -1,11 +1,12 @@
 /*
  * libFuzzer target: webhook payload parsing — lib/json's bounded parser,
  * then every validation lib/store applies before writing (store_pr_valid,
- * store_time on the time fields), on the payload and on its pull_request.
+ * date_from_iso on the time fields), on the payload and on its pull_request.
  * Input: a payload as GitHub would POST it (JSON bytes).
  */
 #include "buf.h"
 #include "conf.h"
+#include "date.h"
 #include "ingest.h"
 #include "json.h"
 #include "store.h"
@@ -50,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
 		const char *t = json_str(pr, times[i]);
 		if (t)
-			(void)store_time(t, out, sizeof out);
+			(void)date_from_iso(t, out, sizeof out);
 	}
 	(void)json_str(root, "action");
 	(void)json_ll(json_get(root, "team", NULL), "id", 0);
@@ -61,7 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char s[64];
 		memcpy(s, data, size);
 		s[size] = '\0';
-		(void)store_time(s, out, sizeof out);
+		(void)date_from_iso(s, out, sizeof out);
 	}
 	return 0;
 }
