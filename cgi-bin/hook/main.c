@@ -227,5 +227,17 @@ out:
 int
 main(int argc, char **argv)
 {
-	return http_serve(argc, argv, "lb-hook", &config_path, init, handle, NULL);
+	static const struct http_prog prog = {
+		.name = "lb-hook",
+		.summary = "the GitHub webhook receiver of leaderboard (FastCGI)",
+		.description =
+		    "    Answers POST /hook: checks X-Hub-Signature-256 against every\n"
+		    "    [github] webhook_secret, stores and applies the delivery, and\n"
+		    "    answers 202 within GitHub's 10 seconds. While MariaDB is\n"
+		    "    unreachable, signed deliveries go to [hook] spool_dir and\n"
+		    "    lb-syncd applies them later. nginx serves it at /hook.\n",
+		.allow = "POST",
+	};
+
+	return http_serve(argc, argv, &prog, &config_path, init, handle, NULL);
 }
