@@ -24,6 +24,8 @@
  *    date_from_iso(): the same instant as an SQL time (UTC, the fraction
  *    dropped); 0, or -1 (malformed, or out too small).
  *  - date_sql(t): writes the SQL time of epoch t (out at least 20 bytes).
+ *  - DATE_SQL_ISO(col): the SQL expression that reads a DATETIME column as
+ *    "YYYY-MM-DDTHH:MM:SSZ" (NULL stays NULL), the form every listing gives.
  */
 #ifndef LB_DATE_H
 #define LB_DATE_H
@@ -33,6 +35,8 @@
 
 #define DATE_MIN_YEAR 1970
 #define DATE_MAX_YEAR 9999
+
+#define DATE_SQL_ISO(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 
 int    date_leap(int y);
 int    date_days_in_month(int y, int m);

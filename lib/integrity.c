@@ -2727,3 +2727,31 @@ integrity_job(struct sync_ctx *s, const char *kind, const char *args)
 	json_free(v);
 	return rc;
 }
+
+/* ------------------------------------------------------------- listings */
+
+int
+integrity_run_get(struct db *db, unsigned long long run_id, struct db_res **out)
+{
+	return db_query(db, out, "SELECT id, " DATE_SQL_ISO("started_at") " AS started_at, "
+	    DATE_SQL_ISO("finished_at") " AS finished_at, findings, requests, unverified, repair, "
+	    "status FROM integrity_runs WHERE (? = 0 OR id = ?) ORDER BY id DESC LIMIT 1", "uu",
+	    run_id, run_id);
+}
+
+int
+integrity_findings_list(struct db *db, unsigned long long run_id, long long limit,
+    struct db_res **out)
+{
+	return db_query(db, out, "SELECT id, check_name AS `check`, subject, detail, "
+	    DATE_SQL_ISO("found_at") " AS found_at, repair_job_id FROM integrity_findings "
+	    "WHERE run_id = ? ORDER BY id LIMIT ?", "ui", run_id, limit);
+}
+
+int
+integrity_unverified_list(struct db *db, unsigned long long run_id, long long limit,
+    struct db_res **out)
+{
+	return db_query(db, out, "SELECT check_name AS `check`, subject, detail "
+	    "FROM integrity_unverified WHERE run_id = ? ORDER BY id LIMIT ?", "ui", run_id, limit);
+}

@@ -142,4 +142,29 @@ int integrity_job(struct sync_ctx *s, const char *kind, const char *args);
 
 int integrity_range(int a, int b, char *out, size_t outlen);
 
+/* What integrity_check() stored, for lb-admin check and GET
+ * /api/admin/integrity (times "YYYY-MM-DDTHH:MM:SSZ"; 0, or -1 on a
+ * database error):
+ *  - integrity_run_get(): run run_id (0: the latest), no row when none,
+ *    columns INTEGRITY_RUN_*;
+ *  - integrity_findings_list(): its findings in the order found, at most
+ *    limit, columns INTEGRITY_FINDING_* (repair_job_id NULL: none queued);
+ *  - integrity_unverified_list(): what it could not verify, at most limit,
+ *    columns INTEGRITY_UNVERIFIED_*. */
+struct db_res;
+enum {
+	INTEGRITY_RUN_ID, INTEGRITY_RUN_STARTED_AT, INTEGRITY_RUN_FINISHED_AT, INTEGRITY_RUN_FINDINGS,
+	INTEGRITY_RUN_REQUESTS, INTEGRITY_RUN_UNVERIFIED, INTEGRITY_RUN_REPAIR, INTEGRITY_RUN_STATUS
+};
+enum {
+	INTEGRITY_FINDING_ID, INTEGRITY_FINDING_CHECK, INTEGRITY_FINDING_SUBJECT,
+	INTEGRITY_FINDING_DETAIL, INTEGRITY_FINDING_FOUND_AT, INTEGRITY_FINDING_REPAIR_JOB_ID
+};
+enum { INTEGRITY_UNVERIFIED_CHECK, INTEGRITY_UNVERIFIED_SUBJECT, INTEGRITY_UNVERIFIED_DETAIL };
+int integrity_run_get(struct db *db, unsigned long long run_id, struct db_res **out);
+int integrity_findings_list(struct db *db, unsigned long long run_id, long long limit,
+    struct db_res **out);
+int integrity_unverified_list(struct db *db, unsigned long long run_id, long long limit,
+    struct db_res **out);
+
 #endif
