@@ -620,10 +620,11 @@ ingest_media(const char *ct)
 int
 ingest_form_payload(char *body, size_t len, size_t *outlen)
 {
-	const char *p = body, *end = body + len;
+	const char *p = body, *end;
 
-	if (body == NULL)
+	if (body == NULL)	/* an empty body: no field (and no pointer to add to) */
 		return -1;
+	end = body + len;
 	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *q = amp ? amp : end;
