@@ -2,6 +2,7 @@
 #include "github.h"
 #include "buf.h"
 #include "conf.h"
+#include "date.h"
 #include "db.h"
 #include "ghapp.h"
 #include "json.h"
@@ -415,19 +416,6 @@ needs_jwt(const struct gh *g, const char *full)
 	    (strncmp(p, "/orgs/", 6) == 0 || strncmp(p, "/repos/", 7) == 0 || strncmp(p, "/users/", 7) == 0);
 }
 
-static time_t
-iso_time(const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof tm);
-	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
-	    (*end != 'Z' && *end != '\0'))
-		return -1;
-	return timegm(&tm);
-}
-
 /* The installation id from partner_org (GET /orgs/{org}/installation). */
 static int
 app_find_installation(struct gh *g, char *err, size_t errlen)
@@ -494,7 +482,7 @@ app_renew(struct gh *g, char *err, size_t errlen)
 	}
 	if (rc == GH_OK) {
 		root = json_parse(r.body.data, r.body.len, 16, GH_MAX_BODY, NULL, 0);
-		exp = iso_time(json_str(root, "expires_at"));
+		exp = date_epoch(json_str(root, "expires_at"));
 		if (exp < 0 || gh_app_set_token(g->app, json_str(root, "token"), exp) < 0) {
 			lb_snprintf(err, errlen, "POST %s: answer without a usable token or expires_at", path);
 			rc = GH_EINVAL;

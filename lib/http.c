@@ -99,11 +99,15 @@ spawn(int fd, http_init_fn init, http_handler_fn handler, void *ctx)
 	return pid;
 }
 
-/* The manual page of lb-api.fcgi and lb-hook.fcgi (--help). */
+/* The program http_serve() runs (for the Allow header of a 405). */
+static const struct http_prog *program;
+
+/* The manual page of a FastCGI program (--help): its own NAME line and
+ * DESCRIPTION paragraph, then what http_serve() does for every program. */
 static void
-help(const char *progname)
+help(const struct http_prog *prog)
 {
-	int hook = strcmp(progname, "lb-hook") == 0;
+	const char *progname = prog->name;
 
 	printf("NAME\n"
 	    "    %s.fcgi - %s\n"
@@ -113,19 +117,8 @@ help(const char *progname)
 	    "    %s.fcgi --help | --version\n"
 	    "\n"
 	    "DESCRIPTION\n",
-	    progname, hook ? "the GitHub webhook receiver of leaderboard (FastCGI)"
-		: "the read-only JSON API of leaderboard (FastCGI)",
-	    progname, progname);
-	if (hook)
-		printf("    Answers POST /hook: checks X-Hub-Signature-256 against every\n"
-		    "    [github] webhook_secret, stores and applies the delivery, and\n"
-		    "    answers 202 within GitHub's 10 seconds. While MariaDB is\n"
-		    "    unreachable, signed deliveries go to [hook] spool_dir and\n"
-		    "    lb-syncd applies them later. nginx serves it at /hook.\n");
-	else
-		printf("    Answers GET /api/... (health, periods, leaderboard, teams,\n"
-		    "    contributors, monthly statistics, admin routes) with JSON and\n"
-		    "    ETags, reading MariaDB. nginx serves it at /api/.\n");
+	    progname, prog->summary, progname, progname);
+	fputs(prog->description, stdout);
 	printf("\n"
 	    "    A FastCGI server, started in one of two ways:\n"
 	    "    - with --socket PATH it listens on that Unix socket (mode 0666:\n"
@@ -164,9 +157,10 @@ help(const char *progname)
 }
 
 int
-http_serve(int argc, char **argv, const char *progname,
+http_serve(int argc, char **argv, const struct http_prog *prog,
     const char **config_path, http_init_fn init, http_handler_fn handler, void *ctx)
 {
+	const char *progname = prog->name;
 	const char *sock = NULL;
 	long long workers = 2;
 	int workers_given = 0, rc = 0;
@@ -174,6 +168,7 @@ http_serve(int argc, char **argv, const char *progname,
 	struct sigaction sa;
 	int fd;
 
+	program = prog;
 	log_init(progname);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -187,7 +182,7 @@ http_serve(int argc, char **argv, const char *progname,
 			}
 			workers_given = 1;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			help(progname);
+			help(prog);
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("%s %s\n", progname, LB_VERSION);
@@ -380,7 +375,7 @@ http_error_doc(const char *code, const char *message, struct buf *out)
 void
 http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], allow[128];
 	struct buf b = BUF_INIT;
 	const char *hdr = NULL;
 	va_list ap;
@@ -391,8 +386,9 @@ http_error(struct http_req *r, int status, const char *code, const char *fmt, ..
 	(void)http_error_doc(code, msg, &b);
 	if (status == 401)
 		hdr = "WWW-Authenticate: Bearer realm=\"leaderboard\"\r\n";
-	else if (status == 405)
-		hdr = strncmp(r->path, "/hook", 5) == 0 ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n";
+	else if (status == 405 && program != NULL && program->allow != NULL &&
+	    lb_snprintf(allow, sizeof allow, "Allow: %s\r\n", program->allow) >= 0)
+		hdr = allow;
 	http_respond(r, status, "application/json", hdr, b.data, b.len);
 	buf_free(&b);
 }

@@ -38,9 +38,19 @@ struct http_req {
 typedef int  (*http_init_fn)(void *ctx);
 typedef void (*http_handler_fn)(struct http_req *req, void *ctx);
 
+/* What a program tells http_serve() about itself; lib/http knows no
+ * program, route or manual text of its own. */
+struct http_prog {
+	const char *name;		/* "lb-hook": log lines, --version, the manual */
+	const char *summary;		/* the manual's NAME line after "name.fcgi - " */
+	const char *description;	/* the first DESCRIPTION paragraph: whole lines,
+					 * each indented 4 spaces and ending in '\n' */
+	const char *allow;		/* the methods it answers: a 405's Allow header */
+};
+
 /* Parses argv (see above), runs the server, returns the exit status. The
  * config path, when given, is stored in *config_path for init(). */
-int  http_serve(int argc, char **argv, const char *progname,
+int  http_serve(int argc, char **argv, const struct http_prog *prog,
     const char **config_path, http_init_fn init, http_handler_fn handler, void *ctx);
 
 const char *http_param(struct http_req *r, const char *name);	/* FastCGI param */

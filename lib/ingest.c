@@ -6,6 +6,7 @@
 #include "ingest.h"
 #include "buf.h"
 #include "conf.h"
+#include "date.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -619,10 +620,11 @@ ingest_media(const char *ct)
 int
 ingest_form_payload(char *body, size_t len, size_t *outlen)
 {
-	const char *p = body, *end = body + len;
+	const char *p = body, *end;
 
-	if (body == NULL)
+	if (body == NULL)	/* an empty body: no field (and no pointer to add to) */
 		return -1;
+	end = body + len;
 	while (p < end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));
 		const char *q = amp ? amp : end;
@@ -655,4 +657,14 @@ ingest_purge(struct db *db, long long days, unsigned long long *deleted)
 		if (db_affected(db) < 5000)
 			return 0;
 	}
+}
+
+int
+ingest_list(struct db *db, int failed_only, long long limit, struct db_res **out)
+{
+	return db_query(db, out,
+	    "SELECT id, event, action, hook_id, " DATE_SQL_ISO("received_at") " AS received_at, "
+	    DATE_SQL_ISO("processed_at") " AS processed_at, outcome, error, content_type, "
+	    "LENGTH(body) AS size FROM deliveries WHERE (? = 0 OR outcome = 'failed') "
+	    "ORDER BY received_at DESC, id LIMIT ?", "ii", (long long)(failed_only != 0), limit);
 }

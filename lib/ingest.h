@@ -83,4 +83,17 @@ int ingest_form_payload(char *body, size_t len, size_t *outlen);
  * error. The normalized tables are untouched. */
 int ingest_purge(struct db *db, long long days, unsigned long long *deleted);
 
+/* The stored deliveries, newest first (received_at descending, then id), at
+ * most `limit`, only outcome "failed" when failed_only; columns
+ * INGEST_COL_* (times "YYYY-MM-DDTHH:MM:SSZ", size = bytes of the body, NULL
+ * where the column is). 0, or -1 on a database error. Used by lb-admin
+ * deliveries and GET /api/admin/deliveries. */
+struct db_res;
+enum {
+	INGEST_COL_ID, INGEST_COL_EVENT, INGEST_COL_ACTION, INGEST_COL_HOOK_ID,
+	INGEST_COL_RECEIVED_AT, INGEST_COL_PROCESSED_AT, INGEST_COL_OUTCOME, INGEST_COL_ERROR,
+	INGEST_COL_CONTENT_TYPE, INGEST_COL_SIZE
+};
+int ingest_list(struct db *db, int failed_only, long long limit, struct db_res **out);
+
 #endif

@@ -8,6 +8,7 @@
 #include "integrity.h"
 #include "buf.h"
 #include "conf.h"
+#include "date.h"
 #include "db.h"
 #include "github.h"
 #include "ingest.h"
@@ -87,48 +88,12 @@ struct ictx {
 /* ------------------------------------------------------------ helpers */
 
 int
-integrity_month(const char *s)
-{
-	long long y, m;
-	char ys[5], ms[3];
-
-	if (s == NULL || strlen(s) < 7 || s[4] != '-')
-		return -1;
-	memcpy(ys, s, 4);
-	ys[4] = '\0';
-	memcpy(ms, s + 5, 2);
-	ms[2] = '\0';
-	if (lb_parse_ll(ys, 1970, 9999, &y) < 0 || lb_parse_ll(ms, 1, 12, &m) < 0)
-		return -1;
-	if (s[7] != '\0' && s[7] != '-')
-		return -1;
-	return (int)(y * 12 + m - 1);
-}
-
-static int
-days_in(int month)
-{
-	static const int d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y = month / 12, m = month % 12;
-
-	if (m == 1 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return d[m];
-}
-
-int
 integrity_range(int a, int b, char *out, size_t outlen)
 {
 	if (a < 0 || b < a || b / 12 > 9999)
 		return -1;
 	return lb_snprintf(out, outlen, "%04d-%02d-01..%04d-%02d-%02d", a / 12, a % 12 + 1,
-	    b / 12, b % 12 + 1, days_in(b));
-}
-
-static void
-month_name(int m, char *out, size_t outlen)
-{
-	lb_snprintf(out, outlen, "%04d-%02d", m / 12, m % 12 + 1);
+	    b / 12, b % 12 + 1, date_days_in_month(b / 12, b % 12 + 1));
 }
 
 static void
@@ -363,13 +328,13 @@ page_items_from_json(json_val root, struct pitem **out, size_t *n)
 		const char *m = json_str(p, "merged_at");
 
 		if (num <= 0 || id <= 0 ||
-		    store_time(json_str(p, "created_at"), v[k].created, sizeof v[k].created) < 0 ||
-		    store_time(json_str(p, "updated_at"), v[k].updated, sizeof v[k].updated) < 0)
+		    date_from_iso(json_str(p, "created_at"), v[k].created, sizeof v[k].created) < 0 ||
+		    date_from_iso(json_str(p, "updated_at"), v[k].updated, sizeof v[k].updated) < 0)
 			continue;
-		if (m == NULL || store_time(m, v[k].merged, sizeof v[k].merged) < 0)
+		if (m == NULL || date_from_iso(m, v[k].merged, sizeof v[k].merged) < 0)
 			v[k].merged[0] = '\0';
 		m = json_str(p, "closed_at");
-		if (m == NULL || store_time(m, v[k].closed, sizeof v[k].closed) < 0)
+		if (m == NULL || date_from_iso(m, v[k].closed, sizeof v[k].closed) < 0)
 			v[k].closed[0] = '\0';
 		labels_text(json_get(p, "labels", NULL), v[k].labels, sizeof v[k].labels);
 		v[k].number = (long)num;
@@ -565,8 +530,8 @@ compare_items(struct ictx *x, const char *repo, const struct pitem *items, size_
 
 	for (size_t i = 0; i < n; i++) {
 		const struct pitem *p = &items[i];
-		int gc = integrity_month(p->created), gm = p->merged[0] ? integrity_month(p->merged) : -1;
-		int gr = !p->merged[0] && p->closed[0] ? integrity_month(p->closed) : -1;
+		int gc = date_month_index(p->created), gm = p->merged[0] ? date_month_index(p->merged) : -1;
+		int gr = !p->merged[0] && p->closed[0] ? date_month_index(p->closed) : -1;
 		int missing, sc = -1, sm = -1, sr = -1, bad = 0;
 		char slabels[1024] = "";
 
@@ -889,8 +854,8 @@ search_count(struct ictx *x, const char *repo, int field, const char *lq, int a,
 		char t[20];
 		*oldest = -1;
 		if (json_is_array(items) && json_first(items) != NULL &&
-		    store_time(json_str(json_first(items), "created_at"), t, sizeof t) == 0)
-			*oldest = integrity_month(t);
+		    date_from_iso(json_str(json_first(items), "created_at"), t, sizeof t) == 0)
+			*oldest = date_month_index(t);
 	}
 	json_free(root);
 	return 0;
@@ -986,7 +951,7 @@ month_finding(struct ictx *x, struct recon *rc, int m, long long gh, long long s
 	struct jw w;
 
 	rc->cnt[m - rc->lo] = gh;
-	month_name(m, mn, sizeof mn);
+	date_month_key(mn, sizeof mn, m / 12, m % 12 + 1);
 	lb_snprintf(subj, sizeof subj, "%s %s", rc->repo, mn);
 	if (rc->label)
 		lb_snprintf(det, sizeof det, "label %s on merged PRs: GitHub %lld, stored %lld", rc->label, gh, st);
@@ -1059,8 +1024,8 @@ probe_order(const struct ictx *x, const struct recon *rc, const long long *prev,
 	if (x->page_items < 0)
 		rb = ra = rc->hi;
 	else if (prev && x->page_items >= PAGE_PRS && strcmp(x->page_oldest, since) > 0) {
-		rb = integrity_month(x->page_oldest);
-		ra = integrity_month(since);
+		rb = date_month_index(x->page_oldest);
+		ra = date_month_index(since);
 		if (rb < 0 || ra < 0 || rb > rc->hi)
 			rb = ra = rc->hi;
 	}
@@ -2131,12 +2096,10 @@ hook_failures(struct ictx *x, unsigned long long hook, const char *type, const c
 	struct attempt *v = NULL;
 	size_t n = 0, cap = 0;
 	time_t t = time(NULL) - HOOK_DAYS * 86400;
-	struct tm tm;
 	struct gh_resp r;
 	int rc = 0;
 
-	gmtime_r(&t, &tm);
-	strftime(since, sizeof since, "%Y-%m-%d %H:%M:%S", &tm);
+	date_sql(t, since, sizeof since);
 	if (hook_path(type, target, hook, base, sizeof base) < 0) {
 		note_error(x, "deliveries: hook %llu: bad %s '%.200s'", hook, type, target);
 		return -1;
@@ -2180,7 +2143,7 @@ hook_failures(struct ictx *x, unsigned long long hook, const char *type, const c
 			lb_strlcpy(a->guid, guid, sizeof a->guid);
 			a->id = json_ll(d, "id", -1);
 			a->code = (long)json_ll(d, "status_code", 0);
-			if (store_time(json_str(d, "delivered_at"), a->at, sizeof a->at) < 0)
+			if (date_from_iso(json_str(d, "delivered_at"), a->at, sizeof a->at) < 0)
 				continue;
 			lb_strlcpy(a->event, ev ? ev : "", sizeof a->event);
 			lb_strlcpy(a->action, ac ? ac : "", sizeof a->action);
@@ -2599,7 +2562,7 @@ static int
 job_resync_month(struct sync_ctx *s, json_val v)
 {
 	const char *repo = json_str(v, "repo"), *field = json_str(v, "field");
-	int m = integrity_month(json_str(v, "month")), merged, rejected;
+	int m = date_month_index(json_str(v, "month")), merged, rejected;
 	char range[40], first[16], q[600], eq[1800], url[GH_URL_MAX];
 	long *seen = NULL;
 	size_t nseen = 0, cap = 0;
@@ -2656,7 +2619,7 @@ job_resync_month(struct sync_ctx *s, json_val v)
 			char gu[20];
 			int gm = json_str(json_get(it, "pull_request", NULL), "merged_at") != NULL, need;
 
-			if (num <= 0 || store_time(upd, gu, sizeof gu) < 0)
+			if (num <= 0 || date_from_iso(upd, gu, sizeof gu) < 0)
 				continue;
 			if (nseen == cap) {
 				size_t nc = cap ? cap * 2 : 128;
@@ -2763,4 +2726,32 @@ integrity_job(struct sync_ctx *s, const char *kind, const char *args)
 	}
 	json_free(v);
 	return rc;
+}
+
+/* ------------------------------------------------------------- listings */
+
+int
+integrity_run_get(struct db *db, unsigned long long run_id, struct db_res **out)
+{
+	return db_query(db, out, "SELECT id, " DATE_SQL_ISO("started_at") " AS started_at, "
+	    DATE_SQL_ISO("finished_at") " AS finished_at, findings, requests, unverified, repair, "
+	    "status FROM integrity_runs WHERE (? = 0 OR id = ?) ORDER BY id DESC LIMIT 1", "uu",
+	    run_id, run_id);
+}
+
+int
+integrity_findings_list(struct db *db, unsigned long long run_id, long long limit,
+    struct db_res **out)
+{
+	return db_query(db, out, "SELECT id, check_name AS `check`, subject, detail, "
+	    DATE_SQL_ISO("found_at") " AS found_at, repair_job_id FROM integrity_findings "
+	    "WHERE run_id = ? ORDER BY id LIMIT ?", "ui", run_id, limit);
+}
+
+int
+integrity_unverified_list(struct db *db, unsigned long long run_id, long long limit,
+    struct db_res **out)
+{
+	return db_query(db, out, "SELECT check_name AS `check`, subject, detail "
+	    "FROM integrity_unverified WHERE run_id = ? ORDER BY id LIMIT ?", "ui", run_id, limit);
 }

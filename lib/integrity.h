@@ -97,10 +97,9 @@
  *  - integrity_job_kind() says whether kind is a repair job of this module
  *    (redeliver, replay, spool, resync_month); integrity_job() runs one
  *    (args as JSON text) and returns a SYNC_* code of lib/sync.h.
- *  - Pure helpers (unit-tested): integrity_month() parses "YYYY-MM" (or a
- *    longer date) into a month index (year * 12 + month - 1), -1 when
- *    malformed; integrity_range() writes "YYYY-MM-01..YYYY-MM-DD" for the
- *    months a..b.
+ *  - Pure helper (unit-tested): integrity_range() writes
+ *    "YYYY-MM-01..YYYY-MM-DD" for the months a..b (month indexes of
+ *    date_month_index(), lib/date).
  */
 #ifndef LB_INTEGRITY_H
 #define LB_INTEGRITY_H
@@ -141,7 +140,31 @@ int integrity_run(const struct conf *c, struct db *db, int repair, char *err, si
 int integrity_job_kind(const char *kind);
 int integrity_job(struct sync_ctx *s, const char *kind, const char *args);
 
-int integrity_month(const char *s);
 int integrity_range(int a, int b, char *out, size_t outlen);
+
+/* What integrity_check() stored, for lb-admin check and GET
+ * /api/admin/integrity (times "YYYY-MM-DDTHH:MM:SSZ"; 0, or -1 on a
+ * database error):
+ *  - integrity_run_get(): run run_id (0: the latest), no row when none,
+ *    columns INTEGRITY_RUN_*;
+ *  - integrity_findings_list(): its findings in the order found, at most
+ *    limit, columns INTEGRITY_FINDING_* (repair_job_id NULL: none queued);
+ *  - integrity_unverified_list(): what it could not verify, at most limit,
+ *    columns INTEGRITY_UNVERIFIED_*. */
+struct db_res;
+enum {
+	INTEGRITY_RUN_ID, INTEGRITY_RUN_STARTED_AT, INTEGRITY_RUN_FINISHED_AT, INTEGRITY_RUN_FINDINGS,
+	INTEGRITY_RUN_REQUESTS, INTEGRITY_RUN_UNVERIFIED, INTEGRITY_RUN_REPAIR, INTEGRITY_RUN_STATUS
+};
+enum {
+	INTEGRITY_FINDING_ID, INTEGRITY_FINDING_CHECK, INTEGRITY_FINDING_SUBJECT,
+	INTEGRITY_FINDING_DETAIL, INTEGRITY_FINDING_FOUND_AT, INTEGRITY_FINDING_REPAIR_JOB_ID
+};
+enum { INTEGRITY_UNVERIFIED_CHECK, INTEGRITY_UNVERIFIED_SUBJECT, INTEGRITY_UNVERIFIED_DETAIL };
+int integrity_run_get(struct db *db, unsigned long long run_id, struct db_res **out);
+int integrity_findings_list(struct db *db, unsigned long long run_id, long long limit,
+    struct db_res **out);
+int integrity_unverified_list(struct db *db, unsigned long long run_id, long long limit,
+    struct db_res **out);
 
 #endif

@@ -1,5 +1,6 @@
 #include "jobs.h"
 #include "buf.h"
+#include "date.h"
 #include "db.h"
 #include "log.h"
 
@@ -291,4 +292,38 @@ jobs_prune(struct db *db, long days)
 {
 	return db_exec(db, "DELETE FROM jobs WHERE state IN ('done', 'failed') "
 	    "AND finished_at < NOW(6) - INTERVAL ? DAY LIMIT 10000", "i", (long long)days);
+}
+
+/* ------------------------------------------------------------- listings */
+
+int
+jobs_state_valid(const char *state)
+{
+	static const char *states[] = { "queued", "running", "done", "failed" };
+
+	for (size_t i = 0; state != NULL && i < sizeof states / sizeof states[0]; i++)
+		if (strcmp(state, states[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+jobs_list(struct db *db, const char *state, long long limit, struct db_res **out)
+{
+	if (state == NULL)
+		state = "";
+	return db_query(db, out,
+	    "SELECT id, kind, args, state, priority, attempts, max_attempts, "
+	    DATE_SQL_ISO("run_after") " AS run_after, lease_owner, "
+	    DATE_SQL_ISO("lease_expires_at") " AS lease_expires_at, progress, last_error, "
+	    DATE_SQL_ISO("created_at") " AS created_at, " DATE_SQL_ISO("updated_at") " AS updated_at, "
+	    DATE_SQL_ISO("finished_at") " AS finished_at "
+	    "FROM jobs WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT ?", "ssi", state, state,
+	    limit);
+}
+
+int
+jobs_counts(struct db *db, struct db_res **out)
+{
+	return db_query(db, out, "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state", "");
 }

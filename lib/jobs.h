@@ -30,6 +30,11 @@
  *    with SIGKILL and restarted does not wait for the lease to expire.
  *  - jobs_owner() builds this process's owner string.
  *  - jobs_backoff() is pure: 30 s * 2^(attempts-1), capped at 6 h.
+ *  - jobs_list(): the newest `limit` jobs (id descending), of one state
+ *    when state is not NULL/"" (jobs_state_valid(): queued, running, done,
+ *    failed), columns JOBS_COL_* (times "YYYY-MM-DDTHH:MM:SSZ", NULL where
+ *    the column is). jobs_counts(): (state, count) rows by state. Both 0, or
+ *    -1 on a database error. Used by lb-admin jobs and GET /api/admin/jobs.
  */
 #ifndef LB_JOBS_H
 #define LB_JOBS_H
@@ -72,5 +77,16 @@ long jobs_backoff(unsigned attempts);
 /* Parse an owner string "HOST:PID:START"; 0 on success. */
 int  jobs_owner_parse(const char *owner, char *host, size_t hostlen, long *pid,
     unsigned long long *start);
+
+struct db_res;
+enum {
+	JOBS_COL_ID, JOBS_COL_KIND, JOBS_COL_ARGS, JOBS_COL_STATE, JOBS_COL_PRIORITY,
+	JOBS_COL_ATTEMPTS, JOBS_COL_MAX_ATTEMPTS, JOBS_COL_RUN_AFTER, JOBS_COL_LEASE_OWNER,
+	JOBS_COL_LEASE_EXPIRES_AT, JOBS_COL_PROGRESS, JOBS_COL_LAST_ERROR, JOBS_COL_CREATED_AT,
+	JOBS_COL_UPDATED_AT, JOBS_COL_FINISHED_AT
+};
+int  jobs_state_valid(const char *state);
+int  jobs_list(struct db *db, const char *state, long long limit, struct db_res **out);
+int  jobs_counts(struct db *db, struct db_res **out);
 
 #endif

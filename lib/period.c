@@ -1,81 +1,21 @@
 #include "period.h"
 #include "buf.h"
+#include "date.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static int
-digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-static int
-num(const char *s, size_t n)
-{
-	int v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v = v * 10 + (s[i] - '0');
-	return v;
-}
-
-int
-period_days_in_month(int y, int m)
-{
-	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	if (m < 1 || m > 12)
-		return 0;
-	return dm[m - 1] + (m == 2 && leap);
-}
-
-int
-period_parse_year(const char *s, int *y)
-{
-	if (s == NULL || strlen(s) != 4 || !digits(s, 4))
-		return 0;
-	*y = num(s, 4);
-	return *y >= 1970 && *y <= 9999;
-}
-
-static int
-parse_month(const char *s, int *y, int *m)
-{
-	if (s == NULL || strlen(s) != 7 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2))
-		return 0;
-	*y = num(s, 4);
-	*m = num(s + 5, 2);
-	return *y >= 1970 && *m >= 1 && *m <= 12;
-}
-
-static int
 parse_quarter(const char *s, int *y, int *q)
 {
-	if (s == NULL || strlen(s) != 7 || !digits(s, 4) || s[4] != '-' || s[5] != 'Q' ||
-	    s[6] < '1' || s[6] > '4')
-		return 0;
-	*y = num(s, 4);
-	*q = s[6] - '0';
-	return *y >= 1970;
-}
+	char year[5];
 
-int
-period_parse_date(const char *s, int *y, int *m, int *d)
-{
-	if (s == NULL || strlen(s) != 10 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) ||
-	    s[7] != '-' || !digits(s + 8, 2))
-		return -1;
-	*y = num(s, 4);
-	*m = num(s + 5, 2);
-	*d = num(s + 8, 2);
-	if (*y < 1970 || *m < 1 || *m > 12 || *d < 1 || *d > period_days_in_month(*y, *m))
-		return -1;
-	return 0;
+	if (s == NULL || strlen(s) != 7 || s[4] != '-' || s[5] != 'Q' || s[6] < '1' || s[6] > '4')
+		return 0;
+	memcpy(year, s, 4);
+	year[4] = '\0';
+	*q = s[6] - '0';
+	return date_parse_year(year, y) == 0;
 }
 
 static void
@@ -94,7 +34,7 @@ stamp(char out[24], int y, int m, int d)
 static void
 next_day(int *y, int *m, int *d)
 {
-	if (++*d > period_days_in_month(*y, *m)) {
+	if (++*d > date_days_in_month(*y, *m)) {
 		*d = 1;
 		if (++*m > 12) {
 			*m = 1;
@@ -165,7 +105,7 @@ period_parse(const char *kind, const char *value, const char *from, const char *
 	if (strcmp(kind, "year") == 0) {
 		if (value == NULL || *value == '\0')
 			y = tm.tm_year + 1900;
-		else if (!period_parse_year(value, &y))
+		else if (date_parse_year(value, &y) < 0)
 			return fail(bad, "value", msg, msglen, "expected a year such as 2024");
 		p->kind = PERIOD_YEAR;
 		(void)lb_snprintf(p->value, sizeof p->value, "%04d", y);
@@ -183,7 +123,7 @@ period_parse(const char *kind, const char *value, const char *from, const char *
 		p->kind = PERIOD_QUARTER;
 		(void)lb_snprintf(p->value, sizeof p->value, "%04d-Q%d", y, q);
 		m = (q - 1) * 3 + 1;
-		span(p, y, m, 1, y, m + 2, period_days_in_month(y, m + 2));
+		span(p, y, m, 1, y, m + 2, date_days_in_month(y, m + 2));
 		p->grain = 'Q';
 		period_bucket('Q', y, m, 1, p->bucket);
 		return 0;
@@ -192,11 +132,11 @@ period_parse(const char *kind, const char *value, const char *from, const char *
 		if (value == NULL || *value == '\0') {
 			y = tm.tm_year + 1900;
 			m = tm.tm_mon + 1;
-		} else if (!parse_month(value, &y, &m))
+		} else if (date_parse_month(value, &y, &m) < 0)
 			return fail(bad, "value", msg, msglen, "expected a month such as 2024-03");
 		p->kind = PERIOD_MONTH;
-		(void)lb_snprintf(p->value, sizeof p->value, "%04d-%02d", y, m);
-		span(p, y, m, 1, y, m, period_days_in_month(y, m));
+		date_month_key(p->value, sizeof p->value, y, m);
+		span(p, y, m, 1, y, m, date_days_in_month(y, m));
 		p->grain = 'M';
 		period_bucket('M', y, m, 1, p->bucket);
 		return 0;
@@ -204,18 +144,18 @@ period_parse(const char *kind, const char *value, const char *from, const char *
 	if (strcmp(kind, "range") == 0) {
 		if (from == NULL || *from == '\0')
 			return fail(bad, "from", msg, msglen, "required for period=range (YYYY-MM-DD)");
-		if (period_parse_date(from, &y, &m, &d) < 0)
+		if (date_parse_day(from, &y, &m, &d) < 0)
 			return fail(bad, "from", msg, msglen, "expected a date such as 2024-03-01");
 		if (to == NULL || *to == '\0')
 			return fail(bad, "to", msg, msglen, "required for period=range (YYYY-MM-DD)");
-		if (period_parse_date(to, &y2, &m2, &d2) < 0)
+		if (date_parse_day(to, &y2, &m2, &d2) < 0)
 			return fail(bad, "to", msg, msglen, "expected a date such as 2024-03-31");
 		if (strcmp(from, to) > 0)
 			return fail(bad, "from", msg, msglen, "must not be after to");
 		p->kind = PERIOD_RANGE;
 		span(p, y, m, d, y2, m2, d2);
 		/* exactly one bucket? then the rollups answer it */
-		if (d == 1 && y == y2 && d2 == period_days_in_month(y2, m2)) {
+		if (d == 1 && y == y2 && d2 == date_days_in_month(y2, m2)) {
 			if (m == 1 && m2 == 12)
 				p->grain = 'Y';
 			else if (m == m2)

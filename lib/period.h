@@ -21,6 +21,7 @@
  *    them), grain 'A'/'Y'/'Q'/'M' and the bucket's first day; grain 0 for
  *    other ranges.
  *  - period_bucket() gives the bucket (first day) of a date for a grain.
+ *  - Days, months and years are read and checked by lib/date.
  */
 #ifndef LB_PERIOD_H
 #define LB_PERIOD_H
@@ -43,12 +44,7 @@ int period_parse(const char *kind, const char *value, const char *from, const ch
 
 const char *period_kind_name(enum period_kind k);
 
-/* "YYYY-MM-DD" -> 0 with y/m/d set when it is a valid date in 1970..9999. */
-int  period_parse_date(const char *s, int *y, int *m, int *d);
-/* 1 when YYYY is a valid year (1970..9999), with *y set. */
-int  period_parse_year(const char *s, int *y);
 /* Bucket of day y-m-d for grain 'A','Y','Q','M': writes "YYYY-MM-DD". */
 void period_bucket(char grain, int y, int m, int d, char out[11]);
-int  period_days_in_month(int y, int m);
 
 #endif

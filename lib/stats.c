@@ -1,6 +1,7 @@
 #include "stats.h"
 #include "buf.h"
 #include "conf.h"
+#include "date.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -962,7 +963,7 @@ stats_monthly_json(struct db *db, int year, unsigned long long team_id, struct j
 	jw_key(w, "months");
 	jw_arr(w);
 	for (int i = 1; i <= 12; i++) {
-		(void)lb_snprintf(mon, sizeof mon, "%04d-%02d", year, i);
+		date_month_key(mon, sizeof mon, year, i);
 		jw_str(w, mon);
 	}
 	jw_arr_end(w);
@@ -977,7 +978,7 @@ stats_monthly_json(struct db *db, int year, unsigned long long team_id, struct j
 			if (i == 0)
 				jw_key(w, "total");
 			else {
-				(void)lb_snprintf(mon, sizeof mon, "%04d-%02d", year, i);
+				date_month_key(mon, sizeof mon, year, i);
 				jw_key(w, mon);
 			}
 			switch (row) {
@@ -1025,7 +1026,7 @@ stats_periods_json(struct db *db, const char *today, struct jw *w)
 		log_error("stats: periods: %s", db_error(db));
 		return -1;
 	}
-	if (period_parse_date(today, &y1, &m1, &d) < 0) {
+	if (date_parse_day(today, &y1, &m1, &d) < 0) {
 		db_res_free(r);
 		return -1;
 	}
@@ -1033,8 +1034,8 @@ stats_periods_json(struct db *db, const char *today, struct jw *w)
 	m0 = m1;
 	if (!db_isnull(r, 0, 0)) {
 		int y, m;
-		(void)period_parse_date(db_get(r, 0, 0), &y0, &m0, &d);
-		if (period_parse_date(db_get(r, 0, 1), &y, &m, &d) == 0 &&
+		(void)date_parse_day(db_get(r, 0, 0), &y0, &m0, &d);
+		if (date_parse_day(db_get(r, 0, 1), &y, &m, &d) == 0 &&
 		    (y > y1 || (y == y1 && m > m1))) {
 			y1 = y;
 			m1 = m;
@@ -1048,7 +1049,7 @@ stats_periods_json(struct db *db, const char *today, struct jw *w)
 	jw_key(w, "months");
 	jw_arr(w);
 	for (int y = y1, m = m1; y > y0 || (y == y0 && m >= m0);) {
-		(void)lb_snprintf(s, sizeof s, "%04d-%02d", y, m);
+		date_month_key(s, sizeof s, y, m);
 		jw_str(w, s);
 		if (--m == 0) {
 			m = 12;

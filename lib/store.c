@@ -8,6 +8,7 @@
 #include "store.h"
 #include "buf.h"
 #include "conf.h"
+#include "date.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
@@ -29,114 +30,14 @@
 
 /* ---------------------------------------------------------------- times */
 
-static int
-leap(long y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int
-mdays(long y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-
-	return m == 2 && leap(y) ? 29 : d[m - 1];
-}
-
-/* Days since 1970-01-01 of a valid civil date (Howard Hinnant's algorithm). */
-static long long
-days_from_civil(long y, int m, int d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153L * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (long long)era * 146097 + doe - 719468;
-}
-
-static int
-digits(const char *s, int n, long *out)
-{
-	long v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/*
- * Accepts "YYYY-MM-DDTHH:MM:SS" (or a blank instead of T), optional
- * fraction (dropped), then "Z", "+hh:mm"/"-hh:mm" or nothing (UTC).
- * Converts to UTC "YYYY-MM-DD HH:MM:SS" within years 1970..9999.
- */
-int
-store_time(const char *iso, char *out, size_t outlen)
-{
-	long y, mo, d, h, mi, s, oh = 0, om = 0;
-	const char *p;
-	long long t;
-	struct tm tm;
-	time_t tt;
-	int sign = 0;
-
-	if (iso == NULL || strlen(iso) < 19 || strlen(iso) > 40)
-		return -1;
-	if (digits(iso, 4, &y) || iso[4] != '-' || digits(iso + 5, 2, &mo) || iso[7] != '-' ||
-	    digits(iso + 8, 2, &d) || (iso[10] != 'T' && iso[10] != ' ') ||
-	    digits(iso + 11, 2, &h) || iso[13] != ':' || digits(iso + 14, 2, &mi) ||
-	    iso[16] != ':' || digits(iso + 17, 2, &s))
-		return -1;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays(y, (int)mo) || h > 23 ||
-	    mi > 59 || s > 59)
-		return -1;
-	p = iso + 19;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '+' ? 1 : -1;
-		if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 ||
-		    om > 59)
-			return -1;
-		p += 6;
-	}
-	if (*p != '\0')
-		return -1;
-	t = days_from_civil(y, (int)mo, (int)d) * 86400LL + h * 3600 + mi * 60 + s;
-	t -= sign * (oh * 3600 + om * 60);
-	if (t < 0 || t > 253402300799LL)	/* 9999-12-31 23:59:59 */
-		return -1;
-	tt = (time_t)t;
-	if (gmtime_r(&tt, &tm) == NULL)
-		return -1;
-	if (strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-		return -1;
-	return 0;
-}
-
 void
 store_now(char *out, size_t outlen)
 {
 	struct timeval tv;
-	struct tm tm;
 	char sec[32];
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(sec, sizeof sec, "%Y-%m-%d %H:%M:%S", &tm);
+	date_sql(tv.tv_sec, sec, sizeof sec);
 	(void)lb_snprintf(out, outlen, "%s.%06ld", sec, (long)tv.tv_usec);
 }
 
@@ -213,7 +114,7 @@ opt_time(json_val o, const char *key, char *out, size_t outlen)
 		return -1;
 	if (s == NULL)
 		return 0;
-	return store_time(s, out, outlen);
+	return date_from_iso(s, out, outlen);
 }
 
 /* ------------------------------------------------------------------ users */
@@ -520,8 +421,8 @@ pr_parse(const struct conf *c, json_val p, struct pr *out)
 	if ((b = opt_bool(p, "draft")) == -2)
 		return -1;
 	out->draft = b == 1;
-	if (store_time(json_str(p, "created_at"), out->created, sizeof out->created) < 0 ||
-	    store_time(json_str(p, "updated_at"), out->updated, sizeof out->updated) < 0 ||
+	if (date_from_iso(json_str(p, "created_at"), out->created, sizeof out->created) < 0 ||
+	    date_from_iso(json_str(p, "updated_at"), out->updated, sizeof out->updated) < 0 ||
 	    opt_time(p, "closed_at", out->closed, sizeof out->closed) < 0 ||
 	    opt_time(p, "merged_at", out->merged_at, sizeof out->merged_at) < 0)
 		return -1;

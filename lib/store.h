@@ -33,7 +33,7 @@
  *    memberships.
  *  - Times are "YYYY-MM-DD HH:MM:SS[.ffffff]" UTC strings (store_now() gives
  *    the current one); GitHub's ISO 8601 "2024-03-01T10:00:00Z" is converted
- *    by store_time().
+ *    by date_from_iso() (lib/date).
  */
 #ifndef LB_STORE_H
 #define LB_STORE_H
@@ -99,7 +99,6 @@ int store_pr_check_known(const struct store_pr_check *check, const char *stored)
 int  store_pr_valid(const struct conf *c, json_val pr);
 
 /* "2024-03-01T10:00:00Z" -> "2024-03-01 10:00:00"; -1 when malformed. */
-int  store_time(const char *iso, char *out, size_t outlen);
 void store_now(char *out, size_t outlen);	/* with microseconds */
 
 #endif

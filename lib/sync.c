@@ -2,6 +2,7 @@
 #include "sync.h"
 #include "buf.h"
 #include "conf.h"
+#include "date.h"
 #include "db.h"
 #include "github.h"
 #include "integrity.h"
@@ -54,34 +55,6 @@ sync_github_ready(const struct conf *c, const char *kind, char *why, size_t whyl
 		return 0;
 	}
 	return 1;
-}
-
-/* "2024-03-01T10:00:00Z" or "2024-03-01 10:00:00[.ffffff]" -> epoch; -1 */
-static time_t
-parse_time(const char *s)
-{
-	struct tm tm;
-	const char *end;
-
-	if (s == NULL)
-		return -1;
-	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%d", &tm);
-	if (end == NULL || (*end != 'T' && *end != ' '))
-		return -1;
-	end = strptime(end + 1, "%H:%M:%S", &tm);
-	if (end == NULL)
-		return -1;
-	return timegm(&tm);
-}
-
-static void
-fmt_time(time_t t, char *out, size_t outlen)
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, outlen, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
 static int
@@ -682,14 +655,14 @@ sync_prs(struct sync_ctx *s, const char *repo, int full)
 	if (db_query(s->db, &res, "SELECT watermark, detail FROM sync_state WHERE name = ?", "s", name) < 0)
 		return db_fail(s, "sync_state");
 	if (res->nrows == 1)
-		watermark = parse_time(db_get(res, 0, 0));
+		watermark = date_epoch(db_get(res, 0, 0));
 	memset(&cp, 0, sizeof cp);
 	if (res->nrows == 1 && checkpoint_read(db_get(res, 0, 1), &cp)) {
 		walk_full = 1;	/* an interrupted full walk: resume it */
 		lb_strlcpy(url, cp.next, sizeof url);
 		pg.pages = pg.resumed_pages = cp.pages;
 		pg.items = cp.items;
-		top_t = parse_time(cp.top);
+		top_t = date_epoch(cp.top);
 		log_info("%s: resuming the full walk at page %ld", repo, cp.pages + 1);
 	} else {
 		walk_full = full || watermark < 0;
@@ -739,7 +712,7 @@ page_retry:
 			}
 			JSON_EACH(pr, root) {
 				enum store_result sr;
-				time_t upd = parse_time(json_str(pr, "updated_at"));
+				time_t upd = date_epoch(json_str(pr, "updated_at"));
 				int src;
 
 				if (upd > top_t)
@@ -766,7 +739,7 @@ page_retry:
 			if (walk_full && !done) {	/* checkpoint, in the page's transaction */
 				lb_strlcpy(cp.next, r.next, sizeof cp.next);
 				if (top_t >= 0)
-					fmt_time(top_t, cp.top, sizeof cp.top);
+					date_sql(top_t, cp.top, sizeof cp.top);
 				cp.pages = pg.pages + 1;
 				cp.items = pg.items;
 				if (checkpoint_write(s, name, &cp) < 0) {
@@ -813,7 +786,7 @@ out:
 		char wm[32] = "";
 		int tries = 0;
 		if (top_t >= 0 && top_t > watermark)
-			fmt_time(top_t, wm, sizeof wm);
+			date_sql(top_t, wm, sizeof wm);
 		do {
 			if (db_begin(s->db) < 0)
 				rc = db_fail(s, "begin");

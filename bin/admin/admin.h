@@ -8,7 +8,10 @@
 
 #include "conf.h"
 
+#include <stddef.h>
+
 struct db;
+struct db_res;
 
 struct admin {
 	const char *config_path;
@@ -23,6 +26,16 @@ int        admin_conf(struct admin *a);
 struct db *admin_db(struct admin *a);
 /* "lb-admin: <message>" on stderr. */
 void       admin_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Listings (bin/admin/list.c): the modules give the rows, these print them.
+ * admin_cell(): the text of a cell, dflt when it is NULL. admin_time(): a
+ * listing's time "YYYY-MM-DDTHH:MM:SSZ" as "YYYY-MM-DD HH:MM:SS" (in out),
+ * dflt when NULL. admin_limit_opt(): 1 when argv[*i] is "--limit N" with N in
+ * 1..1000000000 (*limit set, *i moved to N), else 0. */
+const char *admin_cell(const struct db_res *r, size_t row, size_t col, const char *dflt);
+const char *admin_time(const struct db_res *r, size_t row, size_t col, char *out, size_t outlen,
+    const char *dflt);
+int        admin_limit_opt(int argc, char **argv, int *i, long long *limit);
 
 int cmd_migrate(struct admin *a, int argc, char **argv);
 /* bin/admin/deliveries.c (webhooks) */

@@ -21,19 +21,12 @@
 #include "integrity.h"
 #include "json.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 int cmd_check(struct admin *a, int argc, char **argv);
-
-static const char *
-cell(const struct db_res *r, size_t row, size_t col)
-{
-	const char *v = db_get(r, row, col);
-
-	return v ? v : "";
-}
 
 static int
 print_json(const struct integrity_result *res, struct db_res *run, struct db_res *f, struct db_res *u)
@@ -49,10 +42,10 @@ print_json(const struct integrity_result *res, struct db_res *run, struct db_res
 	jw_key(&w, "run");
 	jw_obj(&w);
 	jw_kv_int(&w, "id", (long long)res->run_id);
-	jw_kv_str(&w, "started_at", run->nrows ? db_get(run, 0, 0) : NULL);
-	jw_kv_str(&w, "finished_at", run->nrows ? db_get(run, 0, 1) : NULL);
-	jw_kv_bool(&w, "repair", run->nrows ? db_getll(run, 0, 2, 0) != 0 : 0);
-	jw_kv_str(&w, "status", run->nrows ? db_get(run, 0, 3) : NULL);
+	jw_kv_str(&w, "started_at", run->nrows ? db_get(run, 0, INTEGRITY_RUN_STARTED_AT) : NULL);
+	jw_kv_str(&w, "finished_at", run->nrows ? db_get(run, 0, INTEGRITY_RUN_FINISHED_AT) : NULL);
+	jw_kv_bool(&w, "repair", run->nrows ? db_getll(run, 0, INTEGRITY_RUN_REPAIR, 0) != 0 : 0);
+	jw_kv_str(&w, "status", run->nrows ? db_get(run, 0, INTEGRITY_RUN_STATUS) : NULL);
 	jw_kv_str(&w, "error", res->error[0] ? res->error : NULL);
 	jw_kv_int(&w, "findings", res->findings);
 	jw_kv_int(&w, "unverified", res->unverified);
@@ -70,14 +63,14 @@ print_json(const struct integrity_result *res, struct db_res *run, struct db_res
 	jw_arr(&w);
 	for (size_t i = 0; i < f->nrows; i++) {
 		jw_obj(&w);
-		jw_kv_str(&w, "check", db_get(f, i, 0));
-		jw_kv_str(&w, "subject", db_get(f, i, 1));
-		jw_kv_str(&w, "detail", db_get(f, i, 2));
-		jw_kv_str(&w, "found_at", db_get(f, i, 3));
-		if (db_isnull(f, i, 4))
+		jw_kv_str(&w, "check", db_get(f, i, INTEGRITY_FINDING_CHECK));
+		jw_kv_str(&w, "subject", db_get(f, i, INTEGRITY_FINDING_SUBJECT));
+		jw_kv_str(&w, "detail", db_get(f, i, INTEGRITY_FINDING_DETAIL));
+		jw_kv_str(&w, "found_at", db_get(f, i, INTEGRITY_FINDING_FOUND_AT));
+		if (db_isnull(f, i, INTEGRITY_FINDING_REPAIR_JOB_ID))
 			jw_kv_null(&w, "repair_job_id");
 		else
-			jw_kv_int(&w, "repair_job_id", db_getll(f, i, 4, 0));
+			jw_kv_int(&w, "repair_job_id", db_getll(f, i, INTEGRITY_FINDING_REPAIR_JOB_ID, 0));
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -85,9 +78,9 @@ print_json(const struct integrity_result *res, struct db_res *run, struct db_res
 	jw_arr(&w);
 	for (size_t i = 0; i < u->nrows; i++) {
 		jw_obj(&w);
-		jw_kv_str(&w, "check", db_get(u, i, 0));
-		jw_kv_str(&w, "subject", db_get(u, i, 1));
-		jw_kv_str(&w, "detail", db_get(u, i, 2));
+		jw_kv_str(&w, "check", db_get(u, i, INTEGRITY_UNVERIFIED_CHECK));
+		jw_kv_str(&w, "subject", db_get(u, i, INTEGRITY_UNVERIFIED_SUBJECT));
+		jw_kv_str(&w, "detail", db_get(u, i, INTEGRITY_UNVERIFIED_DETAIL));
 		jw_obj_end(&w);
 	}
 	jw_arr_end(&w);
@@ -119,8 +112,12 @@ print_table(const struct integrity_result *res, struct db_res *f, struct db_res 
 	int wc = 5, ws = 7, wd = 6;
 	const int maxs = 48, maxd = 72;
 
+	enum { CHECK = INTEGRITY_FINDING_CHECK, SUBJECT = INTEGRITY_FINDING_SUBJECT,
+		DETAIL = INTEGRITY_FINDING_DETAIL, JOB = INTEGRITY_FINDING_REPAIR_JOB_ID };
+
 	for (size_t i = 0; i < f->nrows; i++) {
-		int l0 = (int)strlen(cell(f, i, 0)), l1 = (int)strlen(cell(f, i, 1)), l2 = (int)strlen(cell(f, i, 2));
+		int l0 = (int)strlen(admin_cell(f, i, CHECK, "")), l1 = (int)strlen(admin_cell(f, i, SUBJECT, ""));
+		int l2 = (int)strlen(admin_cell(f, i, DETAIL, ""));
 		if (l0 > wc) wc = l0;
 		if (l1 > ws) ws = l1;
 		if (l2 > wd) wd = l2;
@@ -132,14 +129,17 @@ print_table(const struct integrity_result *res, struct db_res *f, struct db_res 
 	if (f->nrows) {
 		printf("%-*s  %-*s  %-*s  %s\n", wc, "CHECK", ws, "SUBJECT", wd, "DETAIL", "REPAIR JOB");
 		for (size_t i = 0; i < f->nrows; i++)
-			printf("%-*s  %-*.*s  %-*.*s  %s\n", wc, cell(f, i, 0), ws, ws, cell(f, i, 1),
-			    wd, wd, cell(f, i, 2), db_isnull(f, i, 4) ? "-" : cell(f, i, 4));
+			printf("%-*s  %-*.*s  %-*.*s  %s\n", wc, admin_cell(f, i, CHECK, ""), ws, ws,
+			    admin_cell(f, i, SUBJECT, ""), wd, wd, admin_cell(f, i, DETAIL, ""),
+			    admin_cell(f, i, JOB, "-"));
 		if ((long)f->nrows < res->findings)
 			printf("(%ld more findings not listed)\n", res->findings - (long)f->nrows);
 		printf("\n");
 	}
 	for (size_t i = 0; i < u->nrows; i++)
-		printf("not verified: %s %s: %s\n", cell(u, i, 0), cell(u, i, 1), cell(u, i, 2));
+		printf("not verified: %s %s: %s\n", admin_cell(u, i, INTEGRITY_UNVERIFIED_CHECK, ""),
+		    admin_cell(u, i, INTEGRITY_UNVERIFIED_SUBJECT, ""),
+		    admin_cell(u, i, INTEGRITY_UNVERIFIED_DETAIL, ""));
 	if ((long)u->nrows < res->unverified)
 		printf("(%ld more not verified, not listed)\n", res->unverified - (long)u->nrows);
 	if (u->nrows)
@@ -180,14 +180,10 @@ cmd_check(struct admin *a, int argc, char **argv)
 		admin_err("check: %s", res.error);
 		return 1;
 	}
-	if (db_query(db, &run, "SELECT DATE_FORMAT(started_at, '%Y-%m-%dT%H:%i:%sZ'), "
-	    "DATE_FORMAT(finished_at, '%Y-%m-%dT%H:%i:%sZ'), repair, status FROM integrity_runs "
-	    "WHERE id = ?", "u", res.run_id) < 0 ||
-	    db_query(db, &f, "SELECT check_name, subject, detail, "
-	    "DATE_FORMAT(found_at, '%Y-%m-%dT%H:%i:%sZ'), repair_job_id FROM integrity_findings "
-	    "WHERE run_id = ? ORDER BY id", "u", res.run_id) < 0 ||
-	    db_query(db, &u, "SELECT check_name, subject, detail FROM integrity_unverified "
-	    "WHERE run_id = ? ORDER BY id", "u", res.run_id) < 0) {
+	/* res.run_id is this run's (never 0 once integrity_check() returned) */
+	if (integrity_run_get(db, res.run_id, &run) < 0 ||
+	    integrity_findings_list(db, res.run_id, LLONG_MAX, &f) < 0 ||
+	    integrity_unverified_list(db, res.run_id, LLONG_MAX, &u) < 0) {
 		admin_err("check: %s", db_error(db));
 		db_res_free(run);
 		db_res_free(f);

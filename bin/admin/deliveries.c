@@ -16,12 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An error on one line of the tab-separated listing. */
 static const char *
-cell(const struct db_res *r, size_t row, size_t col)
+one_line(const char *s, char *out, size_t outlen)
 {
-	const char *v = db_get(r, row, col);
-
-	return v ? v : "-";
+	if (s == NULL)
+		return "-";
+	lb_strlcpy(out, s, outlen);
+	for (char *p = out; *p; p++)
+		if (*p == '\t' || *p == '\n')
+			*p = ' ';
+	return out;
 }
 
 int
@@ -35,28 +40,27 @@ cmd_deliveries(struct admin *a, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--failed") == 0)
 			failed = 1;
-		else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc &&
-		    lb_parse_ll(argv[i + 1], 1, 1000000000, &limit) == 0)
-			i++;
-		else {
+		else if (!admin_limit_opt(argc, argv, &i, &limit)) {
 			admin_err("usage: deliveries [--failed] [--limit N]");
 			return 2;
 		}
 	}
 	if ((db = admin_db(a)) == NULL)
 		return 1;
-	if (db_query(db, &r,
-	    "SELECT id, event, action, outcome, DATE_FORMAT(received_at, '%Y-%m-%d %H:%i:%s'), "
-	    "REPLACE(REPLACE(error, '\\t', ' '), '\\n', ' ') FROM deliveries "
-	    "WHERE (? = 0 OR outcome = 'failed') ORDER BY received_at DESC, id LIMIT ?",
-	    "ii", (long long)failed, limit) < 0) {
+	if (ingest_list(db, failed, limit, &r) < 0) {
 		admin_err("deliveries: %s", db_error(db));
 		return 1;
 	}
 	printf("ID\tEVENT\tACTION\tOUTCOME\tRECEIVED\tERROR\n");
-	for (size_t i = 0; i < r->nrows; i++)
-		printf("%s\t%s\t%s\t%s\t%s\t%s\n", cell(r, i, 0), cell(r, i, 1), cell(r, i, 2),
-		    cell(r, i, 3), cell(r, i, 4), cell(r, i, 5));
+	for (size_t i = 0; i < r->nrows; i++) {
+		char at[32], err[4100];	/* error: VARCHAR(1024) of utf8mb4 */
+
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", admin_cell(r, i, INGEST_COL_ID, "-"),
+		    admin_cell(r, i, INGEST_COL_EVENT, "-"), admin_cell(r, i, INGEST_COL_ACTION, "-"),
+		    admin_cell(r, i, INGEST_COL_OUTCOME, "-"),
+		    admin_time(r, i, INGEST_COL_RECEIVED_AT, at, sizeof at, "-"),
+		    one_line(db_get(r, i, INGEST_COL_ERROR), err, sizeof err));
+	}
 	db_res_free(r);
 	return 0;
 }

@@ -263,11 +263,9 @@ cmd_backfill(struct admin *a, int argc, char **argv)
 int
 cmd_jobs(struct admin *a, int argc, char **argv)
 {
-	static const char *states[] = { "queued", "running", "done", "failed" };
 	const char *state = NULL;
 	struct db_res *res;
 	struct db *db;
-	int ok;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
@@ -277,33 +275,31 @@ cmd_jobs(struct admin *a, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (state) {
-		ok = 0;
-		for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
-			ok |= strcmp(state, states[i]) == 0;
-		if (!ok) {
-			admin_err("jobs: unknown state '%s' (queued, running, done or failed)", state);
-			return 2;
-		}
+	if (state && !jobs_state_valid(state)) {
+		admin_err("jobs: unknown state '%s' (queued, running, done or failed)", state);
+		return 2;
 	}
 	if ((db = admin_db(a)) == NULL)
 		return 1;
-	if (db_query(db, &res,
-	    "SELECT id, state, kind, args, attempts, max_attempts, "
-	    "DATE_FORMAT(run_after, '%Y-%m-%d %H:%i:%s'), COALESCE(lease_owner, ''), "
-	    "COALESCE(last_error, progress, '') FROM jobs WHERE (? IS NULL OR state = ?) "
-	    "ORDER BY id DESC LIMIT 500", "ss", state, state) < 0) {
+	if (jobs_list(db, state, 500, &res) < 0) {
 		admin_err("jobs: %s", db_error(db));
 		return 1;
 	}
 	printf("%-8s %-8s %-11s %-40s %-8s %-19s %s\n", "ID", "STATE", "KIND", "ARGS", "ATTEMPTS",
 	    "RUN_AFTER", "OWNER / PROGRESS / ERROR");
 	for (size_t i = 0; i < res->nrows; i++) {
-		char att[32];
-		lb_snprintf(att, sizeof att, "%s/%s", db_get(res, i, 4), db_get(res, i, 5));
-		printf("%-8s %-8s %-11s %-40s %-8s %-19s %s%s%s\n", db_get(res, i, 0), db_get(res, i, 1),
-		    db_get(res, i, 2), db_get(res, i, 3), att, db_get(res, i, 6), db_get(res, i, 7),
-		    *db_get(res, i, 7) && *db_get(res, i, 8) ? " " : "", db_get(res, i, 8));
+		const char *owner = admin_cell(res, i, JOBS_COL_LEASE_OWNER, "");
+		const char *note = admin_cell(res, i, JOBS_COL_LAST_ERROR,
+		    admin_cell(res, i, JOBS_COL_PROGRESS, ""));
+		char att[32], at[32];
+
+		lb_snprintf(att, sizeof att, "%s/%s", db_get(res, i, JOBS_COL_ATTEMPTS),
+		    db_get(res, i, JOBS_COL_MAX_ATTEMPTS));
+		printf("%-8s %-8s %-11s %-40s %-8s %-19s %s%s%s\n", db_get(res, i, JOBS_COL_ID),
+		    db_get(res, i, JOBS_COL_STATE), db_get(res, i, JOBS_COL_KIND),
+		    db_get(res, i, JOBS_COL_ARGS), att,
+		    admin_time(res, i, JOBS_COL_RUN_AFTER, at, sizeof at, ""), owner,
+		    *owner && *note ? " " : "", note);
 	}
 	db_res_free(res);
 	return 0;

@@ -11,14 +11,16 @@
  */
 #include "api.h"
 #include "buf.h"
+#include "changes.h"
+#include "date.h"
 #include "db.h"
+#include "ingest.h"
+#include "integrity.h"
+#include "jobs.h"
 #include "json.h"
-#include "period.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define ISO(c) "DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%sZ')"
 
 static int
 authorized(struct http_req *r, struct api *a)
@@ -38,7 +40,8 @@ authorized(struct http_req *r, struct api *a)
 	return 1;
 }
 
-/* Rows as objects; types has one letter per column: 'i' integer, 's' string. */
+/* Rows as objects keyed by column name; types has one letter per column:
+ * 'i' integer, 's' string; the columns after the last letter are left out. */
 static void
 rows_json(struct jw *w, const struct db_res *res, const char *types)
 {
@@ -101,20 +104,13 @@ api_admin_jobs(struct http_req *r, struct api *a, const char *tail)
 		return;
 	if (api_param(r, "state", state, sizeof state) < 0)
 		return;
-	if (state[0] && strcmp(state, "queued") && strcmp(state, "running") &&
-	    strcmp(state, "done") && strcmp(state, "failed")) {
+	if (state[0] && !jobs_state_valid(state)) {
 		api_fail(r, 400, "bad_parameter", "state: expected queued, running, done or failed");
 		return;
 	}
-	rc = db_query(db, &res,
-	    "SELECT id, kind, args, state, priority, attempts, max_attempts, "
-	    ISO("run_after") " AS run_after, lease_owner, " ISO("lease_expires_at") " AS lease_expires_at, "
-	    "progress, last_error, " ISO("created_at") " AS created_at, "
-	    ISO("updated_at") " AS updated_at, " ISO("finished_at") " AS finished_at "
-	    "FROM jobs WHERE (? = '' OR state = ?) ORDER BY id DESC LIMIT 200", "ss", state, state);
+	rc = jobs_list(db, state, 200, &res);
 	if (rc == 0)
-		rc = db_query(db, &cnt, "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state",
-		    "");
+		rc = jobs_counts(db, &cnt);
 	if (rc < 0 || jw_init(&w) < 0) {
 		api_fail(r, 500, "internal", "cannot read jobs");
 		goto out;
@@ -126,7 +122,7 @@ api_admin_jobs(struct http_req *r, struct api *a, const char *tail)
 		jw_kv_int(&w, db_get(cnt, i, 0), db_getll(cnt, i, 1, 0));
 	jw_obj_end(&w);
 	jw_key(&w, "jobs");
-	rows_json(&w, res, "isssiiisssssss");
+	rows_json(&w, res, "isssiiisssssss");	/* id .. updated_at */
 	jw_obj_end(&w);
 	finish(r, &w);
 out:
@@ -152,12 +148,7 @@ api_admin_deliveries(struct http_req *r, struct api *a, const char *tail)
 		api_fail(r, 400, "bad_parameter", "failed: expected 1 or 0");
 		return;
 	}
-	if (db_query(db, &res,
-	    "SELECT id, event, action, hook_id, " ISO("received_at") " AS received_at, "
-	    ISO("processed_at") " AS processed_at, outcome, error, content_type, "
-	    "LENGTH(body) AS size FROM deliveries WHERE (? = 0 OR outcome = 'failed') "
-	    "ORDER BY received_at DESC LIMIT 200", "i",
-	    (long long)(strcmp(failed, "1") == 0 || strcmp(failed, "true") == 0)) < 0 ||
+	if (ingest_list(db, strcmp(failed, "1") == 0 || strcmp(failed, "true") == 0, 200, &res) < 0 ||
 	    jw_init(&w) < 0) {
 		api_fail(r, 500, "internal", "cannot read deliveries");
 		db_res_free(res);
@@ -175,6 +166,7 @@ void
 api_admin_integrity(struct http_req *r, struct api *a, const char *tail)
 {
 	struct db_res *run = NULL, *f = NULL, *u = NULL;
+	unsigned long long id = 0;
 	struct db *db;
 	struct jw w;
 	int rc;
@@ -182,18 +174,13 @@ api_admin_integrity(struct http_req *r, struct api *a, const char *tail)
 	(void)tail;
 	if ((db = begin(r, a)) == NULL)
 		return;
-	rc = db_query(db, &run, "SELECT id, " ISO("started_at") " AS started_at, "
-	    ISO("finished_at") " AS finished_at, findings, requests, unverified FROM integrity_runs "
-	    "ORDER BY id DESC LIMIT 1", "");
+	rc = integrity_run_get(db, 0, &run);
+	if (rc == 0 && run->nrows)
+		id = strtoull(db_get(run, 0, INTEGRITY_RUN_ID), NULL, 10);
 	if (rc == 0)
-		rc = db_query(db, &f, "SELECT id, check_name AS `check`, subject, detail, "
-		    ISO("found_at") " AS found_at, repair_job_id FROM integrity_findings "
-		    "WHERE run_id = ? ORDER BY id LIMIT 1000", "u",
-		    run->nrows ? strtoull(db_get(run, 0, 0), NULL, 10) : 0ULL);
+		rc = integrity_findings_list(db, id, 1000, &f);
 	if (rc == 0)	/* what the run could not verify is not clean either */
-		rc = db_query(db, &u, "SELECT check_name AS `check`, subject, detail "
-		    "FROM integrity_unverified WHERE run_id = ? ORDER BY id LIMIT 1000", "u",
-		    run->nrows ? strtoull(db_get(run, 0, 0), NULL, 10) : 0ULL);
+		rc = integrity_unverified_list(db, id, 1000, &u);
 	if (rc < 0 || jw_init(&w) < 0) {
 		api_fail(r, 500, "internal", "cannot read integrity runs");
 		goto out;
@@ -204,12 +191,12 @@ api_admin_integrity(struct http_req *r, struct api *a, const char *tail)
 		jw_null(&w);
 	else {
 		jw_obj(&w);
-		jw_kv_int(&w, "id", db_getll(run, 0, 0, 0));
-		jw_kv_str(&w, "started_at", db_get(run, 0, 1));
-		jw_kv_str(&w, "finished_at", db_get(run, 0, 2));
-		jw_kv_int(&w, "findings", db_getll(run, 0, 3, 0));
-		jw_kv_int(&w, "requests", db_getll(run, 0, 4, 0));
-		jw_kv_int(&w, "unverified", db_getll(run, 0, 5, 0));
+		jw_kv_int(&w, "id", db_getll(run, 0, INTEGRITY_RUN_ID, 0));
+		jw_kv_str(&w, "started_at", db_get(run, 0, INTEGRITY_RUN_STARTED_AT));
+		jw_kv_str(&w, "finished_at", db_get(run, 0, INTEGRITY_RUN_FINISHED_AT));
+		jw_kv_int(&w, "findings", db_getll(run, 0, INTEGRITY_RUN_FINDINGS, 0));
+		jw_kv_int(&w, "requests", db_getll(run, 0, INTEGRITY_RUN_REQUESTS, 0));
+		jw_kv_int(&w, "unverified", db_getll(run, 0, INTEGRITY_RUN_UNVERIFIED, 0));
 		jw_obj_end(&w);
 	}
 	jw_key(&w, "findings");
@@ -228,34 +215,22 @@ void
 api_admin_changes(struct http_req *r, struct api *a, const char *tail)
 {
 	struct db_res *res = NULL;
-	char month[16], day[16] = "";
+	char month[16];
 	long long limit;
 	struct db *db;
 	struct jw w;
-	int y, m, d;
+	int y = 0, m = 0;
 
 	(void)tail;
 	if ((db = begin(r, a)) == NULL)
 		return;
 	if (api_param(r, "month", month, sizeof month) < 0 || api_limit(r, 200, &limit) < 0)
 		return;
-	if (month[0]) {
-		lb_snprintf(day, sizeof day, "%s-01", month);
-		if (strlen(month) != 7 || period_parse_date(day, &y, &m, &d) < 0) {
-			api_fail(r, 400, "bad_parameter", "month: expected a month such as 2024-03");
-			return;
-		}
+	if (month[0] && date_parse_month(month, &y, &m) < 0) {
+		api_fail(r, 400, "bad_parameter", "month: expected a month such as 2024-03");
+		return;
 	}
-	if (db_query(db, &res,
-	    "SELECT c.id, DATE_FORMAT(c.month, '%Y-%m') AS month, "
-	    "ELT(c.kind + 1, 'team', 'partner', 'all') AS scope, t.slug AS team, c.metric, "
-	    "c.old_value AS old, c.new_value AS new, rp.full_name AS repo, p.number, c.pr_id, "
-	    ISO("c.changed_at") " AS changed_at FROM stat_changes c "
-	    "LEFT JOIN teams t ON c.kind = 0 AND t.id = c.scope_id "
-	    "LEFT JOIN pull_requests p ON p.id = c.pr_id "
-	    "LEFT JOIN repositories rp ON rp.id = p.repo_id "
-	    "WHERE (? = '' OR c.month = ?) ORDER BY c.id DESC LIMIT ?", "ssi", day, day, limit) < 0 ||
-	    jw_init(&w) < 0) {
+	if (changes_list(db, y, m, limit, &res) < 0 || jw_init(&w) < 0) {
 		api_fail(r, 500, "internal", "cannot read late changes");
 		db_res_free(res);
 		return;
@@ -263,7 +238,7 @@ api_admin_changes(struct http_req *r, struct api *a, const char *tail)
 	jw_obj(&w);
 	jw_kv_int(&w, "settle_days", a->conf.settle_days);
 	jw_key(&w, "changes");
-	rows_json(&w, res, "issssiisiis");
+	rows_json(&w, res, "issssiisiis");	/* id .. changed_at */
 	jw_obj_end(&w);
 	finish(r, &w);
 	db_res_free(res);

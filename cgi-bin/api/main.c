@@ -128,5 +128,15 @@ handle(struct http_req *r, void *ctx)
 int
 main(int argc, char **argv)
 {
-	return http_serve(argc, argv, "lb-api", &api.config_path, init, handle, &api);
+	static const struct http_prog prog = {
+		.name = "lb-api",
+		.summary = "the read-only JSON API of leaderboard (FastCGI)",
+		.description =
+		    "    Answers GET /api/... (health, periods, leaderboard, teams,\n"
+		    "    contributors, monthly statistics, admin routes) with JSON and\n"
+		    "    ETags, reading MariaDB. nginx serves it at /api/.\n",
+		.allow = "GET, HEAD",
+	};
+
+	return http_serve(argc, argv, &prog, &api.config_path, init, handle, &api);
 }

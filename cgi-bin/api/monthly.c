@@ -1,7 +1,7 @@
 /* GET /api/stats/monthly?year=YYYY[&team=SLUG] (year defaults to this one) */
 #include "api.h"
+#include "date.h"
 #include "json.h"
-#include "period.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -23,7 +23,7 @@ api_monthly(struct http_req *r, struct api *a, const char *tail)
 		struct tm tm;
 		gmtime_r(&now, &tm);
 		year = tm.tm_year + 1900;
-	} else if (!period_parse_year(ys, &year)) {
+	} else if (date_parse_year(ys, &year) < 0) {
 		api_fail(r, 400, "bad_parameter", "year: expected a year such as 2024");
 		return;
 	}

@@ -1,7 +1,7 @@
 /*
  * lb-hook.fcgi — GitHub webhook receiver (docs/REFERENCE.md "Webhooks").
  *
- * handle() checks the request in this order and answers:
+ * handle() checks the request (hook_check(), request.c) in this order and answers:
  *   405 method_not_allowed   not POST
  *   415 unsupported_media    Content-Type neither application/json nor
  *                            application/x-www-form-urlencoded
@@ -24,7 +24,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
-#include "hmac.h"
+#include "hook.h"
 #include "http.h"
 #include "ingest.h"
 #include "json.h"
@@ -33,7 +33,6 @@
 #include "rollup.h"
 #include "store.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <malloc.h>
 #include <string.h>
@@ -85,18 +84,6 @@ init(void *ctx)
 	return 0;
 }
 
-static int
-valid_hook_id(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return 0;
-	while (isdigit((unsigned char)s[n]))
-		n++;
-	return n > 0 && n <= 19 && s[n] == '\0';
-}
-
 static void
 answer(struct http_req *r, const char *id, const char *status)
 {
@@ -132,90 +119,60 @@ spool(struct http_req *r, const struct ingest_delivery *d, const char *why)
 	answer(r, d->id, "spooled");
 }
 
+static int
+read_body(void *arg, struct buf *out, size_t max, int *too_large)
+{
+	return http_read_body(arg, out, max, too_large);
+}
+
 static void
 handle(struct http_req *r, void *ctx)
 {
+	struct hook_req in = {
+		.method = r->method,
+		.content_type = r->content_type,
+		.signature = http_header(r, "X-Hub-Signature-256"),
+		.event = http_header(r, "X-GitHub-Event"),
+		.delivery = http_header(r, "X-GitHub-Delivery"),
+		.hook_id = http_header(r, "X-GitHub-Hook-ID"),
+		.read_body = read_body,
+		.arg = r,
+	};
 	struct buf body = BUF_INIT;
 	struct ingest_delivery d;
-	const char *event, *id, *hook;
+	struct hook_err e;
 	char now[32], err[512];
-	enum ingest_media media;
 	enum ingest_status st;
-	int too_large;
 
 	(void)ctx;
-	if (strcmp(r->method, "POST") != 0) {
-		http_error(r, 405, "method_not_allowed", "webhooks are POSTed");
-		return;
-	}
-	media = ingest_media(r->content_type);
-	if (media == INGEST_MEDIA_OTHER) {
-		http_error(r, 415, "unsupported_media_type",
-		    "use application/json or application/x-www-form-urlencoded");
-		return;
-	}
-	body.max = (size_t)conf.max_body + 1;
-	if (http_read_body(r, &body, (size_t)conf.max_body, &too_large) < 0) {
-		if (too_large)
-			http_error(r, 413, "too_large", "the body is larger than %lld bytes",
-			    conf.max_body);
-		else
-			http_error(r, 400, "bad_request", "cannot read the body");
+	if (hook_check(&conf, &in, &body, &d, &e) < 0) {
+		http_error(r, e.status, e.code, "%s", e.message);
 		goto out;
 	}
-	if (conf.webhook_secrets.n > 0 &&
-	    !hmac_verify(&conf.webhook_secrets, http_header(r, "X-Hub-Signature-256"),
-	    body.data, body.len)) {
-		http_error(r, 401, "bad_signature",
-		    "X-Hub-Signature-256 is missing or does not match the secret");
-		goto out;
-	}
-	event = http_header(r, "X-GitHub-Event");
-	id = http_header(r, "X-GitHub-Delivery");
-	if (!ingest_valid_event(event) || !ingest_valid_id(id)) {
-		http_error(r, 400, "bad_request",
-		    "X-GitHub-Event and X-GitHub-Delivery are required (delivery: 1-64 of A-Z a-z 0-9 - _ . :)");
-		goto out;
-	}
-	/* the signature covers the raw body: decode the form only now, in place */
-	if (media == INGEST_MEDIA_FORM && ingest_form_payload(body.data, body.len, &body.len) < 0) {
-		http_error(r, 400, "bad_request", "form body without a valid payload= field");
-		goto out;
-	}
-	hook = http_header(r, "X-GitHub-Hook-ID");
 	store_now(now, sizeof now);
-	memset(&d, 0, sizeof d);
-	d.id = id;
-	d.event = event;
-	d.hook_id = valid_hook_id(hook) ? hook : NULL;
 	d.received_at = now;
-	d.content_type = media == INGEST_MEDIA_FORM ? "application/x-www-form-urlencoded" : "application/json";
-	d.body = body.data;
-	d.len = body.len;
-	if (d.body == NULL)
-		d.body = "";
 	st = ingest_apply(db, &conf, &d, err, sizeof err);
 	switch (st) {
 	case INGEST_PROCESSED:
 	case INGEST_IGNORED:
 	case INGEST_DUPLICATE:
-		log_debug("delivery %s (%s): %s", id, event, ingest_status_name(st));
-		answer(r, id, ingest_status_name(st));
+		log_debug("delivery %s (%s): %s", d.id, d.event, ingest_status_name(st));
+		answer(r, d.id, ingest_status_name(st));
 		break;
 	case INGEST_BADINPUT:
-		log_info("delivery %s (%s) rejected: %s", id, event, err);
+		log_info("delivery %s (%s) rejected: %s", d.id, d.event, err);
 		http_error(r, 400, "invalid_payload", "%s", err);
 		break;
 	case INGEST_FAILED:
-		log_error("delivery %s (%s) failed: %s", id, event, err);
-		http_error(r, 500, "failed", "stored as failed (lb-admin replay %s): %s", id, err);
+		log_error("delivery %s (%s) failed: %s", d.id, d.event, err);
+		http_error(r, 500, "failed", "stored as failed (lb-admin replay %s): %s", d.id, err);
 		break;
 	case INGEST_DBERROR:
 	case INGEST_NOTFOUND:
 		if (db_gone(db)) {
 			spool(r, &d, err);
 		} else {
-			log_error("delivery %s (%s): %s", id, event, err);
+			log_error("delivery %s (%s): %s", d.id, d.event, err);
 			http_error(r, 500, "internal", "%s", err);
 		}
 		break;
@@ -227,5 +184,17 @@ out:
 int
 main(int argc, char **argv)
 {
-	return http_serve(argc, argv, "lb-hook", &config_path, init, handle, NULL);
+	static const struct http_prog prog = {
+		.name = "lb-hook",
+		.summary = "the GitHub webhook receiver of leaderboard (FastCGI)",
+		.description =
+		    "    Answers POST /hook: checks X-Hub-Signature-256 against every\n"
+		    "    [github] webhook_secret, stores and applies the delivery, and\n"
+		    "    answers 202 within GitHub's 10 seconds. While MariaDB is\n"
+		    "    unreachable, signed deliveries go to [hook] spool_dir and\n"
+		    "    lb-syncd applies them later. nginx serves it at /hook.\n",
+		.allow = "POST",
+	};
+
+	return http_serve(argc, argv, &prog, &config_path, init, handle, NULL);
 }

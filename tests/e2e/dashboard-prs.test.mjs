@@ -5,38 +5,18 @@
 // and by keyboard, at desktop and phone width.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { startStack, ROOT } from './harness.mjs';
 import * as S from './dashboard-scenario.mjs';
+import { OUT, startDashboard, stopDashboard } from './dashboard-browser.mjs';
 import { routeAvatars } from '../github-double/avatars.mjs';
-
-const OUT = path.join(process.env.LB_TEST_OUT || path.join(ROOT, 'build/test-output'), 'dashboard');
-const CHROMIUM = process.env.LB_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let stack, browser, page, origin;
 const errors = [];
+const env = {};
 
 before(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
-  const launching = chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  try {
-    stack = await startStack({
-      sets: {
-        'github.webhook_secret': S.SECRET,
-        'github.partner_org': S.ORG.login,
-        'github.repositories': S.TRACKED.join(','),
-        'scoring.merged_points': String(S.MERGED_POINTS),
-      },
-    });
-    origin = new URL(stack.url).origin;
-    await S.loadScenario(stack);
-  } finally {
-    browser = await launching;
-  }
+  await startDashboard(env);
+  ({ stack, browser, origin } = env);
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: 'reduce' });
   await context.route('**/*', (route) => (new URL(route.request().url()).origin === origin
     ? route.continue() : (errors.push(`offsite: ${route.request().url()}`), route.abort())));
@@ -46,10 +26,7 @@ before(async () => {
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (stack) await stack.stop();
-});
+after(() => stopDashboard(env));
 
 // ---- expected PRs, from the scenario ----
 const full = (r) => `${r.owner.login}/${r.name}`;

@@ -11,43 +11,21 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { startStack, ROOT } from './harness.mjs';
 import * as S from './dashboard-scenario.mjs';
+import { OUT, startDashboard, stopDashboard } from './dashboard-browser.mjs';
 import { AVATAR_ORIGIN, routeAvatars } from '../github-double/avatars.mjs';
-
-const OUT = path.join(process.env.LB_TEST_OUT || path.join(ROOT, 'build/test-output'), 'dashboard');
-const CHROMIUM = process.env.LB_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let stack;
 let browser;
 let origin;
+const env = {};
 
 before(async () => {
-  fs.mkdirSync(OUT, { recursive: true });
-  const launching = chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  try {
-    stack = await startStack({
-      sets: {
-        'github.webhook_secret': S.SECRET,
-        'github.partner_org': S.ORG.login,
-        'github.repositories': S.TRACKED.join(','),
-        'scoring.merged_points': String(S.MERGED_POINTS),
-      },
-    });
-    origin = new URL(stack.url).origin;
-    await S.loadScenario(stack);
-  } finally {
-    browser = await launching;	// closed by after() whatever happened
-  }
+  await startDashboard(env);
+  ({ stack, browser, origin } = env);
 });
 
-after(async () => {
-  if (browser) await browser.close();	// also closes the shared page
-  if (stack) await stack.stop();
-});
+after(() => stopDashboard(env));
 
 // ---- helpers ----
 

@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startStack } from './harness.mjs';
+import { until } from './scaffold.mjs';
 import { deliver, examples, makePR } from './webhooks.mjs';
 
 const SECRET = 'stall-secret';
@@ -37,16 +38,6 @@ async function timed(promise, ms = GITHUB_DEADLINE) {
   const r = await Promise.race([promise, late]);
   clearTimeout(timer);
   return { ...r, ms: Date.now() - t0 };
-}
-
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function prDelivery(k) {
@@ -117,7 +108,7 @@ test('MariaDB frozen mid-stream: every delivery 202 within 10 s, the API a JSON 
   }
 
   // back: the API recovers by itself, lb-syncd applies the spool
-  await until('health ok', async () => (await s.get('/api/health')).json?.status === 'ok');
+  await until('health ok', async () => (await s.get('/api/health')).json?.status === 'ok', 30000, 100);
   const once = await s.prog('lb-syncd', ['--once']);
   assert.equal(once.code, 0, once.stderr);
   assert.deepEqual(spooled(), []);

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from './harness.mjs';
-import { GitHubDouble } from '../github-double/server.mjs';
+import { githubDouble } from './scaffold.mjs';
 import { enableApp } from '../github-double/app.mjs';
 import { addHook, addHookDelivery } from '../github-double/integrity.mjs';
 import { assertDbMatches } from './double-compare.mjs';
@@ -31,11 +31,11 @@ const KEY = path.join(tmp, 'app.pem');	// as GitHub hands it out: PKCS#1 PEM
 fs.writeFileSync(KEY, privateKey, { mode: 0o600 });
 const KEY_BODY = privateKey.split('\n')[5];	// a line of the key's base64, to look for in outputs
 
-const dbl = new GitHubDouble({ token: null, org: 'acme' });
-dbl.generate({ seed: 22, org: 'acme', teams: 3, members: 4, outsiders: 3, repos: REPOS });
-const app = enableApp(dbl, { appId: APP_ID, publicKeyPem: publicKey, installationId: INSTALLATION });
-await dbl.start();
-after(() => dbl.stop());
+let app;
+const dbl = await githubDouble({ token: null, org: 'acme' }, (d) => {
+  d.generate({ seed: 22, org: 'acme', teams: 3, members: 4, outsiders: 3, repos: REPOS });
+  app = enableApp(d, { appId: APP_ID, publicKeyPem: publicKey, installationId: INSTALLATION });
+});
 
 let s;
 after(() => s && s.stop());

@@ -11,16 +11,14 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './harness.mjs';
 import { deliverAll, examples } from './webhooks.mjs';
-import { GitHubDouble } from '../github-double/server.mjs';
+import { githubDouble } from './scaffold.mjs';
 
 const TOKEN = 'ghp_integrityLOSS0123456789';
 const SECRET = 'loss-secret';
 const LOSS = 0.15;
 const DAY = 86400000;
 
-const dbl = new GitHubDouble({ token: TOKEN, org: 'acme' });
-await dbl.start();
-after(() => dbl.stop());
+const dbl = await githubDouble({ token: TOKEN, org: 'acme' });
 const stacks = [];
 after(async () => { for (const s of stacks) await s.stop(); });
 

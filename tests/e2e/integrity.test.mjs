@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack } from './harness.mjs';
 import { deliver, deliveryId, examples } from './webhooks.mjs';
-import { GitHubDouble } from '../github-double/server.mjs';
+import { githubDouble } from './scaffold.mjs';
 import { addHook, addHookDelivery } from '../github-double/integrity.mjs';
 
 const TOKEN = 'ghp_integrityTOKEN0123456789';
@@ -22,10 +22,8 @@ const HOOK = 4242;
 const ADMIN = 'integrity-admin-token';
 const DAY = 86400000;
 
-const dbl = new GitHubDouble({ token: TOKEN, org: 'acme' });
-dbl.generate({ seed: 23, org: 'acme', teams: 3, members: 4, outsiders: 4, repos: REPOS });
-await dbl.start();
-after(() => dbl.stop());
+const dbl = await githubDouble({ token: TOKEN, org: 'acme' },
+  (d) => d.generate({ seed: 23, org: 'acme', teams: 3, members: 4, outsiders: 4, repos: REPOS }));
 
 let s;
 after(() => s && s.stop());

@@ -4,51 +4,25 @@
 // while MariaDB was stopped are applied within seconds of its restart, while
 // the jobs are still failing. And lb-syncd --once is one pass: the spool,
 // then each job claimable when the pass began, at most once.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { startStack, BUILD } from './harness.mjs';
-import { GitHubDouble } from '../github-double/server.mjs';
+import { daemon, fileStack, githubDouble, holdSchedules, until } from './scaffold.mjs';
 import { deliverAll, makePR } from './webhooks.mjs';
 
 const TOKEN = 'spool-first-token';
 const SECRET = 'spool-first-secret';
 
-const dbl = new GitHubDouble({ token: TOKEN, org: 'acme' });
-dbl.generate({ seed: 5, org: 'acme', teams: 1, members: 2, outsiders: 2, repos: { 'acme/slow': 10 } });
-await dbl.start();
-after(() => dbl.stop());
+const dbl = await githubDouble({ token: TOKEN, org: 'acme' }, (d) => d.generate({ seed: 5, org: 'acme',
+  teams: 1, members: 2, outsiders: 2, repos: { 'acme/slow': 10 } }));
 
-const s = await startStack({ sets: {
+const s = await fileStack({ sets: {
   'github.api_url': dbl.url, 'github.token': TOKEN, 'github.repositories': 'acme/slow',
   'github.webhook_secret': SECRET,
 } });
-after(() => s.stop());
-// only the jobs a test queues run: the PR and check schedules are not due
-await s.sql("INSERT INTO sync_state (name, last_started_at) VALUES ('schedule:prs', NOW(6)), ('schedule:check', NOW(6))");
+await holdSchedules(s);
 
 const spooled = () => fs.readdirSync(`${s.dir}/spool`).filter((f) => f.endsWith('.delivery'));
-
-function daemon(args = []) {
-  const p = spawn(path.join(BUILD, 'lb-syncd'), ['--config', s.config, ...args],
-    { env: s.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  p.log = '';
-  p.stderr.on('data', (d) => { p.log += d; });
-  p.done = new Promise((resolve) => p.on('exit', (code, sig) => resolve({ code, sig })));
-  return p;
-}
-
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const queueJobs = (numbers) => s.sql(`INSERT INTO jobs (kind, args, dedupe_key) VALUES ${numbers.map((n) =>
   `('sync_pr', '{"repo":"acme/slow","number":${n}}', 'pr:acme/slow#${n}')`).join(', ')}`);
@@ -63,7 +37,7 @@ test('spooled deliveries are applied within seconds of MariaDB returning while e
   dbl.fault(502, '^/repos/acme/slow/pulls/', 1000000);
   const numbers = [1, 2, 3];
   await queueJobs(numbers);
-  const d = daemon();
+  const d = daemon(s);
   try {
     await until('the first job failing against GitHub', () => dbl.requests.some((r) => r.status === 502));
 
@@ -105,7 +79,7 @@ test('lb-syncd --once runs the jobs claimable when its pass begins, each once; a
   dbl.clearRequests();
   dbl.delayMs = 1500;	// the first job takes a while
   await queueJobs([4]);
-  const once = daemon(['--once']);
+  const once = daemon(s, ['--once']);
   try {
     await until('the first job running', async () => (await jobStates([4]))[0][0] === 'running');
     await queueJobs([5]);	// ready at once, but queued after the pass began
@@ -117,7 +91,7 @@ test('lb-syncd --once runs the jobs claimable when its pass begins, each once; a
   assert.deepEqual(await jobStates([4, 5]), [['done', '1'], ['queued', '0']]);
   assert.deepEqual(dbl.requests.map((r) => r.path), ['/repos/acme/slow/pulls/4']);
   // the next run takes it
-  const again = daemon(['--once']);
+  const again = daemon(s, ['--once']);
   assert.equal((await again.done).code, 0, again.log);
   assert.deepEqual(await jobStates([4, 5]), [['done', '1'], ['done', '1']]);
 });

@@ -2,47 +2,21 @@
 // leaves a job that the next daemon finishes (resuming from its checkpoint,
 // without duplicate rows); two daemons on one queue run every job exactly
 // once; SIGTERM releases the running job.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { startStack, BUILD } from './harness.mjs';
-import { GitHubDouble } from '../github-double/server.mjs';
+import { daemon, fileStack, githubDouble, holdSchedules, until } from './scaffold.mjs';
 
 const TOKEN = 'queue-test-token';
 const BIG = 800;	// 8 pages
 
-const dbl = new GitHubDouble({ token: TOKEN, org: 'acme' });
-dbl.generate({ seed: 11, org: 'acme', teams: 2, members: 3, outsiders: 4, memberAuthors: false,
-  repos: { 'acme/big': BIG, 'acme/mid': 500, 'acme/small': 40 } });
-await dbl.start();
-after(() => dbl.stop());
+const dbl = await githubDouble({ token: TOKEN, org: 'acme' }, (d) => d.generate({ seed: 11, org: 'acme',
+  teams: 2, members: 3, outsiders: 4, memberAuthors: false,
+  repos: { 'acme/big': BIG, 'acme/mid': 500, 'acme/small': 40 } }));
 
-const s = await startStack({ sets: {
+const s = await fileStack({ sets: {
   'github.api_url': dbl.url, 'github.token': TOKEN, 'github.repositories': 'acme/big,acme/mid,acme/small',
 } });
-after(() => s.stop());
-// only the work a test queues runs: the PR and check schedules are not due
-await s.sql("INSERT INTO sync_state (name, last_started_at) VALUES ('schedule:prs', NOW(6)), ('schedule:check', NOW(6))");
-
-function daemon(args = []) {
-  const p = spawn(path.join(BUILD, 'lb-syncd'), ['--config', s.config, ...args],
-    { env: s.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  p.log = '';
-  p.stderr.on('data', (d) => { p.log += d; });
-  p.done = new Promise((resolve) => p.on('exit', (code, sig) => resolve({ code, sig })));
-  return p;
-}
-
-async function until(what, fn, ms = 30000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+await holdSchedules(s);
 
 const bigPages = () => dbl.requests.filter((r) => r.path === '/repos/acme/big/pulls' && r.status === 200);
 
@@ -52,7 +26,7 @@ test('kill -9 mid-backfill: the next daemon finishes the job from its checkpoint
   assert.equal(q.code, 0, q.stderr);
   const jobId = /job (\d+)/.exec(q.stdout)[1];
 
-  const d1 = daemon();
+  const d1 = daemon(s);
   await until('page 3 stored', async () => {
     const [row] = await s.sql(`SELECT progress FROM jobs WHERE id = ${jobId}`);
     return row && /page [3-9]/.test(row[0]);
@@ -65,7 +39,7 @@ test('kill -9 mid-backfill: the next daemon finishes the job from its checkpoint
   const before = bigPages().length;
 
   dbl.delayMs = 0;
-  const d2 = daemon(['--once']);
+  const d2 = daemon(s, ['--once']);
   const end = await d2.done;
   assert.equal(end.code, 0, d2.log);
   const [job] = await s.sql(`SELECT state, attempts FROM jobs WHERE id = ${jobId}`);
@@ -100,8 +74,8 @@ test('two lb-syncd on one queue run every job exactly once', async () => {
   const [queued] = await s.sql("SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND kind = 'sync_pr'");
   assert.equal(queued[0], String(numbers.length));
 
-  const a = daemon(['--once']);
-  const b = daemon(['--once']);
+  const a = daemon(s, ['--once']);
+  const b = daemon(s, ['--once']);
   const [ra, rb] = await Promise.all([a.done, b.done]);
   dbl.delayMs = 0;
   assert.equal(ra.code, 0, a.log);
@@ -126,7 +100,7 @@ test('SIGTERM releases the running job, which the next daemon completes', async 
   dbl.delayMs = 60;
   const q = await s.admin(['sync', 'prs', 'acme/mid', '--full']);
   const jobId = /job (\d+)/.exec(q.stdout)[1];
-  const d = daemon();
+  const d = daemon(s);
   await until('page 2 stored', async () => {
     const [row] = await s.sql(`SELECT progress FROM jobs WHERE id = ${jobId}`);
     return row && /page [2-9]/.test(row[0]);
@@ -138,7 +112,7 @@ test('SIGTERM releases the running job, which the next daemon completes', async 
   const [mid] = await s.sql(`SELECT state, attempts, lease_owner IS NULL FROM jobs WHERE id = ${jobId}`);
   assert.deepEqual(mid, ['queued', '0', '1'], 'released, the attempt not counted');
   dbl.delayMs = 0;
-  const d2 = daemon(['--once']);
+  const d2 = daemon(s, ['--once']);
   assert.equal((await d2.done).code, 0, d2.log);
   const [job] = await s.sql(`SELECT state FROM jobs WHERE id = ${jobId}`);
   assert.deepEqual(job, ['done']);
@@ -150,7 +124,7 @@ test('SIGTERM releases the running job, which the next daemon completes', async 
 
 test('SIGHUP reloads the configuration: a partner_org added later starts the teams sync', async () => {
   dbl.clearRequests();
-  const d = daemon();
+  const d = daemon(s);
   await until('start message', () => /teams sync off: \[github\] partner_org is not set/.test(d.log));
   const fsm = await import('node:fs');
   const text = fsm.readFileSync(s.config, 'utf8').replace(/^\[github\]$/m, '[github]\npartner_org = acme');

@@ -7,16 +7,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, BUILD } from './harness.mjs';
-import { GitHubDouble } from '../github-double/server.mjs';
+import { githubDouble } from './scaffold.mjs';
 import { assertDbMatches } from './double-compare.mjs';
 
 const TOKEN = 'ghp_SECRETtoken0123456789';
 const REPOS = { 'acme/widgets': 1450, 'other/lib': 580 };
 
-const dbl = new GitHubDouble({ token: TOKEN, org: 'acme' });
-dbl.generate({ seed: 7, org: 'acme', teams: 4, members: 5, outsiders: 4, repos: REPOS });
-await dbl.start();
-after(() => dbl.stop());
+const dbl = await githubDouble({ token: TOKEN, org: 'acme' },
+  (d) => d.generate({ seed: 7, org: 'acme', teams: 4, members: 5, outsiders: 4, repos: REPOS }));
 
 let s;	// one stack shared by the tests of this file, in order
 after(() => s && s.stop());

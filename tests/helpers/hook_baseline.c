@@ -86,5 +86,12 @@ handle(struct http_req *r, void *ctx)
 int
 main(int argc, char **argv)
 {
-	return http_serve(argc, argv, "hook_baseline", &config_path, init, handle, NULL);
+	static const struct http_prog prog = {
+		.name = "hook_baseline",
+		.summary = "the baseline of bench/10-hook (FastCGI)",
+		.description = "    Stores each POSTed body in one row, nothing else.\n",
+		.allow = "POST",
+	};
+
+	return http_serve(argc, argv, &prog, &config_path, init, handle, NULL);
 }

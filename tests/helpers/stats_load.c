@@ -14,6 +14,7 @@
  */
 #include "buf.h"
 #include "conf.h"
+#include "date.h"
 #include "db.h"
 #include "json.h"
 #include "rollup.h"
@@ -31,7 +32,7 @@ when(json_val v, const char *key, char *out, size_t len, const char **res)
 	*res = NULL;
 	if (s == NULL)
 		return 0;
-	if (store_time(s, out, len) < 0)
+	if (date_from_iso(s, out, len) < 0)
 		return -1;
 	*res = out;
 	return 0;

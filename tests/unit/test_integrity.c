@@ -1,4 +1,4 @@
-/* lib/integrity: the pure helpers (month indexes and search date ranges). */
+/* lib/integrity: the pure helper (search date ranges; month indexes: test_date). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -6,24 +6,6 @@
 #include <cmocka.h>
 
 #include "integrity.h"
-
-static void
-test_month(void **state)
-{
-	(void)state;
-	assert_int_equal(integrity_month("2024-03"), 2024 * 12 + 2);
-	assert_int_equal(integrity_month("2024-03-31 23:59:59"), 2024 * 12 + 2);
-	assert_int_equal(integrity_month("2008-01-01"), INTEGRITY_FIRST_MONTH);
-	assert_int_equal(integrity_month("2024-12"), 2024 * 12 + 11);
-	assert_int_equal(integrity_month("2024-13"), -1);
-	assert_int_equal(integrity_month("2024-00"), -1);
-	assert_int_equal(integrity_month("2024-3"), -1);
-	assert_int_equal(integrity_month("2024/03"), -1);
-	assert_int_equal(integrity_month("2024-03x"), -1);
-	assert_int_equal(integrity_month("abcd-03"), -1);
-	assert_int_equal(integrity_month(""), -1);
-	assert_int_equal(integrity_month(NULL), -1);
-}
 
 static void
 test_range(void **state)
@@ -67,7 +49,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_month),
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_names),
 	};
