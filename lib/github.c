@@ -60,6 +60,44 @@ gh_backoff(int n, double base)
 }
 
 int
+gh_split_repo(const char *repo, char *owner, size_t olen, char *name, size_t nlen)
+{
+	const char *slash = repo ? strchr(repo, '/') : NULL;
+	size_t ol;
+
+	if (slash == NULL || slash == repo || slash[1] == '\0' || strchr(slash + 1, '/'))
+		return -1;
+	ol = (size_t)(slash - repo);
+	if (ol + 1 > olen || strlen(slash + 1) + 1 > nlen || ol > 100 || strlen(slash + 1) > 100)
+		return -1;
+	memcpy(owner, repo, ol);
+	owner[ol] = '\0';
+	lb_strlcpy(name, slash + 1, nlen);
+	for (const char *p = repo; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == '%')
+			return -1;
+	return 0;
+}
+
+int
+gh_ready(const struct conf *c, const char *work, char *why, size_t whylen)
+{
+	if (!conf_github_auth(c)) {
+		lb_snprintf(why, whylen, "[github] token (or app_id + app_private_key_file) is not set");
+		return 0;
+	}
+	if (strcmp(work, "teams") == 0 && (c->partner_org == NULL || *c->partner_org == '\0')) {
+		lb_snprintf(why, whylen, "[github] partner_org is not set");
+		return 0;
+	}
+	if (strcmp(work, "prs") == 0 && c->repositories.n == 0) {
+		lb_snprintf(why, whylen, "[github] repositories is empty");
+		return 0;
+	}
+	return 1;
+}
+
+int
 gh_escape(const char *s, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";

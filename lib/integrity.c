@@ -16,7 +16,6 @@
 #include "log.h"
 #include "spool.h"
 #include "store.h"
-#include "sync.h"
 #include "utf8.h"
 
 #include <dirent.h>
@@ -215,7 +214,7 @@ repair_sync(struct ictx *x, const char *kind, const char *target, long number)
 
 	if (!x->repair)
 		return 0;
-	if (sync_queue(x->db, kind, target, number, full, &id, &existed) < 0) {
+	if (jobs_queue(x->db, kind, target, number, full, &id, &existed) < 0) {
 		note_error(x, "queueing sync %s: %s", kind, db_error(x->db));
 		return 0;
 	}
@@ -299,7 +298,7 @@ repo_path(const char *repo, char *out, size_t outlen)
 {
 	char owner[128], name[128], eo[400], en[400];
 
-	if (sync_split_repo(repo, owner, sizeof owner, name, sizeof name) < 0 ||
+	if (gh_split_repo(repo, owner, sizeof owner, name, sizeof name) < 0 ||
 	    gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(name, en, sizeof en) < 0)
 		return -1;
 	return lb_snprintf(out, outlen, "/repos/%s/%s", eo, en);
@@ -674,7 +673,7 @@ walk_load(struct ictx *x, const char *repo, struct walk *w)
 	 * watermark; a webhook-only install has nothing to start from */
 	lb_snprintf(name, sizeof name, "prs:%s", repo);
 	if (db_query(x->db, &res, "SELECT DATE_FORMAT(watermark - INTERVAL ? SECOND, '%Y-%m-%d %H:%i:%s') "
-	    "FROM sync_state WHERE name = ? AND watermark IS NOT NULL", "is", (long long)SYNC_OVERLAP, name) < 0)
+	    "FROM sync_state WHERE name = ? AND watermark IS NOT NULL", "is", (long long)GH_UPDATED_OVERLAP, name) < 0)
 		return -1;
 	if (res->nrows == 1)
 		lb_strlcpy(w->floor, db_str(res, 0, 0), sizeof w->floor);
@@ -2398,8 +2397,8 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	gmtime_r(&now, &tm);
 	x.hi = (tm.tm_year + 1900) * 12 + tm.tm_mon;
 	x.gh_token = conf_github_auth(c);
-	x.gh_prs = sync_github_ready(c, "prs", why, sizeof why);
-	x.gh_teams = sync_github_ready(c, "teams", why_teams, sizeof why_teams);
+	x.gh_prs = gh_ready(c, "prs", why, sizeof why);
+	x.gh_teams = gh_ready(c, "teams", why_teams, sizeof why_teams);
 
 	/* runs older than 30 days go */
 	if (db_exec(db, "DELETE FROM integrity_findings WHERE run_id IN (SELECT id FROM integrity_runs "
@@ -2532,8 +2531,8 @@ integrity_job_kind(const char *kind)
 	    strcmp(kind, "spool") == 0 || strcmp(kind, "resync_month") == 0);
 }
 
-static int
-job_redeliver(struct sync_ctx *s, json_val v)
+int
+integrity_redeliver(struct job_ctx *s, json_val v)
 {
 	const char *type = json_str(v, "type"), *target = json_str(v, "target");
 	long long hook = json_ll(v, "hook", -1), id = json_ll(v, "id", -1);
@@ -2543,12 +2542,12 @@ job_redeliver(struct sync_ctx *s, json_val v)
 
 	if (type == NULL || hook <= 0 || id <= 0 || (target == NULL && strcmp(type, "app") != 0)) {
 		lb_snprintf(s->err, sizeof s->err, "redeliver: missing arguments");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (hook_path(type, target ? target : "", (unsigned long long)hook, base, sizeof base) < 0 ||
 	    lb_snprintf(path, sizeof path, "%s/deliveries/%lld/attempts", base, id) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "redeliver: bad %s '%.200s'", type, target ? target : "");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
 	rc = gh_post(s->gh, path, "", &r, s->err, sizeof s->err);
@@ -2556,30 +2555,30 @@ job_redeliver(struct sync_ctx *s, json_val v)
 	if (rc == GH_OK) {
 		log_info("redelivery of %s (hook %lld, delivery %lld) requested",
 		    json_str(v, "guid") ? json_str(v, "guid") : "?", hook, id);
-		return SYNC_OK;
+		return JOB_OK;
 	}
 	/* gone (older than 3 days) or refused: retrying will not help */
-	return rc == GH_EHTTP || rc == GH_EINVAL ? SYNC_EPERM : SYNC_ERETRY;
+	return rc == GH_EHTTP || rc == GH_EINVAL ? JOB_EPERM : JOB_ERETRY;
 }
 
-static int
-job_replay(struct sync_ctx *s, json_val v)
+int
+integrity_replay(struct job_ctx *s, json_val v)
 {
 	const char *id = json_str(v, "id");
 	enum ingest_status st;
 
 	if (id == NULL) {
 		lb_snprintf(s->err, sizeof s->err, "replay: missing id");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	st = ingest_replay(s->db, s->conf, id, s->err, sizeof s->err);
 	switch (st) {
 	case INGEST_PROCESSED: case INGEST_IGNORED: case INGEST_DUPLICATE:
-		return SYNC_OK;
+		return JOB_OK;
 	case INGEST_BADINPUT: case INGEST_NOTFOUND:
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	default:
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 }
 
@@ -2595,8 +2594,8 @@ same_labels(const char *stored, json_val labels)
 }
 
 /* Search the month's PRs and sync those that are missing or differ. */
-static int
-job_resync_month(struct sync_ctx *s, json_val v)
+int
+integrity_resync_month(struct job_ctx *s, json_val v, const struct integrity_syncer *sync)
 {
 	const char *repo = json_str(v, "repo"), *field = json_str(v, "field");
 	int m = integrity_month(json_str(v, "month")), merged, rejected;
@@ -2605,11 +2604,11 @@ job_resync_month(struct sync_ctx *s, json_val v)
 	size_t nseen = 0, cap = 0;
 	struct db_res *res = NULL;
 	struct gh_resp r;
-	int rc = SYNC_OK;
+	int rc = JOB_OK;
 
 	if (repo == NULL || m < 0 || field == NULL) {
 		lb_snprintf(s->err, sizeof s->err, "resync_month: missing arguments");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	merged = strcmp(field, "merged") == 0;
 	rejected = strcmp(field, "rejected") == 0;
@@ -2620,18 +2619,18 @@ job_resync_month(struct sync_ctx *s, json_val v)
 	    gh_escape(q, eq, sizeof eq) < 0 ||
 	    lb_snprintf(url, sizeof url, "/search/issues?q=%s&per_page=100&sort=created&order=asc", eq) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "resync_month: bad arguments");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
-	for (int page = 0; page < MONTH_MAX_PAGES && rc == SYNC_OK; page++) {
+	for (int page = 0; page < MONTH_MAX_PAGES && rc == JOB_OK; page++) {
 		char err[512], perr[128];
 		json_val root, items;
 		int g = gh_get(s->gh, url, NULL, &r, err, sizeof err);
 
 		if (g != GH_OK) {
 			lb_strlcpy(s->err, err, sizeof s->err);
-			rc = g == GH_EWAIT ? SYNC_EWAIT : g == GH_ESTOP ? SYNC_ESTOP :
-			    g == GH_EHTTP ? SYNC_EPERM : SYNC_ERETRY;
+			rc = g == GH_EWAIT ? JOB_EWAIT : g == GH_ESTOP ? JOB_ESTOP :
+			    g == GH_EHTTP ? JOB_EPERM : JOB_ERETRY;
 			break;
 		}
 		root = json_parse(r.body.data ? r.body.data : "", r.body.len, JSON_DEPTH, GH_MAX_BODY,
@@ -2640,7 +2639,7 @@ job_resync_month(struct sync_ctx *s, json_val v)
 		if (root == NULL || !json_is_array(items)) {
 			json_free(root);
 			lb_snprintf(s->err, sizeof s->err, "resync_month: bad search answer");
-			rc = SYNC_ERETRY;
+			rc = JOB_ERETRY;
 			break;
 		}
 		if (page == 0 && json_ll(root, "total_count", 0) > 1000) {
@@ -2648,9 +2647,9 @@ job_resync_month(struct sync_ctx *s, json_val v)
 			json_free(root);
 			gh_resp_free(&r);
 			free(seen);
-			return sync_prs(s, repo, 1);
+			return sync->prs(s, repo, 1);
 		}
-		for (json_val it = json_first(items); it && rc == SYNC_OK; it = json_next(items, it)) {
+		for (json_val it = json_first(items); it && rc == JOB_OK; it = json_next(items, it)) {
 			long long num = json_ll(it, "number", -1);
 			const char *upd = json_str(it, "updated_at"), *st = json_str(it, "state");
 			char gu[20];
@@ -2663,7 +2662,7 @@ job_resync_month(struct sync_ctx *s, json_val v)
 				long *n = realloc(seen, nc * sizeof *n);
 				if (n == NULL) {
 					lb_snprintf(s->err, sizeof s->err, "out of memory");
-					rc = SYNC_ERETRY;
+					rc = JOB_ERETRY;
 					break;
 				}
 				seen = n;
@@ -2676,7 +2675,7 @@ job_resync_month(struct sync_ctx *s, json_val v)
 			    "FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
 			    "WHERE r.full_name = ? AND p.number = ?", "si", repo, num) < 0) {
 				lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
-				rc = SYNC_ERETRY;
+				rc = JOB_ERETRY;
 				break;
 			}
 			need = res->nrows == 0 || strcmp(db_str(res, 0, 0), gu) < 0 ||
@@ -2685,20 +2684,20 @@ job_resync_month(struct sync_ctx *s, json_val v)
 			db_res_free(res);
 			res = NULL;
 			if (need) {
-				int sr = sync_pr(s, repo, (long)num);
-				if (sr == SYNC_EPERM)
+				int sr = sync->pr(s, repo, (long)num);
+				if (sr == JOB_EPERM)
 					log_warn("resync_month %s#%lld: %s", repo, num, s->err);
-				else if (sr != SYNC_OK)
+				else if (sr != JOB_OK)
 					rc = sr;
 			}
 		}
 		json_free(root);
-		if (rc != SYNC_OK || r.next[0] == '\0')
+		if (rc != JOB_OK || r.next[0] == '\0')
 			break;
 		lb_strlcpy(url, r.next, sizeof url);
 	}
 	gh_resp_free(&r);
-	if (rc != SYNC_OK) {
+	if (rc != JOB_OK) {
 		free(seen);
 		return rc;
 	}
@@ -2715,52 +2714,22 @@ job_resync_month(struct sync_ctx *s, json_val v)
 	    "sss", repo, first, first) < 0) {
 		free(seen);
 		lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
-	for (size_t i = 0; i < res->nrows && rc == SYNC_OK; i++) {
+	for (size_t i = 0; i < res->nrows && rc == JOB_OK; i++) {
 		long num = (long)db_getll(res, i, 0, 0);
 		int found = 0;
 		for (size_t k = 0; k < nseen && !found; k++)
 			found = seen[k] == num;
 		if (!found) {
-			int sr = sync_pr(s, repo, num);
-			if (sr == SYNC_EPERM)
+			int sr = sync->pr(s, repo, num);
+			if (sr == JOB_EPERM)
 				log_warn("resync_month %s#%ld: %s", repo, num, s->err);
-			else if (sr != SYNC_OK)
+			else if (sr != JOB_OK)
 				rc = sr;
 		}
 	}
 	db_res_free(res);
 	free(seen);
-	return rc;
-}
-
-int
-integrity_job(struct sync_ctx *s, const char *kind, const char *args)
-{
-	char err[64];
-	json_val v = NULL;
-	int rc;
-
-	if (args && *args && (v = json_parse(args, strlen(args), 4, JOB_ARGS_MAX, err, sizeof err)) == NULL) {
-		lb_snprintf(s->err, sizeof s->err, "job arguments: %s", err);
-		return SYNC_EPERM;
-	}
-	if (strcmp(kind, "redeliver") == 0)
-		rc = job_redeliver(s, v);
-	else if (strcmp(kind, "replay") == 0)
-		rc = job_replay(s, v);
-	else if (strcmp(kind, "spool") == 0) {
-		int applied = 0;
-		rc = spool_apply_all(s->conf, s->db, NULL, &applied) < 0 ? SYNC_ERETRY : SYNC_OK;
-		if (rc != SYNC_OK)
-			lb_snprintf(s->err, sizeof s->err, "spool: stopped on an error: %s", db_error(s->db));
-	} else if (strcmp(kind, "resync_month") == 0)
-		rc = job_resync_month(s, v);
-	else {
-		lb_snprintf(s->err, sizeof s->err, "unknown job kind '%.32s'", kind);
-		rc = SYNC_EPERM;
-	}
-	json_free(v);
 	return rc;
 }

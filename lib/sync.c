@@ -4,7 +4,6 @@
 #include "conf.h"
 #include "db.h"
 #include "github.h"
-#include "integrity.h"
 #include "jobs.h"
 #include "json.h"
 #include "log.h"
@@ -17,44 +16,6 @@
 #include <unistd.h>
 
 #define JSON_DEPTH 64
-
-int
-sync_split_repo(const char *repo, char *owner, size_t olen, char *name, size_t nlen)
-{
-	const char *slash = repo ? strchr(repo, '/') : NULL;
-	size_t ol;
-
-	if (slash == NULL || slash == repo || slash[1] == '\0' || strchr(slash + 1, '/'))
-		return -1;
-	ol = (size_t)(slash - repo);
-	if (ol + 1 > olen || strlen(slash + 1) + 1 > nlen || ol > 100 || strlen(slash + 1) > 100)
-		return -1;
-	memcpy(owner, repo, ol);
-	owner[ol] = '\0';
-	lb_strlcpy(name, slash + 1, nlen);
-	for (const char *p = repo; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == '%')
-			return -1;
-	return 0;
-}
-
-int
-sync_github_ready(const struct conf *c, const char *kind, char *why, size_t whylen)
-{
-	if (!conf_github_auth(c)) {
-		lb_snprintf(why, whylen, "[github] token (or app_id + app_private_key_file) is not set");
-		return 0;
-	}
-	if (strcmp(kind, "teams") == 0 && (c->partner_org == NULL || *c->partner_org == '\0')) {
-		lb_snprintf(why, whylen, "[github] partner_org is not set");
-		return 0;
-	}
-	if (strcmp(kind, "prs") == 0 && c->repositories.n == 0) {
-		lb_snprintf(why, whylen, "[github] repositories is empty");
-		return 0;
-	}
-	return 1;
-}
 
 /* "2024-03-01T10:00:00Z" or "2024-03-01 10:00:00[.ffffff]" -> epoch; -1 */
 static time_t
@@ -85,51 +46,46 @@ fmt_time(time_t t, char *out, size_t outlen)
 }
 
 static int
-map_gh(struct sync_ctx *s, int rc, const struct gh_resp *r, const char *gherr)
+map_gh(struct job_ctx *s, int rc, const struct gh_resp *r, const char *gherr)
 {
 	lb_strlcpy(s->err, gherr, sizeof s->err);
 	switch (rc) {
-	case GH_EWAIT: return SYNC_EWAIT;
-	case GH_ESTOP: return SYNC_ESTOP;
-	case GH_ENET:  return SYNC_ERETRY;
+	case GH_EWAIT: return JOB_EWAIT;
+	case GH_ESTOP: return JOB_ESTOP;
+	case GH_ENET:  return JOB_ERETRY;
 	case GH_EHTTP:
 		/* 401/404/410/422: retrying will not help; 403 without a
 		 * rate-limit sign (no access) neither */
 		(void)r;
-		return SYNC_EPERM;
-	default:       return SYNC_EPERM;
+		return JOB_EPERM;
+	default:       return JOB_EPERM;
 	}
 }
 
 static int
-db_fail(struct sync_ctx *s, const char *what)
+db_fail(struct job_ctx *s, const char *what)
 {
-	unsigned e = db_errno(s->db);
-
-	/* 1213 deadlock, 1205 lock wait timeout: the transaction may simply
-	 * be run again (another writer, e.g. a second lb-syncd, got there) */
-	s->deadlock = e == 1213 || e == 1205;
 	lb_snprintf(s->err, sizeof s->err, "database: %s: %s", what, db_error(s->db));
 	db_rollback(s->db);
-	return SYNC_ERETRY;
+	return JOB_ERETRY;
 }
 
-/* GET url and parse an array or object answer. 1 with *root, 0 on 304. */
-/* After a failed transaction: 1 when it was a deadlock worth running again
- * (*tries counts them), after a short pause. */
+/* After a transaction that failed in db_fail(): 1 when MariaDB aborted it
+ * (db_retryable(): a deadlock, a lock wait timeout) and it is worth running
+ * again (*tries counts them), after a short pause. */
 static int
-again(struct sync_ctx *s, int *tries)
+again(struct job_ctx *s, int *tries)
 {
-	if (!s->deadlock || ++*tries > SYNC_DEADLOCK_RETRIES)
+	if (!db_retryable(db_errno(s->db)) || ++*tries > SYNC_DEADLOCK_RETRIES)
 		return 0;
 	log_info("%s; running the transaction again", s->err);
-	s->deadlock = 0;
 	usleep((useconds_t)(10000 * *tries));
 	return 1;
 }
 
+/* GET url and parse an array or object answer. 1 with *root, 0 on 304. */
 static int
-fetch(struct sync_ctx *s, const char *url, const char *etag, struct gh_resp *r,
+fetch(struct job_ctx *s, const char *url, const char *etag, struct gh_resp *r,
     json_val *root, int want_array)
 {
 	char err[512], perr[128];
@@ -138,7 +94,7 @@ fetch(struct sync_ctx *s, const char *url, const char *etag, struct gh_resp *r,
 	*root = NULL;
 	if (s->stop && *s->stop) {
 		lb_snprintf(s->err, sizeof s->err, "stopped");
-		return SYNC_ESTOP;
+		return JOB_ESTOP;
 	}
 	rc = gh_get(s->gh, url, etag, r, err, sizeof err);
 	if (rc != GH_OK)
@@ -149,32 +105,32 @@ fetch(struct sync_ctx *s, const char *url, const char *etag, struct gh_resp *r,
 	    perr, sizeof perr);
 	if (*root == NULL) {
 		lb_snprintf(s->err, sizeof s->err, "GET %.300s: %s", url, perr);
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 	if (want_array ? !json_is_array(*root) : !json_is_object(*root)) {
 		lb_snprintf(s->err, sizeof s->err, "GET %.300s: expected a JSON %s", url,
 		    want_array ? "array" : "object");
 		json_free(*root);
 		*root = NULL;
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 	return 1;
 }
 
 static int
-report(struct sync_ctx *s, struct sync_progress *p)
+report(struct job_ctx *s, struct job_progress *p)
 {
 	p->requests = s->gh->requests;
 	p->rate_remaining = s->gh->rate_remaining;
 	if (s->progress && s->progress(s->arg, p) != 0) {
 		lb_snprintf(s->err, sizeof s->err, "stopped (lease lost or interrupted)");
-		return SYNC_ESTOP;
+		return JOB_ESTOP;
 	}
 	return 0;
 }
 
 static int
-state_started(struct sync_ctx *s, const char *name)
+state_started(struct job_ctx *s, const char *name)
 {
 	return db_exec(s->db, "INSERT INTO sync_state (name, last_started_at, last_status) "
 	    "VALUES (?, NOW(6), 'running') ON DUPLICATE KEY UPDATE last_started_at = NOW(6), "
@@ -182,7 +138,7 @@ state_started(struct sync_ctx *s, const char *name)
 }
 
 static void
-state_failed(struct sync_ctx *s, const char *name)
+state_failed(struct job_ctx *s, const char *name)
 {
 	if (db_exec(s->db, "UPDATE sync_state SET last_status = 'failed', "
 	    "last_finished_at = NOW(6) WHERE name = ?", "s", name) < 0)
@@ -192,8 +148,8 @@ state_failed(struct sync_ctx *s, const char *name)
 /* ---------------------------------------------------------------- teams */
 
 static int
-members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, int full,
-    struct sync_progress *pg)
+members_walk(struct job_ctx *s, unsigned long long team_id, const char *slug, int full,
+    struct job_progress *pg)
 {
 	char org[256], eslug[320], url[GH_URL_MAX], first[GH_URL_MAX], etag[GH_ETAG_MAX] = "";
 	char now[32];
@@ -203,14 +159,14 @@ members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, i
 	size_t npages = 0, pcap = 0;
 	struct gh_resp r;
 	struct db_res *res = NULL;
-	int rc = SYNC_OK, single = 0, tries = 0;
+	int rc = JOB_OK, single = 0, tries = 0;
 	long items0;
 	char first_etag[GH_ETAG_MAX] = "";
 
 	if (gh_escape(s->conf->partner_org, org, sizeof org) < 0 || gh_escape(slug, eslug, sizeof eslug) < 0 ||
 	    lb_snprintf(first, sizeof first, "/orgs/%s/teams/%s/members?per_page=100", org, eslug) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "team slug too long");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (!full && gh_cache_get(s->db, first, etag, sizeof etag) < 0)
 		return db_fail(s, "http_cache");
@@ -222,7 +178,7 @@ members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, i
 		if (rc < 0)
 			goto out;
 		if (rc == 0) {	/* 304: unchanged since the last complete fetch */
-			rc = SYNC_OK;
+			rc = JOB_OK;
 			if (db_exec(s->db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?",
 			    "u", team_id) < 0)
 				rc = db_fail(s, "teams");
@@ -238,7 +194,7 @@ members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, i
 			if (n == NULL) {
 				json_free(root);
 				lb_snprintf(s->err, sizeof s->err, "out of memory");
-				rc = SYNC_ERETRY;
+				rc = JOB_ERETRY;
 				goto out;
 			}
 			objs = n;
@@ -251,7 +207,7 @@ members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, i
 		lb_strlcpy(url, r.next, sizeof url);
 		if (page > 10000) {
 			lb_snprintf(s->err, sizeof s->err, "members of %s: too many pages", slug);
-			rc = SYNC_EPERM;
+			rc = JOB_EPERM;
 			goto out;
 		}
 	}
@@ -289,7 +245,7 @@ retry:
 				if (n == NULL) {
 					db_rollback(s->db);
 					lb_snprintf(s->err, sizeof s->err, "out of memory");
-					rc = SYNC_ERETRY;
+					rc = JOB_ERETRY;
 					goto out;
 				}
 				ids = n;
@@ -341,7 +297,7 @@ out:
 }
 
 static int
-org_fetch(struct sync_ctx *s, unsigned long long *org_id)
+org_fetch(struct job_ctx *s, unsigned long long *org_id)
 {
 	char org[256], url[400];
 	struct gh_resp r;
@@ -352,7 +308,7 @@ org_fetch(struct sync_ctx *s, unsigned long long *org_id)
 	if (gh_escape(s->conf->partner_org, org, sizeof org) < 0 ||
 	    lb_snprintf(url, sizeof url, "/orgs/%s", org) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "partner_org too long");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
 	rc = fetch(s, url, NULL, &r, &root, 0);
@@ -363,7 +319,7 @@ org_fetch(struct sync_ctx *s, unsigned long long *org_id)
 	if (id <= 0 || json_str(root, "login") == NULL) {
 		json_free(root);
 		lb_snprintf(s->err, sizeof s->err, "GET %s: no id/login", url);
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 	*org_id = (unsigned long long)id;
 	if (db_exec(s->db, "INSERT INTO organizations (id, login, is_partner) VALUES (?, ?, 1) "
@@ -373,15 +329,15 @@ org_fetch(struct sync_ctx *s, unsigned long long *org_id)
 		return db_fail(s, "organizations");
 	}
 	json_free(root);
-	return SYNC_OK;
+	return JOB_OK;
 }
 
 int
-sync_teams(struct sync_ctx *s, int full)
+sync_teams(struct job_ctx *s, int full)
 {
 	char org[256], first[400], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", first_etag[GH_ETAG_MAX] = "";
 	char now[32], why[128];
-	struct sync_progress pg;
+	struct job_progress pg;
 	unsigned long long org_id = 0;
 	struct db_res *res = NULL;
 	json_val *pages = NULL;
@@ -392,9 +348,9 @@ sync_teams(struct sync_ctx *s, int full)
 	memset(&pg, 0, sizeof pg);
 	pg.what = "teams";
 	pg.started = time(NULL);
-	if (!sync_github_ready(s->conf, "teams", why, sizeof why)) {
+	if (!gh_ready(s->conf, "teams", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "teams sync: %s", why);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (state_started(s, "teams") < 0)
 		return db_fail(s, "sync_state");
@@ -415,10 +371,10 @@ sync_teams(struct sync_ctx *s, int full)
 			break;
 		if (rc == 0) {
 			unchanged = 1;
-			rc = SYNC_OK;
+			rc = JOB_OK;
 			break;
 		}
-		rc = SYNC_OK;
+		rc = JOB_OK;
 		if (page == 1) {
 			lb_strlcpy(first_etag, r.etag, sizeof first_etag);
 			single = r.next[0] == '\0';
@@ -427,7 +383,7 @@ sync_teams(struct sync_ctx *s, int full)
 		if (n == NULL) {
 			json_free(root);
 			lb_snprintf(s->err, sizeof s->err, "out of memory");
-			rc = SYNC_ERETRY;
+			rc = JOB_ERETRY;
 			break;
 		}
 		pages = n;
@@ -521,7 +477,7 @@ teams_ok:
 	    "last_full_at = IF(?, NOW(6), last_full_at), detail = NULL WHERE name = 'teams'", "i",
 	    (long long)full) < 0)
 		return db_fail(s, "sync_state");
-	return SYNC_OK;
+	return JOB_OK;
 failed:
 	db_res_free(res);
 	for (size_t p = 0; p < npages; p++)
@@ -532,10 +488,10 @@ failed:
 }
 
 int
-sync_team(struct sync_ctx *s, const char *slug, int full)
+sync_team(struct job_ctx *s, const char *slug, int full)
 {
 	char org[256], eslug[320], url[700], why[128];
-	struct sync_progress pg;
+	struct job_progress pg;
 	unsigned long long org_id;
 	struct gh_resp r;
 	json_val root, oid;
@@ -545,14 +501,14 @@ sync_team(struct sync_ctx *s, const char *slug, int full)
 	memset(&pg, 0, sizeof pg);
 	pg.what = slug;
 	pg.started = time(NULL);
-	if (!sync_github_ready(s->conf, "teams", why, sizeof why)) {
+	if (!gh_ready(s->conf, "teams", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "team sync: %s", why);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (gh_escape(s->conf->partner_org, org, sizeof org) < 0 || gh_escape(slug, eslug, sizeof eslug) < 0 ||
 	    lb_snprintf(url, sizeof url, "/orgs/%s/teams/%s", org, eslug) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "team slug too long");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
 	rc = fetch(s, url, NULL, &r, &root, 0);
@@ -565,7 +521,7 @@ sync_team(struct sync_ctx *s, const char *slug, int full)
 	if (id <= 0) {
 		json_free(root);
 		lb_snprintf(s->err, sizeof s->err, "GET %s: team without id", url);
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 	do {
 		if (db_begin(s->db) < 0) {
@@ -576,11 +532,11 @@ sync_team(struct sync_ctx *s, const char *slug, int full)
 		if (rc == STORE_EBADINPUT) {
 			db_rollback(s->db);
 			lb_snprintf(s->err, sizeof s->err, "GET %s: malformed team", url);
-			rc = SYNC_EPERM;
+			rc = JOB_EPERM;
 			break;
 		}
-		rc = rc < 0 || db_commit(s->db) < 0 ? db_fail(s, "teams") : SYNC_OK;
-	} while (rc == SYNC_ERETRY && again(s, &tries));
+		rc = rc < 0 || db_commit(s->db) < 0 ? db_fail(s, "teams") : JOB_OK;
+	} while (rc == JOB_ERETRY && again(s, &tries));
 	json_free(root);
 	if (rc < 0)
 		return rc;
@@ -624,7 +580,7 @@ checkpoint_read(const char *detail, struct checkpoint *cp)
 }
 
 static int
-checkpoint_write(struct sync_ctx *s, const char *name, const struct checkpoint *cp)
+checkpoint_write(struct job_ctx *s, const char *name, const struct checkpoint *cp)
 {
 	struct jw w;
 	const char *out;
@@ -650,34 +606,34 @@ checkpoint_write(struct sync_ctx *s, const char *name, const struct checkpoint *
 }
 
 int
-sync_prs(struct sync_ctx *s, const char *repo, int full)
+sync_prs(struct job_ctx *s, const char *repo, int full)
 {
 	char owner[128], rname[128], eo[400], er[400], first[GH_URL_MAX], url[GH_URL_MAX];
 	char name[300], etag[GH_ETAG_MAX] = "", why[128];
-	struct sync_progress pg;
+	struct job_progress pg;
 	struct checkpoint cp;
 	struct db_res *res = NULL;
 	struct gh_resp r;
 	time_t watermark = -1, stop_before = -1, top_t = -1;
-	int rc = SYNC_OK, walk_full, bad = 0;
+	int rc = JOB_OK, walk_full, bad = 0;
 
 	memset(&pg, 0, sizeof pg);
 	pg.what = repo;
 	pg.started = time(NULL);
-	if (!sync_github_ready(s->conf, "prs", why, sizeof why)) {
+	if (!gh_ready(s->conf, "prs", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "PR sync: %s", why);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
-	if (sync_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0) {
+	if (gh_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "bad repository '%.200s' (want OWNER/NAME)", repo);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(rname, er, sizeof er) < 0 ||
 	    lb_snprintf(first, sizeof first,
 	    "/repos/%s/%s/pulls?state=all&sort=updated&direction=desc&per_page=100", eo, er) < 0 ||
 	    lb_snprintf(name, sizeof name, "prs:%s", repo) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "repository name too long");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (db_query(s->db, &res, "SELECT watermark, detail FROM sync_state WHERE name = ?", "s", name) < 0)
 		return db_fail(s, "sync_state");
@@ -702,7 +658,7 @@ sync_prs(struct sync_ctx *s, const char *repo, int full)
 	db_res_free(res);
 	res = NULL;
 	if (!walk_full)
-		stop_before = watermark - SYNC_OVERLAP;
+		stop_before = watermark - GH_UPDATED_OVERLAP;
 	if (state_started(s, name) < 0)
 		return db_fail(s, "sync_state");
 
@@ -716,10 +672,10 @@ sync_prs(struct sync_ctx *s, const char *repo, int full)
 		if (rc < 0)
 			break;
 		if (rc == 0) {	/* 304 on page 1: nothing changed since the last run */
-			rc = SYNC_OK;
+			rc = JOB_OK;
 			break;
 		}
-		rc = SYNC_OK;
+		rc = JOB_OK;
 		if (fresh_first)
 			lb_strlcpy(cp.etag, r.etag, sizeof cp.etag);
 		if (r.last_page)
@@ -799,7 +755,7 @@ page_ok:
 		lb_strlcpy(url, r.next, sizeof url);
 		if (page > 1000000) {
 			lb_snprintf(s->err, sizeof s->err, "%s: too many pages", repo);
-			rc = SYNC_EPERM;
+			rc = JOB_EPERM;
 			break;
 		}
 	}
@@ -828,14 +784,14 @@ out:
 			else if (db_commit(s->db) < 0)
 				rc = db_fail(s, "commit");
 			else
-				rc = SYNC_OK;
-		} while (rc != SYNC_OK && again(s, &tries));
+				rc = JOB_OK;
+		} while (rc != JOB_OK && again(s, &tries));
 	}
 	return rc;
 }
 
 int
-sync_pr(struct sync_ctx *s, const char *repo, long number)
+sync_pr(struct job_ctx *s, const char *repo, long number)
 {
 	char owner[128], rname[128], eo[400], er[400], url[1000], why[128];
 	enum store_result sr;
@@ -843,15 +799,15 @@ sync_pr(struct sync_ctx *s, const char *repo, long number)
 	json_val root;
 	int rc, tries = 0;
 
-	if (!sync_github_ready(s->conf, "pr", why, sizeof why)) {
+	if (!gh_ready(s->conf, "pr", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "PR sync: %s", why);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
-	if (sync_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0 || number <= 0 ||
+	if (gh_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0 || number <= 0 ||
 	    gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(rname, er, sizeof er) < 0 ||
 	    lb_snprintf(url, sizeof url, "/repos/%s/%s/pulls/%ld", eo, er, number) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "bad pull request '%.200s#%ld'", repo, number);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
 	rc = fetch(s, url, NULL, &r, &root, 0);
@@ -867,104 +823,11 @@ sync_pr(struct sync_ctx *s, const char *repo, long number)
 		if (rc == STORE_EBADINPUT) {
 			db_rollback(s->db);
 			lb_snprintf(s->err, sizeof s->err, "GET %s: malformed pull request", url);
-			rc = SYNC_EPERM;
+			rc = JOB_EPERM;
 			break;
 		}
-		rc = rc < 0 || db_commit(s->db) < 0 ? db_fail(s, "pull_requests") : SYNC_OK;
-	} while (rc == SYNC_ERETRY && again(s, &tries));
+		rc = rc < 0 || db_commit(s->db) < 0 ? db_fail(s, "pull_requests") : JOB_OK;
+	} while (rc == JOB_ERETRY && again(s, &tries));
 	json_free(root);
-	return rc;
-}
-
-/* ------------------------------------------------------------ job glue */
-
-
-int
-sync_run_job(struct sync_ctx *s, const char *kind, const char *args)
-{
-	char err[64];
-	json_val v = NULL;
-	int rc, full;
-
-	if (args && *args) {
-		v = json_parse(args, strlen(args), 4, JOB_ARGS_MAX, err, sizeof err);
-		if (v == NULL) {
-			lb_snprintf(s->err, sizeof s->err, "job arguments: %s", err);
-			return SYNC_EPERM;
-		}
-	}
-	full = json_bool(v, "full", 0);
-	if (strcmp(kind, "sync_teams") == 0)
-		rc = sync_teams(s, full);
-	else if (strcmp(kind, "sync_team") == 0 && json_str(v, "slug"))
-		rc = sync_team(s, json_str(v, "slug"), full);
-	else if (strcmp(kind, "sync_prs") == 0 && json_str(v, "repo"))
-		rc = sync_prs(s, json_str(v, "repo"), full);
-	else if (strcmp(kind, "sync_pr") == 0 && json_str(v, "repo"))
-		rc = sync_pr(s, json_str(v, "repo"), (long)json_ll(v, "number", 0));
-	else if (strcmp(kind, "check") == 0) {
-		rc = integrity_run(s->conf, s->db, json_bool(v, "repair", 0), s->err, sizeof s->err) < 0
-		    ? SYNC_ERETRY : SYNC_OK;
-	} else if (integrity_job_kind(kind)) {	/* repairs queued by a check */
-		rc = integrity_job(s, kind, args);
-	} else {
-		lb_snprintf(s->err, sizeof s->err, "unknown job kind '%.32s' or missing arguments", kind);
-		rc = SYNC_EPERM;
-	}
-	json_free(v);
-	return rc;
-}
-
-int
-sync_queue(struct db *db, const char *kind, const char *target, long number, int full,
-    unsigned long long *id, int *existed)
-{
-	char key[JOB_KEY_MAX];
-	const char *jkind, *out;
-	struct jw w;
-	size_t len;
-	char *args;
-	int rc;
-
-	if (jw_init(&w) < 0)
-		return -1;
-	jw_obj(&w);
-	if (strcmp(kind, "teams") == 0) {
-		jkind = "sync_teams";
-		lb_snprintf(key, sizeof key, "teams");
-		jw_kv_bool(&w, "full", full);
-	} else if (strcmp(kind, "team") == 0) {
-		jkind = "sync_team";
-		lb_snprintf(key, sizeof key, "team:%.200s", target);
-		jw_kv_str(&w, "slug", target);
-		jw_kv_bool(&w, "full", full);
-	} else if (strcmp(kind, "prs") == 0) {
-		jkind = "sync_prs";
-		lb_snprintf(key, sizeof key, "prs:%.220s", target);
-		jw_kv_str(&w, "repo", target);
-		jw_kv_bool(&w, "full", full);
-	} else if (strcmp(kind, "pr") == 0) {
-		jkind = "sync_pr";
-		lb_snprintf(key, sizeof key, "pr:%.220s#%ld", target, number);
-		jw_kv_str(&w, "repo", target);
-		jw_kv_int(&w, "number", number);
-	} else if (strcmp(kind, "check") == 0) {
-		jkind = "check";
-		lb_snprintf(key, sizeof key, "check");
-		jw_kv_bool(&w, "repair", full);
-	} else {
-		jw_free(&w);
-		return -1;
-	}
-	jw_obj_end(&w);
-	if (jw_finish(&w, &out, &len) < 0 || (args = lb_strndup(out, len)) == NULL) {
-		jw_free(&w);
-		return -1;
-	}
-	jw_free(&w);
-	rc = jobs_enqueue(db, jkind, args, key, 0, id, existed);
-	if (rc == 0 && *existed && full)	/* a queued incremental one becomes full */
-		rc = db_exec(db, "UPDATE jobs SET args = ? WHERE id = ? AND state = 'queued'", "su", args, *id);
-	free(args);
 	return rc;
 }

@@ -41,8 +41,8 @@
 #include "rollup.h"
 #include "ingest.h"
 #include "spool.h"
+#include "runner.h"
 #include "store.h"
-#include "sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -200,9 +200,9 @@ say_github_state(const struct conf *c)
 {
 	char why[128];
 
-	if (!sync_github_ready(c, "teams", why, sizeof why))
+	if (!gh_ready(c, "teams", why, sizeof why))
 		log_info("teams sync off: %s (GitHub is not called for teams)", why);
-	if (!sync_github_ready(c, "prs", why, sizeof why))
+	if (!gh_ready(c, "prs", why, sizeof why))
 		log_info("pull request sync off: %s (GitHub is not called for PRs)", why);
 }
 
@@ -273,7 +273,7 @@ queue(struct daemon *d, const char *kind, const char *target)
 	unsigned long long id;
 	int existed;
 
-	if (sync_queue(d->db, kind, target, 0, 0, &id, &existed) < 0)
+	if (jobs_queue(d->db, kind, target, 0, 0, &id, &existed) < 0)
 		log_warn("queue %s %s: %s", kind, target ? target : "", db_error(d->db));
 	else if (!existed)
 		log_info("queued job %llu: %s%s%s", id, kind, target ? " " : "", target ? target : "");
@@ -284,10 +284,10 @@ schedules(struct daemon *d)
 {
 	char why[128];
 
-	if (sync_github_ready(&d->conf, "teams", why, sizeof why) &&
+	if (gh_ready(&d->conf, "teams", why, sizeof why) &&
 	    due(d, "schedule:teams", d->conf.teams_every))
 		queue(d, "teams", NULL);
-	if (sync_github_ready(&d->conf, "prs", why, sizeof why) &&
+	if (gh_ready(&d->conf, "prs", why, sizeof why) &&
 	    due(d, "schedule:prs", d->conf.prs_every))
 		for (size_t i = 0; i < d->conf.repositories.n; i++)
 			queue(d, "prs", d->conf.repositories.v[i]);
@@ -295,7 +295,7 @@ schedules(struct daemon *d)
 		unsigned long long id;
 		int existed;
 		/* the daemon's checks always queue their repairs (lib/integrity) */
-		if (sync_queue(d->db, "check", NULL, 0, 1, &id, &existed) < 0)
+		if (jobs_queue(d->db, "check", NULL, 0, 1, &id, &existed) < 0)
 			log_warn("queue check: %s", db_error(d->db));
 		else if (!existed)
 			log_info("queued job %llu: check --repair", id);
@@ -303,7 +303,7 @@ schedules(struct daemon *d)
 }
 
 static int
-on_progress(void *arg, const struct sync_progress *p)
+on_progress(void *arg, const struct job_progress *p)
 {
 	struct daemon *d = arg;
 	char text[256];
@@ -325,13 +325,13 @@ on_progress(void *arg, const struct sync_progress *p)
 	return stop_flag ? 1 : 0;
 }
 
-static int record(struct daemon *d, const struct job *j, int rc, const struct sync_ctx *sc,
+static int record(struct daemon *d, const struct job *j, int rc, const struct job_ctx *sc,
     time_t t0, unsigned long req0, int say);
 
 static void
 run_job(struct daemon *d, const struct job *j)
 {
-	struct sync_ctx s;
+	struct job_ctx s;
 	unsigned long req0 = d->gh->requests;
 	time_t t0 = time(NULL);
 	int rc, drc = 0;
@@ -351,7 +351,7 @@ run_job(struct daemon *d, const struct job *j)
 		lb_snprintf(ref, sizeof ref, "job:%llu", j->id);
 		store_origin(ref, j->kind);
 	}
-	rc = sync_run_job(&s, j->kind, j->args);
+	rc = runner_run(&s, j->kind, j->args);
 	store_origin(NULL, NULL);
 	if (d->lease_lost)
 		return;
@@ -368,31 +368,31 @@ run_job(struct daemon *d, const struct job *j)
 
 /* Write the outcome of a job; log it when say is set. */
 static int
-record(struct daemon *d, const struct job *j, int rc, const struct sync_ctx *sc, time_t t0,
+record(struct daemon *d, const struct job *j, int rc, const struct job_ctx *sc, time_t t0,
     unsigned long req0, int say)
 {
 	int drc = 0;
 
 	switch (rc) {
-	case SYNC_OK:
+	case JOB_OK:
 		drc = jobs_done(d->db, j->id, d->owner, NULL);
 		if (say)
 			log_info("job %llu: done in %lds, %lu requests", j->id, (long)(time(NULL) - t0),
 			    d->gh->requests - req0);
 		break;
-	case SYNC_EWAIT: {
+	case JOB_EWAIT: {
 		long secs = (long)(d->gh->retry_at - time(NULL));
 		drc = jobs_defer(d->db, j->id, d->owner, secs, sc->err);
 		if (say)
 			log_warn("job %llu: %s; put back for %ld s", j->id, sc->err, secs);
 		break;
 	}
-	case SYNC_ESTOP:
+	case JOB_ESTOP:
 		drc = jobs_release(d->db, j->id, d->owner);
 		if (say)
 			log_info("job %llu: released (%s)", j->id, sc->err);
 		break;
-	case SYNC_EPERM:
+	case JOB_EPERM:
 		drc = jobs_fail(d->db, j, d->owner, sc->err, 1);
 		if (say)
 			log_error("job %llu: failed: %s", j->id, sc->err);
