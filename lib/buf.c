@@ -55,7 +55,7 @@ buf_putc(struct buf *b, char c)
 	return buf_append(b, &c, 1);
 }
 
-int
+static int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -31,7 +31,6 @@ int  buf_puts(struct buf *b, const char *s);
 int  buf_putc(struct buf *b, char c);
 int  buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int  buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Reserve room for n more bytes; returns -1 past max. */
 int  buf_reserve(struct buf *b, size_t n);
 void buf_reset(struct buf *b);		/* len = 0, memory kept */

@@ -423,6 +423,9 @@ url_allowed(const struct gh *g, const char *url)
 	return strncmp(url, g->api_url, n) == 0 && (url[n] == '/' || url[n] == '?');
 }
 
+static int gh_request(struct gh *g, const char *method, const char *url, const char *etag,
+    const char *body, struct gh_resp *r, char *err, size_t errlen);
+
 int
 gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
     char *err, size_t errlen)
@@ -582,7 +585,7 @@ auth_header(struct gh *g, const char *full, char *hdr, size_t hdrlen, int *jwt, 
 	return lb_snprintf(hdr, hdrlen, "Authorization: Bearer %s", tok) < 0 ? GH_EINVAL : GH_OK;
 }
 
-int
+static int
 gh_request(struct gh *g, const char *method, const char *url, const char *etag,
     const char *body, struct gh_resp *r, char *err, size_t errlen)
 {

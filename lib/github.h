@@ -118,8 +118,6 @@ int  gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 /* POST body (JSON, "" for none) to url, with gh_get()'s limits and retries. */
 int  gh_post(struct gh *g, const char *url, const char *body, struct gh_resp *r,
     char *err, size_t errlen);
-int  gh_request(struct gh *g, const char *method, const char *url, const char *etag,
-    const char *body, struct gh_resp *r, char *err, size_t errlen);
 
 /* ETag cache in table http_cache, keyed by the URL as given to gh_get().
  * get: 1 and etag filled when known, 0 when not, -1 on a database error. */
