@@ -147,21 +147,207 @@ state_failed(struct job_ctx *s, const char *name)
 
 /* ---------------------------------------------------------------- teams */
 
+/* The pages of a list, kept until its transaction. */
+struct pages {
+	json_val *v;
+	size_t n;
+	char first_etag[GH_ETAG_MAX];	/* page 1's */
+	int single;			/* the list fits on page 1 */
+};
+
+static void
+pages_free(struct pages *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		json_free(p->v[i]);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+/* GET first (page 1 with etag) and every next page into out, counting them
+ * in pg. After page max_pages + 1 the walk stops: there, or with JOB_EPERM
+ * "WHAT: too many pages" when what is not NULL. 1 with the pages, 0 when
+ * page 1 answered 304, else a JOB_* code. */
+static int
+fetch_pages(struct job_ctx *s, const char *first, const char *etag, int max_pages,
+    const char *what, struct pages *out, struct job_progress *pg)
+{
+	char url[GH_URL_MAX];
+	struct gh_resp r;
+	int rc = 1;
+
+	lb_strlcpy(url, first, sizeof url);
+	gh_resp_init(&r);
+	for (int page = 1;; page++) {
+		json_val root, *n;
+		int got = fetch(s, url, page == 1 ? etag : NULL, &r, &root, 1);
+
+		if (got <= 0) {
+			rc = got;
+			break;
+		}
+		if (page == 1) {
+			lb_strlcpy(out->first_etag, r.etag, sizeof out->first_etag);
+			out->single = r.next[0] == '\0';
+		}
+		n = realloc(out->v, (out->n + 1) * sizeof *n);
+		if (n == NULL) {
+			json_free(root);
+			lb_snprintf(s->err, sizeof s->err, "out of memory");
+			rc = JOB_ERETRY;
+			break;
+		}
+		out->v = n;
+		out->v[out->n++] = root;
+		pg->pages++;
+		if (r.next[0] == '\0')
+			break;
+		if (page > max_pages) {
+			if (what) {
+				lb_snprintf(s->err, sizeof s->err, "%s: too many pages", what);
+				rc = JOB_EPERM;
+			}
+			break;
+		}
+		lb_strlcpy(url, r.next, sizeof url);
+	}
+	gh_resp_free(&r);
+	return rc;
+}
+
+/* After db_txn() failed: its error as s->err. */
+static int
+txn_error(struct job_ctx *s, const char *what)
+{
+	lb_snprintf(s->err, sizeof s->err, "database: %s: %s", what, db_error(s->db));
+	return JOB_ERETRY;
+}
+
+/* The lists' ETag: kept only for a list on one page (a change on page 2
+ * does not change page 1's). */
+static int
+keep_etag(struct db *db, const char *first, const struct pages *p)
+{
+	return p->single ? gh_cache_put(db, first, p->first_etag) : gh_cache_del(db, first);
+}
+
+/* One team's members as one transaction (db_txn()): what failed in `what`. */
+struct members_txn {
+	const char *slug, *first, *now, *what;
+	unsigned long long team_id;
+	const struct pages *pages;
+	struct job_progress *pg;
+	long items0;
+	unsigned long long *ids;	/* the members listed */
+	size_t nids, cap;
+};
+
+static int
+remember_member(struct members_txn *t, unsigned long long id)
+{
+	if (t->nids == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 64;
+		unsigned long long *n = realloc(t->ids, nc * sizeof *n);
+		if (n == NULL)
+			return -1;
+		t->ids = n;
+		t->cap = nc;
+	}
+	t->ids[t->nids++] = id;
+	return 0;
+}
+
+/* Open memberships of the team whose member GitHub no longer lists end now. */
+static int
+end_unlisted(struct db *db, struct members_txn *t)
+{
+	struct db_res *res;
+	int rc = 0;
+
+	t->what = "memberships";
+	if (db_query(db, &res, "SELECT DISTINCT user_id FROM memberships WHERE team_id = ? "
+	    "AND ended_at IS NULL", "u", t->team_id) < 0)
+		return -1;
+	for (size_t i = 0; i < res->nrows && rc == 0; i++) {
+		unsigned long long uid = strtoull(db_get(res, i, 0), NULL, 10);
+		int found = 0;
+		for (size_t k = 0; k < t->nids && !found; k++)
+			found = t->ids[k] == uid;
+		if (!found)
+			rc = store_member_end(db, t->team_id, uid, t->now);
+	}
+	db_res_free(res);
+	return rc;
+}
+
+/* One attempt: users and memberships of the listed members, ended ones of
+ * the others, the team's members_synced_at and the list's ETag. */
+static int
+members_txn(struct db *db, void *arg)
+{
+	struct members_txn *t = arg;
+
+	t->nids = 0;
+	t->pg->items = t->items0;
+	t->what = "memberships";
+	for (size_t p = 0; p < t->pages->n; p++) {
+		JSON_EACH(u, t->pages->v[p]) {
+			long long id = json_ll(u, "id", -1);
+			int src;
+			if (id <= 0) {
+				log_warn("team %s: member without id skipped", t->slug);
+				continue;
+			}
+			src = store_user(db, u);
+			if (src == STORE_EBADINPUT) {
+				log_warn("team %s: malformed member skipped", t->slug);
+				continue;
+			}
+			if (src < 0 || store_member_start(db, t->team_id, (unsigned long long)id, NULL, "sync") < 0)
+				return -1;
+			if (remember_member(t, (unsigned long long)id) < 0)
+				return 1;	/* out of memory */
+			t->pg->items++;
+		}
+	}
+	if (end_unlisted(db, t) < 0)
+		return -1;
+	t->what = "teams";
+	if (db_exec(db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?", "u", t->team_id) < 0 ||
+	    keep_etag(db, t->first, t->pages) < 0)
+		return -1;
+	t->what = "commit";
+	return 0;
+}
+
+static int
+members_store(struct job_ctx *s, unsigned long long team_id, const char *slug, const char *first,
+    const struct pages *pages, struct job_progress *pg)
+{
+	char now[32];
+	struct members_txn t = { .slug = slug, .first = first, .now = now, .what = "begin",
+	    .team_id = team_id, .pages = pages, .pg = pg, .items0 = pg->items };
+	int rc;
+
+	store_now(now, sizeof now);
+	rc = db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, members_txn, &t);
+	free(t.ids);
+	if (rc > 0) {
+		lb_snprintf(s->err, sizeof s->err, "out of memory");
+		return JOB_ERETRY;
+	}
+	return rc < 0 ? txn_error(s, t.what) : report(s, pg);
+}
+
+/* The members of one team (all pages), stored in one transaction. */
 static int
 members_walk(struct job_ctx *s, unsigned long long team_id, const char *slug, int full,
     struct job_progress *pg)
 {
-	char org[256], eslug[320], url[GH_URL_MAX], first[GH_URL_MAX], etag[GH_ETAG_MAX] = "";
-	char now[32];
-	unsigned long long *ids = NULL;
-	size_t nids = 0, cap = 0;
-	json_val *objs = NULL;	/* pages kept until the transaction */
-	size_t npages = 0, pcap = 0;
-	struct gh_resp r;
-	struct db_res *res = NULL;
-	int rc = JOB_OK, single = 0, tries = 0;
-	long items0;
-	char first_etag[GH_ETAG_MAX] = "";
+	char org[256], eslug[320], first[GH_URL_MAX], etag[GH_ETAG_MAX] = "", what[400];
+	struct pages pages = { 0 };
+	int rc;
 
 	if (gh_escape(s->conf->partner_org, org, sizeof org) < 0 || gh_escape(slug, eslug, sizeof eslug) < 0 ||
 	    lb_snprintf(first, sizeof first, "/orgs/%s/teams/%s/members?per_page=100", org, eslug) < 0) {
@@ -170,129 +356,16 @@ members_walk(struct job_ctx *s, unsigned long long team_id, const char *slug, in
 	}
 	if (!full && gh_cache_get(s->db, first, etag, sizeof etag) < 0)
 		return db_fail(s, "http_cache");
-	lb_strlcpy(url, first, sizeof url);
-	gh_resp_init(&r);
-	for (int page = 1;; page++) {
-		json_val root;
-		rc = fetch(s, url, page == 1 ? etag : NULL, &r, &root, 1);
-		if (rc < 0)
-			goto out;
-		if (rc == 0) {	/* 304: unchanged since the last complete fetch */
-			rc = JOB_OK;
-			if (db_exec(s->db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?",
-			    "u", team_id) < 0)
-				rc = db_fail(s, "teams");
-			goto out;
-		}
-		if (page == 1) {
-			lb_strlcpy(first_etag, r.etag, sizeof first_etag);
-			single = r.next[0] == '\0';
-		}
-		if (npages == pcap) {
-			size_t nc = pcap ? pcap * 2 : 4;
-			json_val *n = realloc(objs, nc * sizeof *n);
-			if (n == NULL) {
-				json_free(root);
-				lb_snprintf(s->err, sizeof s->err, "out of memory");
-				rc = JOB_ERETRY;
-				goto out;
-			}
-			objs = n;
-			pcap = nc;
-		}
-		objs[npages++] = root;
-		pg->pages++;
-		if (r.next[0] == '\0')
-			break;
-		lb_strlcpy(url, r.next, sizeof url);
-		if (page > 10000) {
-			lb_snprintf(s->err, sizeof s->err, "members of %s: too many pages", slug);
-			rc = JOB_EPERM;
-			goto out;
-		}
-	}
-
-	/* one transaction: users, new memberships, ended memberships */
-	store_now(now, sizeof now);
-	items0 = pg->items;
-retry:
-	nids = 0;
-	pg->items = items0;
-	if (db_begin(s->db) < 0) {
-		rc = db_fail(s, "begin");
-		goto fail_tx;
-	}
-	for (size_t p = 0; p < npages; p++) {
-		JSON_EACH(u, objs[p]) {
-			long long id = json_ll(u, "id", -1);
-			int src;
-			if (id <= 0) {
-				log_warn("team %s: member without id skipped", slug);
-				continue;
-			}
-			src = store_user(s->db, u);
-			if (src == STORE_EBADINPUT) {
-				log_warn("team %s: malformed member skipped", slug);
-				continue;
-			}
-			if (src < 0 || store_member_start(s->db, team_id, (unsigned long long)id, NULL, "sync") < 0) {
-				rc = db_fail(s, "memberships");
-				goto fail_tx;
-			}
-			if (nids == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				unsigned long long *n = realloc(ids, nc * sizeof *n);
-				if (n == NULL) {
-					db_rollback(s->db);
-					lb_snprintf(s->err, sizeof s->err, "out of memory");
-					rc = JOB_ERETRY;
-					goto out;
-				}
-				ids = n;
-				cap = nc;
-			}
-			ids[nids++] = (unsigned long long)id;
-			pg->items++;
-		}
-	}
-	if (db_query(s->db, &res, "SELECT DISTINCT user_id FROM memberships WHERE team_id = ? "
-	    "AND ended_at IS NULL", "u", team_id) < 0) {
-		rc = db_fail(s, "memberships");
-		goto fail_tx;
-	}
-	for (size_t i = 0; i < res->nrows; i++) {
-		unsigned long long uid = strtoull(db_get(res, i, 0), NULL, 10);
-		int found = 0;
-		for (size_t k = 0; k < nids && !found; k++)
-			found = ids[k] == uid;
-		if (!found && store_member_end(s->db, team_id, uid, now) < 0) {
-			rc = db_fail(s, "memberships");
-			goto fail_tx;
-		}
-	}
-	if (db_exec(s->db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?", "u", team_id) < 0 ||
-	    (single ? gh_cache_put(s->db, first, first_etag) : gh_cache_del(s->db, first)) < 0) {
-		rc = db_fail(s, "teams");
-		goto fail_tx;
-	}
-	if (db_commit(s->db) < 0) {
-		rc = db_fail(s, "commit");
-		goto fail_tx;
-	}
-	rc = report(s, pg);
-	goto out;
-fail_tx:
-	db_res_free(res);
-	res = NULL;
-	if (again(s, &tries))
-		goto retry;
-out:
-	db_res_free(res);
-	for (size_t p = 0; p < npages; p++)
-		json_free(objs[p]);
-	free(objs);
-	free(ids);
-	gh_resp_free(&r);
+	lb_snprintf(what, sizeof what, "members of %s", slug);
+	rc = fetch_pages(s, first, etag, 10000, what, &pages, pg);
+	if (rc == 0) {	/* 304: unchanged since the last complete fetch */
+		rc = JOB_OK;
+		if (db_exec(s->db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?",
+		    "u", team_id) < 0)
+			rc = db_fail(s, "teams");
+	} else if (rc > 0)
+		rc = members_store(s, team_id, slug, first, &pages, pg);
+	pages_free(&pages);
 	return rc;
 }
 
@@ -332,18 +405,115 @@ org_fetch(struct job_ctx *s, unsigned long long *org_id)
 	return JOB_OK;
 }
 
+/* The org's team list as one transaction (db_txn()). */
+struct teams_txn {
+	const char *first, *now, *what;
+	unsigned long long org_id;
+	const struct pages *pages;
+};
+
+static int
+team_listed(const struct pages *pages, long long id)
+{
+	for (size_t p = 0; p < pages->n; p++)
+		for (json_val t = json_first(pages->v[p]); t; t = json_next(pages->v[p], t))
+			if (json_ll(t, "id", -1) == id)
+				return 1;
+	return 0;
+}
+
+/* Teams of the org GitHub no longer lists: deleted (memberships end now). */
+static int
+mark_deleted(struct db *db, const struct teams_txn *t)
+{
+	struct db_res *res;
+	int rc = 0;
+
+	if (db_query(db, &res, "SELECT id, slug FROM teams WHERE org_id = ? AND deleted_at IS NULL",
+	    "u", t->org_id) < 0)
+		return -1;
+	for (size_t i = 0; i < res->nrows && rc == 0; i++) {
+		long long id = db_getll(res, i, 0, 0);
+		if (team_listed(t->pages, id))
+			continue;
+		log_info("teams: %s is gone from GitHub: marked deleted", db_get(res, i, 1));
+		rc = store_team_deleted(db, (unsigned long long)id, t->now);
+	}
+	db_res_free(res);
+	return rc;
+}
+
+static int
+teams_txn(struct db *db, void *arg)
+{
+	struct teams_txn *t = arg;
+
+	t->what = "teams";
+	for (size_t p = 0; p < t->pages->n; p++)
+		JSON_EACH(team, t->pages->v[p]) {
+			int src = store_team(db, team, t->org_id);
+			if (src == STORE_EBADINPUT)
+				log_warn("teams: malformed team skipped");
+			else if (src < 0)
+				return -1;
+		}
+	if (mark_deleted(db, t) < 0)
+		return -1;
+	t->what = "http_cache";
+	if (keep_etag(db, t->first, t->pages) < 0)
+		return -1;
+	t->what = "commit";
+	return 0;
+}
+
+/* The org's teams (all pages): upserted, the unlisted marked deleted. */
+static int
+teams_list(struct job_ctx *s, unsigned long long org_id, int full, struct job_progress *pg)
+{
+	char org[256], first[400], etag[GH_ETAG_MAX] = "", now[32];
+	struct pages pages = { 0 };
+	struct teams_txn t = { .first = first, .now = now, .what = "begin", .org_id = org_id,
+	    .pages = &pages };
+	int rc;
+
+	gh_escape(s->conf->partner_org, org, sizeof org);
+	lb_snprintf(first, sizeof first, "/orgs/%s/teams?per_page=100", org);
+	if (!full && gh_cache_get(s->db, first, etag, sizeof etag) < 0)
+		return db_fail(s, "http_cache");
+	rc = fetch_pages(s, first, etag, 1000, NULL, &pages, pg);
+	if (rc > 0) {
+		store_now(now, sizeof now);
+		rc = db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, teams_txn, &t) < 0
+		    ? txn_error(s, t.what) : JOB_OK;
+	}
+	pages_free(&pages);
+	return rc;	/* 0 too: 304, the list is unchanged */
+}
+
+/* The members of every live team of the org. */
+static int
+teams_members(struct job_ctx *s, unsigned long long org_id, int full, struct job_progress *pg)
+{
+	struct db_res *res;
+	int rc = JOB_OK;
+
+	if (db_query(s->db, &res, "SELECT id, slug FROM teams WHERE org_id = ? AND deleted_at IS NULL "
+	    "ORDER BY id", "u", org_id) < 0)
+		return db_fail(s, "teams");
+	pg->last_page = pg->pages + (long)res->nrows;
+	for (size_t i = 0; i < res->nrows && rc == JOB_OK; i++)
+		rc = members_walk(s, (unsigned long long)db_getll(res, i, 0, 0), db_get(res, i, 1), full, pg);
+	db_res_free(res);
+	return rc;
+}
+
 int
 sync_teams(struct job_ctx *s, int full)
 {
-	char org[256], first[400], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", first_etag[GH_ETAG_MAX] = "";
-	char now[32], why[128];
+	char why[128];
 	struct job_progress pg;
 	unsigned long long org_id = 0;
-	struct db_res *res = NULL;
-	json_val *pages = NULL;
-	size_t npages = 0;
-	struct gh_resp r;
-	int rc, unchanged = 0, single = 0, tries = 0;
+	int rc;
 
 	memset(&pg, 0, sizeof pg);
 	pg.what = "teams";
@@ -354,137 +524,33 @@ sync_teams(struct job_ctx *s, int full)
 	}
 	if (state_started(s, "teams") < 0)
 		return db_fail(s, "sync_state");
-	if ((rc = org_fetch(s, &org_id)) < 0)
-		goto failed;
-	gh_escape(s->conf->partner_org, org, sizeof org);
-	lb_snprintf(first, sizeof first, "/orgs/%s/teams?per_page=100", org);
-	if (!full && gh_cache_get(s->db, first, etag, sizeof etag) < 0) {
-		rc = db_fail(s, "http_cache");
-		goto failed;
+	if ((rc = org_fetch(s, &org_id)) == JOB_OK && (rc = teams_list(s, org_id, full, &pg)) >= 0)
+		rc = teams_members(s, org_id, full, &pg);
+	if (rc < 0) {
+		state_failed(s, "teams");
+		return rc;
 	}
-	lb_strlcpy(url, first, sizeof url);
-	gh_resp_init(&r);
-	for (int page = 1;; page++) {
-		json_val root, *n;
-		rc = fetch(s, url, page == 1 ? etag : NULL, &r, &root, 1);
-		if (rc < 0)
-			break;
-		if (rc == 0) {
-			unchanged = 1;
-			rc = JOB_OK;
-			break;
-		}
-		rc = JOB_OK;
-		if (page == 1) {
-			lb_strlcpy(first_etag, r.etag, sizeof first_etag);
-			single = r.next[0] == '\0';
-		}
-		n = realloc(pages, (npages + 1) * sizeof *n);
-		if (n == NULL) {
-			json_free(root);
-			lb_snprintf(s->err, sizeof s->err, "out of memory");
-			rc = JOB_ERETRY;
-			break;
-		}
-		pages = n;
-		pages[npages++] = root;
-		pg.pages++;
-		if (r.next[0] == '\0' || page > 1000)
-			break;
-		lb_strlcpy(url, r.next, sizeof url);
-	}
-	gh_resp_free(&r);
-	if (rc < 0)
-		goto failed;
-
-	if (!unchanged) {
-		store_now(now, sizeof now);
-teams_retry:
-		if (db_begin(s->db) < 0) {
-			rc = db_fail(s, "begin");
-			goto teams_fail;
-		}
-		for (size_t p = 0; p < npages; p++)
-			JSON_EACH(t, pages[p]) {
-				int src = store_team(s->db, t, org_id);
-				if (src == STORE_EBADINPUT)
-					log_warn("teams: malformed team skipped");
-				else if (src < 0) {
-					rc = db_fail(s, "teams");
-					goto teams_fail;
-				}
-			}
-		/* teams of the org GitHub no longer lists: deleted */
-		if (db_query(s->db, &res, "SELECT id, slug FROM teams WHERE org_id = ? AND deleted_at IS NULL",
-		    "u", org_id) < 0) {
-			rc = db_fail(s, "teams");
-			goto teams_fail;
-		}
-		for (size_t i = 0; i < res->nrows; i++) {
-			long long id = db_getll(res, i, 0, 0);
-			int found = 0;
-			for (size_t p = 0; p < npages && !found; p++)
-				for (json_val t = json_first(pages[p]); t && !found; t = json_next(pages[p], t))
-					found = json_ll(t, "id", -1) == id;
-			if (!found) {
-				log_info("teams: %s is gone from GitHub: marked deleted", db_get(res, i, 1));
-				if (store_team_deleted(s->db, (unsigned long long)id, now) < 0) {
-					rc = db_fail(s, "teams");
-					goto teams_fail;
-				}
-			}
-		}
-		db_res_free(res);
-		res = NULL;
-		if ((single ? gh_cache_put(s->db, first, first_etag) : gh_cache_del(s->db, first)) < 0) {
-			rc = db_fail(s, "http_cache");
-			goto teams_fail;
-		}
-		if (db_commit(s->db) < 0) {
-			rc = db_fail(s, "commit");
-			goto teams_fail;
-		}
-		goto teams_ok;
-teams_fail:
-		db_res_free(res);
-		res = NULL;
-		if (again(s, &tries))
-			goto teams_retry;
-		goto failed;
-	}
-teams_ok:
-	for (size_t p = 0; p < npages; p++)
-		json_free(pages[p]);
-	free(pages);
-	pages = NULL;
-	npages = 0;
-
-	/* members of every live team of the org */
-	if (db_query(s->db, &res, "SELECT id, slug FROM teams WHERE org_id = ? AND deleted_at IS NULL "
-	    "ORDER BY id", "u", org_id) < 0) {
-		rc = db_fail(s, "teams");
-		goto failed;
-	}
-	pg.last_page = pg.pages + (long)res->nrows;
-	for (size_t i = 0; i < res->nrows; i++) {
-		rc = members_walk(s, (unsigned long long)db_getll(res, i, 0, 0), db_get(res, i, 1), full, &pg);
-		if (rc < 0)
-			goto failed;
-	}
-	db_res_free(res);
-	res = NULL;
 	if (db_exec(s->db, "UPDATE sync_state SET last_finished_at = NOW(6), last_status = 'ok', "
 	    "last_full_at = IF(?, NOW(6), last_full_at), detail = NULL WHERE name = 'teams'", "i",
 	    (long long)full) < 0)
 		return db_fail(s, "sync_state");
 	return JOB_OK;
-failed:
-	db_res_free(res);
-	for (size_t p = 0; p < npages; p++)
-		json_free(pages[p]);
-	free(pages);
-	state_failed(s, "teams");
-	return rc;
+}
+
+/* One object in a transaction of its own (db_txn()): a team or a PR. */
+struct one_txn {
+	const struct conf *conf;
+	json_val obj;
+	unsigned long long org_id;
+};
+
+static int
+team_txn(struct db *db, void *arg)
+{
+	const struct one_txn *t = arg;
+	int rc = store_team(db, t->obj, t->org_id);
+
+	return rc == STORE_EBADINPUT ? 1 : rc < 0 ? -1 : 0;
 }
 
 int
@@ -492,11 +558,11 @@ sync_team(struct job_ctx *s, const char *slug, int full)
 {
 	char org[256], eslug[320], url[700], why[128];
 	struct job_progress pg;
-	unsigned long long org_id;
+	struct one_txn t = { 0 };
 	struct gh_resp r;
 	json_val root, oid;
 	long long id;
-	int rc, tries = 0;
+	int rc;
 
 	memset(&pg, 0, sizeof pg);
 	pg.what = slug;
@@ -517,29 +583,21 @@ sync_team(struct job_ctx *s, const char *slug, int full)
 		return rc;
 	id = json_ll(root, "id", -1);
 	oid = json_get(root, "organization", "id", NULL);
-	org_id = json_is_integer(oid) && json_integer(oid) > 0 ? (unsigned long long)json_integer(oid) : 0;
 	if (id <= 0) {
 		json_free(root);
 		lb_snprintf(s->err, sizeof s->err, "GET %s: team without id", url);
 		return JOB_ERETRY;
 	}
-	do {
-		if (db_begin(s->db) < 0) {
-			rc = db_fail(s, "begin");
-			continue;
-		}
-		rc = store_team(s->db, root, org_id);
-		if (rc == STORE_EBADINPUT) {
-			db_rollback(s->db);
-			lb_snprintf(s->err, sizeof s->err, "GET %s: malformed team", url);
-			rc = JOB_EPERM;
-			break;
-		}
-		rc = rc < 0 || db_commit(s->db) < 0 ? db_fail(s, "teams") : JOB_OK;
-	} while (rc == JOB_ERETRY && again(s, &tries));
+	t.obj = root;
+	t.org_id = json_is_integer(oid) && json_integer(oid) > 0 ? (unsigned long long)json_integer(oid) : 0;
+	rc = db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, team_txn, &t);
 	json_free(root);
+	if (rc > 0) {
+		lb_snprintf(s->err, sizeof s->err, "GET %s: malformed team", url);
+		return JOB_EPERM;
+	}
 	if (rc < 0)
-		return rc;
+		return txn_error(s, "teams");
 	return members_walk(s, (unsigned long long)id, slug, full, &pg);
 }
 
@@ -790,14 +848,24 @@ out:
 	return rc;
 }
 
+static int
+pr_txn(struct db *db, void *arg)
+{
+	const struct one_txn *t = arg;
+	enum store_result sr;
+	int rc = store_pr(db, t->conf, t->obj, "sync", &sr);
+
+	return rc == STORE_EBADINPUT ? 1 : rc < 0 ? -1 : 0;
+}
+
 int
 sync_pr(struct job_ctx *s, const char *repo, long number)
 {
 	char owner[128], rname[128], eo[400], er[400], url[1000], why[128];
-	enum store_result sr;
+	struct one_txn t = { 0 };
 	struct gh_resp r;
 	json_val root;
-	int rc, tries = 0;
+	int rc;
 
 	if (!gh_ready(s->conf, "pr", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "PR sync: %s", why);
@@ -814,20 +882,13 @@ sync_pr(struct job_ctx *s, const char *repo, long number)
 	gh_resp_free(&r);
 	if (rc < 0)
 		return rc;
-	do {
-		if (db_begin(s->db) < 0) {
-			rc = db_fail(s, "begin");
-			continue;
-		}
-		rc = store_pr(s->db, s->conf, root, "sync", &sr);
-		if (rc == STORE_EBADINPUT) {
-			db_rollback(s->db);
-			lb_snprintf(s->err, sizeof s->err, "GET %s: malformed pull request", url);
-			rc = JOB_EPERM;
-			break;
-		}
-		rc = rc < 0 || db_commit(s->db) < 0 ? db_fail(s, "pull_requests") : JOB_OK;
-	} while (rc == JOB_ERETRY && again(s, &tries));
+	t.conf = s->conf;
+	t.obj = root;
+	rc = db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, pr_txn, &t);
 	json_free(root);
-	return rc;
+	if (rc > 0) {
+		lb_snprintf(s->err, sizeof s->err, "GET %s: malformed pull request", url);
+		return JOB_EPERM;
+	}
+	return rc < 0 ? txn_error(s, "pull_requests") : JOB_OK;
 }
