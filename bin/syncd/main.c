@@ -543,38 +543,64 @@ usage(FILE *f)
 	    "    0 success, 1 failure (one line on stderr), 2 bad usage\n");
 }
 
-int
-main(int argc, char **argv)
+/* The command line into d; -1 to exit with *status. */
+static int
+parse_args(struct daemon *d, int argc, char **argv, int *background, int *status)
 {
-	struct daemon d;
-	struct sigaction sa;
-	char err[512];
-	int background = 0, rc = 0, down_logged = 0;
 	enum log_level lvl;
 
-	memset(&d, 0, sizeof d);
-	log_init("lb-syncd");
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			d.config_path = argv[++i];
+			d->config_path = argv[++i];
 		else if (strcmp(argv[i], "--once") == 0)
-			d.once = 1;
+			d->once = 1;
 		else if (strcmp(argv[i], "--daemon") == 0)
-			background = 1;
+			*background = 1;
 		else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
 			if (log_parse_level(argv[++i], &lvl) < 0) {
 				fprintf(stderr, "lb-syncd: bad log level '%s'\n", argv[i]);
-				return 2;
+				*status = 2;
+				return -1;
 			}
 			log_set_level(lvl);
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
-			return 0;
+			*status = 0;
+			return -1;
 		} else {
 			fprintf(stderr, "lb-syncd: unknown argument '%s' (see --help)\n", argv[i]);
-			return 2;
+			*status = 2;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+static void
+handle_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	char err[512];
+	int background = 0, rc = 0, down_logged = 0;
+
+	memset(&d, 0, sizeof d);
+	log_init("lb-syncd");
+	if (parse_args(&d, argc, argv, &background, &rc) < 0)
+		return rc;
 	if (conf_load(&d.conf, conf_path(d.config_path), err, sizeof err) < 0) {
 		fprintf(stderr, "lb-syncd: %s\n", err);
 		return 1;
@@ -584,14 +610,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "lb-syncd: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	handle_signals();
 	jobs_owner(d.owner, sizeof d.owner);
 	if (make_gh(&d) < 0) {
 		conf_free(&d.conf);
