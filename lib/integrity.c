@@ -1959,12 +1959,70 @@ out:
 	return rc;
 }
 
+/* The first index of sorted v[0..n) not below id (n when none). */
+static size_t
+lower_bound(const unsigned long long *v, size_t n, unsigned long long id)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (v[mid] < id)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}
+
+/* A team GitHub lists that is not stored alike (row of stored, or -1 when
+ * not live here): a finding, repaired by one teams sync (*teams_job). */
+static void
+team_differs(struct ictx *x, unsigned long long id, const char *slug, const char *name,
+    const struct db_res *stored, size_t row, unsigned long long *teams_job)
+{
+	char subj[300], det[600];
+
+	if (!counted(x, IC_TEAMS))
+		return;
+	lb_snprintf(subj, sizeof subj, "team %s", slug);
+	if (row == (size_t)-1)
+		lb_snprintf(det, sizeof det, "GitHub has team %llu (%s), not stored or deleted here", id, name);
+	else
+		lb_snprintf(det, sizeof det, "renamed on GitHub: %s (%s), stored %s (%s)", slug, name,
+		    db_str(stored, row, 1), db_str(stored, row, 2));
+	if (*teams_job == 0)
+		*teams_job = repair_sync(x, "teams", NULL, 0);
+	store_finding(x, IC_TEAMS, subj, det, *teams_job);
+}
+
+/* Live teams here (stored, their ids st_ids) that GitHub no longer lists
+ * (listed, sorted here): findings, repaired by one teams sync. */
+static void
+teams_gone(struct ictx *x, const struct db_res *stored, const unsigned long long *st_ids,
+    unsigned long long *listed, size_t nlisted, unsigned long long *teams_job)
+{
+	char subj[300], det[600];
+
+	qsort(listed, nlisted, sizeof *listed, ull_cmp);
+	for (size_t i = 0; i < stored->nrows; i++) {
+		unsigned long long id = st_ids[i];
+		if (bsearch(&id, listed, nlisted, sizeof *listed, ull_cmp) != NULL || !counted(x, IC_TEAMS))
+			continue;
+		lb_snprintf(subj, sizeof subj, "team %s", db_str(stored, i, 1));
+		lb_snprintf(det, sizeof det, "live here, GitHub no longer lists team %llu (deleted)", id);
+		if (*teams_job == 0)
+			*teams_job = repair_sync(x, "teams", NULL, 0);
+		store_finding(x, IC_TEAMS, subj, det, *teams_job);
+	}
+}
+
 static int
 teams_check(struct ictx *x, const char *why)
 {
-	char org[256], url[GH_URL_MAX], key[300], subj[300], det[600];
+	char org[256], url[GH_URL_MAX], key[300];
 	struct buf t = BUF_INIT;
-	struct db_res *stored = NULL, *mem = NULL;
+	struct db_res *stored = NULL, *mem = NULL;	/* live teams; their open memberships */
 	unsigned long long teams_job = 0, *ours = NULL, *listed_ids = NULL, *mt = NULL, *st_ids = NULL;
 	size_t nmem = 0, nlisted = 0;
 	char *p, *line;
@@ -2021,60 +2079,24 @@ teams_check(struct ictx *x, const char *why)
 		*slug++ = '\0';
 		*name++ = '\0';
 		listed_ids[nlisted++] = id;	/* a line is longer than 2 characters */
-		{	/* stored is sorted by id */
-			size_t a = 0, b = stored->nrows;
-			while (a < b) {
-				size_t mid = a + (b - a) / 2;
-				if (st_ids[mid] < id)
-					a = mid + 1;
-				else
-					b = mid;
-			}
-			if (a < stored->nrows && st_ids[a] == id)
-				row = a;
-		}
+		row = lower_bound(st_ids, stored->nrows, id);	/* stored is sorted by id */
+		if (row == stored->nrows || st_ids[row] != id)
+			row = (size_t)-1;
 		if (row == (size_t)-1 || strcmp(db_str(stored, row, 1), slug) != 0 ||
 		    strcmp(db_str(stored, row, 2), name) != 0) {
-			if (!counted(x, IC_TEAMS))
-				continue;
-			lb_snprintf(subj, sizeof subj, "team %s", slug);
-			if (row == (size_t)-1)
-				lb_snprintf(det, sizeof det, "GitHub has team %llu (%s), not stored or deleted here", id, name);
-			else
-				lb_snprintf(det, sizeof det, "renamed on GitHub: %s (%s), stored %s (%s)", slug, name,
-				    db_str(stored, row, 1), db_str(stored, row, 2));
-			if (teams_job == 0)
-				teams_job = repair_sync(x, "teams", NULL, 0);
-			store_finding(x, IC_TEAMS, subj, det, teams_job);
+			team_differs(x, id, slug, name, stored, row, &teams_job);
 			continue;	/* the teams sync brings its members */
 		}
 		/* the team's stored open memberships: a run of rows of mem */
-		for (m0 = 0, m1 = mem->nrows; m0 < m1;) {
-			size_t mid = m0 + (m1 - m0) / 2;
-			if (mt[mid] < id)
-				m0 = mid + 1;
-			else
-				m1 = mid;
-		}
+		m0 = lower_bound(mt, mem->nrows, id);
 		for (m1 = m0; m1 < mem->nrows && mt[m1] == id; m1++)
 			;
 		nmem = m1 - m0;
 		if (team_members(x, org, id, slug, ours + m0, nmem, &job) < 0)
 			rc = -1;
 	}
-	/* live teams here that GitHub no longer lists */
-	qsort(listed_ids, nlisted, sizeof *listed_ids, ull_cmp);
-	for (size_t i = 0; i < stored->nrows && rc == 0; i++) {
-		unsigned long long id = st_ids[i];
-		int listed = bsearch(&id, listed_ids, nlisted, sizeof *listed_ids, ull_cmp) != NULL;
-		if (listed || !counted(x, IC_TEAMS))
-			continue;
-		lb_snprintf(subj, sizeof subj, "team %s", db_str(stored, i, 1));
-		lb_snprintf(det, sizeof det, "live here, GitHub no longer lists team %llu (deleted)", id);
-		if (teams_job == 0)
-			teams_job = repair_sync(x, "teams", NULL, 0);
-		store_finding(x, IC_TEAMS, subj, det, teams_job);
-	}
+	if (rc == 0)
+		teams_gone(x, stored, st_ids, listed_ids, nlisted, &teams_job);
 out:
 	free(ours);
 	free(mt);
@@ -2123,15 +2145,131 @@ hook_path(const char *type, const char *target, unsigned long long hook, char *o
 	return lb_snprintf(out, outlen, "%s/hooks/%llu", base, hook);
 }
 
+/* One delivery attempt of GitHub's list into v (grown by one): 1 when
+ * stored, 0 when skipped (no valid guid or time; older than since:
+ * *older set), -1 out of memory. */
+static int
+attempt_add(json_val d, const char *since, struct attempt **v, size_t *n, size_t *cap, int *older)
+{
+	const char *guid = json_str(d, "guid"), *ev = json_str(d, "event"),
+	    *ac = json_str(d, "action"), *st = json_str(d, "status");
+	struct attempt *a;
+
+	if (guid == NULL || !ingest_valid_id(guid))
+		return 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 128;
+		struct attempt *nv = realloc(*v, nc * sizeof *nv);
+		if (nv == NULL)
+			return -1;
+		*v = nv;
+		*cap = nc;
+	}
+	a = &(*v)[*n];
+	memset(a, 0, sizeof *a);
+	lb_strlcpy(a->guid, guid, sizeof a->guid);
+	a->id = json_ll(d, "id", -1);
+	a->code = (long)json_ll(d, "status_code", 0);
+	if (store_time(json_str(d, "delivered_at"), a->at, sizeof a->at) < 0)
+		return 0;
+	lb_strlcpy(a->event, ev ? ev : "", sizeof a->event);
+	lb_strlcpy(a->action, ac ? ac : "", sizeof a->action);
+	lb_strlcpy(a->status, st ? st : "", sizeof a->status);
+	if (strcmp(a->at, since) < 0) {
+		*older = 1;
+		return 0;
+	}
+	(*n)++;
+	return 1;
+}
+
+/* The hook's delivery attempts since `since` (pages of base/deliveries,
+ * newest first) into *v, *n. 0, or -1 (noted). */
+static int
+hook_attempts(struct ictx *x, unsigned long long hook, const char *base, const char *since,
+    struct attempt **v, size_t *n)
+{
+	char url[GH_URL_MAX];
+	size_t cap = 0;
+	struct gh_resp r;
+	int rc = 0;
+
+	lb_snprintf(url, sizeof url, "%s/deliveries?per_page=100", base);
+	gh_resp_init(&r);
+	for (int page = 0; page < HOOK_MAX_PAGES && rc == 0; page++) {
+		json_val root;
+		int older = 0;
+		if (get_json(x, url, NULL, &r, &root) <= 0) {
+			rc = -1;
+			break;
+		}
+		if (!json_is_array(root)) {
+			note_error(x, "deliveries: hook %llu: expected a JSON array", hook);
+			rc = -1;
+		}
+		JSON_EACH(d, root)
+			if (rc == 0 && attempt_add(d, since, v, n, &cap, &older) < 0) {
+				note_error(x, "out of memory");
+				rc = -1;
+			}
+		json_free(root);
+		if (older || r.next[0] == '\0')
+			break;
+		lb_strlcpy(url, r.next, sizeof url);
+	}
+	gh_resp_free(&r);
+	return rc;
+}
+
+/* A delivery whose attempts (a, the newest first, n of them) all failed:
+ * a finding unless we stored it (even as failed: replay covers it), and
+ * its redelivery queued when repairing. 0, or -1 (noted). */
+static int
+failed_delivery(struct ictx *x, unsigned long long hook, const char *type, const char *target,
+    const struct attempt *a, size_t n)
+{
+	char subj[300], det[600], key[JOB_KEY_MAX];
+	unsigned long long job = 0;
+	struct db_res *res;
+	struct jw w;
+	int known;
+
+	if (db_query(x->db, &res, "SELECT 1 FROM deliveries WHERE id = ?", "s", a->guid) < 0) {
+		note_error(x, "deliveries: %s", db_error(x->db));
+		return -1;
+	}
+	known = res->nrows > 0;
+	db_res_free(res);
+	if (known || !counted(x, IC_DELIVERIES))
+		return 0;
+	lb_snprintf(subj, sizeof subj, "hook %llu delivery %s", hook, a->guid);
+	lb_snprintf(det, sizeof det, "%s%s%s failed at %s: %ld %s (%zu attempts)", a->event,
+	    a->action[0] ? "." : "", a->action, a->at, a->code, a->status, n);
+	if (x->repair && a->id > 0 && jw_init(&w) == 0) {
+		jw_obj(&w);
+		jw_kv_int(&w, "hook", (long long)hook);
+		jw_kv_str(&w, "type", strcmp(type, "repository") == 0 || strcmp(type, "app") == 0 ?
+		    type : "organization");
+		jw_kv_str(&w, "target", target);
+		jw_kv_int(&w, "id", a->id);
+		jw_kv_str(&w, "guid", a->guid);
+		jw_obj_end(&w);
+		lb_snprintf(key, sizeof key, "redeliver:%s", a->guid);
+		job = repair_job(x, "redeliver", &w, key);
+		jw_free(&w);
+	}
+	store_finding(x, IC_DELIVERIES, subj, det, job);
+	return 0;
+}
+
 static int
 hook_failures(struct ictx *x, unsigned long long hook, const char *type, const char *target)
 {
-	char base[900], url[GH_URL_MAX], since[32], subj[300], det[600], key[JOB_KEY_MAX];
+	char base[900], since[32];
 	struct attempt *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	time_t t = time(NULL) - HOOK_DAYS * 86400;
 	struct tm tm;
-	struct gh_resp r;
 	int rc = 0;
 
 	gmtime_r(&t, &tm);
@@ -2140,109 +2278,18 @@ hook_failures(struct ictx *x, unsigned long long hook, const char *type, const c
 		note_error(x, "deliveries: hook %llu: bad %s '%.200s'", hook, type, target);
 		return -1;
 	}
-	lb_snprintf(url, sizeof url, "%s/deliveries?per_page=100", base);
-	gh_resp_init(&r);
-	for (int page = 0; page < HOOK_MAX_PAGES; page++) {
-		json_val root;
-		int older = 0;
-		if ((rc = get_json(x, url, NULL, &r, &root)) <= 0) {
-			rc = -1;
-			break;
-		}
-		rc = 0;
-		if (!json_is_array(root)) {
-			json_free(root);
-			note_error(x, "deliveries: hook %llu: expected a JSON array", hook);
-			rc = -1;
-			break;
-		}
-		JSON_EACH(d, root) {
-			const char *guid = json_str(d, "guid"), *ev = json_str(d, "event"),
-			    *ac = json_str(d, "action"), *st = json_str(d, "status");
-			struct attempt *a;
-			if (guid == NULL || !ingest_valid_id(guid))
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 128;
-				struct attempt *nv = realloc(v, nc * sizeof *nv);
-				if (nv == NULL) {
-					json_free(root);
-					note_error(x, "out of memory");
-					rc = -1;
-					goto out;
-				}
-				v = nv;
-				cap = nc;
-			}
-			a = &v[n];
-			memset(a, 0, sizeof *a);
-			lb_strlcpy(a->guid, guid, sizeof a->guid);
-			a->id = json_ll(d, "id", -1);
-			a->code = (long)json_ll(d, "status_code", 0);
-			if (store_time(json_str(d, "delivered_at"), a->at, sizeof a->at) < 0)
-				continue;
-			lb_strlcpy(a->event, ev ? ev : "", sizeof a->event);
-			lb_strlcpy(a->action, ac ? ac : "", sizeof a->action);
-			lb_strlcpy(a->status, st ? st : "", sizeof a->status);
-			if (strcmp(a->at, since) < 0) {
-				older = 1;
-				continue;
-			}
-			n++;
-		}
-		json_free(root);
-		if (older || r.next[0] == '\0')
-			break;
-		lb_strlcpy(url, r.next, sizeof url);
+	if (hook_attempts(x, hook, base, since, &v, &n) < 0) {
+		free(v);
+		return -1;
 	}
-	if (rc < 0)
-		goto out;
 	qsort(v, n, sizeof *v, attempt_cmp);
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		int ok = 0, known;
-		struct db_res *res;
-
-		for (; j < n && strcmp(v[j].guid, v[i].guid) == 0; j++)
+	for (size_t i = 0, j; i < n && rc == 0; i = j) {
+		int ok = 0;
+		for (j = i; j < n && strcmp(v[j].guid, v[i].guid) == 0; j++)
 			ok |= v[j].code >= 200 && v[j].code < 400;
-		if (ok) {
-			i = j;
-			continue;
-		}
-		/* v[i] is the newest failed attempt; a delivery we stored (even
-		 * as failed: replay covers it) needs no redelivery */
-		if (db_query(x->db, &res, "SELECT 1 FROM deliveries WHERE id = ?", "s", v[i].guid) < 0) {
-			note_error(x, "deliveries: %s", db_error(x->db));
-			rc = -1;
-			goto out;
-		}
-		known = res->nrows > 0;
-		db_res_free(res);
-		if (!known && counted(x, IC_DELIVERIES)) {
-			unsigned long long job = 0;
-			struct jw w;
-			lb_snprintf(subj, sizeof subj, "hook %llu delivery %s", hook, v[i].guid);
-			lb_snprintf(det, sizeof det, "%s%s%s failed at %s: %ld %s (%zu attempts)", v[i].event,
-			    v[i].action[0] ? "." : "", v[i].action, v[i].at, v[i].code, v[i].status, j - i);
-			if (x->repair && v[i].id > 0 && jw_init(&w) == 0) {
-				jw_obj(&w);
-				jw_kv_int(&w, "hook", (long long)hook);
-				jw_kv_str(&w, "type", strcmp(type, "repository") == 0 || strcmp(type, "app") == 0 ?
-				    type : "organization");
-				jw_kv_str(&w, "target", target);
-				jw_kv_int(&w, "id", v[i].id);
-				jw_kv_str(&w, "guid", v[i].guid);
-				jw_obj_end(&w);
-				lb_snprintf(key, sizeof key, "redeliver:%s", v[i].guid);
-				job = repair_job(x, "redeliver", &w, key);
-				jw_free(&w);
-			}
-			store_finding(x, IC_DELIVERIES, subj, det, job);
-		}
-		i = j;
+		if (!ok)	/* v[i] is the newest failed attempt */
+			rc = failed_delivery(x, hook, type, target, &v[i], j - i);
 	}
-out:
-	gh_resp_free(&r);
 	free(v);
 	return rc;
 }
