@@ -2421,6 +2421,84 @@ now_secs(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Runs older than 30 days go; this one is recorded (res->run_id). 0, or
+ * -1 with res->error. */
+static int
+run_start(struct db *db, int repair, struct integrity_result *res)
+{
+	if (db_exec(db, "DELETE FROM integrity_findings WHERE run_id IN (SELECT id FROM integrity_runs "
+	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
+	    db_exec(db, "DELETE FROM integrity_unverified WHERE run_id IN (SELECT id FROM integrity_runs "
+	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
+	    db_exec(db, "DELETE FROM integrity_runs WHERE started_at < NOW(6) - INTERVAL 30 DAY", "") < 0 ||
+	    db_exec(db, "INSERT INTO integrity_runs (started_at, repair, status) VALUES (NOW(6), ?, 'running')",
+	    "i", (long long)(repair != 0)) < 0) {
+		lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+		return -1;
+	}
+	res->run_id = db_insert_id(db);
+	return 0;
+}
+
+/* The run's totals and status into its integrity_runs row. 0, or -1 (the
+ * error in res->error unless one is there). */
+static int
+run_finish(struct db *db, struct integrity_result *res, int partial)
+{
+	if (db_exec(db, "UPDATE integrity_runs SET finished_at = NOW(6), findings = ?, requests = ?, "
+	    "not_modified = ?, unverified = ?, status = ?, error = ? WHERE id = ?", "iiiissu",
+	    (long long)res->findings, (long long)res->requests, (long long)res->not_modified,
+	    (long long)res->unverified, partial ? "partial" : "ok",
+	    res->error[0] ? res->error : NULL, res->run_id) < 0) {
+		if (res->error[0] == '\0')
+			lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+		return -1;
+	}
+	return 0;
+}
+
+/* The checks of one tracked repository, in order: freshness (its deltas
+ * correct the others), reconciliation, labels. -1 when one was partial. */
+static int
+repo_checks(struct ictx *x, const char *repo)
+{
+	double s0 = now_secs();
+	int partial = 0;
+
+	x->ndeltas = 0;
+	x->page_items = -1;
+	x->page_304 = x->counts_unchanged = x->counts_complete = 0;
+	x->page_etag[0] = '\0';
+	free(x->label_beliefs);
+	x->label_beliefs = NULL;
+	if (freshness(x, repo) < 0)
+		partial = 1;
+	x->secs[IC_FRESHNESS] += now_secs() - s0;
+	s0 = now_secs();
+	if (reconciliation(x, repo) < 0)
+		partial = 1;
+	x->secs[IC_RECONCILIATION] += now_secs() - s0;
+	s0 = now_secs();
+	if (labels_check(x, repo, x->repo_full) < 0)
+		partial = 1;
+	x->secs[IC_LABELS] += now_secs() - s0;
+	return partial ? -1 : 0;
+}
+
+/* A client of the check's own, from the config; NULL (noted) when none. */
+static struct gh *
+own_client(struct ictx *x)
+{
+	char err[256];
+	struct gh *g = gh_open(x->c, err, sizeof err);
+
+	if (g == NULL)
+		note_error(x, "github client: %s", err);
+	else
+		g->max_wait = 60;
+	return g;
+}
+
 int
 integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
     struct integrity_result *res)
@@ -2447,33 +2525,14 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	x.gh_prs = gh_ready(c, "prs", why, sizeof why);
 	x.gh_teams = gh_ready(c, "teams", why_teams, sizeof why_teams);
 
-	/* runs older than 30 days go */
-	if (db_exec(db, "DELETE FROM integrity_findings WHERE run_id IN (SELECT id FROM integrity_runs "
-	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
-	    db_exec(db, "DELETE FROM integrity_unverified WHERE run_id IN (SELECT id FROM integrity_runs "
-	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
-	    db_exec(db, "DELETE FROM integrity_runs WHERE started_at < NOW(6) - INTERVAL 30 DAY", "") < 0 ||
-	    db_exec(db, "INSERT INTO integrity_runs (started_at, repair, status) VALUES (NOW(6), ?, 'running')",
-	    "i", (long long)(repair != 0)) < 0) {
-		lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+	if (run_start(db, repair, res) < 0)
 		return -1;
-	}
-	res->run_id = db_insert_id(db);
 
-	if (x.gh_token) {
-		if (gh == NULL) {
-			char err[256];
-			own = gh_open(c, err, sizeof err);
-			if (own == NULL)
-				note_error(&x, "github client: %s", err);
-			else
-				own->max_wait = 60;
-			gh = own;
-		}
-		if (gh) {
-			req0 = gh->requests;
-			nm0 = gh->not_modified;
-		}
+	if (x.gh_token && gh == NULL)
+		gh = own = own_client(&x);
+	if (x.gh_token && gh) {
+		req0 = gh->requests;
+		nm0 = gh->not_modified;
 	}
 	x.gh = gh;
 	if (gh == NULL)
@@ -2483,27 +2542,9 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 		for (int k = 0; k < 3; k++)
 			unverified(&x, k == 0 ? IC_FRESHNESS : k == 1 ? IC_RECONCILIATION : IC_LABELS,
 			    "repositories", "skipped: %s", x.gh ? why : "[github] token (or a GitHub App) is not set");
-	for (size_t i = 0; x.gh_prs && i < c->repositories.n; i++) {
-		const char *repo = c->repositories.v[i];
-		double s0 = now_secs();
-		x.ndeltas = 0;
-		x.page_items = -1;
-		x.page_304 = x.counts_unchanged = x.counts_complete = 0;
-		x.page_etag[0] = '\0';
-		free(x.label_beliefs);
-		x.label_beliefs = NULL;
-		if (freshness(&x, repo) < 0)
+	for (size_t i = 0; x.gh_prs && i < c->repositories.n; i++)
+		if (repo_checks(&x, c->repositories.v[i]) < 0)
 			partial = 1;
-		x.secs[IC_FRESHNESS] += now_secs() - s0;
-		s0 = now_secs();
-		if (reconciliation(&x, repo) < 0)
-			partial = 1;
-		x.secs[IC_RECONCILIATION] += now_secs() - s0;
-		s0 = now_secs();
-		if (labels_check(&x, repo, x.repo_full) < 0)
-			partial = 1;
-		x.secs[IC_LABELS] += now_secs() - s0;
-	}
 	{
 		double s0 = now_secs();
 		if (teams_check(&x, why_teams) < 0)
@@ -2530,15 +2571,8 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (db_exec(db, "UPDATE integrity_runs SET finished_at = NOW(6), findings = ?, requests = ?, "
-	    "not_modified = ?, unverified = ?, status = ?, error = ? WHERE id = ?", "iiiissu",
-	    (long long)res->findings, (long long)res->requests, (long long)res->not_modified,
-	    (long long)res->unverified, partial ? "partial" : "ok",
-	    res->error[0] ? res->error : NULL, res->run_id) < 0) {
-		if (res->error[0] == '\0')
-			lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+	if (run_finish(db, res, partial) < 0)
 		partial = 1;
-	}
 	log_info("check: run %llu: %ld findings (freshness %ld, reconciliation %ld, referential %ld, "
 	    "deliveries %ld, spool %ld, labels %ld, teams %ld), %ld not verified, %ld repairs queued, "
 	    "%lu GitHub requests (%lu not modified), %.2f s%s%s",
