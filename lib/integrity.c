@@ -2675,15 +2675,73 @@ same_labels(const char *stored, json_val labels)
 }
 
 /* Search the month's PRs and sync those that are missing or differ. */
+/* The PR numbers a month's search listed. */
+struct seen {
+	long *v;
+	size_t n, cap;
+};
+
+static int month_unlisted(struct job_ctx *s, const char *repo, int merged, int rejected,
+    const char *first, const struct seen *seen, const struct integrity_syncer *sync);
+
+/* One PR synced again: a permanent failure (gone) is logged and passed over. */
+static int
+month_sync(struct job_ctx *s, const char *repo, long num, const struct integrity_syncer *sync)
+{
+	int sr = sync->pr(s, repo, num);
+
+	if (sr == JOB_EPERM)
+		log_warn("resync_month %s#%ld: %s", repo, num, s->err);
+	return sr == JOB_EPERM ? JOB_OK : sr;
+}
+
+/* One PR of the month's search (it): remembered in seen, synced again when
+ * it is missing here or differs (updated_at, merge, state, labels). */
+static int
+month_item(struct job_ctx *s, const char *repo, json_val it, struct seen *seen,
+    const struct integrity_syncer *sync)
+{
+	long long num = json_ll(it, "number", -1);
+	const char *upd = json_str(it, "updated_at"), *st = json_str(it, "state");
+	char gu[20];
+	int gm = json_str(json_get(it, "pull_request", NULL), "merged_at") != NULL, need;
+	struct db_res *res;
+
+	if (num <= 0 || store_time(upd, gu, sizeof gu) < 0)
+		return JOB_OK;
+	if (seen->n == seen->cap) {
+		size_t nc = seen->cap ? seen->cap * 2 : 128;
+		long *n = realloc(seen->v, nc * sizeof *n);
+		if (n == NULL) {
+			lb_snprintf(s->err, sizeof s->err, "out of memory");
+			return JOB_ERETRY;
+		}
+		seen->v = n;
+		seen->cap = nc;
+	}
+	seen->v[seen->n++] = (long)num;
+	if (db_query(s->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), p.merged, "
+	    "p.state, IFNULL((SELECT GROUP_CONCAT(l.name SEPARATOR '\x1f') FROM pr_labels pl "
+	    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id = p.id), '') "
+	    "FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
+	    "WHERE r.full_name = ? AND p.number = ?", "si", repo, num) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
+		return JOB_ERETRY;
+	}
+	need = res->nrows == 0 || strcmp(db_str(res, 0, 0), gu) < 0 ||
+	    (db_getll(res, 0, 1, 0) != 0) != gm || (st && strcmp(db_str(res, 0, 2), st) != 0) ||
+	    !same_labels(db_str(res, 0, 3), json_get(it, "labels", NULL));
+	db_res_free(res);
+	return need ? month_sync(s, repo, (long)num, sync) : JOB_OK;
+}
+
 int
 integrity_resync_month(struct job_ctx *s, json_val v, const struct integrity_syncer *sync)
 {
 	const char *repo = json_str(v, "repo"), *field = json_str(v, "field");
 	int m = integrity_month(json_str(v, "month")), merged, rejected;
 	char range[40], first[16], q[600], eq[1800], url[GH_URL_MAX];
-	long *seen = NULL;
-	size_t nseen = 0, cap = 0;
-	struct db_res *res = NULL;
+	struct seen seen = { 0 };
 	struct gh_resp r;
 	int rc = JOB_OK;
 
@@ -2727,62 +2785,32 @@ integrity_resync_month(struct job_ctx *s, json_val v, const struct integrity_syn
 			/* beyond what search lists: the whole repository */
 			json_free(root);
 			gh_resp_free(&r);
-			free(seen);
+			free(seen.v);
 			return sync->prs(s, repo, 1);
 		}
-		for (json_val it = json_first(items); it && rc == JOB_OK; it = json_next(items, it)) {
-			long long num = json_ll(it, "number", -1);
-			const char *upd = json_str(it, "updated_at"), *st = json_str(it, "state");
-			char gu[20];
-			int gm = json_str(json_get(it, "pull_request", NULL), "merged_at") != NULL, need;
-
-			if (num <= 0 || store_time(upd, gu, sizeof gu) < 0)
-				continue;
-			if (nseen == cap) {
-				size_t nc = cap ? cap * 2 : 128;
-				long *n = realloc(seen, nc * sizeof *n);
-				if (n == NULL) {
-					lb_snprintf(s->err, sizeof s->err, "out of memory");
-					rc = JOB_ERETRY;
-					break;
-				}
-				seen = n;
-				cap = nc;
-			}
-			seen[nseen++] = (long)num;
-			if (db_query(s->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), p.merged, "
-			    "p.state, IFNULL((SELECT GROUP_CONCAT(l.name SEPARATOR '\x1f') FROM pr_labels pl "
-			    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id = p.id), '') "
-			    "FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
-			    "WHERE r.full_name = ? AND p.number = ?", "si", repo, num) < 0) {
-				lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
-				rc = JOB_ERETRY;
-				break;
-			}
-			need = res->nrows == 0 || strcmp(db_str(res, 0, 0), gu) < 0 ||
-			    (db_getll(res, 0, 1, 0) != 0) != gm || (st && strcmp(db_str(res, 0, 2), st) != 0) ||
-			    !same_labels(db_str(res, 0, 3), json_get(it, "labels", NULL));
-			db_res_free(res);
-			res = NULL;
-			if (need) {
-				int sr = sync->pr(s, repo, (long)num);
-				if (sr == JOB_EPERM)
-					log_warn("resync_month %s#%lld: %s", repo, num, s->err);
-				else if (sr != JOB_OK)
-					rc = sr;
-			}
-		}
+		for (json_val it = json_first(items); it && rc == JOB_OK; it = json_next(items, it))
+			rc = month_item(s, repo, it, &seen, sync);
 		json_free(root);
 		if (rc != JOB_OK || r.next[0] == '\0')
 			break;
 		lb_strlcpy(url, r.next, sizeof url);
 	}
 	gh_resp_free(&r);
-	if (rc != JOB_OK) {
-		free(seen);
-		return rc;
-	}
-	/* stored PRs of that month GitHub did not list: refresh them */
+	if (rc == JOB_OK)
+		rc = month_unlisted(s, repo, merged, rejected, first, &seen, sync);
+	free(seen.v);
+	return rc;
+}
+
+/* Stored PRs of the month (field merged, rejected or else created; first:
+ * its first day) that the search did not list: synced again. */
+static int
+month_unlisted(struct job_ctx *s, const char *repo, int merged, int rejected, const char *first,
+    const struct seen *seen, const struct integrity_syncer *sync)
+{
+	struct db_res *res;
+	int rc = JOB_OK;
+
 	if (db_query(s->db, &res, merged ?
 	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
 	    "WHERE r.full_name = ? AND p.merged = 1 AND p.merged_at >= ? AND p.merged_at < ? + INTERVAL 1 MONTH" :
@@ -2793,24 +2821,17 @@ integrity_resync_month(struct job_ctx *s, json_val v, const struct integrity_syn
 	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
 	    "WHERE r.full_name = ? AND p.created_at >= ? AND p.created_at < ? + INTERVAL 1 MONTH",
 	    "sss", repo, first, first) < 0) {
-		free(seen);
 		lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
 		return JOB_ERETRY;
 	}
 	for (size_t i = 0; i < res->nrows && rc == JOB_OK; i++) {
 		long num = (long)db_getll(res, i, 0, 0);
 		int found = 0;
-		for (size_t k = 0; k < nseen && !found; k++)
-			found = seen[k] == num;
-		if (!found) {
-			int sr = sync->pr(s, repo, num);
-			if (sr == JOB_EPERM)
-				log_warn("resync_month %s#%ld: %s", repo, num, s->err);
-			else if (sr != JOB_OK)
-				rc = sr;
-		}
+		for (size_t k = 0; k < seen->n && !found; k++)
+			found = seen->v[k] == num;
+		if (!found)
+			rc = month_sync(s, repo, num, sync);
 	}
 	db_res_free(res);
-	free(seen);
 	return rc;
 }
