@@ -692,13 +692,61 @@ walk_store(struct ictx *x, const char *repo, const struct walk *w)
 	    "ON DUPLICATE KEY UPDATE items = VALUES(items), fetched_at = VALUES(fetched_at)", "ss", key, text);
 }
 
+/* Page 1 of the repo's PRs by updated desc (url), asked with the ETag kept
+ * in integrity_pages (on 304 the page kept there), into *items, *n; the
+ * page kept anew; *last when it is the only page. 0, or -1 (noted). */
+static int
+first_page(struct ictx *x, const char *repo, const char *url, struct gh_resp *r,
+    struct pitem **items, size_t *n, int *last)
+{
+	char etag[GH_ETAG_MAX] = "";
+	struct db_res *res = NULL;
+	json_val root = NULL;
+	int rc;
+
+	if (db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
+		note_error(x, "freshness: %s", db_error(x->db));
+		return -1;
+	}
+	if (res->nrows == 1 && db_get(res, 0, 0) && page_text_current(db_str(res, 0, 1)))
+		lb_strlcpy(etag, db_get(res, 0, 0), sizeof etag);
+	rc = get_json(x, url, etag[0] ? etag : NULL, r, &root);
+	if (rc == 0) {		/* 304: the page we kept is still GitHub's */
+		if (res->nrows != 1 || page_items_from_text(db_str(res, 0, 1), items, n) < 0) {
+			note_error(x, "freshness %s: 304 without a kept page", repo);
+			rc = -1;
+		}
+		*last = *n < PAGE_PRS;
+		x->page_304 = rc == 0;
+		lb_strlcpy(x->page_etag, etag, sizeof x->page_etag);
+	} else if (rc == 1) {
+		lb_strlcpy(x->page_etag, r->etag, sizeof x->page_etag);
+		struct buf t = BUF_INIT;
+		if (page_items_from_json(root, items, n) < 0) {
+			note_error(x, "freshness %s: expected a JSON array", repo);
+			rc = -1;
+		} else if (page_items_to_text(*items, *n, &t) < 0 ||
+		    db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), "
+		    "items = VALUES(items), fetched_at = VALUES(fetched_at)", "sss", repo,
+		    r->etag[0] ? r->etag : NULL, t.data ? t.data : "") < 0) {
+			note_error(x, "freshness %s: keeping the page: %s", repo, db_error(x->db));
+			rc = -1;
+		}
+		*last = r->next[0] == '\0';
+		buf_free(&t);
+		json_free(root);
+	}
+	db_res_free(res);
+	return rc < 0 ? -1 : 0;
+}
+
 static int
 freshness(struct ictx *x, const char *repo)
 {
-	char rp[900], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", reached[20] = "";
+	char rp[900], url[GH_URL_MAX], reached[20] = "";
 	struct pitem *items = NULL;
 	size_t n = 0, total = 0;
-	struct db_res *res = NULL;
 	struct idset seen = { NULL, 0, 0 };
 	struct walk w;
 	struct gh_resp r;
@@ -710,45 +758,15 @@ freshness(struct ictx *x, const char *repo)
 		note_error(x, "freshness: bad repository '%.200s'", repo);
 		return -1;
 	}
-	if (walk_load(x, repo, &w) < 0 ||
-	    db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
+	if (walk_load(x, repo, &w) < 0) {
 		note_error(x, "freshness: %s", db_error(x->db));
 		return -1;
 	}
-	if (res->nrows == 1 && db_get(res, 0, 0) && page_text_current(db_str(res, 0, 1)))
-		lb_strlcpy(etag, db_get(res, 0, 0), sizeof etag);
 	gh_resp_init(&r);
-	rc = get_json(x, url, etag[0] ? etag : NULL, &r, &root);
-	if (rc == 0) {		/* 304: the page we kept is still GitHub's */
-		if (res->nrows != 1 || page_items_from_text(db_str(res, 0, 1), &items, &n) < 0) {
-			note_error(x, "freshness %s: 304 without a kept page", repo);
-			rc = -1;
-		}
-		last = n < PAGE_PRS;
-		x->page_304 = rc == 0;
-		lb_strlcpy(x->page_etag, etag, sizeof x->page_etag);
-	} else if (rc == 1) {
-		lb_strlcpy(x->page_etag, r.etag, sizeof x->page_etag);
-		struct buf t = BUF_INIT;
-		if (page_items_from_json(root, &items, &n) < 0) {
-			note_error(x, "freshness %s: expected a JSON array", repo);
-			rc = -1;
-		} else if (page_items_to_text(items, n, &t) < 0 ||
-		    db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
-		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), "
-		    "items = VALUES(items), fetched_at = VALUES(fetched_at)", "sss", repo,
-		    r.etag[0] ? r.etag : NULL, t.data ? t.data : "") < 0) {
-			note_error(x, "freshness %s: keeping the page: %s", repo, db_error(x->db));
-			rc = -1;
-		}
-		last = r.next[0] == '\0';
-		buf_free(&t);
-		json_free(root);
-	}
-	db_res_free(res);
-	res = NULL;
-	if (rc < 0)
+	if (first_page(x, repo, url, &r, &items, &n, &last) < 0) {
+		rc = -1;
 		goto out;
+	}
 
 	/* page 1: the PRs changed last */
 	for (size_t i = 0; i < n; i++)
