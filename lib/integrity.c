@@ -1155,30 +1155,12 @@ beliefs_store(struct ictx *x, const char *repo, int f, int lo, int hi, const lon
 	return rc;
 }
 
+/* The counts of every repository (x->counts), in one scan of the table:
+ * the first repo pays it; x->repo_ids names the repository ids. 0, or -1
+ * (noted). */
 static int
-reconciliation(struct ictx *x, const char *repo)
+counts_load(struct ictx *x)
 {
-	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, rc = 0, full = 0, first = -1;
-	char since[NFIELDS][20], full_det[600] = "", why_full[64] = "";
-	long long *cnt[NFIELDS] = { 0 }, *prefix[NFIELDS] = { 0 }, *prev[NFIELDS] = { 0 };
-	struct db_res *res;
-	int oom = 0, incomplete = 0;
-
-	x->repo_start = hi;
-	x->repo_full = 0;
-	for (int f = 0; f < NFIELDS; f++) {
-		cnt[f] = calloc((size_t)span, sizeof (long long));
-		prev[f] = calloc((size_t)span, sizeof (long long));
-		prefix[f] = calloc((size_t)span + 1, sizeof (long long));
-		oom |= !cnt[f] || !prev[f] || !prefix[f];
-	}
-	if (oom) {
-		note_error(x, "out of memory");
-		rc = -1;
-		goto out;
-	}
-	/* the counts of every repository, in one scan of the table (the first
-	 * repo pays it); rows of the repository ids named repo */
 	if (x->counts == NULL && (db_query(x->db, &x->counts, "SELECT repo_id, "
 	    "YEAR(created_at) * 12 + MONTH(created_at) - 1, "
 	    "IF(merged = 1 AND merged_at IS NOT NULL, YEAR(merged_at) * 12 + MONTH(merged_at) - 1, -1), "
@@ -1189,31 +1171,43 @@ reconciliation(struct ictx *x, const char *repo)
 		note_error(x, "reconciliation: %s", db_error(x->db));
 		db_res_free(x->counts);
 		x->counts = NULL;
-		rc = -1;
-		goto out;
+		return -1;
 	}
-	if (beliefs_load(x, repo, lo, hi, prev, since) < 0) {
-		rc = -1;
-		goto out;
+	return 0;
+}
+
+/* GitHub unchanged (page 1 of the PRs by updated time answered 304) since a
+ * check verified every count at this very page: GitHub's counts are what
+ * that check believed, no search needed (x->counts_unchanged, with the
+ * label beliefs). 0, or -1 (noted). */
+static int
+counts_verified(struct ictx *x, const char *repo)
+{
+	struct db_res *mk;
+	char key[400];
+
+	if (!x->page_304)
+		return 0;
+	lb_snprintf(key, sizeof key, "verified:%s", repo);
+	if (db_query(x->db, &mk, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", key) < 0) {
+		note_error(x, "reconciliation: %s", db_error(x->db));
+		return -1;
 	}
-	/* GitHub unchanged (page 1 of the PRs by updated time answered 304)
-	 * since a check verified every count at this very page: GitHub's
-	 * counts are what that check believed; no search needed */
-	if (x->page_304) {
-		struct db_res *mk;
-		char key[400];
-		lb_snprintf(key, sizeof key, "verified:%s", repo);
-		if (db_query(x->db, &mk, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", key) < 0) {
-			note_error(x, "reconciliation: %s", db_error(x->db));
-			rc = -1;
-			goto out;
-		}
-		if (mk->nrows == 1 && db_get(mk, 0, 0) && strcmp(db_str(mk, 0, 0), x->page_etag) == 0 &&
-		    (x->label_beliefs = lb_strndup(db_str(mk, 0, 1), strlen(db_str(mk, 0, 1)))) != NULL)
-			x->counts_unchanged = 1;
-		db_res_free(mk);
-	}
-	res = x->counts;
+	if (mk->nrows == 1 && db_get(mk, 0, 0) && strcmp(db_str(mk, 0, 0), x->page_etag) == 0 &&
+	    (x->label_beliefs = lb_strndup(db_str(mk, 0, 1), strlen(db_str(mk, 0, 1)))) != NULL)
+		x->counts_unchanged = 1;
+	db_res_free(mk);
+	return 0;
+}
+
+/* The repo's stored counts per field and month lo..hi (the months outside
+ * at the ends), corrected by what freshness found. */
+static void
+stored_counts(struct ictx *x, const char *repo, int lo, int hi, long long *cnt[NFIELDS])
+{
+	const struct db_res *res = x->counts;
+	int span = hi - lo + 1;
+
 	for (size_t i = 0; i < res->nrows; i++) {
 		long long n = db_getll(res, i, 4, 0);
 		const char *rid = db_str(res, i, 0);
@@ -1235,67 +1229,128 @@ reconciliation(struct ictx *x, const char *repo)
 		if (d->field < NFIELDS)
 			cnt[d->field][m - lo] += d->d;
 	}
+}
+
+/* GitHub unchanged: each month of r's field whose stored count differs
+ * from what GitHub was believed to have (prev) is a finding; the beliefs
+ * are kept. 0, or -1. */
+static int
+beliefs_compare(struct ictx *x, struct recon *r, long long *prev)
+{
+	int span = r->hi - r->lo + 1, rc = 0;
+
+	for (int i = 0; i < span && rc == 0; i++)
+		if (r->cnt[i] != prev[i] && month_finding(x, r, r->lo + i, prev[i], r->cnt[i]) < 0)
+			rc = -1;
+	for (int i = 0; r->field == 0 && i < span; i++)
+		if (prev[i] != 0 || r->cnt[i] != 0) {
+			x->repo_start = r->lo + i;
+			break;
+		}
+	if (rc == 0 && beliefs_store(x, r->repo, r->field, r->lo, r->hi, r->cnt, prev) < 0)
+		rc = -1;
+	return rc;
+}
+
+#define NARROW_NO_TOTAL 3	/* field_narrow(): GitHub's total was incomplete */
+
+/* r's field against GitHub: its total (*total, the stored one *stored),
+ * then, when they differ and no full resync is queued yet (full), the
+ * months that differ narrowed down: probes of the likely months first
+ * (prev: the counts believed at the last check, since its time; NULL when
+ * none), then bisection from the oldest month either side has. *first is
+ * GitHub's oldest created month (field created). Returns 0 (every month
+ * that differs found), 1 (a full resync is the repair: why_full says why),
+ * 2 (incomplete answers while narrowing), NARROW_NO_TOTAL, or -1. */
+static int
+field_narrow(struct ictx *x, struct recon *r, long long *prev, const char *since, int full,
+    int *first, long long *total, long long *stored, char *why_full, size_t wlen)
+{
+	int span = r->hi - r->lo + 1, start = r->hi, b = 0, order[PROBE_MAX], np, sc;
+
+	for (int i = 0; i < span; i++)
+		if (r->cnt[i] != 0) {
+			start = r->lo + i;
+			break;
+		}
+	sc = search_count(x, r->repo, r->field, NULL, r->lo, r->hi, total, r->field == 0 ? first : NULL);
+	if (sc == -2)
+		return NARROW_NO_TOTAL;
+	if (sc < 0)
+		return -1;
+	/* bisect from the oldest month either side has: a PR is merged or
+	 * closed after it was created, so GitHub's oldest created PR bounds
+	 * every field; the months before hold nothing on either side */
+	if (*first >= r->lo && *first < start)
+		start = *first;
+	if (*first < r->lo && *total > 0)
+		start = r->lo;
+	if (r->field == 0)
+		x->repo_start = start;
+	*stored = r->prefix[span];
+	if (full) {	/* a full resync is queued already: totals only */
+		if (*stored != *total)
+			b = 1;
+	} else if (*stored == 0 && *total > 0) {
+		/* nothing stored (never synced): resynced in full */
+		b = 1;
+		lb_strlcpy(why_full, "nothing stored", wlen);
+	} else if (*stored != *total) {
+		np = probe_order(x, r, prev, since, start, *total - *stored, order);
+		for (int k = 0; k < np && b == 0 && stored_sum(r, start, r->hi) != *total; k++)
+			b = probe(x, r, order[k]);
+		if (b == 0)
+			b = bisect(x, r, start, r->hi, *total);
+		if (b == 1)
+			lb_strlcpy(why_full, "too many months differ", wlen);
+	}
+	return b;
+}
+
+static int
+reconciliation(struct ictx *x, const char *repo)
+{
+	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, rc = 0, full = 0, first = -1;
+	char since[NFIELDS][20], full_det[600] = "", why_full[64] = "";
+	long long *cnt[NFIELDS] = { 0 }, *prefix[NFIELDS] = { 0 }, *prev[NFIELDS] = { 0 };
+	int oom = 0, incomplete = 0;
+
+	x->repo_start = hi;
+	x->repo_full = 0;
+	for (int f = 0; f < NFIELDS; f++) {
+		cnt[f] = calloc((size_t)span, sizeof (long long));
+		prev[f] = calloc((size_t)span, sizeof (long long));
+		prefix[f] = calloc((size_t)span + 1, sizeof (long long));
+		oom |= !cnt[f] || !prev[f] || !prefix[f];
+	}
+	if (oom) {
+		note_error(x, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	if (counts_load(x) < 0 || beliefs_load(x, repo, lo, hi, prev, since) < 0 ||
+	    counts_verified(x, repo) < 0) {
+		rc = -1;
+		goto out;
+	}
+	stored_counts(x, repo, lo, hi, cnt);
 	for (int f = 0; f < NFIELDS; f++) {
 		struct recon r = { repo, f, NULL, NULL, lo, hi, cnt[f], prefix[f], BISECT_SEARCHES };
 		long long total, stored;
-		int start = hi, b = 0, order[PROBE_MAX], np, sc;
+		int b;
 		prefix_sums(&r);
 		if (x->counts_unchanged) {	/* GitHub's counts: the beliefs */
-			for (int i = 0; i < span && rc == 0; i++)
-				if (cnt[f][i] != prev[f][i] && month_finding(x, &r, lo + i, prev[f][i], cnt[f][i]) < 0)
-					rc = -1;
-			for (int i = 0; f == 0 && i < span; i++)
-				if (prev[0][i] != 0 || cnt[0][i] != 0) {
-					x->repo_start = lo + i;
-					break;
-				}
-			if (rc == 0 && beliefs_store(x, repo, f, lo, hi, cnt[f], prev[f]) < 0)
+			if (rc == 0 && beliefs_compare(x, &r, prev[f]) < 0)
 				rc = -1;
 			continue;
 		}
-		for (int i = 0; i < span; i++)
-			if (cnt[f][i] != 0) {
-				start = lo + i;
-				break;
-			}
-		sc = search_count(x, repo, f, NULL, lo, hi, &total, f == 0 ? &first : NULL);
-		if (sc == -2) {
+		b = field_narrow(x, &r, since[f][0] ? prev[f] : NULL, since[f], full, &first, &total,
+		    &stored, why_full, sizeof why_full);
+		if (b == NARROW_NO_TOTAL) {
 			unverified(x, IC_RECONCILIATION, repo, "%s: GitHub answered without a complete count",
 			    field_names[f]);
 			incomplete = 1;
 			continue;
-		}
-		if (sc < 0) {
-			rc = -1;
-			break;
-		}
-		/* bisect from the oldest month either side has: a PR is merged
-		 * or closed after it was created, so GitHub's oldest created PR
-		 * bounds every field; the months before hold nothing on either
-		 * side */
-		if (first >= lo && first < start)
-			start = first;
-		if (first < lo && total > 0)
-			start = lo;
-		if (f == 0)
-			x->repo_start = start;
-		stored = prefix[f][span];
-		if (full) {	/* a full resync is queued already: totals only */
-			if (stored != total)
-				b = 1;
-		} else if (stored == 0 && total > 0) {
-			/* nothing stored (never synced): resynced in full */
-			b = 1;
-			lb_strlcpy(why_full, "nothing stored", sizeof why_full);
-		} else if (stored != total) {
-			np = probe_order(x, &r, since[f][0] ? prev[f] : NULL, since[f], start, total - stored,
-			    order);
-			for (int k = 0; k < np && b == 0 && stored_sum(&r, start, hi) != total; k++)
-				b = probe(x, &r, order[k]);
-			if (b == 0)
-				b = bisect(x, &r, start, hi, total);
-			if (b == 1)
-				lb_strlcpy(why_full, "too many months differ", sizeof why_full);
 		}
 		if (b < 0) {
 			rc = -1;
