@@ -1621,16 +1621,239 @@ out:
 	return rc;
 }
 
+/* The labels of one repo's check: v[0..n) with the counts known so far,
+ * the searches left, whether every count was verified, whether a full
+ * resync was queued. */
+struct labels {
+	const char *repo, *rid;
+	struct lab *v;
+	size_t n, cap;
+	int budget, complete, full;
+};
+
+/* Every label GitHub lists (names, one a line), every label stored on
+ * merged PRs, and those freshness found: stored counts as they will be
+ * after its repairs. 0, or -1 out of memory. */
+static int
+labels_gather(struct ictx *x, struct labels *ls, char *names)
+{
+	char *p = names, *line;
+
+	while ((line = next_line(&p)) != NULL)
+		if (*line && lab_add(&ls->v, &ls->n, &ls->cap, line, 0) < 0)
+			return -1;
+	for (size_t i = 0; i < x->label_counts->nrows; i++)
+		if (strcmp(db_str(x->label_counts, i, 0), ls->rid) == 0 &&
+		    lab_add(&ls->v, &ls->n, &ls->cap, db_str(x->label_counts, i, 1),
+		    db_getll(x->label_counts, i, 2, 0)) < 0)
+			return -1;
+	for (size_t i = 0; i < x->ndeltas; i++)
+		if (x->deltas[i].field == 3 &&
+		    lab_add(&ls->v, &ls->n, &ls->cap, x->deltas[i].label, x->deltas[i].d) < 0)
+			return -1;
+	return 0;
+}
+
+/* GitHub unchanged, labels too, since a check verified them all: its
+ * counts are that check's (x->label_beliefs); searches only where we
+ * moved. 0, -1 on an error, -2 out of memory. */
+static int
+labels_believed(struct ictx *x, struct labels *ls)
+{
+	char *p = x->label_beliefs, *line;
+	int rc = 0;
+
+	while ((line = next_line(&p)) != NULL) {
+		char *tab = strchr(line, '\t');
+		if (tab == NULL)
+			continue;
+		*tab = '\0';
+		if (lab_add(&ls->v, &ls->n, &ls->cap, line, 0) < 0)
+			return -2;
+		lab_find(ls->v, ls->n, line)->github = strtoll(tab + 1, NULL, 10);
+	}
+	for (size_t i = 0; i < ls->n && rc >= 0 && !ls->full; i++) {
+		struct lab *l = &ls->v[i];
+		char lq[300];
+		if (l->stored == l->github)
+			continue;
+		if (strchr(l->name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", l->name) < 0) {
+			unverified(x, IC_LABELS, ls->repo, "label %s: a name GitHub's search cannot quote", l->name);
+			continue;
+		}
+		rc = label_months(x, ls->repo, ls->rid, l, lq, l->github);
+		ls->full = rc == 1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* The plain-named labels stored on no merged PR (plain), as many at once
+ * as fit in one search (must count 0); a group that counts more, and a
+ * name too long for a group, go to single. 0 or -1. */
+static int
+labels_plain(struct ictx *x, struct labels *ls, const size_t *plain, size_t nplain,
+    size_t *single, size_t *nsingle)
+{
+	for (size_t g = 0; g < nplain;) {
+		char lq[SEARCH_Q_MAX + 1] = "", q[600];
+		size_t g0 = g, l = 0;
+		long long total;
+		int sc;
+		/* as many as fit in one query */
+		for (; g < nplain; g++) {
+			size_t add = strlen(ls->v[plain[g]].name) + (l ? 1 : 0);
+			if (l + add >= sizeof lq)
+				break;
+			lq[l] = ',';
+			lb_strlcpy(lq + l + (l ? 1 : 0), ls->v[plain[g]].name, sizeof lq - l - (l ? 1 : 0));
+			l += add;
+			if (search_query(x, ls->repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, q, sizeof q) < 0) {
+				l -= add;
+				lq[l] = '\0';
+				break;
+			}
+		}
+		if (g == g0) {	/* one name alone is too long for a query */
+			single[(*nsingle)++] = plain[g++];
+			continue;
+		}
+		if (ls->budget-- <= 0) {
+			unverified(x, IC_LABELS, ls->repo, "%zu labels stored on no merged PR not verified: at most "
+			    "%d label searches per repository and check", nplain - g0, INTEGRITY_LABEL_SEARCHES);
+			ls->complete = 0;
+			break;
+		}
+		sc = search_count(x, ls->repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
+		if (sc == -2) {
+			unverified(x, IC_LABELS, ls->repo, "labels %s: GitHub answered without a complete count", lq);
+			ls->complete = 0;
+			continue;
+		}
+		if (sc < 0)
+			return -1;
+		for (size_t k = g0; k < g; k++)
+			if (total != 0)	/* some of them are on merged PRs: each one alone */
+				single[(*nsingle)++] = plain[k];
+			else
+				ls->v[plain[k]].known = 1;	/* GitHub: 0 */
+	}
+	return 0;
+}
+
+/* One search per label of single, in turn from the run's id on, so that
+ * labels left for the budget come first in a later check; a label that
+ * differs is narrowed to its months. 0 or -1. */
+static int
+labels_single(struct ictx *x, struct labels *ls, const size_t *single, size_t nsingle)
+{
+	for (size_t k = 0; k < nsingle && !ls->full; k++) {
+		struct lab *l = &ls->v[single[(k + (size_t)(x->res->run_id % (nsingle ? nsingle : 1))) % nsingle]];
+		char lq[300];
+		long long total;
+		int sc, lr;
+		if (ls->budget <= 0) {
+			unverified(x, IC_LABELS, ls->repo, "%zu labels not verified: at most %d label searches per "
+			    "repository and check (later checks take them first)", nsingle - k,
+			    INTEGRITY_LABEL_SEARCHES);
+			ls->complete = 0;
+			break;
+		}
+		if (strchr(l->name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", l->name) < 0) {
+			unverified(x, IC_LABELS, ls->repo, "label %s: a name GitHub's search cannot quote", l->name);
+			ls->complete = 0;
+			continue;
+		}
+		ls->budget--;
+		sc = search_count(x, ls->repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
+		if (sc == -2) {
+			unverified(x, IC_LABELS, ls->repo, "label %s: GitHub could not count it (query too long "
+			    "or incomplete results)", l->name);
+			ls->complete = 0;
+			continue;
+		}
+		if (sc < 0)
+			return -1;
+		l->github = total;
+		l->known = 1;
+		if (total == l->stored)
+			continue;
+		lr = label_months(x, ls->repo, ls->rid, l, lq, total);
+		ls->full = lr == 1;
+		if (lr < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Every count verified at this page of PRs: the next check may believe them
+ * while GitHub answers 304 (kept as mkey); else the mark goes. 0 or -1. */
+static int
+labels_mark(struct ictx *x, const struct labels *ls, const char *mkey)
+{
+	struct buf t = BUF_INIT;
+	int complete = ls->complete, ok, rc = 0;
+
+	for (size_t i = 0; i < ls->n; i++)
+		complete &= ls->v[i].known;
+	ok = x->counts_complete && complete && !ls->full && x->page_etag[0];
+	for (size_t i = 0; ok && i < ls->n; i++) {
+		buf_clean(&t, ls->v[i].name);
+		buf_printf(&t, "\t%lld\n", ls->v[i].github);
+	}
+	if (ok ? db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+	    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), items = VALUES(items), "
+	    "fetched_at = VALUES(fetched_at)", "sss", mkey, x->page_etag, t.data ? t.data : "") < 0 :
+	    db_exec(x->db, "DELETE FROM integrity_pages WHERE repo = ?", "s", mkey) < 0) {
+		note_error(x, "labels: %s", db_error(x->db));
+		rc = -1;
+	}
+	buf_free(&t);
+	return rc;
+}
+
+/* The labels of merged PRs, searched one label at a time or in groups
+ * (labels_plain, labels_single) unless GitHub is unchanged
+ * (labels_believed). */
+static int
+labels_compare(struct ictx *x, struct labels *ls, int all304, const char *mkey)
+{
+	size_t *single = NULL, *plain = NULL, nsingle = 0, nplain = 0;
+	int rc;
+
+	if (x->counts_unchanged && all304)
+		return labels_believed(x, ls);
+	single = calloc(ls->n + 1, sizeof *single);
+	plain = calloc(ls->n + 1, sizeof *plain);
+	if (single == NULL || plain == NULL) {
+		free(single);
+		free(plain);
+		return -2;
+	}
+	/* labels on merged PRs: one search each; labels on none: together */
+	for (size_t i = 0; i < ls->n; i++) {
+		if (ls->v[i].stored == 0 && plain_label(ls->v[i].name))
+			plain[nplain++] = i;
+		else
+			single[nsingle++] = i;
+	}
+	rc = labels_plain(x, ls, plain, nplain, single, &nsingle);
+	if (rc == 0)
+		rc = labels_single(x, ls, single, nsingle);
+	if (rc == 0)
+		rc = labels_mark(x, ls, mkey);
+	free(single);
+	free(plain);
+	return rc;
+}
+
 static int
 labels_check(struct ictx *x, const char *repo, int resynced)
 {
-	char rp[900], url[GH_URL_MAX], key[400], rid[24] = "";
+	char rp[900], url[GH_URL_MAX], key[400], rid[24] = "", mkey[400];
 	struct buf names = BUF_INIT;
-	struct lab *v = NULL;
-	size_t n = 0, cap = 0, nplain = 0;
-	size_t *single = NULL, *plain = NULL, nsingle = 0;
-	int rc = 0, budget = INTEGRITY_LABEL_SEARCHES, full = 0, all304 = 0, complete = 1;
-	char *p, *line, mkey[400];
+	struct labels ls = { .repo = repo, .rid = rid, .budget = INTEGRITY_LABEL_SEARCHES,
+	    .complete = 1 };
+	int rc, all304 = 0;
 
 	for (size_t k = 0; x->repo_ids && k < x->repo_ids->nrows && !rid[0]; k++)
 		if (strcasecmp(db_str(x->repo_ids, k, 1), repo) == 0)
@@ -1661,175 +1884,12 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 		buf_free(&names);
 		return -1;
 	}
-	/* every label GitHub lists, every label stored on merged PRs, and those
-	 * freshness found: stored counts as they will be after its repairs */
-	p = names.data;
-	while ((line = next_line(&p)) != NULL)
-		if (*line && lab_add(&v, &n, &cap, line, 0) < 0)
-			goto oom;
-	for (size_t i = 0; i < x->label_counts->nrows; i++)
-		if (strcmp(db_str(x->label_counts, i, 0), rid) == 0 &&
-		    lab_add(&v, &n, &cap, db_str(x->label_counts, i, 1), db_getll(x->label_counts, i, 2, 0)) < 0)
-			goto oom;
-	for (size_t i = 0; i < x->ndeltas; i++)
-		if (x->deltas[i].field == 3 && lab_add(&v, &n, &cap, x->deltas[i].label, x->deltas[i].d) < 0)
-			goto oom;
-	if (x->counts_unchanged && all304) {
-		/* GitHub unchanged, labels too, since a check verified them all:
-		 * its counts are that check's; searches only where we moved */
-		p = x->label_beliefs;
-		while ((line = next_line(&p)) != NULL) {
-			char *tab = strchr(line, '\t');
-			struct lab *l;
-			if (tab == NULL)
-				continue;
-			*tab = '\0';
-			if (lab_add(&v, &n, &cap, line, 0) < 0)
-				goto oom;
-			l = lab_find(v, n, line);
-			l->github = strtoll(tab + 1, NULL, 10);
-		}
-		for (size_t i = 0; i < n && rc >= 0 && !full; i++) {
-			char lq[300];
-			if (v[i].stored == v[i].github)
-				continue;
-			if (strchr(v[i].name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", v[i].name) < 0) {
-				unverified(x, IC_LABELS, repo, "label %s: a name GitHub's search cannot quote", v[i].name);
-				continue;
-			}
-			rc = label_months(x, repo, rid, &v[i], lq, v[i].github);
-			full = rc == 1;
-		}
-		rc = rc < 0 ? -1 : 0;
-		goto out;
-	}
-	single = calloc(n + 1, sizeof *single);
-	plain = calloc(n + 1, sizeof *plain);
-	if (single == NULL || plain == NULL)
-		goto oom;
-	/* labels on merged PRs: one search each; labels on none: together */
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].stored == 0 && plain_label(v[i].name))
-			plain[nplain++] = i;
-		else
-			single[nsingle++] = i;
-	}
-	for (size_t g = 0; g < nplain && rc >= 0 && !full;) {
-		char lq[SEARCH_Q_MAX + 1] = "", q[600];
-		size_t g0 = g, l = 0;
-		long long total;
-		int sc;
-		/* as many as fit in one query */
-		for (; g < nplain; g++) {
-			size_t add = strlen(v[plain[g]].name) + (l ? 1 : 0);
-			if (l + add >= sizeof lq)
-				break;
-			lq[l] = ',';
-			lb_strlcpy(lq + l + (l ? 1 : 0), v[plain[g]].name, sizeof lq - l - (l ? 1 : 0));
-			l += add;
-			if (search_query(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, q, sizeof q) < 0) {
-				l -= add;
-				lq[l] = '\0';
-				break;
-			}
-		}
-		if (g == g0) {	/* one name alone is too long for a query */
-			single[nsingle++] = plain[g++];
-			continue;
-		}
-		if (budget-- <= 0) {
-			unverified(x, IC_LABELS, repo, "%zu labels stored on no merged PR not verified: at most "
-			    "%d label searches per repository and check", nplain - g0, INTEGRITY_LABEL_SEARCHES);
-			complete = 0;
-			break;
-		}
-		sc = search_count(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
-		if (sc == -2) {
-			unverified(x, IC_LABELS, repo, "labels %s: GitHub answered without a complete count", lq);
-			complete = 0;
-			continue;
-		}
-		if (sc < 0) {
-			rc = -1;
-			break;
-		}
-		if (total != 0)	/* some of them are on merged PRs: each one alone */
-			for (size_t k = g0; k < g; k++)
-				single[nsingle++] = plain[k];
-		else
-			for (size_t k = g0; k < g; k++)
-				v[plain[k]].known = 1;	/* GitHub: 0 */
-	}
-	/* one search per label, in turn from the run's id on, so that labels
-	 * left for the budget come first in a later check */
-	for (size_t k = 0; k < nsingle && rc >= 0 && !full; k++) {
-		struct lab *l = &v[single[(k + (size_t)(x->res->run_id % (nsingle ? nsingle : 1))) % nsingle]];
-		char lq[300];
-		long long total;
-		int sc;
-		if (budget <= 0) {
-			unverified(x, IC_LABELS, repo, "%zu labels not verified: at most %d label searches per "
-			    "repository and check (later checks take them first)", nsingle - k,
-			    INTEGRITY_LABEL_SEARCHES);
-			complete = 0;
-			break;
-		}
-		if (strchr(l->name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", l->name) < 0) {
-			unverified(x, IC_LABELS, repo, "label %s: a name GitHub's search cannot quote", l->name);
-			complete = 0;
-			continue;
-		}
-		budget--;
-		sc = search_count(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
-		if (sc == -2) {
-			unverified(x, IC_LABELS, repo, "label %s: GitHub could not count it (query too long "
-			    "or incomplete results)", l->name);
-			complete = 0;
-			continue;
-		}
-		if (sc < 0) {
-			rc = -1;
-			break;
-		}
-		l->github = total;
-		l->known = 1;
-		if (total != l->stored) {
-			int lr = label_months(x, repo, rid, l, lq, total);
-			if (lr < 0)
-				rc = -1;
-			full = lr == 1;
-		}
-	}
-	/* every count verified at this page of PRs: the next check may believe
-	 * them while GitHub answers 304 (else the mark goes) */
-	for (size_t i = 0; i < n; i++)
-		complete &= v[i].known;
-	if (rc == 0) {
-		struct buf t = BUF_INIT;
-		int ok = x->counts_complete && complete && !full && x->page_etag[0];
-		for (size_t i = 0; ok && i < n; i++) {
-			buf_clean(&t, v[i].name);
-			buf_printf(&t, "\t%lld\n", v[i].github);
-		}
-		if (ok ? db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
-		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), items = VALUES(items), "
-		    "fetched_at = VALUES(fetched_at)", "sss", mkey, x->page_etag, t.data ? t.data : "") < 0 :
-		    db_exec(x->db, "DELETE FROM integrity_pages WHERE repo = ?", "s", mkey) < 0) {
-			note_error(x, "labels: %s", db_error(x->db));
-			rc = -1;
-		}
-		buf_free(&t);
-	}
-	goto out;
-oom:
-	note_error(x, "out of memory");
-	rc = -1;
-out:
-	free(single);
-	free(plain);
-	free(v);
+	rc = labels_gather(x, &ls, names.data) < 0 ? -2 : labels_compare(x, &ls, all304, mkey);
+	if (rc == -2)
+		note_error(x, "out of memory");
+	free(ls.v);
 	buf_free(&names);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 /* -------------------------------------------------------- referential */
