@@ -172,3 +172,22 @@ lb_parse_ll(const char *s, long long min, long long max, long long *out)
 	*out = v;
 	return 0;
 }
+
+int
+lb_grow(void *pp, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	void *old, *nv;
+	size_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : first;
+	if (nc <= *cap || nc > SIZE_MAX / elem)
+		return -1;
+	memcpy(&old, pp, sizeof old);
+	if ((nv = realloc(old, nc * elem)) == NULL)
+		return -1;
+	memcpy(pp, &nv, sizeof nv);
+	*cap = nc;
+	return 0;
+}

@@ -252,14 +252,8 @@ add_delta(struct ictx *x, int field, int month, int d, const char *label)
 {
 	if (month < 0)
 		return 0;
-	if (x->ndeltas == x->capdeltas) {
-		size_t nc = x->capdeltas ? x->capdeltas * 2 : 64;
-		struct delta *n = realloc(x->deltas, nc * sizeof *n);
-		if (n == NULL)
-			return -1;
-		x->deltas = n;
-		x->capdeltas = nc;
-	}
+	if (lb_grow(&x->deltas, &x->capdeltas, x->ndeltas, sizeof *x->deltas, 64) < 0)
+		return -1;
 	x->deltas[x->ndeltas].field = field;
 	x->deltas[x->ndeltas].month = month;
 	x->deltas[x->ndeltas].d = d;
@@ -1537,14 +1531,8 @@ lab_add(struct lab **v, size_t *n, size_t *cap, const char *name, long long stor
 		l->stored += stored;
 		return 0;
 	}
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 32;
-		struct lab *nv = realloc(*v, nc * sizeof *nv);
-		if (nv == NULL)
-			return -1;
-		*v = nv;
-		*cap = nc;
-	}
+	if (lb_grow(v, cap, *n, sizeof **v, 32) < 0)
+		return -1;
 	lb_strlcpy((*v)[*n].name, name, sizeof (*v)[*n].name);
 	(*v)[*n].stored = stored;
 	(*v)[*n].github = 0;
@@ -2045,16 +2033,10 @@ team_members(struct ictx *x, const char *org, unsigned long long team, const cha
 	}
 	p = t.data;
 	while ((line = next_line(&p)) != NULL) {
-		if (ngh == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			unsigned long long *n = realloc(gh, nc * sizeof *n);
-			if (n == NULL) {
-				note_error(x, "out of memory");
-				rc = -1;
-				goto out;
-			}
-			gh = n;
-			cap = nc;
+		if (lb_grow(&gh, &cap, ngh, sizeof *gh, 64) < 0) {
+			note_error(x, "out of memory");
+			rc = -1;
+			goto out;
 		}
 		gh[ngh++] = strtoull(line, NULL, 10);
 	}
@@ -2290,14 +2272,8 @@ attempt_add(json_val d, const char *since, struct attempt **v, size_t *n, size_t
 
 	if (guid == NULL || !ingest_valid_id(guid))
 		return 0;
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 128;
-		struct attempt *nv = realloc(*v, nc * sizeof *nv);
-		if (nv == NULL)
-			return -1;
-		*v = nv;
-		*cap = nc;
-	}
+	if (lb_grow(v, cap, *n, sizeof **v, 128) < 0)
+		return -1;
 	a = &(*v)[*n];
 	memset(a, 0, sizeof *a);
 	lb_strlcpy(a->guid, guid, sizeof a->guid);
@@ -2545,15 +2521,6 @@ spool_check(struct ictx *x)
 
 /* ---------------------------------------------------------------- run */
 
-static double
-now_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Runs older than 30 days go; this one is recorded (res->run_id). 0, or
  * -1 with res->error. */
 static int
@@ -2588,6 +2555,15 @@ run_finish(struct db *db, struct integrity_result *res, int partial)
 		return -1;
 	}
 	return 0;
+}
+
+static double
+now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The checks of one tracked repository, in order: freshness (its deltas
@@ -2842,15 +2818,9 @@ month_item(struct job_ctx *s, const char *repo, json_val it, struct seen *seen,
 
 	if (num <= 0 || store_time(upd, gu, sizeof gu) < 0)
 		return JOB_OK;
-	if (seen->n == seen->cap) {
-		size_t nc = seen->cap ? seen->cap * 2 : 128;
-		long *n = realloc(seen->v, nc * sizeof *n);
-		if (n == NULL) {
-			lb_snprintf(s->err, sizeof s->err, "out of memory");
-			return JOB_ERETRY;
-		}
-		seen->v = n;
-		seen->cap = nc;
+	if (lb_grow(&seen->v, &seen->cap, seen->n, sizeof *seen->v, 128) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "out of memory");
+		return JOB_ERETRY;
 	}
 	seen->v[seen->n++] = (long)num;
 	if (db_query(s->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), p.merged, "

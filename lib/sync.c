@@ -161,8 +161,6 @@ pages_free(struct pages *p)
 	for (size_t i = 0; i < p->n; i++)
 		json_free(p->v[i]);
 	free(p->v);
-	p->v = NULL;
-	p->n = 0;
 }
 
 /* GET first (page 1 with etag) and every next page into out, counting them
@@ -246,14 +244,8 @@ struct members_txn {
 static int
 remember_member(struct members_txn *t, unsigned long long id)
 {
-	if (t->nids == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 64;
-		unsigned long long *n = realloc(t->ids, nc * sizeof *n);
-		if (n == NULL)
-			return -1;
-		t->ids = n;
-		t->cap = nc;
-	}
+	if (lb_grow(&t->ids, &t->cap, t->nids, sizeof *t->ids, 64) < 0)
+		return -1;
 	t->ids[t->nids++] = id;
 	return 0;
 }
