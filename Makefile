@@ -5,6 +5,7 @@
 #   make test       unit + end-to-end suites, then again under ASan/UBSan
 #   make bench      benchmarks (bench/), figures against an in-run baseline
 #   make fuzz       longer libFuzzer runs (a short one is part of make test)
+#   make check-length  no C function over 100 lines (scripts/check-length.allow)
 #   make SANITIZE=address,undefined BUILD=build-asan   sanitizer build
 #
 # Sources are found by directory, so a new file needs no Makefile edit:
@@ -49,7 +50,7 @@ PROGRAMS := $(BUILD)/lb-api.fcgi $(BUILD)/lb-hook.fcgi $(BUILD)/lb-syncd $(BUILD
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 HELPERS  := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELP_SRC))
 
-.PHONY: all clean run test test-unit bench fuzz deps install uninstall check-banned
+.PHONY: all clean run test test-unit bench fuzz deps install uninstall check-banned check-length
 all: $(PROGRAMS) $(HELPERS)
 
 $(BUILD)/obj/%.o: %.c
@@ -103,6 +104,10 @@ fuzz:
 check-banned:
 	@! grep -nE '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok)\s*\(' lib/*.[ch] cgi-bin/*/*.c bin/*/*.c || \
 	  { echo "banned function used (see docs/ARCHITECTURE.md)"; exit 1; }
+
+# no function over 100 lines but those scripts/check-length.allow names
+check-length:
+	@scripts/check-length
 
 # ---------------------------------------------------------------------------
 # make install PREFIX=/usr/local DESTDIR=   (docs/OPERATIONS.md "Install")

@@ -55,7 +55,7 @@ buf_putc(struct buf *b, char c)
 	return buf_append(b, &c, 1);
 }
 
-int
+static int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;
@@ -170,5 +170,24 @@ lb_parse_ll(const char *s, long long min, long long max, long long *out)
 	if (errno || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+int
+lb_grow(void *pp, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	void *old, *nv;
+	size_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : first;
+	if (nc <= *cap || nc > SIZE_MAX / elem)
+		return -1;
+	memcpy(&old, pp, sizeof old);
+	if ((nv = realloc(old, nc * elem)) == NULL)
+		return -1;
+	memcpy(pp, &nv, sizeof nv);
+	*cap = nc;
 	return 0;
 }

@@ -31,7 +31,6 @@ int  buf_puts(struct buf *b, const char *s);
 int  buf_putc(struct buf *b, char c);
 int  buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int  buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Reserve room for n more bytes; returns -1 past max. */
 int  buf_reserve(struct buf *b, size_t n);
 void buf_reset(struct buf *b);		/* len = 0, memory kept */
@@ -48,6 +47,10 @@ int    lb_snprintf(char *dst, size_t size, const char *fmt, ...)
 /* malloc'ed copy, or NULL when s is NULL or memory runs out. */
 char  *lb_strdup(const char *s);
 char  *lb_strndup(const char *s, size_t n);
+/* Room for element n of the array *pp (void **, elements of elem bytes,
+ * *cap of them): when n == *cap the capacity doubles (from first). 0, or
+ * -1 when memory runs out (*pp and *cap unchanged). */
+int    lb_grow(void *pp, size_t *cap, size_t n, size_t elem, size_t first);
 /* Parse a whole decimal integer in [min, max]; 0 on success, -1 otherwise. */
 int    lb_parse_ll(const char *s, long long min, long long max, long long *out);
 

@@ -347,6 +347,54 @@ trim(char *s)
 	return s;
 }
 
+/* "[name]" (s, trimmed) into section: 0, or -1 with err for a malformed
+ * header or a section the table does not know. */
+static int
+section_header(char *s, char *section, size_t seclen, const char *name, int lineno,
+    char *err, size_t errlen)
+{
+	char *close = strchr(s, ']');
+	size_t i;
+
+	if (close == NULL || *trim(close + 1) != '\0' || (size_t)(close - s - 1) >= seclen) {
+		lb_snprintf(err, errlen, "%s:%d: bad section header '%s'", name, lineno, s);
+		return -1;
+	}
+	*close = '\0';
+	lb_strlcpy(section, trim(s + 1), seclen);
+	for (i = 0; i < NENTRIES; i++)
+		if (strcmp(table[i].section, section) == 0)
+			break;
+	if (i == NENTRIES) {
+		lb_snprintf(err, errlen, "%s:%d: unknown section [%s]", name, lineno, section);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the last line: the GitHub credentials agree, defaults of keys not
+ * given (avatar_hosts), every required key given. 0, or -1 with err. */
+static int
+complete(struct conf *c, const unsigned char *seen, const char *name, char *err, size_t errlen)
+{
+	if (check_github_auth(c) != NULL) {
+		lb_snprintf(err, errlen, "%s: [github] %s", name, check_github_auth(c));
+		return -1;
+	}
+	for (size_t i = 0; i < NENTRIES; i++)
+		if (table[i].off == O(avatar_hosts) && !seen[i] && avatar_defaults(c) < 0) {
+			lb_snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
+		}
+	for (size_t i = 0; i < NENTRIES; i++)
+		if (table[i].required && !seen[i]) {
+			lb_snprintf(err, errlen, "%s: [%s] %s: required key missing", name,
+			    table[i].section, table[i].key);
+			return -1;
+		}
+	return 0;
+}
+
 int
 conf_parse(struct conf *c, const char *name, const char *text, size_t len,
     char *err, size_t errlen)
@@ -382,22 +430,8 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 		if (*s == '\0' || *s == ';' || *s == '#')
 			continue;
 		if (*s == '[') {
-			char *close = strchr(s, ']');
-			if (close == NULL || *trim(close + 1) != '\0' ||
-			    (size_t)(close - s - 1) >= sizeof section) {
-				lb_snprintf(err, errlen, "%s:%d: bad section header '%s'", name, lineno, s);
+			if (section_header(s, section, sizeof section, name, lineno, err, errlen) < 0)
 				goto fail;
-			}
-			*close = '\0';
-			lb_strlcpy(section, trim(s + 1), sizeof section);
-			size_t i;
-			for (i = 0; i < NENTRIES; i++)
-				if (strcmp(table[i].section, section) == 0)
-					break;
-			if (i == NENTRIES) {
-				lb_snprintf(err, errlen, "%s:%d: unknown section [%s]", name, lineno, section);
-				goto fail;
-			}
 			continue;
 		}
 		eq = strchr(s, '=');
@@ -449,21 +483,8 @@ conf_parse(struct conf *c, const char *name, const char *text, size_t len,
 			goto fail;
 		}
 	}
-	if (check_github_auth(c) != NULL) {
-		lb_snprintf(err, errlen, "%s: [github] %s", name, check_github_auth(c));
+	if (complete(c, seen, name, err, errlen) < 0)
 		goto fail;
-	}
-	for (size_t i = 0; i < NENTRIES; i++)
-		if (table[i].off == O(avatar_hosts) && !seen[i] && avatar_defaults(c) < 0) {
-			lb_snprintf(err, errlen, "%s: out of memory", name);
-			goto fail;
-		}
-	for (size_t i = 0; i < NENTRIES; i++)
-		if (table[i].required && !seen[i]) {
-			lb_snprintf(err, errlen, "%s: [%s] %s: required key missing", name,
-			    table[i].section, table[i].key);
-			goto fail;
-		}
 	return 0;
 fail:
 	conf_free(c);

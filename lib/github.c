@@ -61,6 +61,44 @@ gh_backoff(int n, double base)
 }
 
 int
+gh_split_repo(const char *repo, char *owner, size_t olen, char *name, size_t nlen)
+{
+	const char *slash = repo ? strchr(repo, '/') : NULL;
+	size_t ol;
+
+	if (slash == NULL || slash == repo || slash[1] == '\0' || strchr(slash + 1, '/'))
+		return -1;
+	ol = (size_t)(slash - repo);
+	if (ol + 1 > olen || strlen(slash + 1) + 1 > nlen || ol > 100 || strlen(slash + 1) > 100)
+		return -1;
+	memcpy(owner, repo, ol);
+	owner[ol] = '\0';
+	lb_strlcpy(name, slash + 1, nlen);
+	for (const char *p = repo; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == '%')
+			return -1;
+	return 0;
+}
+
+int
+gh_ready(const struct conf *c, const char *work, char *why, size_t whylen)
+{
+	if (!conf_github_auth(c)) {
+		lb_snprintf(why, whylen, "[github] token (or app_id + app_private_key_file) is not set");
+		return 0;
+	}
+	if (strcmp(work, "teams") == 0 && (c->partner_org == NULL || *c->partner_org == '\0')) {
+		lb_snprintf(why, whylen, "[github] partner_org is not set");
+		return 0;
+	}
+	if (strcmp(work, "prs") == 0 && c->repositories.n == 0) {
+		lb_snprintf(why, whylen, "[github] repositories is empty");
+		return 0;
+	}
+	return 1;
+}
+
+int
 gh_escape(const char *s, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -386,6 +424,9 @@ url_allowed(const struct gh *g, const char *url)
 	return strncmp(url, g->api_url, n) == 0 && (url[n] == '/' || url[n] == '?');
 }
 
+static int gh_request(struct gh *g, const char *method, const char *url, const char *etag,
+    const char *body, struct gh_resp *r, char *err, size_t errlen);
+
 int
 gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
     char *err, size_t errlen)
@@ -532,37 +573,193 @@ auth_header(struct gh *g, const char *full, char *hdr, size_t hdrlen, int *jwt, 
 	return lb_snprintf(hdr, hdrlen, "Authorization: Bearer %s", tok) < 0 ? GH_EINVAL : GH_OK;
 }
 
-int
-gh_request(struct gh *g, const char *method, const char *url, const char *etag,
-    const char *body, struct gh_resp *r, char *err, size_t errlen)
+/* url (a path, or an absolute URL under api_url) as the URL to ask, into
+ * full; GH_OK, or GH_EINVAL with err. */
+static int
+full_url(struct gh *g, const char *url, char *full, size_t fulllen, char *err, size_t errlen)
 {
-	char full[GH_URL_MAX + 256], errbuf[CURL_ERROR_SIZE], auth[GH_APP_JWT_MAX + 64];
-	struct curl_slist *hl = NULL, *tmp;
-	struct buf inm = BUF_INIT;
-	struct hdrs h;
-	int retries = 0, rate_waits = 0, renewed = 0, jwt = 0, rc;
-	int post = strcmp(method, "POST") == 0;
-	CURL *c = g->curl;
-
-	if (url[0] == '/') {
-		if (lb_snprintf(full, sizeof full, "%s%s", g->api_url, url) < 0) {
-			lb_snprintf(err, errlen, "URL too long");
-			return GH_EINVAL;
-		}
-	} else if (url_allowed(g, url)) {
-		if (lb_snprintf(full, sizeof full, "%s", url) < 0) {
-			lb_snprintf(err, errlen, "URL too long");
-			return GH_EINVAL;
-		}
-	} else {
+	if (url[0] != '/' && !url_allowed(g, url)) {
 		lb_snprintf(err, errlen, "refusing URL outside api_url: %.200s", url);
+		return GH_EINVAL;
+	}
+	if (lb_snprintf(full, fulllen, "%s%s", url[0] == '/' ? g->api_url : "", url) < 0) {
+		lb_snprintf(err, errlen, "URL too long");
 		return GH_EINVAL;
 	}
 	if (strpbrk(full, " \r\n\t") != NULL) {
 		lb_snprintf(err, errlen, "refusing URL with blanks");
 		return GH_EINVAL;
 	}
+	return GH_OK;
+}
 
+/* One attempt's request headers into *hl (freed first): made anew each
+ * attempt, as an App's token may have been renewed. GH_OK or an error. */
+static int
+request_headers(struct gh *g, const char *full, const struct buf *inm, int json_body,
+    struct curl_slist **hl, int *jwt, char *err, size_t errlen)
+{
+	char auth[GH_APP_JWT_MAX + 64];
+	struct curl_slist *tmp;
+	int oom = 0, rc;
+
+	curl_easy_setopt(g->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(*hl);
+	*hl = NULL;
+	if ((rc = auth_header(g, full, auth, sizeof auth, jwt, err, errlen)) != GH_OK)
+		return rc;
+	const char *lines[] = { "Accept: application/vnd.github+json",
+	    "X-GitHub-Api-Version: 2022-11-28", auth[0] ? auth : NULL,
+	    inm->len ? inm->data : NULL, json_body ? "Content-Type: application/json" : NULL };
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		if (lines[i] == NULL)
+			continue;
+		if ((tmp = curl_slist_append(*hl, lines[i])) == NULL)
+			oom = 1;
+		else
+			*hl = tmp;
+	}
+	explicit_bzero(auth, sizeof auth);
+	if (oom) {
+		lb_snprintf(err, errlen, "out of memory");
+		return GH_EINVAL;
+	}
+	return GH_OK;
+}
+
+/* One attempt's transfer: r and h emptied, every curl option set. */
+static void
+request_setup(struct gh *g, const char *full, struct curl_slist *hl, const char *body, int post,
+    struct gh_resp *r, struct hdrs *h, char *errbuf)
+{
+	CURL *c = g->curl;
+
+	buf_reset(&r->body);
+	r->status = 0;
+	r->not_modified = 0;
+	r->etag[0] = r->next[0] = '\0';
+	r->last_page = 0;
+	memset(h, 0, sizeof *h);
+	h->r = r;
+	h->remaining = -1;
+	h->retry_after = -1;
+	errbuf[0] = '\0';
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, g->user_agent);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, g->timeout);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	if (post) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	}
+}
+
+/* Before an attempt: the primary limit (the last answer said nothing is
+ * left) is waited for, a stop is obeyed. GH_OK or why not. */
+static int
+before_attempt(struct gh *g, char *err, size_t errlen)
+{
+	int rc;
+
+	if (g->rate_remaining == 0) {
+		time_t now = g->now();
+		double wait = g->rate_reset > now ? (double)(g->rate_reset - now + 1) : 0;
+		if ((rc = wait_for(g, wait, "rate limit exhausted", err, errlen)) != GH_OK)
+			return rc;
+		g->rate_remaining = -1;
+	}
+	if (g->stop && *g->stop) {
+		lb_snprintf(err, errlen, "stopped");
+		return GH_ESTOP;
+	}
+	return GH_OK;
+}
+
+/* A 403/429 that is a rate limit: the seconds to wait and why; 0 when the
+ * answer is no rate limit. */
+static int
+rate_limited(struct gh *g, long status, const struct hdrs *h, double *wait, const char **why)
+{
+	if ((status != 403 && status != 429) ||
+	    (h->retry_after < 0 && h->remaining != 0 && status != 429))
+		return 0;
+	*why = "secondary rate limit";
+	if (h->retry_after >= 0)
+		*wait = (double)h->retry_after;
+	else if (h->remaining == 0) {
+		time_t now = g->now();
+		*why = "rate limit exhausted";
+		*wait = h->reset > now ? (double)(h->reset - now + 1) : 1;
+	} else
+		*wait = 60;
+	return 1;
+}
+
+/* After a network or server error (what): GH_OK after the backoff of retry
+ * number ++*retries, GH_ENET when retries ran out (err), or what the wait
+ * returned. */
+static int
+retry_wait(struct gh *g, int *retries, const char *method, const char *full, const char *what,
+    const char *why, char *err, size_t errlen)
+{
+	if (++*retries > GH_RETRIES) {
+		lb_snprintf(err, errlen, "%s %.300s: %s", method, full, what);
+		return GH_ENET;
+	}
+	log_warn("github: %s %.300s: %s (retry %d)", method, full, what, *retries);
+	return wait_for(g, gh_backoff(*retries, g->backoff_base), why, err, errlen);
+}
+
+/* A 304 or 2xx answer: GH_OK, or GH_EINVAL for a malformed Link header. */
+static int
+answered(struct gh *g, struct gh_resp *r, const struct hdrs *h, const char *method,
+    const char *full, char *err, size_t errlen)
+{
+	if (r->status == 304) {
+		r->not_modified = 1;
+		g->not_modified++;
+		return GH_OK;
+	}
+	if (h->link_bad) {
+		lb_snprintf(err, errlen, "%s %.300s: malformed Link header", method, full);
+		return GH_EINVAL;
+	}
+	return GH_OK;
+}
+
+/* One request with the limits and retries of github.h. */
+static int
+gh_request(struct gh *g, const char *method, const char *url, const char *etag,
+    const char *body, struct gh_resp *r, char *err, size_t errlen)
+{
+	char full[GH_URL_MAX + 256], errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *hl = NULL;
+	struct buf inm = BUF_INIT;
+	struct hdrs h;
+	int retries = 0, rate_waits = 0, renewed = 0, jwt = 0, rc;
+	int post = strcmp(method, "POST") == 0;
+	CURL *c = g->curl;
+
+	if ((rc = full_url(g, url, full, sizeof full, err, errlen)) != GH_OK)
+		return rc;
 	if (etag && *etag && strpbrk(etag, "\r\n") == NULL &&
 	    buf_printf(&inm, "If-None-Match: %s", etag) < 0) {
 		lb_snprintf(err, errlen, "out of memory");
@@ -573,86 +770,12 @@ gh_request(struct gh *g, const char *method, const char *url, const char *etag,
 		CURLcode cc;
 		long status = 0;
 		double wait;
+		const char *why;
 
-		/* headers anew each attempt: an App's token may have been renewed */
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-		curl_slist_free_all(hl);
-		hl = NULL;
-		if ((rc = auth_header(g, full, auth, sizeof auth, &jwt, err, errlen)) != GH_OK)
+		if ((rc = request_headers(g, full, &inm, post && body && *body, &hl, &jwt, err,
+		    errlen)) != GH_OK || (rc = before_attempt(g, err, errlen)) != GH_OK)
 			goto out;
-		{
-			const char *lines[] = { "Accept: application/vnd.github+json",
-			    "X-GitHub-Api-Version: 2022-11-28", auth[0] ? auth : NULL,
-			    inm.len ? inm.data : NULL,
-			    post && body && *body ? "Content-Type: application/json" : NULL };
-			int oom = 0;
-			for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-				if (lines[i] == NULL)
-					continue;
-				if ((tmp = curl_slist_append(hl, lines[i])) == NULL)
-					oom = 1;
-				else
-					hl = tmp;
-			}
-			explicit_bzero(auth, sizeof auth);
-			if (oom) {
-				lb_snprintf(err, errlen, "out of memory");
-				rc = GH_EINVAL;
-				goto out;
-			}
-		}
-
-		/* primary limit: the last answer said nothing is left */
-		if (g->rate_remaining == 0) {
-			time_t now = g->now();
-			wait = g->rate_reset > now ? (double)(g->rate_reset - now + 1) : 0;
-			if ((rc = wait_for(g, wait, "rate limit exhausted", err, errlen)) != GH_OK)
-				goto out;
-			g->rate_remaining = -1;
-		}
-		if (g->stop && *g->stop) {
-			lb_snprintf(err, errlen, "stopped");
-			rc = GH_ESTOP;
-			goto out;
-		}
-
-		buf_reset(&r->body);
-		r->status = 0;
-		r->not_modified = 0;
-		r->etag[0] = r->next[0] = '\0';
-		r->last_page = 0;
-		memset(&h, 0, sizeof h);
-		h.r = r;
-		h.remaining = -1;
-		h.retry_after = -1;
-		errbuf[0] = '\0';
-
-		curl_easy_reset(c);
-		curl_easy_setopt(c, CURLOPT_URL, full);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-		curl_easy_setopt(c, CURLOPT_USERAGENT, g->user_agent);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-		curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, g->timeout);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-		if (post) {
-			curl_easy_setopt(c, CURLOPT_POST, 1L);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
-			curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-		}
-
+		request_setup(g, full, hl, body, post, r, &h, errbuf);
 		g->requests++;
 		cc = curl_easy_perform(c);
 		if (h.remaining >= 0) {
@@ -665,45 +788,19 @@ gh_request(struct gh *g, const char *method, const char *url, const char *etag,
 			goto out;
 		}
 		if (cc != CURLE_OK) {
-			if (++retries > GH_RETRIES) {
-				lb_snprintf(err, errlen, "%s %.300s: %s", method, full, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-				rc = GH_ENET;
-				goto out;
-			}
-			log_warn("github: %s %.300s: %s (retry %d)", method, full, errbuf[0] ? errbuf : curl_easy_strerror(cc), retries);
-			if ((rc = wait_for(g, gh_backoff(retries, g->backoff_base), "network error", err, errlen)) != GH_OK)
+			if ((rc = retry_wait(g, &retries, method, full, errbuf[0] ? errbuf :
+			    curl_easy_strerror(cc), "network error", err, errlen)) != GH_OK)
 				goto out;
 			continue;
 		}
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		r->status = status;
 		g->bytes += r->body.len;
-		if (status == 304) {
-			r->not_modified = 1;
-			g->not_modified++;
-			rc = GH_OK;
+		if (status == 304 || (status >= 200 && status < 300)) {
+			rc = answered(g, r, &h, method, full, err, errlen);
 			goto out;
 		}
-		if (status >= 200 && status < 300) {
-			if (h.link_bad) {
-				lb_snprintf(err, errlen, "%s %.300s: malformed Link header", method, full);
-				rc = GH_EINVAL;
-				goto out;
-			}
-			rc = GH_OK;
-			goto out;
-		}
-		if ((status == 403 || status == 429) &&
-		    (h.retry_after >= 0 || h.remaining == 0 || status == 429)) {
-			const char *why = "secondary rate limit";
-			if (h.retry_after >= 0)
-				wait = (double)h.retry_after;
-			else if (h.remaining == 0) {
-				time_t now = g->now();
-				why = "rate limit exhausted";
-				wait = h.reset > now ? (double)(h.reset - now + 1) : 1;
-			} else
-				wait = 60;
+		if (rate_limited(g, status, &h, &wait, &why)) {
 			if (++rate_waits > RATE_WAITS_MAX) {
 				lb_snprintf(err, errlen, "%s %.300s: still rate limited after %d waits", method, full, RATE_WAITS_MAX);
 				rc = GH_ENET;
@@ -716,13 +813,10 @@ gh_request(struct gh *g, const char *method, const char *url, const char *etag,
 			continue;
 		}
 		if (status >= 500) {
-			if (++retries > GH_RETRIES) {
-				lb_snprintf(err, errlen, "%s %.300s: HTTP %ld", method, full, status);
-				rc = GH_ENET;
-				goto out;
-			}
-			log_warn("github: %s %.300s: HTTP %ld (retry %d)", method, full, status, retries);
-			if ((rc = wait_for(g, gh_backoff(retries, g->backoff_base), "server error", err, errlen)) != GH_OK)
+			char what[32];
+			lb_snprintf(what, sizeof what, "HTTP %ld", status);
+			if ((rc = retry_wait(g, &retries, method, full, what, "server error", err,
+			    errlen)) != GH_OK)
 				goto out;
 			continue;
 		}

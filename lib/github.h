@@ -57,6 +57,9 @@
 #define GH_RETRIES    5
 #define GH_URL_MAX    1024
 #define GH_ETAG_MAX   256
+/* Seconds a list sorted by updated_at is re-read below what was seen
+ * before (lib/sync's incremental walks, lib/integrity's freshness floor). */
+#define GH_UPDATED_OVERLAP 120
 
 enum { GH_OK = 0, GH_EHTTP = -1, GH_ENET = -2, GH_EWAIT = -3, GH_ESTOP = -4, GH_EINVAL = -5 };
 
@@ -115,8 +118,6 @@ int  gh_get(struct gh *g, const char *url, const char *etag, struct gh_resp *r,
 /* POST body (JSON, "" for none) to url, with gh_get()'s limits and retries. */
 int  gh_post(struct gh *g, const char *url, const char *body, struct gh_resp *r,
     char *err, size_t errlen);
-int  gh_request(struct gh *g, const char *method, const char *url, const char *etag,
-    const char *body, struct gh_resp *r, char *err, size_t errlen);
 
 /* ETag cache in table http_cache, keyed by the URL as given to gh_get().
  * get: 1 and etag filled when known, 0 when not, -1 on a database error. */
@@ -134,5 +135,12 @@ double gh_backoff(int n, double base);
 /* Percent-encode one path segment (owner, repo, slug) into out; -1 if it does
  * not fit. Unreserved characters pass through. */
 int  gh_escape(const char *s, char *out, size_t outlen);
+/* "owner/name" -> 0 and both parts (each at most 100 bytes, no blank, '?',
+ * '#' or '%'); -1 when malformed or a part does not fit. */
+int  gh_split_repo(const char *repo, char *owner, size_t olen, char *name, size_t nlen);
+/* 1 when GitHub may be called for work: "teams" (a token or an App, plus
+ * partner_org), "prs" (a token or an App, plus repositories) or "pr" (one
+ * PR, of any repository: a token or an App only); else 0 with why. */
+int  gh_ready(const struct conf *c, const char *work, char *why, size_t whylen);
 
 #endif

@@ -8,9 +8,10 @@
 #include <openssl/params.h>
 #include <string.h>
 
-/* OpenSSL 3's HMAC() looks the algorithm up by name on every call; the
- * lookup is done once per process here. */
-int
+/* HMAC-SHA256(key, data) into out: 0, or -1 (out zeroed) when OpenSSL
+ * cannot compute it. OpenSSL 3's HMAC() looks the algorithm up by name on
+ * every call; the lookup is done once per process here. */
+static int
 hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
     unsigned char out[32])
 {

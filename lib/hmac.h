@@ -2,8 +2,6 @@
  * hmac — GitHub webhook signatures (X-Hub-Signature-256).
  *
  * Contract:
- *  - hmac_sha256() computes HMAC-SHA256(key, data) into out (32 bytes):
- *    0, or -1 (out zeroed) when OpenSSL cannot compute it.
  *  - hmac_verify() checks a header value "sha256=<64 hex digits>" against
  *    the HMAC of the raw body under each secret of the list. Every secret is
  *    tried (no early exit, constant-time compares), so the time taken does
@@ -18,8 +16,6 @@
 
 struct conf_list;
 
-int  hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
-    unsigned char out[32]);
 int  hmac_verify(const struct conf_list *secrets, const char *header, const void *body,
     size_t len);
 /* "sha256=" + lowercase hex of the HMAC, into out (at least 72 bytes). */

@@ -17,7 +17,6 @@
 #include "log.h"
 #include "spool.h"
 #include "store.h"
-#include "sync.h"
 #include "utf8.h"
 
 #include <dirent.h>
@@ -180,7 +179,7 @@ repair_sync(struct ictx *x, const char *kind, const char *target, long number)
 
 	if (!x->repair)
 		return 0;
-	if (sync_queue(x->db, kind, target, number, full, &id, &existed) < 0) {
+	if (jobs_queue(x->db, kind, target, number, full, &id, &existed) < 0) {
 		note_error(x, "queueing sync %s: %s", kind, db_error(x->db));
 		return 0;
 	}
@@ -218,14 +217,8 @@ add_delta(struct ictx *x, int field, int month, int d, const char *label)
 {
 	if (month < 0)
 		return 0;
-	if (x->ndeltas == x->capdeltas) {
-		size_t nc = x->capdeltas ? x->capdeltas * 2 : 64;
-		struct delta *n = realloc(x->deltas, nc * sizeof *n);
-		if (n == NULL)
-			return -1;
-		x->deltas = n;
-		x->capdeltas = nc;
-	}
+	if (lb_grow(&x->deltas, &x->capdeltas, x->ndeltas, sizeof *x->deltas, 64) < 0)
+		return -1;
 	x->deltas[x->ndeltas].field = field;
 	x->deltas[x->ndeltas].month = month;
 	x->deltas[x->ndeltas].d = d;
@@ -264,7 +257,7 @@ repo_path(const char *repo, char *out, size_t outlen)
 {
 	char owner[128], name[128], eo[400], en[400];
 
-	if (sync_split_repo(repo, owner, sizeof owner, name, sizeof name) < 0 ||
+	if (gh_split_repo(repo, owner, sizeof owner, name, sizeof name) < 0 ||
 	    gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(name, en, sizeof en) < 0)
 		return -1;
 	return lb_snprintf(out, outlen, "/repos/%s/%s", eo, en);
@@ -639,7 +632,7 @@ walk_load(struct ictx *x, const char *repo, struct walk *w)
 	 * watermark; a webhook-only install has nothing to start from */
 	lb_snprintf(name, sizeof name, "prs:%s", repo);
 	if (db_query(x->db, &res, "SELECT DATE_FORMAT(watermark - INTERVAL ? SECOND, '%Y-%m-%d %H:%i:%s') "
-	    "FROM sync_state WHERE name = ? AND watermark IS NOT NULL", "is", (long long)SYNC_OVERLAP, name) < 0)
+	    "FROM sync_state WHERE name = ? AND watermark IS NOT NULL", "is", (long long)GH_UPDATED_OVERLAP, name) < 0)
 		return -1;
 	if (res->nrows == 1)
 		lb_strlcpy(w->floor, db_str(res, 0, 0), sizeof w->floor);
@@ -658,13 +651,61 @@ walk_store(struct ictx *x, const char *repo, const struct walk *w)
 	    "ON DUPLICATE KEY UPDATE items = VALUES(items), fetched_at = VALUES(fetched_at)", "ss", key, text);
 }
 
+/* Page 1 of the repo's PRs by updated desc (url), asked with the ETag kept
+ * in integrity_pages (on 304 the page kept there), into *items, *n; the
+ * page kept anew; *last when it is the only page. 0, or -1 (noted). */
+static int
+first_page(struct ictx *x, const char *repo, const char *url, struct gh_resp *r,
+    struct pitem **items, size_t *n, int *last)
+{
+	char etag[GH_ETAG_MAX] = "";
+	struct db_res *res = NULL;
+	json_val root = NULL;
+	int rc;
+
+	if (db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
+		note_error(x, "freshness: %s", db_error(x->db));
+		return -1;
+	}
+	if (res->nrows == 1 && db_get(res, 0, 0) && page_text_current(db_str(res, 0, 1)))
+		lb_strlcpy(etag, db_get(res, 0, 0), sizeof etag);
+	rc = get_json(x, url, etag[0] ? etag : NULL, r, &root);
+	if (rc == 0) {		/* 304: the page we kept is still GitHub's */
+		if (res->nrows != 1 || page_items_from_text(db_str(res, 0, 1), items, n) < 0) {
+			note_error(x, "freshness %s: 304 without a kept page", repo);
+			rc = -1;
+		}
+		*last = *n < PAGE_PRS;
+		x->page_304 = rc == 0;
+		lb_strlcpy(x->page_etag, etag, sizeof x->page_etag);
+	} else if (rc == 1) {
+		lb_strlcpy(x->page_etag, r->etag, sizeof x->page_etag);
+		struct buf t = BUF_INIT;
+		if (page_items_from_json(root, items, n) < 0) {
+			note_error(x, "freshness %s: expected a JSON array", repo);
+			rc = -1;
+		} else if (page_items_to_text(*items, *n, &t) < 0 ||
+		    db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), "
+		    "items = VALUES(items), fetched_at = VALUES(fetched_at)", "sss", repo,
+		    r->etag[0] ? r->etag : NULL, t.data ? t.data : "") < 0) {
+			note_error(x, "freshness %s: keeping the page: %s", repo, db_error(x->db));
+			rc = -1;
+		}
+		*last = r->next[0] == '\0';
+		buf_free(&t);
+		json_free(root);
+	}
+	db_res_free(res);
+	return rc < 0 ? -1 : 0;
+}
+
 static int
 freshness(struct ictx *x, const char *repo)
 {
-	char rp[900], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", reached[20] = "";
+	char rp[900], url[GH_URL_MAX], reached[20] = "";
 	struct pitem *items = NULL;
 	size_t n = 0, total = 0;
-	struct db_res *res = NULL;
 	struct idset seen = { NULL, 0, 0 };
 	struct walk w;
 	struct gh_resp r;
@@ -676,45 +717,15 @@ freshness(struct ictx *x, const char *repo)
 		note_error(x, "freshness: bad repository '%.200s'", repo);
 		return -1;
 	}
-	if (walk_load(x, repo, &w) < 0 ||
-	    db_query(x->db, &res, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", repo) < 0) {
+	if (walk_load(x, repo, &w) < 0) {
 		note_error(x, "freshness: %s", db_error(x->db));
 		return -1;
 	}
-	if (res->nrows == 1 && db_get(res, 0, 0) && page_text_current(db_str(res, 0, 1)))
-		lb_strlcpy(etag, db_get(res, 0, 0), sizeof etag);
 	gh_resp_init(&r);
-	rc = get_json(x, url, etag[0] ? etag : NULL, &r, &root);
-	if (rc == 0) {		/* 304: the page we kept is still GitHub's */
-		if (res->nrows != 1 || page_items_from_text(db_str(res, 0, 1), &items, &n) < 0) {
-			note_error(x, "freshness %s: 304 without a kept page", repo);
-			rc = -1;
-		}
-		last = n < PAGE_PRS;
-		x->page_304 = rc == 0;
-		lb_strlcpy(x->page_etag, etag, sizeof x->page_etag);
-	} else if (rc == 1) {
-		lb_strlcpy(x->page_etag, r.etag, sizeof x->page_etag);
-		struct buf t = BUF_INIT;
-		if (page_items_from_json(root, &items, &n) < 0) {
-			note_error(x, "freshness %s: expected a JSON array", repo);
-			rc = -1;
-		} else if (page_items_to_text(items, n, &t) < 0 ||
-		    db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
-		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), "
-		    "items = VALUES(items), fetched_at = VALUES(fetched_at)", "sss", repo,
-		    r.etag[0] ? r.etag : NULL, t.data ? t.data : "") < 0) {
-			note_error(x, "freshness %s: keeping the page: %s", repo, db_error(x->db));
-			rc = -1;
-		}
-		last = r.next[0] == '\0';
-		buf_free(&t);
-		json_free(root);
-	}
-	db_res_free(res);
-	res = NULL;
-	if (rc < 0)
+	if (first_page(x, repo, url, &r, &items, &n, &last) < 0) {
+		rc = -1;
 		goto out;
+	}
 
 	/* page 1: the PRs changed last */
 	for (size_t i = 0; i < n; i++)
@@ -1103,30 +1114,12 @@ beliefs_store(struct ictx *x, const char *repo, int f, int lo, int hi, const lon
 	return rc;
 }
 
+/* The counts of every repository (x->counts), in one scan of the table:
+ * the first repo pays it; x->repo_ids names the repository ids. 0, or -1
+ * (noted). */
 static int
-reconciliation(struct ictx *x, const char *repo)
+counts_load(struct ictx *x)
 {
-	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, rc = 0, full = 0, first = -1;
-	char since[NFIELDS][20], full_det[600] = "", why_full[64] = "";
-	long long *cnt[NFIELDS] = { 0 }, *prefix[NFIELDS] = { 0 }, *prev[NFIELDS] = { 0 };
-	struct db_res *res;
-	int oom = 0, incomplete = 0;
-
-	x->repo_start = hi;
-	x->repo_full = 0;
-	for (int f = 0; f < NFIELDS; f++) {
-		cnt[f] = calloc((size_t)span, sizeof (long long));
-		prev[f] = calloc((size_t)span, sizeof (long long));
-		prefix[f] = calloc((size_t)span + 1, sizeof (long long));
-		oom |= !cnt[f] || !prev[f] || !prefix[f];
-	}
-	if (oom) {
-		note_error(x, "out of memory");
-		rc = -1;
-		goto out;
-	}
-	/* the counts of every repository, in one scan of the table (the first
-	 * repo pays it); rows of the repository ids named repo */
 	if (x->counts == NULL && (db_query(x->db, &x->counts, "SELECT repo_id, "
 	    "YEAR(created_at) * 12 + MONTH(created_at) - 1, "
 	    "IF(merged = 1 AND merged_at IS NOT NULL, YEAR(merged_at) * 12 + MONTH(merged_at) - 1, -1), "
@@ -1137,31 +1130,43 @@ reconciliation(struct ictx *x, const char *repo)
 		note_error(x, "reconciliation: %s", db_error(x->db));
 		db_res_free(x->counts);
 		x->counts = NULL;
-		rc = -1;
-		goto out;
+		return -1;
 	}
-	if (beliefs_load(x, repo, lo, hi, prev, since) < 0) {
-		rc = -1;
-		goto out;
+	return 0;
+}
+
+/* GitHub unchanged (page 1 of the PRs by updated time answered 304) since a
+ * check verified every count at this very page: GitHub's counts are what
+ * that check believed, no search needed (x->counts_unchanged, with the
+ * label beliefs). 0, or -1 (noted). */
+static int
+counts_verified(struct ictx *x, const char *repo)
+{
+	struct db_res *mk;
+	char key[400];
+
+	if (!x->page_304)
+		return 0;
+	lb_snprintf(key, sizeof key, "verified:%s", repo);
+	if (db_query(x->db, &mk, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", key) < 0) {
+		note_error(x, "reconciliation: %s", db_error(x->db));
+		return -1;
 	}
-	/* GitHub unchanged (page 1 of the PRs by updated time answered 304)
-	 * since a check verified every count at this very page: GitHub's
-	 * counts are what that check believed; no search needed */
-	if (x->page_304) {
-		struct db_res *mk;
-		char key[400];
-		lb_snprintf(key, sizeof key, "verified:%s", repo);
-		if (db_query(x->db, &mk, "SELECT etag, items FROM integrity_pages WHERE repo = ?", "s", key) < 0) {
-			note_error(x, "reconciliation: %s", db_error(x->db));
-			rc = -1;
-			goto out;
-		}
-		if (mk->nrows == 1 && db_get(mk, 0, 0) && strcmp(db_str(mk, 0, 0), x->page_etag) == 0 &&
-		    (x->label_beliefs = lb_strndup(db_str(mk, 0, 1), strlen(db_str(mk, 0, 1)))) != NULL)
-			x->counts_unchanged = 1;
-		db_res_free(mk);
-	}
-	res = x->counts;
+	if (mk->nrows == 1 && db_get(mk, 0, 0) && strcmp(db_str(mk, 0, 0), x->page_etag) == 0 &&
+	    (x->label_beliefs = lb_strndup(db_str(mk, 0, 1), strlen(db_str(mk, 0, 1)))) != NULL)
+		x->counts_unchanged = 1;
+	db_res_free(mk);
+	return 0;
+}
+
+/* The repo's stored counts per field and month lo..hi (the months outside
+ * at the ends), corrected by what freshness found. */
+static void
+stored_counts(struct ictx *x, const char *repo, int lo, int hi, long long *cnt[NFIELDS])
+{
+	const struct db_res *res = x->counts;
+	int span = hi - lo + 1;
+
 	for (size_t i = 0; i < res->nrows; i++) {
 		long long n = db_getll(res, i, 4, 0);
 		const char *rid = db_str(res, i, 0);
@@ -1183,67 +1188,128 @@ reconciliation(struct ictx *x, const char *repo)
 		if (d->field < NFIELDS)
 			cnt[d->field][m - lo] += d->d;
 	}
+}
+
+/* GitHub unchanged: each month of r's field whose stored count differs
+ * from what GitHub was believed to have (prev) is a finding; the beliefs
+ * are kept. 0, or -1. */
+static int
+beliefs_compare(struct ictx *x, struct recon *r, long long *prev)
+{
+	int span = r->hi - r->lo + 1, rc = 0;
+
+	for (int i = 0; i < span && rc == 0; i++)
+		if (r->cnt[i] != prev[i] && month_finding(x, r, r->lo + i, prev[i], r->cnt[i]) < 0)
+			rc = -1;
+	for (int i = 0; r->field == 0 && i < span; i++)
+		if (prev[i] != 0 || r->cnt[i] != 0) {
+			x->repo_start = r->lo + i;
+			break;
+		}
+	if (rc == 0 && beliefs_store(x, r->repo, r->field, r->lo, r->hi, r->cnt, prev) < 0)
+		rc = -1;
+	return rc;
+}
+
+#define NARROW_NO_TOTAL 3	/* field_narrow(): GitHub's total was incomplete */
+
+/* r's field against GitHub: its total (*total, the stored one *stored),
+ * then, when they differ and no full resync is queued yet (full), the
+ * months that differ narrowed down: probes of the likely months first
+ * (prev: the counts believed at the last check, since its time; NULL when
+ * none), then bisection from the oldest month either side has. *first is
+ * GitHub's oldest created month (field created). Returns 0 (every month
+ * that differs found), 1 (a full resync is the repair: why_full says why),
+ * 2 (incomplete answers while narrowing), NARROW_NO_TOTAL, or -1. */
+static int
+field_narrow(struct ictx *x, struct recon *r, long long *prev, const char *since, int full,
+    int *first, long long *total, long long *stored, char *why_full, size_t wlen)
+{
+	int span = r->hi - r->lo + 1, start = r->hi, b = 0, order[PROBE_MAX], np, sc;
+
+	for (int i = 0; i < span; i++)
+		if (r->cnt[i] != 0) {
+			start = r->lo + i;
+			break;
+		}
+	sc = search_count(x, r->repo, r->field, NULL, r->lo, r->hi, total, r->field == 0 ? first : NULL);
+	if (sc == -2)
+		return NARROW_NO_TOTAL;
+	if (sc < 0)
+		return -1;
+	/* bisect from the oldest month either side has: a PR is merged or
+	 * closed after it was created, so GitHub's oldest created PR bounds
+	 * every field; the months before hold nothing on either side */
+	if (*first >= r->lo && *first < start)
+		start = *first;
+	if (*first < r->lo && *total > 0)
+		start = r->lo;
+	if (r->field == 0)
+		x->repo_start = start;
+	*stored = r->prefix[span];
+	if (full) {	/* a full resync is queued already: totals only */
+		if (*stored != *total)
+			b = 1;
+	} else if (*stored == 0 && *total > 0) {
+		/* nothing stored (never synced): resynced in full */
+		b = 1;
+		lb_strlcpy(why_full, "nothing stored", wlen);
+	} else if (*stored != *total) {
+		np = probe_order(x, r, prev, since, start, *total - *stored, order);
+		for (int k = 0; k < np && b == 0 && stored_sum(r, start, r->hi) != *total; k++)
+			b = probe(x, r, order[k]);
+		if (b == 0)
+			b = bisect(x, r, start, r->hi, *total);
+		if (b == 1)
+			lb_strlcpy(why_full, "too many months differ", wlen);
+	}
+	return b;
+}
+
+static int
+reconciliation(struct ictx *x, const char *repo)
+{
+	int lo = INTEGRITY_FIRST_MONTH, hi = x->hi, span = hi - lo + 1, rc = 0, full = 0, first = -1;
+	char since[NFIELDS][20], full_det[600] = "", why_full[64] = "";
+	long long *cnt[NFIELDS] = { 0 }, *prefix[NFIELDS] = { 0 }, *prev[NFIELDS] = { 0 };
+	int oom = 0, incomplete = 0;
+
+	x->repo_start = hi;
+	x->repo_full = 0;
+	for (int f = 0; f < NFIELDS; f++) {
+		cnt[f] = calloc((size_t)span, sizeof (long long));
+		prev[f] = calloc((size_t)span, sizeof (long long));
+		prefix[f] = calloc((size_t)span + 1, sizeof (long long));
+		oom |= !cnt[f] || !prev[f] || !prefix[f];
+	}
+	if (oom) {
+		note_error(x, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	if (counts_load(x) < 0 || beliefs_load(x, repo, lo, hi, prev, since) < 0 ||
+	    counts_verified(x, repo) < 0) {
+		rc = -1;
+		goto out;
+	}
+	stored_counts(x, repo, lo, hi, cnt);
 	for (int f = 0; f < NFIELDS; f++) {
 		struct recon r = { repo, f, NULL, NULL, lo, hi, cnt[f], prefix[f], BISECT_SEARCHES };
 		long long total, stored;
-		int start = hi, b = 0, order[PROBE_MAX], np, sc;
+		int b;
 		prefix_sums(&r);
 		if (x->counts_unchanged) {	/* GitHub's counts: the beliefs */
-			for (int i = 0; i < span && rc == 0; i++)
-				if (cnt[f][i] != prev[f][i] && month_finding(x, &r, lo + i, prev[f][i], cnt[f][i]) < 0)
-					rc = -1;
-			for (int i = 0; f == 0 && i < span; i++)
-				if (prev[0][i] != 0 || cnt[0][i] != 0) {
-					x->repo_start = lo + i;
-					break;
-				}
-			if (rc == 0 && beliefs_store(x, repo, f, lo, hi, cnt[f], prev[f]) < 0)
+			if (rc == 0 && beliefs_compare(x, &r, prev[f]) < 0)
 				rc = -1;
 			continue;
 		}
-		for (int i = 0; i < span; i++)
-			if (cnt[f][i] != 0) {
-				start = lo + i;
-				break;
-			}
-		sc = search_count(x, repo, f, NULL, lo, hi, &total, f == 0 ? &first : NULL);
-		if (sc == -2) {
+		b = field_narrow(x, &r, since[f][0] ? prev[f] : NULL, since[f], full, &first, &total,
+		    &stored, why_full, sizeof why_full);
+		if (b == NARROW_NO_TOTAL) {
 			unverified(x, IC_RECONCILIATION, repo, "%s: GitHub answered without a complete count",
 			    field_names[f]);
 			incomplete = 1;
 			continue;
-		}
-		if (sc < 0) {
-			rc = -1;
-			break;
-		}
-		/* bisect from the oldest month either side has: a PR is merged
-		 * or closed after it was created, so GitHub's oldest created PR
-		 * bounds every field; the months before hold nothing on either
-		 * side */
-		if (first >= lo && first < start)
-			start = first;
-		if (first < lo && total > 0)
-			start = lo;
-		if (f == 0)
-			x->repo_start = start;
-		stored = prefix[f][span];
-		if (full) {	/* a full resync is queued already: totals only */
-			if (stored != total)
-				b = 1;
-		} else if (stored == 0 && total > 0) {
-			/* nothing stored (never synced): resynced in full */
-			b = 1;
-			lb_strlcpy(why_full, "nothing stored", sizeof why_full);
-		} else if (stored != total) {
-			np = probe_order(x, &r, since[f][0] ? prev[f] : NULL, since[f], start, total - stored,
-			    order);
-			for (int k = 0; k < np && b == 0 && stored_sum(&r, start, hi) != total; k++)
-				b = probe(x, &r, order[k]);
-			if (b == 0)
-				b = bisect(x, &r, start, hi, total);
-			if (b == 1)
-				lb_strlcpy(why_full, "too many months differ", sizeof why_full);
 		}
 		if (b < 0) {
 			rc = -1;
@@ -1430,14 +1496,8 @@ lab_add(struct lab **v, size_t *n, size_t *cap, const char *name, long long stor
 		l->stored += stored;
 		return 0;
 	}
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 32;
-		struct lab *nv = realloc(*v, nc * sizeof *nv);
-		if (nv == NULL)
-			return -1;
-		*v = nv;
-		*cap = nc;
-	}
+	if (lb_grow(v, cap, *n, sizeof **v, 32) < 0)
+		return -1;
 	lb_strlcpy((*v)[*n].name, name, sizeof (*v)[*n].name);
 	(*v)[*n].stored = stored;
 	(*v)[*n].github = 0;
@@ -1514,16 +1574,239 @@ out:
 	return rc;
 }
 
+/* The labels of one repo's check: v[0..n) with the counts known so far,
+ * the searches left, whether every count was verified, whether a full
+ * resync was queued. */
+struct labels {
+	const char *repo, *rid;
+	struct lab *v;
+	size_t n, cap;
+	int budget, complete, full;
+};
+
+/* Every label GitHub lists (names, one a line), every label stored on
+ * merged PRs, and those freshness found: stored counts as they will be
+ * after its repairs. 0, or -1 out of memory. */
+static int
+labels_gather(struct ictx *x, struct labels *ls, char *names)
+{
+	char *p = names, *line;
+
+	while ((line = next_line(&p)) != NULL)
+		if (*line && lab_add(&ls->v, &ls->n, &ls->cap, line, 0) < 0)
+			return -1;
+	for (size_t i = 0; i < x->label_counts->nrows; i++)
+		if (strcmp(db_str(x->label_counts, i, 0), ls->rid) == 0 &&
+		    lab_add(&ls->v, &ls->n, &ls->cap, db_str(x->label_counts, i, 1),
+		    db_getll(x->label_counts, i, 2, 0)) < 0)
+			return -1;
+	for (size_t i = 0; i < x->ndeltas; i++)
+		if (x->deltas[i].field == 3 &&
+		    lab_add(&ls->v, &ls->n, &ls->cap, x->deltas[i].label, x->deltas[i].d) < 0)
+			return -1;
+	return 0;
+}
+
+/* GitHub unchanged, labels too, since a check verified them all: its
+ * counts are that check's (x->label_beliefs); searches only where we
+ * moved. 0, -1 on an error, -2 out of memory. */
+static int
+labels_believed(struct ictx *x, struct labels *ls)
+{
+	char *p = x->label_beliefs, *line;
+	int rc = 0;
+
+	while ((line = next_line(&p)) != NULL) {
+		char *tab = strchr(line, '\t');
+		if (tab == NULL)
+			continue;
+		*tab = '\0';
+		if (lab_add(&ls->v, &ls->n, &ls->cap, line, 0) < 0)
+			return -2;
+		lab_find(ls->v, ls->n, line)->github = strtoll(tab + 1, NULL, 10);
+	}
+	for (size_t i = 0; i < ls->n && rc >= 0 && !ls->full; i++) {
+		struct lab *l = &ls->v[i];
+		char lq[300];
+		if (l->stored == l->github)
+			continue;
+		if (strchr(l->name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", l->name) < 0) {
+			unverified(x, IC_LABELS, ls->repo, "label %s: a name GitHub's search cannot quote", l->name);
+			continue;
+		}
+		rc = label_months(x, ls->repo, ls->rid, l, lq, l->github);
+		ls->full = rc == 1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/* The plain-named labels stored on no merged PR (plain), as many at once
+ * as fit in one search (must count 0); a group that counts more, and a
+ * name too long for a group, go to single. 0 or -1. */
+static int
+labels_plain(struct ictx *x, struct labels *ls, const size_t *plain, size_t nplain,
+    size_t *single, size_t *nsingle)
+{
+	for (size_t g = 0; g < nplain;) {
+		char lq[SEARCH_Q_MAX + 1] = "", q[600];
+		size_t g0 = g, l = 0;
+		long long total;
+		int sc;
+		/* as many as fit in one query */
+		for (; g < nplain; g++) {
+			size_t add = strlen(ls->v[plain[g]].name) + (l ? 1 : 0);
+			if (l + add >= sizeof lq)
+				break;
+			lq[l] = ',';
+			lb_strlcpy(lq + l + (l ? 1 : 0), ls->v[plain[g]].name, sizeof lq - l - (l ? 1 : 0));
+			l += add;
+			if (search_query(x, ls->repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, q, sizeof q) < 0) {
+				l -= add;
+				lq[l] = '\0';
+				break;
+			}
+		}
+		if (g == g0) {	/* one name alone is too long for a query */
+			single[(*nsingle)++] = plain[g++];
+			continue;
+		}
+		if (ls->budget-- <= 0) {
+			unverified(x, IC_LABELS, ls->repo, "%zu labels stored on no merged PR not verified: at most "
+			    "%d label searches per repository and check", nplain - g0, INTEGRITY_LABEL_SEARCHES);
+			ls->complete = 0;
+			break;
+		}
+		sc = search_count(x, ls->repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
+		if (sc == -2) {
+			unverified(x, IC_LABELS, ls->repo, "labels %s: GitHub answered without a complete count", lq);
+			ls->complete = 0;
+			continue;
+		}
+		if (sc < 0)
+			return -1;
+		for (size_t k = g0; k < g; k++)
+			if (total != 0)	/* some of them are on merged PRs: each one alone */
+				single[(*nsingle)++] = plain[k];
+			else
+				ls->v[plain[k]].known = 1;	/* GitHub: 0 */
+	}
+	return 0;
+}
+
+/* One search per label of single, in turn from the run's id on, so that
+ * labels left for the budget come first in a later check; a label that
+ * differs is narrowed to its months. 0 or -1. */
+static int
+labels_single(struct ictx *x, struct labels *ls, const size_t *single, size_t nsingle)
+{
+	for (size_t k = 0; k < nsingle && !ls->full; k++) {
+		struct lab *l = &ls->v[single[(k + (size_t)(x->res->run_id % (nsingle ? nsingle : 1))) % nsingle]];
+		char lq[300];
+		long long total;
+		int sc, lr;
+		if (ls->budget <= 0) {
+			unverified(x, IC_LABELS, ls->repo, "%zu labels not verified: at most %d label searches per "
+			    "repository and check (later checks take them first)", nsingle - k,
+			    INTEGRITY_LABEL_SEARCHES);
+			ls->complete = 0;
+			break;
+		}
+		if (strchr(l->name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", l->name) < 0) {
+			unverified(x, IC_LABELS, ls->repo, "label %s: a name GitHub's search cannot quote", l->name);
+			ls->complete = 0;
+			continue;
+		}
+		ls->budget--;
+		sc = search_count(x, ls->repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
+		if (sc == -2) {
+			unverified(x, IC_LABELS, ls->repo, "label %s: GitHub could not count it (query too long "
+			    "or incomplete results)", l->name);
+			ls->complete = 0;
+			continue;
+		}
+		if (sc < 0)
+			return -1;
+		l->github = total;
+		l->known = 1;
+		if (total == l->stored)
+			continue;
+		lr = label_months(x, ls->repo, ls->rid, l, lq, total);
+		ls->full = lr == 1;
+		if (lr < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Every count verified at this page of PRs: the next check may believe them
+ * while GitHub answers 304 (kept as mkey); else the mark goes. 0 or -1. */
+static int
+labels_mark(struct ictx *x, const struct labels *ls, const char *mkey)
+{
+	struct buf t = BUF_INIT;
+	int complete = ls->complete, ok, rc = 0;
+
+	for (size_t i = 0; i < ls->n; i++)
+		complete &= ls->v[i].known;
+	ok = x->counts_complete && complete && !ls->full && x->page_etag[0];
+	for (size_t i = 0; ok && i < ls->n; i++) {
+		buf_clean(&t, ls->v[i].name);
+		buf_printf(&t, "\t%lld\n", ls->v[i].github);
+	}
+	if (ok ? db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
+	    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), items = VALUES(items), "
+	    "fetched_at = VALUES(fetched_at)", "sss", mkey, x->page_etag, t.data ? t.data : "") < 0 :
+	    db_exec(x->db, "DELETE FROM integrity_pages WHERE repo = ?", "s", mkey) < 0) {
+		note_error(x, "labels: %s", db_error(x->db));
+		rc = -1;
+	}
+	buf_free(&t);
+	return rc;
+}
+
+/* The labels of merged PRs, searched one label at a time or in groups
+ * (labels_plain, labels_single) unless GitHub is unchanged
+ * (labels_believed). */
+static int
+labels_compare(struct ictx *x, struct labels *ls, int all304, const char *mkey)
+{
+	size_t *single = NULL, *plain = NULL, nsingle = 0, nplain = 0;
+	int rc;
+
+	if (x->counts_unchanged && all304)
+		return labels_believed(x, ls);
+	single = calloc(ls->n + 1, sizeof *single);
+	plain = calloc(ls->n + 1, sizeof *plain);
+	if (single == NULL || plain == NULL) {
+		free(single);
+		free(plain);
+		return -2;
+	}
+	/* labels on merged PRs: one search each; labels on none: together */
+	for (size_t i = 0; i < ls->n; i++) {
+		if (ls->v[i].stored == 0 && plain_label(ls->v[i].name))
+			plain[nplain++] = i;
+		else
+			single[nsingle++] = i;
+	}
+	rc = labels_plain(x, ls, plain, nplain, single, &nsingle);
+	if (rc == 0)
+		rc = labels_single(x, ls, single, nsingle);
+	if (rc == 0)
+		rc = labels_mark(x, ls, mkey);
+	free(single);
+	free(plain);
+	return rc;
+}
+
 static int
 labels_check(struct ictx *x, const char *repo, int resynced)
 {
-	char rp[900], url[GH_URL_MAX], key[400], rid[24] = "";
+	char rp[900], url[GH_URL_MAX], key[400], rid[24] = "", mkey[400];
 	struct buf names = BUF_INIT;
-	struct lab *v = NULL;
-	size_t n = 0, cap = 0, nplain = 0;
-	size_t *single = NULL, *plain = NULL, nsingle = 0;
-	int rc = 0, budget = INTEGRITY_LABEL_SEARCHES, full = 0, all304 = 0, complete = 1;
-	char *p, *line, mkey[400];
+	struct labels ls = { .repo = repo, .rid = rid, .budget = INTEGRITY_LABEL_SEARCHES,
+	    .complete = 1 };
+	int rc, all304 = 0;
 
 	for (size_t k = 0; x->repo_ids && k < x->repo_ids->nrows && !rid[0]; k++)
 		if (strcasecmp(db_str(x->repo_ids, k, 1), repo) == 0)
@@ -1554,175 +1837,12 @@ labels_check(struct ictx *x, const char *repo, int resynced)
 		buf_free(&names);
 		return -1;
 	}
-	/* every label GitHub lists, every label stored on merged PRs, and those
-	 * freshness found: stored counts as they will be after its repairs */
-	p = names.data;
-	while ((line = next_line(&p)) != NULL)
-		if (*line && lab_add(&v, &n, &cap, line, 0) < 0)
-			goto oom;
-	for (size_t i = 0; i < x->label_counts->nrows; i++)
-		if (strcmp(db_str(x->label_counts, i, 0), rid) == 0 &&
-		    lab_add(&v, &n, &cap, db_str(x->label_counts, i, 1), db_getll(x->label_counts, i, 2, 0)) < 0)
-			goto oom;
-	for (size_t i = 0; i < x->ndeltas; i++)
-		if (x->deltas[i].field == 3 && lab_add(&v, &n, &cap, x->deltas[i].label, x->deltas[i].d) < 0)
-			goto oom;
-	if (x->counts_unchanged && all304) {
-		/* GitHub unchanged, labels too, since a check verified them all:
-		 * its counts are that check's; searches only where we moved */
-		p = x->label_beliefs;
-		while ((line = next_line(&p)) != NULL) {
-			char *tab = strchr(line, '\t');
-			struct lab *l;
-			if (tab == NULL)
-				continue;
-			*tab = '\0';
-			if (lab_add(&v, &n, &cap, line, 0) < 0)
-				goto oom;
-			l = lab_find(v, n, line);
-			l->github = strtoll(tab + 1, NULL, 10);
-		}
-		for (size_t i = 0; i < n && rc >= 0 && !full; i++) {
-			char lq[300];
-			if (v[i].stored == v[i].github)
-				continue;
-			if (strchr(v[i].name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", v[i].name) < 0) {
-				unverified(x, IC_LABELS, repo, "label %s: a name GitHub's search cannot quote", v[i].name);
-				continue;
-			}
-			rc = label_months(x, repo, rid, &v[i], lq, v[i].github);
-			full = rc == 1;
-		}
-		rc = rc < 0 ? -1 : 0;
-		goto out;
-	}
-	single = calloc(n + 1, sizeof *single);
-	plain = calloc(n + 1, sizeof *plain);
-	if (single == NULL || plain == NULL)
-		goto oom;
-	/* labels on merged PRs: one search each; labels on none: together */
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].stored == 0 && plain_label(v[i].name))
-			plain[nplain++] = i;
-		else
-			single[nsingle++] = i;
-	}
-	for (size_t g = 0; g < nplain && rc >= 0 && !full;) {
-		char lq[SEARCH_Q_MAX + 1] = "", q[600];
-		size_t g0 = g, l = 0;
-		long long total;
-		int sc;
-		/* as many as fit in one query */
-		for (; g < nplain; g++) {
-			size_t add = strlen(v[plain[g]].name) + (l ? 1 : 0);
-			if (l + add >= sizeof lq)
-				break;
-			lq[l] = ',';
-			lb_strlcpy(lq + l + (l ? 1 : 0), v[plain[g]].name, sizeof lq - l - (l ? 1 : 0));
-			l += add;
-			if (search_query(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, q, sizeof q) < 0) {
-				l -= add;
-				lq[l] = '\0';
-				break;
-			}
-		}
-		if (g == g0) {	/* one name alone is too long for a query */
-			single[nsingle++] = plain[g++];
-			continue;
-		}
-		if (budget-- <= 0) {
-			unverified(x, IC_LABELS, repo, "%zu labels stored on no merged PR not verified: at most "
-			    "%d label searches per repository and check", nplain - g0, INTEGRITY_LABEL_SEARCHES);
-			complete = 0;
-			break;
-		}
-		sc = search_count(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
-		if (sc == -2) {
-			unverified(x, IC_LABELS, repo, "labels %s: GitHub answered without a complete count", lq);
-			complete = 0;
-			continue;
-		}
-		if (sc < 0) {
-			rc = -1;
-			break;
-		}
-		if (total != 0)	/* some of them are on merged PRs: each one alone */
-			for (size_t k = g0; k < g; k++)
-				single[nsingle++] = plain[k];
-		else
-			for (size_t k = g0; k < g; k++)
-				v[plain[k]].known = 1;	/* GitHub: 0 */
-	}
-	/* one search per label, in turn from the run's id on, so that labels
-	 * left for the budget come first in a later check */
-	for (size_t k = 0; k < nsingle && rc >= 0 && !full; k++) {
-		struct lab *l = &v[single[(k + (size_t)(x->res->run_id % (nsingle ? nsingle : 1))) % nsingle]];
-		char lq[300];
-		long long total;
-		int sc;
-		if (budget <= 0) {
-			unverified(x, IC_LABELS, repo, "%zu labels not verified: at most %d label searches per "
-			    "repository and check (later checks take them first)", nsingle - k,
-			    INTEGRITY_LABEL_SEARCHES);
-			complete = 0;
-			break;
-		}
-		if (strchr(l->name, '"') || lb_snprintf(lq, sizeof lq, "\"%s\"", l->name) < 0) {
-			unverified(x, IC_LABELS, repo, "label %s: a name GitHub's search cannot quote", l->name);
-			complete = 0;
-			continue;
-		}
-		budget--;
-		sc = search_count(x, repo, 1, lq, INTEGRITY_FIRST_MONTH, x->hi, &total, NULL);
-		if (sc == -2) {
-			unverified(x, IC_LABELS, repo, "label %s: GitHub could not count it (query too long "
-			    "or incomplete results)", l->name);
-			complete = 0;
-			continue;
-		}
-		if (sc < 0) {
-			rc = -1;
-			break;
-		}
-		l->github = total;
-		l->known = 1;
-		if (total != l->stored) {
-			int lr = label_months(x, repo, rid, l, lq, total);
-			if (lr < 0)
-				rc = -1;
-			full = lr == 1;
-		}
-	}
-	/* every count verified at this page of PRs: the next check may believe
-	 * them while GitHub answers 304 (else the mark goes) */
-	for (size_t i = 0; i < n; i++)
-		complete &= v[i].known;
-	if (rc == 0) {
-		struct buf t = BUF_INIT;
-		int ok = x->counts_complete && complete && !full && x->page_etag[0];
-		for (size_t i = 0; ok && i < n; i++) {
-			buf_clean(&t, v[i].name);
-			buf_printf(&t, "\t%lld\n", v[i].github);
-		}
-		if (ok ? db_exec(x->db, "INSERT INTO integrity_pages (repo, etag, items, fetched_at) "
-		    "VALUES (?, ?, ?, NOW(6)) ON DUPLICATE KEY UPDATE etag = VALUES(etag), items = VALUES(items), "
-		    "fetched_at = VALUES(fetched_at)", "sss", mkey, x->page_etag, t.data ? t.data : "") < 0 :
-		    db_exec(x->db, "DELETE FROM integrity_pages WHERE repo = ?", "s", mkey) < 0) {
-			note_error(x, "labels: %s", db_error(x->db));
-			rc = -1;
-		}
-		buf_free(&t);
-	}
-	goto out;
-oom:
-	note_error(x, "out of memory");
-	rc = -1;
-out:
-	free(single);
-	free(plain);
-	free(v);
+	rc = labels_gather(x, &ls, names.data) < 0 ? -2 : labels_compare(x, &ls, all304, mkey);
+	if (rc == -2)
+		note_error(x, "out of memory");
+	free(ls.v);
 	buf_free(&names);
-	return rc;
+	return rc < 0 ? -1 : 0;
 }
 
 /* -------------------------------------------------------- referential */
@@ -1878,16 +1998,10 @@ team_members(struct ictx *x, const char *org, unsigned long long team, const cha
 	}
 	p = t.data;
 	while ((line = next_line(&p)) != NULL) {
-		if (ngh == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			unsigned long long *n = realloc(gh, nc * sizeof *n);
-			if (n == NULL) {
-				note_error(x, "out of memory");
-				rc = -1;
-				goto out;
-			}
-			gh = n;
-			cap = nc;
+		if (lb_grow(&gh, &cap, ngh, sizeof *gh, 64) < 0) {
+			note_error(x, "out of memory");
+			rc = -1;
+			goto out;
 		}
 		gh[ngh++] = strtoull(line, NULL, 10);
 	}
@@ -1925,12 +2039,70 @@ out:
 	return rc;
 }
 
+/* The first index of sorted v[0..n) not below id (n when none). */
+static size_t
+lower_bound(const unsigned long long *v, size_t n, unsigned long long id)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (v[mid] < id)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}
+
+/* A team GitHub lists that is not stored alike (row of stored, or -1 when
+ * not live here): a finding, repaired by one teams sync (*teams_job). */
+static void
+team_differs(struct ictx *x, unsigned long long id, const char *slug, const char *name,
+    const struct db_res *stored, size_t row, unsigned long long *teams_job)
+{
+	char subj[300], det[600];
+
+	if (!counted(x, IC_TEAMS))
+		return;
+	lb_snprintf(subj, sizeof subj, "team %s", slug);
+	if (row == (size_t)-1)
+		lb_snprintf(det, sizeof det, "GitHub has team %llu (%s), not stored or deleted here", id, name);
+	else
+		lb_snprintf(det, sizeof det, "renamed on GitHub: %s (%s), stored %s (%s)", slug, name,
+		    db_str(stored, row, 1), db_str(stored, row, 2));
+	if (*teams_job == 0)
+		*teams_job = repair_sync(x, "teams", NULL, 0);
+	store_finding(x, IC_TEAMS, subj, det, *teams_job);
+}
+
+/* Live teams here (stored, their ids st_ids) that GitHub no longer lists
+ * (listed, sorted here): findings, repaired by one teams sync. */
+static void
+teams_gone(struct ictx *x, const struct db_res *stored, const unsigned long long *st_ids,
+    unsigned long long *listed, size_t nlisted, unsigned long long *teams_job)
+{
+	char subj[300], det[600];
+
+	qsort(listed, nlisted, sizeof *listed, ull_cmp);
+	for (size_t i = 0; i < stored->nrows; i++) {
+		unsigned long long id = st_ids[i];
+		if (bsearch(&id, listed, nlisted, sizeof *listed, ull_cmp) != NULL || !counted(x, IC_TEAMS))
+			continue;
+		lb_snprintf(subj, sizeof subj, "team %s", db_str(stored, i, 1));
+		lb_snprintf(det, sizeof det, "live here, GitHub no longer lists team %llu (deleted)", id);
+		if (*teams_job == 0)
+			*teams_job = repair_sync(x, "teams", NULL, 0);
+		store_finding(x, IC_TEAMS, subj, det, *teams_job);
+	}
+}
+
 static int
 teams_check(struct ictx *x, const char *why)
 {
-	char org[256], url[GH_URL_MAX], key[300], subj[300], det[600];
+	char org[256], url[GH_URL_MAX], key[300];
 	struct buf t = BUF_INIT;
-	struct db_res *stored = NULL, *mem = NULL;
+	struct db_res *stored = NULL, *mem = NULL;	/* live teams; their open memberships */
 	unsigned long long teams_job = 0, *ours = NULL, *listed_ids = NULL, *mt = NULL, *st_ids = NULL;
 	size_t nmem = 0, nlisted = 0;
 	char *p, *line;
@@ -1987,60 +2159,24 @@ teams_check(struct ictx *x, const char *why)
 		*slug++ = '\0';
 		*name++ = '\0';
 		listed_ids[nlisted++] = id;	/* a line is longer than 2 characters */
-		{	/* stored is sorted by id */
-			size_t a = 0, b = stored->nrows;
-			while (a < b) {
-				size_t mid = a + (b - a) / 2;
-				if (st_ids[mid] < id)
-					a = mid + 1;
-				else
-					b = mid;
-			}
-			if (a < stored->nrows && st_ids[a] == id)
-				row = a;
-		}
+		row = lower_bound(st_ids, stored->nrows, id);	/* stored is sorted by id */
+		if (row == stored->nrows || st_ids[row] != id)
+			row = (size_t)-1;
 		if (row == (size_t)-1 || strcmp(db_str(stored, row, 1), slug) != 0 ||
 		    strcmp(db_str(stored, row, 2), name) != 0) {
-			if (!counted(x, IC_TEAMS))
-				continue;
-			lb_snprintf(subj, sizeof subj, "team %s", slug);
-			if (row == (size_t)-1)
-				lb_snprintf(det, sizeof det, "GitHub has team %llu (%s), not stored or deleted here", id, name);
-			else
-				lb_snprintf(det, sizeof det, "renamed on GitHub: %s (%s), stored %s (%s)", slug, name,
-				    db_str(stored, row, 1), db_str(stored, row, 2));
-			if (teams_job == 0)
-				teams_job = repair_sync(x, "teams", NULL, 0);
-			store_finding(x, IC_TEAMS, subj, det, teams_job);
+			team_differs(x, id, slug, name, stored, row, &teams_job);
 			continue;	/* the teams sync brings its members */
 		}
 		/* the team's stored open memberships: a run of rows of mem */
-		for (m0 = 0, m1 = mem->nrows; m0 < m1;) {
-			size_t mid = m0 + (m1 - m0) / 2;
-			if (mt[mid] < id)
-				m0 = mid + 1;
-			else
-				m1 = mid;
-		}
+		m0 = lower_bound(mt, mem->nrows, id);
 		for (m1 = m0; m1 < mem->nrows && mt[m1] == id; m1++)
 			;
 		nmem = m1 - m0;
 		if (team_members(x, org, id, slug, ours + m0, nmem, &job) < 0)
 			rc = -1;
 	}
-	/* live teams here that GitHub no longer lists */
-	qsort(listed_ids, nlisted, sizeof *listed_ids, ull_cmp);
-	for (size_t i = 0; i < stored->nrows && rc == 0; i++) {
-		unsigned long long id = st_ids[i];
-		int listed = bsearch(&id, listed_ids, nlisted, sizeof *listed_ids, ull_cmp) != NULL;
-		if (listed || !counted(x, IC_TEAMS))
-			continue;
-		lb_snprintf(subj, sizeof subj, "team %s", db_str(stored, i, 1));
-		lb_snprintf(det, sizeof det, "live here, GitHub no longer lists team %llu (deleted)", id);
-		if (teams_job == 0)
-			teams_job = repair_sync(x, "teams", NULL, 0);
-		store_finding(x, IC_TEAMS, subj, det, teams_job);
-	}
+	if (rc == 0)
+		teams_gone(x, stored, st_ids, listed_ids, nlisted, &teams_job);
 out:
 	free(ours);
 	free(mt);
@@ -2089,14 +2225,124 @@ hook_path(const char *type, const char *target, unsigned long long hook, char *o
 	return lb_snprintf(out, outlen, "%s/hooks/%llu", base, hook);
 }
 
+/* One delivery attempt of GitHub's list into v (grown by one): 1 when
+ * stored, 0 when skipped (no valid guid or time; older than since:
+ * *older set), -1 out of memory. */
+static int
+attempt_add(json_val d, const char *since, struct attempt **v, size_t *n, size_t *cap, int *older)
+{
+	const char *guid = json_str(d, "guid"), *ev = json_str(d, "event"),
+	    *ac = json_str(d, "action"), *st = json_str(d, "status");
+	struct attempt *a;
+
+	if (guid == NULL || !ingest_valid_id(guid))
+		return 0;
+	if (lb_grow(v, cap, *n, sizeof **v, 128) < 0)
+		return -1;
+	a = &(*v)[*n];
+	memset(a, 0, sizeof *a);
+	lb_strlcpy(a->guid, guid, sizeof a->guid);
+	a->id = json_ll(d, "id", -1);
+	a->code = (long)json_ll(d, "status_code", 0);
+	if (date_from_iso(json_str(d, "delivered_at"), a->at, sizeof a->at) < 0)
+		return 0;
+	lb_strlcpy(a->event, ev ? ev : "", sizeof a->event);
+	lb_strlcpy(a->action, ac ? ac : "", sizeof a->action);
+	lb_strlcpy(a->status, st ? st : "", sizeof a->status);
+	if (strcmp(a->at, since) < 0) {
+		*older = 1;
+		return 0;
+	}
+	(*n)++;
+	return 1;
+}
+
+/* The hook's delivery attempts since `since` (pages of base/deliveries,
+ * newest first) into *v, *n. 0, or -1 (noted). */
+static int
+hook_attempts(struct ictx *x, unsigned long long hook, const char *base, const char *since,
+    struct attempt **v, size_t *n)
+{
+	char url[GH_URL_MAX];
+	size_t cap = 0;
+	struct gh_resp r;
+	int rc = 0;
+
+	lb_snprintf(url, sizeof url, "%s/deliveries?per_page=100", base);
+	gh_resp_init(&r);
+	for (int page = 0; page < HOOK_MAX_PAGES && rc == 0; page++) {
+		json_val root;
+		int older = 0;
+		if (get_json(x, url, NULL, &r, &root) <= 0) {
+			rc = -1;
+			break;
+		}
+		if (!json_is_array(root)) {
+			note_error(x, "deliveries: hook %llu: expected a JSON array", hook);
+			rc = -1;
+		}
+		JSON_EACH(d, root)
+			if (rc == 0 && attempt_add(d, since, v, n, &cap, &older) < 0) {
+				note_error(x, "out of memory");
+				rc = -1;
+			}
+		json_free(root);
+		if (older || r.next[0] == '\0')
+			break;
+		lb_strlcpy(url, r.next, sizeof url);
+	}
+	gh_resp_free(&r);
+	return rc;
+}
+
+/* A delivery whose attempts (a, the newest first, n of them) all failed:
+ * a finding unless we stored it (even as failed: replay covers it), and
+ * its redelivery queued when repairing. 0, or -1 (noted). */
+static int
+failed_delivery(struct ictx *x, unsigned long long hook, const char *type, const char *target,
+    const struct attempt *a, size_t n)
+{
+	char subj[300], det[600], key[JOB_KEY_MAX];
+	unsigned long long job = 0;
+	struct db_res *res;
+	struct jw w;
+	int known;
+
+	if (db_query(x->db, &res, "SELECT 1 FROM deliveries WHERE id = ?", "s", a->guid) < 0) {
+		note_error(x, "deliveries: %s", db_error(x->db));
+		return -1;
+	}
+	known = res->nrows > 0;
+	db_res_free(res);
+	if (known || !counted(x, IC_DELIVERIES))
+		return 0;
+	lb_snprintf(subj, sizeof subj, "hook %llu delivery %s", hook, a->guid);
+	lb_snprintf(det, sizeof det, "%s%s%s failed at %s: %ld %s (%zu attempts)", a->event,
+	    a->action[0] ? "." : "", a->action, a->at, a->code, a->status, n);
+	if (x->repair && a->id > 0 && jw_init(&w) == 0) {
+		jw_obj(&w);
+		jw_kv_int(&w, "hook", (long long)hook);
+		jw_kv_str(&w, "type", strcmp(type, "repository") == 0 || strcmp(type, "app") == 0 ?
+		    type : "organization");
+		jw_kv_str(&w, "target", target);
+		jw_kv_int(&w, "id", a->id);
+		jw_kv_str(&w, "guid", a->guid);
+		jw_obj_end(&w);
+		lb_snprintf(key, sizeof key, "redeliver:%s", a->guid);
+		job = repair_job(x, "redeliver", &w, key);
+		jw_free(&w);
+	}
+	store_finding(x, IC_DELIVERIES, subj, det, job);
+	return 0;
+}
+
 static int
 hook_failures(struct ictx *x, unsigned long long hook, const char *type, const char *target)
 {
-	char base[900], url[GH_URL_MAX], since[32], subj[300], det[600], key[JOB_KEY_MAX];
+	char base[900], since[32];
 	struct attempt *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	time_t t = time(NULL) - HOOK_DAYS * 86400;
-	struct gh_resp r;
 	int rc = 0;
 
 	date_sql(t, since, sizeof since);
@@ -2104,109 +2350,18 @@ hook_failures(struct ictx *x, unsigned long long hook, const char *type, const c
 		note_error(x, "deliveries: hook %llu: bad %s '%.200s'", hook, type, target);
 		return -1;
 	}
-	lb_snprintf(url, sizeof url, "%s/deliveries?per_page=100", base);
-	gh_resp_init(&r);
-	for (int page = 0; page < HOOK_MAX_PAGES; page++) {
-		json_val root;
-		int older = 0;
-		if ((rc = get_json(x, url, NULL, &r, &root)) <= 0) {
-			rc = -1;
-			break;
-		}
-		rc = 0;
-		if (!json_is_array(root)) {
-			json_free(root);
-			note_error(x, "deliveries: hook %llu: expected a JSON array", hook);
-			rc = -1;
-			break;
-		}
-		JSON_EACH(d, root) {
-			const char *guid = json_str(d, "guid"), *ev = json_str(d, "event"),
-			    *ac = json_str(d, "action"), *st = json_str(d, "status");
-			struct attempt *a;
-			if (guid == NULL || !ingest_valid_id(guid))
-				continue;
-			if (n == cap) {
-				size_t nc = cap ? cap * 2 : 128;
-				struct attempt *nv = realloc(v, nc * sizeof *nv);
-				if (nv == NULL) {
-					json_free(root);
-					note_error(x, "out of memory");
-					rc = -1;
-					goto out;
-				}
-				v = nv;
-				cap = nc;
-			}
-			a = &v[n];
-			memset(a, 0, sizeof *a);
-			lb_strlcpy(a->guid, guid, sizeof a->guid);
-			a->id = json_ll(d, "id", -1);
-			a->code = (long)json_ll(d, "status_code", 0);
-			if (date_from_iso(json_str(d, "delivered_at"), a->at, sizeof a->at) < 0)
-				continue;
-			lb_strlcpy(a->event, ev ? ev : "", sizeof a->event);
-			lb_strlcpy(a->action, ac ? ac : "", sizeof a->action);
-			lb_strlcpy(a->status, st ? st : "", sizeof a->status);
-			if (strcmp(a->at, since) < 0) {
-				older = 1;
-				continue;
-			}
-			n++;
-		}
-		json_free(root);
-		if (older || r.next[0] == '\0')
-			break;
-		lb_strlcpy(url, r.next, sizeof url);
+	if (hook_attempts(x, hook, base, since, &v, &n) < 0) {
+		free(v);
+		return -1;
 	}
-	if (rc < 0)
-		goto out;
 	qsort(v, n, sizeof *v, attempt_cmp);
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		int ok = 0, known;
-		struct db_res *res;
-
-		for (; j < n && strcmp(v[j].guid, v[i].guid) == 0; j++)
+	for (size_t i = 0, j; i < n && rc == 0; i = j) {
+		int ok = 0;
+		for (j = i; j < n && strcmp(v[j].guid, v[i].guid) == 0; j++)
 			ok |= v[j].code >= 200 && v[j].code < 400;
-		if (ok) {
-			i = j;
-			continue;
-		}
-		/* v[i] is the newest failed attempt; a delivery we stored (even
-		 * as failed: replay covers it) needs no redelivery */
-		if (db_query(x->db, &res, "SELECT 1 FROM deliveries WHERE id = ?", "s", v[i].guid) < 0) {
-			note_error(x, "deliveries: %s", db_error(x->db));
-			rc = -1;
-			goto out;
-		}
-		known = res->nrows > 0;
-		db_res_free(res);
-		if (!known && counted(x, IC_DELIVERIES)) {
-			unsigned long long job = 0;
-			struct jw w;
-			lb_snprintf(subj, sizeof subj, "hook %llu delivery %s", hook, v[i].guid);
-			lb_snprintf(det, sizeof det, "%s%s%s failed at %s: %ld %s (%zu attempts)", v[i].event,
-			    v[i].action[0] ? "." : "", v[i].action, v[i].at, v[i].code, v[i].status, j - i);
-			if (x->repair && v[i].id > 0 && jw_init(&w) == 0) {
-				jw_obj(&w);
-				jw_kv_int(&w, "hook", (long long)hook);
-				jw_kv_str(&w, "type", strcmp(type, "repository") == 0 || strcmp(type, "app") == 0 ?
-				    type : "organization");
-				jw_kv_str(&w, "target", target);
-				jw_kv_int(&w, "id", v[i].id);
-				jw_kv_str(&w, "guid", v[i].guid);
-				jw_obj_end(&w);
-				lb_snprintf(key, sizeof key, "redeliver:%s", v[i].guid);
-				job = repair_job(x, "redeliver", &w, key);
-				jw_free(&w);
-			}
-			store_finding(x, IC_DELIVERIES, subj, det, job);
-		}
-		i = j;
+		if (!ok)	/* v[i] is the newest failed attempt */
+			rc = failed_delivery(x, hook, type, target, &v[i], j - i);
 	}
-out:
-	gh_resp_free(&r);
 	free(v);
 	return rc;
 }
@@ -2329,6 +2484,42 @@ spool_check(struct ictx *x)
 
 /* ---------------------------------------------------------------- run */
 
+/* Runs older than 30 days go; this one is recorded (res->run_id). 0, or
+ * -1 with res->error. */
+static int
+run_start(struct db *db, int repair, struct integrity_result *res)
+{
+	if (db_exec(db, "DELETE FROM integrity_findings WHERE run_id IN (SELECT id FROM integrity_runs "
+	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
+	    db_exec(db, "DELETE FROM integrity_unverified WHERE run_id IN (SELECT id FROM integrity_runs "
+	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
+	    db_exec(db, "DELETE FROM integrity_runs WHERE started_at < NOW(6) - INTERVAL 30 DAY", "") < 0 ||
+	    db_exec(db, "INSERT INTO integrity_runs (started_at, repair, status) VALUES (NOW(6), ?, 'running')",
+	    "i", (long long)(repair != 0)) < 0) {
+		lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+		return -1;
+	}
+	res->run_id = db_insert_id(db);
+	return 0;
+}
+
+/* The run's totals and status into its integrity_runs row. 0, or -1 (the
+ * error in res->error unless one is there). */
+static int
+run_finish(struct db *db, struct integrity_result *res, int partial)
+{
+	if (db_exec(db, "UPDATE integrity_runs SET finished_at = NOW(6), findings = ?, requests = ?, "
+	    "not_modified = ?, unverified = ?, status = ?, error = ? WHERE id = ?", "iiiissu",
+	    (long long)res->findings, (long long)res->requests, (long long)res->not_modified,
+	    (long long)res->unverified, partial ? "partial" : "ok",
+	    res->error[0] ? res->error : NULL, res->run_id) < 0) {
+		if (res->error[0] == '\0')
+			lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+		return -1;
+	}
+	return 0;
+}
+
 static double
 now_secs(void)
 {
@@ -2336,6 +2527,48 @@ now_secs(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The checks of one tracked repository, in order: freshness (its deltas
+ * correct the others), reconciliation, labels. -1 when one was partial. */
+static int
+repo_checks(struct ictx *x, const char *repo)
+{
+	double s0 = now_secs();
+	int partial = 0;
+
+	x->ndeltas = 0;
+	x->page_items = -1;
+	x->page_304 = x->counts_unchanged = x->counts_complete = 0;
+	x->page_etag[0] = '\0';
+	free(x->label_beliefs);
+	x->label_beliefs = NULL;
+	if (freshness(x, repo) < 0)
+		partial = 1;
+	x->secs[IC_FRESHNESS] += now_secs() - s0;
+	s0 = now_secs();
+	if (reconciliation(x, repo) < 0)
+		partial = 1;
+	x->secs[IC_RECONCILIATION] += now_secs() - s0;
+	s0 = now_secs();
+	if (labels_check(x, repo, x->repo_full) < 0)
+		partial = 1;
+	x->secs[IC_LABELS] += now_secs() - s0;
+	return partial ? -1 : 0;
+}
+
+/* A client of the check's own, from the config; NULL (noted) when none. */
+static struct gh *
+own_client(struct ictx *x)
+{
+	char err[256];
+	struct gh *g = gh_open(x->c, err, sizeof err);
+
+	if (g == NULL)
+		note_error(x, "github client: %s", err);
+	else
+		g->max_wait = 60;
+	return g;
 }
 
 int
@@ -2361,36 +2594,17 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	gmtime_r(&now, &tm);
 	x.hi = (tm.tm_year + 1900) * 12 + tm.tm_mon;
 	x.gh_token = conf_github_auth(c);
-	x.gh_prs = sync_github_ready(c, "prs", why, sizeof why);
-	x.gh_teams = sync_github_ready(c, "teams", why_teams, sizeof why_teams);
+	x.gh_prs = gh_ready(c, "prs", why, sizeof why);
+	x.gh_teams = gh_ready(c, "teams", why_teams, sizeof why_teams);
 
-	/* runs older than 30 days go */
-	if (db_exec(db, "DELETE FROM integrity_findings WHERE run_id IN (SELECT id FROM integrity_runs "
-	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
-	    db_exec(db, "DELETE FROM integrity_unverified WHERE run_id IN (SELECT id FROM integrity_runs "
-	    "WHERE started_at < NOW(6) - INTERVAL 30 DAY)", "") < 0 ||
-	    db_exec(db, "DELETE FROM integrity_runs WHERE started_at < NOW(6) - INTERVAL 30 DAY", "") < 0 ||
-	    db_exec(db, "INSERT INTO integrity_runs (started_at, repair, status) VALUES (NOW(6), ?, 'running')",
-	    "i", (long long)(repair != 0)) < 0) {
-		lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+	if (run_start(db, repair, res) < 0)
 		return -1;
-	}
-	res->run_id = db_insert_id(db);
 
-	if (x.gh_token) {
-		if (gh == NULL) {
-			char err[256];
-			own = gh_open(c, err, sizeof err);
-			if (own == NULL)
-				note_error(&x, "github client: %s", err);
-			else
-				own->max_wait = 60;
-			gh = own;
-		}
-		if (gh) {
-			req0 = gh->requests;
-			nm0 = gh->not_modified;
-		}
+	if (x.gh_token && gh == NULL)
+		gh = own = own_client(&x);
+	if (x.gh_token && gh) {
+		req0 = gh->requests;
+		nm0 = gh->not_modified;
 	}
 	x.gh = gh;
 	if (gh == NULL)
@@ -2400,27 +2614,9 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 		for (int k = 0; k < 3; k++)
 			unverified(&x, k == 0 ? IC_FRESHNESS : k == 1 ? IC_RECONCILIATION : IC_LABELS,
 			    "repositories", "skipped: %s", x.gh ? why : "[github] token (or a GitHub App) is not set");
-	for (size_t i = 0; x.gh_prs && i < c->repositories.n; i++) {
-		const char *repo = c->repositories.v[i];
-		double s0 = now_secs();
-		x.ndeltas = 0;
-		x.page_items = -1;
-		x.page_304 = x.counts_unchanged = x.counts_complete = 0;
-		x.page_etag[0] = '\0';
-		free(x.label_beliefs);
-		x.label_beliefs = NULL;
-		if (freshness(&x, repo) < 0)
+	for (size_t i = 0; x.gh_prs && i < c->repositories.n; i++)
+		if (repo_checks(&x, c->repositories.v[i]) < 0)
 			partial = 1;
-		x.secs[IC_FRESHNESS] += now_secs() - s0;
-		s0 = now_secs();
-		if (reconciliation(&x, repo) < 0)
-			partial = 1;
-		x.secs[IC_RECONCILIATION] += now_secs() - s0;
-		s0 = now_secs();
-		if (labels_check(&x, repo, x.repo_full) < 0)
-			partial = 1;
-		x.secs[IC_LABELS] += now_secs() - s0;
-	}
 	{
 		double s0 = now_secs();
 		if (teams_check(&x, why_teams) < 0)
@@ -2447,15 +2643,8 @@ integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repair,
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (db_exec(db, "UPDATE integrity_runs SET finished_at = NOW(6), findings = ?, requests = ?, "
-	    "not_modified = ?, unverified = ?, status = ?, error = ? WHERE id = ?", "iiiissu",
-	    (long long)res->findings, (long long)res->requests, (long long)res->not_modified,
-	    (long long)res->unverified, partial ? "partial" : "ok",
-	    res->error[0] ? res->error : NULL, res->run_id) < 0) {
-		if (res->error[0] == '\0')
-			lb_snprintf(res->error, sizeof res->error, "database: %s", db_error(db));
+	if (run_finish(db, res, partial) < 0)
 		partial = 1;
-	}
 	log_info("check: run %llu: %ld findings (freshness %ld, reconciliation %ld, referential %ld, "
 	    "deliveries %ld, spool %ld, labels %ld, teams %ld), %ld not verified, %ld repairs queued, "
 	    "%lu GitHub requests (%lu not modified), %.2f s%s%s",
@@ -2495,8 +2684,8 @@ integrity_job_kind(const char *kind)
 	    strcmp(kind, "spool") == 0 || strcmp(kind, "resync_month") == 0);
 }
 
-static int
-job_redeliver(struct sync_ctx *s, json_val v)
+int
+integrity_redeliver(struct job_ctx *s, json_val v)
 {
 	const char *type = json_str(v, "type"), *target = json_str(v, "target");
 	long long hook = json_ll(v, "hook", -1), id = json_ll(v, "id", -1);
@@ -2506,12 +2695,12 @@ job_redeliver(struct sync_ctx *s, json_val v)
 
 	if (type == NULL || hook <= 0 || id <= 0 || (target == NULL && strcmp(type, "app") != 0)) {
 		lb_snprintf(s->err, sizeof s->err, "redeliver: missing arguments");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (hook_path(type, target ? target : "", (unsigned long long)hook, base, sizeof base) < 0 ||
 	    lb_snprintf(path, sizeof path, "%s/deliveries/%lld/attempts", base, id) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "redeliver: bad %s '%.200s'", type, target ? target : "");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
 	rc = gh_post(s->gh, path, "", &r, s->err, sizeof s->err);
@@ -2519,30 +2708,30 @@ job_redeliver(struct sync_ctx *s, json_val v)
 	if (rc == GH_OK) {
 		log_info("redelivery of %s (hook %lld, delivery %lld) requested",
 		    json_str(v, "guid") ? json_str(v, "guid") : "?", hook, id);
-		return SYNC_OK;
+		return JOB_OK;
 	}
 	/* gone (older than 3 days) or refused: retrying will not help */
-	return rc == GH_EHTTP || rc == GH_EINVAL ? SYNC_EPERM : SYNC_ERETRY;
+	return rc == GH_EHTTP || rc == GH_EINVAL ? JOB_EPERM : JOB_ERETRY;
 }
 
-static int
-job_replay(struct sync_ctx *s, json_val v)
+int
+integrity_replay(struct job_ctx *s, json_val v)
 {
 	const char *id = json_str(v, "id");
 	enum ingest_status st;
 
 	if (id == NULL) {
 		lb_snprintf(s->err, sizeof s->err, "replay: missing id");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	st = ingest_replay(s->db, s->conf, id, s->err, sizeof s->err);
 	switch (st) {
 	case INGEST_PROCESSED: case INGEST_IGNORED: case INGEST_DUPLICATE:
-		return SYNC_OK;
+		return JOB_OK;
 	case INGEST_BADINPUT: case INGEST_NOTFOUND:
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	default:
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 }
 
@@ -2558,21 +2747,73 @@ same_labels(const char *stored, json_val labels)
 }
 
 /* Search the month's PRs and sync those that are missing or differ. */
+/* The PR numbers a month's search listed. */
+struct seen {
+	long *v;
+	size_t n, cap;
+};
+
+static int month_unlisted(struct job_ctx *s, const char *repo, int merged, int rejected,
+    const char *first, const struct seen *seen, const struct integrity_syncer *sync);
+
+/* One PR synced again: a permanent failure (gone) is logged and passed over. */
 static int
-job_resync_month(struct sync_ctx *s, json_val v)
+month_sync(struct job_ctx *s, const char *repo, long num, const struct integrity_syncer *sync)
+{
+	int sr = sync->pr(s, repo, num);
+
+	if (sr == JOB_EPERM)
+		log_warn("resync_month %s#%ld: %s", repo, num, s->err);
+	return sr == JOB_EPERM ? JOB_OK : sr;
+}
+
+/* One PR of the month's search (it): remembered in seen, synced again when
+ * it is missing here or differs (updated_at, merge, state, labels). */
+static int
+month_item(struct job_ctx *s, const char *repo, json_val it, struct seen *seen,
+    const struct integrity_syncer *sync)
+{
+	long long num = json_ll(it, "number", -1);
+	const char *upd = json_str(it, "updated_at"), *st = json_str(it, "state");
+	char gu[20];
+	int gm = json_str(json_get(it, "pull_request", NULL), "merged_at") != NULL, need;
+	struct db_res *res;
+
+	if (num <= 0 || date_from_iso(upd, gu, sizeof gu) < 0)
+		return JOB_OK;
+	if (lb_grow(&seen->v, &seen->cap, seen->n, sizeof *seen->v, 128) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "out of memory");
+		return JOB_ERETRY;
+	}
+	seen->v[seen->n++] = (long)num;
+	if (db_query(s->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), p.merged, "
+	    "p.state, IFNULL((SELECT GROUP_CONCAT(l.name SEPARATOR '\x1f') FROM pr_labels pl "
+	    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id = p.id), '') "
+	    "FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
+	    "WHERE r.full_name = ? AND p.number = ?", "si", repo, num) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
+		return JOB_ERETRY;
+	}
+	need = res->nrows == 0 || strcmp(db_str(res, 0, 0), gu) < 0 ||
+	    (db_getll(res, 0, 1, 0) != 0) != gm || (st && strcmp(db_str(res, 0, 2), st) != 0) ||
+	    !same_labels(db_str(res, 0, 3), json_get(it, "labels", NULL));
+	db_res_free(res);
+	return need ? month_sync(s, repo, (long)num, sync) : JOB_OK;
+}
+
+int
+integrity_resync_month(struct job_ctx *s, json_val v, const struct integrity_syncer *sync)
 {
 	const char *repo = json_str(v, "repo"), *field = json_str(v, "field");
 	int m = date_month_index(json_str(v, "month")), merged, rejected;
 	char range[40], first[16], q[600], eq[1800], url[GH_URL_MAX];
-	long *seen = NULL;
-	size_t nseen = 0, cap = 0;
-	struct db_res *res = NULL;
+	struct seen seen = { 0 };
 	struct gh_resp r;
-	int rc = SYNC_OK;
+	int rc = JOB_OK;
 
 	if (repo == NULL || m < 0 || field == NULL) {
 		lb_snprintf(s->err, sizeof s->err, "resync_month: missing arguments");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	merged = strcmp(field, "merged") == 0;
 	rejected = strcmp(field, "rejected") == 0;
@@ -2583,18 +2824,18 @@ job_resync_month(struct sync_ctx *s, json_val v)
 	    gh_escape(q, eq, sizeof eq) < 0 ||
 	    lb_snprintf(url, sizeof url, "/search/issues?q=%s&per_page=100&sort=created&order=asc", eq) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "resync_month: bad arguments");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
-	for (int page = 0; page < MONTH_MAX_PAGES && rc == SYNC_OK; page++) {
+	for (int page = 0; page < MONTH_MAX_PAGES && rc == JOB_OK; page++) {
 		char err[512], perr[128];
 		json_val root, items;
 		int g = gh_get(s->gh, url, NULL, &r, err, sizeof err);
 
 		if (g != GH_OK) {
 			lb_strlcpy(s->err, err, sizeof s->err);
-			rc = g == GH_EWAIT ? SYNC_EWAIT : g == GH_ESTOP ? SYNC_ESTOP :
-			    g == GH_EHTTP ? SYNC_EPERM : SYNC_ERETRY;
+			rc = g == GH_EWAIT ? JOB_EWAIT : g == GH_ESTOP ? JOB_ESTOP :
+			    g == GH_EHTTP ? JOB_EPERM : JOB_ERETRY;
 			break;
 		}
 		root = json_parse(r.body.data ? r.body.data : "", r.body.len, JSON_DEPTH, GH_MAX_BODY,
@@ -2603,69 +2844,39 @@ job_resync_month(struct sync_ctx *s, json_val v)
 		if (root == NULL || !json_is_array(items)) {
 			json_free(root);
 			lb_snprintf(s->err, sizeof s->err, "resync_month: bad search answer");
-			rc = SYNC_ERETRY;
+			rc = JOB_ERETRY;
 			break;
 		}
 		if (page == 0 && json_ll(root, "total_count", 0) > 1000) {
 			/* beyond what search lists: the whole repository */
 			json_free(root);
 			gh_resp_free(&r);
-			free(seen);
-			return sync_prs(s, repo, 1);
+			free(seen.v);
+			return sync->prs(s, repo, 1);
 		}
-		for (json_val it = json_first(items); it && rc == SYNC_OK; it = json_next(items, it)) {
-			long long num = json_ll(it, "number", -1);
-			const char *upd = json_str(it, "updated_at"), *st = json_str(it, "state");
-			char gu[20];
-			int gm = json_str(json_get(it, "pull_request", NULL), "merged_at") != NULL, need;
-
-			if (num <= 0 || date_from_iso(upd, gu, sizeof gu) < 0)
-				continue;
-			if (nseen == cap) {
-				size_t nc = cap ? cap * 2 : 128;
-				long *n = realloc(seen, nc * sizeof *n);
-				if (n == NULL) {
-					lb_snprintf(s->err, sizeof s->err, "out of memory");
-					rc = SYNC_ERETRY;
-					break;
-				}
-				seen = n;
-				cap = nc;
-			}
-			seen[nseen++] = (long)num;
-			if (db_query(s->db, &res, "SELECT DATE_FORMAT(p.updated_at, '%Y-%m-%d %H:%i:%s'), p.merged, "
-			    "p.state, IFNULL((SELECT GROUP_CONCAT(l.name SEPARATOR '\x1f') FROM pr_labels pl "
-			    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id = p.id), '') "
-			    "FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
-			    "WHERE r.full_name = ? AND p.number = ?", "si", repo, num) < 0) {
-				lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
-				rc = SYNC_ERETRY;
-				break;
-			}
-			need = res->nrows == 0 || strcmp(db_str(res, 0, 0), gu) < 0 ||
-			    (db_getll(res, 0, 1, 0) != 0) != gm || (st && strcmp(db_str(res, 0, 2), st) != 0) ||
-			    !same_labels(db_str(res, 0, 3), json_get(it, "labels", NULL));
-			db_res_free(res);
-			res = NULL;
-			if (need) {
-				int sr = sync_pr(s, repo, (long)num);
-				if (sr == SYNC_EPERM)
-					log_warn("resync_month %s#%lld: %s", repo, num, s->err);
-				else if (sr != SYNC_OK)
-					rc = sr;
-			}
-		}
+		for (json_val it = json_first(items); it && rc == JOB_OK; it = json_next(items, it))
+			rc = month_item(s, repo, it, &seen, sync);
 		json_free(root);
-		if (rc != SYNC_OK || r.next[0] == '\0')
+		if (rc != JOB_OK || r.next[0] == '\0')
 			break;
 		lb_strlcpy(url, r.next, sizeof url);
 	}
 	gh_resp_free(&r);
-	if (rc != SYNC_OK) {
-		free(seen);
-		return rc;
-	}
-	/* stored PRs of that month GitHub did not list: refresh them */
+	if (rc == JOB_OK)
+		rc = month_unlisted(s, repo, merged, rejected, first, &seen, sync);
+	free(seen.v);
+	return rc;
+}
+
+/* Stored PRs of the month (field merged, rejected or else created; first:
+ * its first day) that the search did not list: synced again. */
+static int
+month_unlisted(struct job_ctx *s, const char *repo, int merged, int rejected, const char *first,
+    const struct seen *seen, const struct integrity_syncer *sync)
+{
+	struct db_res *res;
+	int rc = JOB_OK;
+
 	if (db_query(s->db, &res, merged ?
 	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
 	    "WHERE r.full_name = ? AND p.merged = 1 AND p.merged_at >= ? AND p.merged_at < ? + INTERVAL 1 MONTH" :
@@ -2676,55 +2887,18 @@ job_resync_month(struct sync_ctx *s, json_val v)
 	    "SELECT p.number FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
 	    "WHERE r.full_name = ? AND p.created_at >= ? AND p.created_at < ? + INTERVAL 1 MONTH",
 	    "sss", repo, first, first) < 0) {
-		free(seen);
 		lb_snprintf(s->err, sizeof s->err, "database: %s", db_error(s->db));
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
-	for (size_t i = 0; i < res->nrows && rc == SYNC_OK; i++) {
+	for (size_t i = 0; i < res->nrows && rc == JOB_OK; i++) {
 		long num = (long)db_getll(res, i, 0, 0);
 		int found = 0;
-		for (size_t k = 0; k < nseen && !found; k++)
-			found = seen[k] == num;
-		if (!found) {
-			int sr = sync_pr(s, repo, num);
-			if (sr == SYNC_EPERM)
-				log_warn("resync_month %s#%ld: %s", repo, num, s->err);
-			else if (sr != SYNC_OK)
-				rc = sr;
-		}
+		for (size_t k = 0; k < seen->n && !found; k++)
+			found = seen->v[k] == num;
+		if (!found)
+			rc = month_sync(s, repo, num, sync);
 	}
 	db_res_free(res);
-	free(seen);
-	return rc;
-}
-
-int
-integrity_job(struct sync_ctx *s, const char *kind, const char *args)
-{
-	char err[64];
-	json_val v = NULL;
-	int rc;
-
-	if (args && *args && (v = json_parse(args, strlen(args), 4, JOB_ARGS_MAX, err, sizeof err)) == NULL) {
-		lb_snprintf(s->err, sizeof s->err, "job arguments: %s", err);
-		return SYNC_EPERM;
-	}
-	if (strcmp(kind, "redeliver") == 0)
-		rc = job_redeliver(s, v);
-	else if (strcmp(kind, "replay") == 0)
-		rc = job_replay(s, v);
-	else if (strcmp(kind, "spool") == 0) {
-		int applied = 0;
-		rc = spool_apply_all(s->conf, s->db, NULL, &applied) < 0 ? SYNC_ERETRY : SYNC_OK;
-		if (rc != SYNC_OK)
-			lb_snprintf(s->err, sizeof s->err, "spool: stopped on an error: %s", db_error(s->db));
-	} else if (strcmp(kind, "resync_month") == 0)
-		rc = job_resync_month(s, v);
-	else {
-		lb_snprintf(s->err, sizeof s->err, "unknown job kind '%.32s'", kind);
-		rc = SYNC_EPERM;
-	}
-	json_free(v);
 	return rc;
 }
 

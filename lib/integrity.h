@@ -94,9 +94,19 @@
  *    res->unverified and integrity_runs.unverified; it is no finding.
  *  - integrity_run() is the job entry point: integrity_check() with its own
  *    client; 0 when every check ran, else -1 with one line in err.
- *  - integrity_job_kind() says whether kind is a repair job of this module
- *    (redeliver, replay, spool, resync_month); integrity_job() runs one
- *    (args as JSON text) and returns a SYNC_* code of lib/sync.h.
+ *  - integrity_job_kind() says whether kind is a repair job this module
+ *    queues (redeliver, replay, spool, resync_month); lib/runner's table
+ *    has a handler for each (spool: lib/spool's spool_apply_all()).
+ *  - Repair handlers (args: the job's parsed JSON; return a JOB_* code of
+ *    lib/jobs.h, ctx->err then holding one line):
+ *    integrity_redeliver() {"type","target","hook","id","guid"}: POST
+ *      .../hooks/{hook}/deliveries/{id}/attempts through lib/github;
+ *    integrity_replay() {"id"}: ingest_replay() of a stored delivery;
+ *    integrity_resync_month() {"repo","month","field"}: searches the
+ *      month's PRs and syncs, through sync->pr(), each one missing or
+ *      differing (updated_at, merge, state, labels) and each stored one the
+ *      search did not list; more than 1,000 results: sync->prs(repo, full).
+ *      This module does not sync by itself: the runner passes lib/sync's.
  *  - Pure helper (unit-tested): integrity_range() writes
  *    "YYYY-MM-01..YYYY-MM-DD" for the months a..b (month indexes of
  *    date_month_index(), lib/date).
@@ -104,12 +114,14 @@
 #ifndef LB_INTEGRITY_H
 #define LB_INTEGRITY_H
 
+#include "json.h"
+
 #include <stddef.h>
 
 struct conf;
 struct db;
 struct gh;
-struct sync_ctx;
+struct job_ctx;
 
 #define INTEGRITY_NCHECKS     7
 #define INTEGRITY_SPOOL_AGE   300	/* seconds */
@@ -138,7 +150,16 @@ int integrity_check(const struct conf *c, struct db *db, struct gh *gh, int repa
 int integrity_run(const struct conf *c, struct db *db, int repair, char *err, size_t errlen);
 
 int integrity_job_kind(const char *kind);
-int integrity_job(struct sync_ctx *s, const char *kind, const char *args);
+
+/* How integrity_resync_month() syncs one PR, or a whole repository. */
+struct integrity_syncer {
+	int (*pr)(struct job_ctx *s, const char *repo, long number);
+	int (*prs)(struct job_ctx *s, const char *repo, int full);
+};
+
+int integrity_redeliver(struct job_ctx *s, json_val args);
+int integrity_replay(struct job_ctx *s, json_val args);
+int integrity_resync_month(struct job_ctx *s, json_val args, const struct integrity_syncer *sync);
 
 int integrity_range(int a, int b, char *out, size_t outlen);
 

@@ -2,6 +2,7 @@
 #include "buf.h"
 #include "date.h"
 #include "db.h"
+#include "json.h"
 #include "log.h"
 
 #include <signal.h>
@@ -326,4 +327,71 @@ int
 jobs_counts(struct db *db, struct db_res **out)
 {
 	return db_query(db, out, "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state", "");
+}
+
+/* The kind, arguments and dedupe key of the job that does `what` (jobs.h). */
+int
+jobs_describe(const char *what, const char *target, long number, int full, struct job *j)
+{
+	const char *out;
+	struct jw w;
+	size_t len;
+	int rc = -1;
+
+	memset(j, 0, sizeof *j);
+	if (jw_init(&w) < 0)
+		return -1;
+	jw_obj(&w);
+	if (strcmp(what, "teams") == 0) {
+		lb_strlcpy(j->kind, "sync_teams", sizeof j->kind);
+		lb_snprintf(j->dedupe_key, sizeof j->dedupe_key, "teams");
+		jw_kv_bool(&w, "full", full);
+	} else if (strcmp(what, "team") == 0) {
+		lb_strlcpy(j->kind, "sync_team", sizeof j->kind);
+		lb_snprintf(j->dedupe_key, sizeof j->dedupe_key, "team:%.200s", target);
+		jw_kv_str(&w, "slug", target);
+		jw_kv_bool(&w, "full", full);
+	} else if (strcmp(what, "prs") == 0) {
+		lb_strlcpy(j->kind, "sync_prs", sizeof j->kind);
+		lb_snprintf(j->dedupe_key, sizeof j->dedupe_key, "prs:%.220s", target);
+		jw_kv_str(&w, "repo", target);
+		jw_kv_bool(&w, "full", full);
+	} else if (strcmp(what, "pr") == 0) {
+		lb_strlcpy(j->kind, "sync_pr", sizeof j->kind);
+		lb_snprintf(j->dedupe_key, sizeof j->dedupe_key, "pr:%.220s#%ld", target, number);
+		jw_kv_str(&w, "repo", target);
+		jw_kv_int(&w, "number", number);
+	} else if (strcmp(what, "check") == 0) {
+		lb_strlcpy(j->kind, "check", sizeof j->kind);
+		lb_snprintf(j->dedupe_key, sizeof j->dedupe_key, "check");
+		jw_kv_bool(&w, "repair", full);
+	} else {
+		jw_free(&w);
+		return -1;
+	}
+	jw_obj_end(&w);
+	if (jw_finish(&w, &out, &len) == 0 && len < sizeof j->args) {
+		memcpy(j->args, out, len);
+		j->args[len] = '\0';
+		rc = 0;
+	}
+	jw_free(&w);
+	return rc;
+}
+
+/* Queue the job that does `what` (jobs.h). */
+int
+jobs_queue(struct db *db, const char *what, const char *target, long number, int full,
+    unsigned long long *id, int *existed)
+{
+	struct job j;
+	int rc;
+
+	if (jobs_describe(what, target, number, full, &j) < 0)
+		return -1;
+	rc = jobs_enqueue(db, j.kind, j.args, j.dedupe_key, 0, id, existed);
+	if (rc == 0 && *existed && full)	/* a queued incremental one becomes full */
+		rc = db_exec(db, "UPDATE jobs SET args = ? WHERE id = ? AND state = 'queued'", "su",
+		    j.args, *id);
+	return rc;
 }

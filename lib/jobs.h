@@ -35,13 +35,32 @@
  *    failed), columns JOBS_COL_* (times "YYYY-MM-DDTHH:MM:SSZ", NULL where
  *    the column is). jobs_counts(): (state, count) rows by state. Both 0, or
  *    -1 on a database error. Used by lb-admin jobs and GET /api/admin/jobs.
+ *  - jobs_describe() fills a job's kind, args and dedupe key from what it
+ *    does (-1 for another `what`), and jobs_queue() queues that job: "teams" -> sync_teams {"full"} key "teams"; "team" SLUG ->
+ *    sync_team {"slug","full"} key "team:SLUG"; "prs" O/R -> sync_prs
+ *    {"repo","full"} key "prs:O/R"; "pr" O/R N -> sync_pr {"repo","number"}
+ *    key "pr:O/R#N"; "check" -> check {"repair": full} key "check". A full
+ *    request upgrades a queued incremental one. -1 for another `what` or a
+ *    database error. (lib/runner runs each kind.)
+ *
+ * What a job is given and returns (struct job_ctx, JOB_*): the handlers of
+ * lib/runner's table (lib/sync, lib/integrity) take a struct job_ctx and
+ * return JOB_OK, or JOB_ERETRY (transient: network, 5xx, database: the
+ * queue retries with backoff), JOB_EPERM (permanent: 404, 401, bad
+ * arguments, not configured), JOB_EWAIT (rate limited: retry at
+ * ctx->gh->retry_at), JOB_ESTOP (*stop was set, or progress() asked to
+ * stop); ctx->err then has one line.
  */
 #ifndef LB_JOBS_H
 #define LB_JOBS_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <time.h>
 
+struct conf;
 struct db;
+struct gh;
 
 #define JOB_KIND_MAX  32
 #define JOB_ARGS_MAX  1024
@@ -54,6 +73,32 @@ struct job {
 	char args[JOB_ARGS_MAX];
 	char dedupe_key[JOB_KEY_MAX];
 	unsigned attempts, max_attempts;
+};
+
+enum { JOB_OK = 0, JOB_ERETRY = -1, JOB_EPERM = -2, JOB_EWAIT = -3, JOB_ESTOP = -4 };
+
+/* Where a long job is, given to job_ctx.progress after each page. */
+struct job_progress {
+	const char *what;	/* "acme/widgets", "teams" */
+	long pages;		/* pages fetched in this walk (resumed ones included) */
+	long last_page;		/* from Link rel="last"; 0 when unknown */
+	long items;		/* PRs / teams / members stored */
+	unsigned long requests;	/* by this client so far */
+	long rate_remaining;	/* -1 unknown */
+	time_t started;
+	long resumed_pages;	/* pages done before a resume */
+};
+
+/* What a job runs with: lb-syncd's run_job() and lb-admin's --now fill it. */
+struct job_ctx {
+	const struct conf *conf;
+	struct db *db;
+	struct gh *gh;
+	/* called after each page; non-zero return stops the walk (JOB_ESTOP) */
+	int (*progress)(void *arg, const struct job_progress *p);
+	void *arg;
+	volatile sig_atomic_t *stop;
+	char err[512];
 };
 
 int  jobs_enqueue(struct db *db, const char *kind, const char *args, const char *dedupe_key,
@@ -77,6 +122,9 @@ long jobs_backoff(unsigned attempts);
 /* Parse an owner string "HOST:PID:START"; 0 on success. */
 int  jobs_owner_parse(const char *owner, char *host, size_t hostlen, long *pid,
     unsigned long long *start);
+int  jobs_describe(const char *what, const char *target, long number, int full, struct job *j);
+int  jobs_queue(struct db *db, const char *what, const char *target, long number, int full,
+    unsigned long long *id, int *existed);
 
 struct db_res;
 enum {

@@ -51,8 +51,7 @@ void jw_arr(struct jw *w) { CHECK(yajl_gen_array_open(w->g)); }
 void jw_arr_end(struct jw *w) { CHECK(yajl_gen_array_close(w->g)); }
 void jw_key(struct jw *w, const char *k) { CHECK(yajl_gen_string(w->g, (const unsigned char *)k, strlen(k))); }
 void jw_int(struct jw *w, long long v) { CHECK(yajl_gen_integer(w->g, v)); }
-void jw_double(struct jw *w, double v) { CHECK(yajl_gen_double(w->g, v)); }
-void jw_bool(struct jw *w, int v) { CHECK(yajl_gen_bool(w->g, v)); }
+static void jw_bool(struct jw *w, int v) { CHECK(yajl_gen_bool(w->g, v)); }
 void jw_null(struct jw *w) { CHECK(yajl_gen_null(w->g)); }
 
 void

@@ -68,8 +68,6 @@ void jw_key(struct jw *w, const char *k);
 void jw_str(struct jw *w, const char *s);	/* NULL writes null */
 void jw_strn(struct jw *w, const char *s, size_t n);
 void jw_int(struct jw *w, long long v);
-void jw_double(struct jw *w, double v);
-void jw_bool(struct jw *w, int v);
 void jw_null(struct jw *w);
 void jw_kv_str(struct jw *w, const char *k, const char *v);
 void jw_kv_int(struct jw *w, const char *k, long long v);

@@ -48,7 +48,9 @@ migrate_dir(char *out, size_t outlen)
 	return out;
 }
 
-int
+/* Split SQL text into statements. Calls fn for each non-empty statement;
+ * stops and returns fn's value when non-zero. */
+static int
 migrate_split(const char *sql, size_t len,
     int (*fn)(const char *stmt, size_t len, void *arg), void *arg)
 {

@@ -27,9 +27,5 @@ const char *migrate_dir(char *out, size_t outlen);
 int migrate_run(struct db *db, const char *dir, FILE *progress, int *applied,
     char *err, size_t errlen);
 long long migrate_version(struct db *db);
-/* Split SQL text into statements (exposed for unit tests). Calls fn for
- * each non-empty statement; stops and returns fn's value when non-zero. */
-int migrate_split(const char *sql, size_t len,
-    int (*fn)(const char *stmt, size_t len, void *arg), void *arg);
 
 #endif

@@ -88,7 +88,8 @@ rollup_exclude_list(const struct conf *c, char *out, size_t outlen)
 	return rc;
 }
 
-void
+/* Fingerprint of the config parts the rollups depend on (hex, 17 bytes). */
+static void
 rollup_config_fp(const struct conf *c, char out[17])
 {
 	struct buf b = BUF_INIT;
@@ -817,14 +818,6 @@ out:
 /* ----------------------------------------------------------------- hooks */
 
 int
-rollup_pr_before(struct db *db, unsigned long long pr_id)
-{
-	(void)db;
-	(void)pr_id;
-	return 0;
-}
-
-int
 rollup_pr_after(struct db *db, unsigned long long pr_id)
 {
 	char exclude[4096];
@@ -976,8 +969,8 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
  * membership changes are serialized among themselves (row 2 keeps what the
  * rollups know of memberships), never with the PR writers of other users.
  */
-int
-rollup_user_before(struct db *db, unsigned long long user_id)
+static int
+lock_user(struct db *db, unsigned long long user_id)
 {
 	struct db_res *r;
 
@@ -993,13 +986,20 @@ rollup_user_before(struct db *db, unsigned long long user_id)
 }
 
 int
+rollup_user_before(struct db *db, unsigned long long user_id)
+{
+	return lock_user(db, user_id);
+}
+
+int
 rollup_user_after(struct db *db, unsigned long long user_id)
 {
 	char exclude[4096];
 	struct db_res *r;
 	int changed = 0, rc = 0;
 
-	if (rollup_user_before(db, user_id) < 0 || lock_state(db, exclude, sizeof exclude) < 0)
+	/* the locks again: harmless when the caller took them, needed when not */
+	if (lock_user(db, user_id) < 0 || lock_state(db, exclude, sizeof exclude) < 0)
 		return -1;
 	if (db_query(db, &r, "SELECT id FROM pull_requests WHERE author_id = ?", "u", user_id) < 0)
 		return -1;

@@ -21,15 +21,16 @@
  *    include every committed change unless a larger backlog waits: then a
  *    slice per request); tests and tools.
  *    Returns 0 (with *folded set when not NULL) or -1 on a database error.
- *  - rollup_pr_before(db, pr_id) runs before a PR row changes (a no-op:
- *    the PR's last rolled-up contribution is kept in stat_pr*);
- *    rollup_pr_after(db, pr_id) runs after it changed: it subtracts the
- *    stored contribution, computes the new one from the base tables and
+ *  - rollup_pr_after(db, pr_id) runs after a PR row changed: it subtracts
+ *    the contribution last rolled up (kept in stat_pr*, so nothing needs to
+ *    run before the change), computes the new one from the base tables and
  *    adds it. Calling it twice, or without a change, is harmless. lib/store
- *    calls the pair itself only when a repository's tracking changes.
- *  - rollup_user_before(db, user_id) / rollup_user_after(db, user_id) wrap a
- *    change of one user's memberships (or type): every PR of the user is
- *    rolled again (team attribution may change).
+ *    calls it itself only when a repository's tracking changes.
+ *  - A change of one user's memberships (or type) is wrapped:
+ *    rollup_user_before(db, user_id) takes the locks it needs (the users
+ *    row, then stat_state row 2, exclusively); rollup_user_after(db,
+ *    user_id) takes them too (harmless when held) and rolls every PR of the
+ *    user again (team attribution may change).
  *  - No global writer lock: every hook takes a SHARED lock on stat_state
  *    row 1 (only a rebuild takes it exclusively), counters are changed with
  *    additive row-level upserts in one key order, a PR roll holds its
@@ -69,7 +70,6 @@ struct db;
 
 int rollup_queue(struct db *db, unsigned long long pr_id);
 int rollup_fold(struct db *db, unsigned max, unsigned *folded);
-int rollup_pr_before(struct db *db, unsigned long long pr_id);
 int rollup_pr_after(struct db *db, unsigned long long pr_id);
 int rollup_user_before(struct db *db, unsigned long long user_id);
 int rollup_user_after(struct db *db, unsigned long long user_id);
@@ -86,8 +86,6 @@ int rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt);
  */
 void rollup_configure(const struct conf *c);
 
-/* Fingerprint of the config parts the rollups depend on (hex, 17 bytes). */
-void rollup_config_fp(const struct conf *c, char out[17]);
 /* Comma-joined excluded team slugs, lower case ("" when none). */
 int  rollup_exclude_list(const struct conf *c, char *out, size_t outlen);
 

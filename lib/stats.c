@@ -775,6 +775,71 @@ out:
 
 /* ---------------------------------------------------------- contributors */
 
+/* The top `limit` authors of a bucket by col: *r the rows above the N-th
+ * value, *r2 (may stay NULL) the ties at it in login order. 0 or -1. */
+static int
+top_authors_bucket(struct db *db, const struct period *p, const char *col, long long kind,
+    unsigned long long team_id, long long limit, struct db_res **r, struct db_res **r2)
+{
+	/*
+	 * Top-N without sorting every author: the N-th value T through
+	 * the (..., scope_id, <col>) index (N entries), the rows above T
+	 * (fewer than N) sorted, then the ties at T in login order: all
+	 * of them sorted when they are few, else by walking users_login
+	 * and probing stat_authors until enough are found.
+	 */
+	long long floor = -(1LL << 62), nties = 0;
+	struct buf sql = BUF_INIT;
+	int rc = -1, rc2;
+
+	if (buf_printf(&sql, "SELECT %s FROM stat_authors WHERE grain = ? AND bucket = ? "
+	    "AND kind = ? AND scope_id = ? ORDER BY %s DESC LIMIT 1 OFFSET ?", col, col) < 0 ||
+	    db_query(db, r, sql.data, "ssiui", grain_str(p), p->bucket, kind, team_id,
+	    limit - 1) < 0)
+		goto out;
+	if ((*r)->nrows == 1)
+		floor = ll(*r, 0, 0);
+	db_res_free(*r);
+	*r = NULL;
+	buf_reset(&sql);
+	if (buf_printf(&sql, MEMBERS_BUCKET " AND a.%s %s ? ORDER BY a.%s DESC, u.login, "
+	    "a.author_id LIMIT ?", col, floor == -(1LL << 62) ? ">=" : ">", col) < 0 ||
+	    db_query(db, r, sql.data, "ssiuii", grain_str(p), p->bucket, kind, team_id,
+	    floor, limit) < 0)
+		goto out;
+	if (floor != -(1LL << 62) && (long long)(*r)->nrows < limit) {
+		buf_reset(&sql);
+		/* how many ties, counted up to 2,001 only (a popular value
+		 * has tens of thousands) */
+		if (buf_printf(&sql, "SELECT COUNT(*) FROM (SELECT 1 FROM stat_authors "
+		    "WHERE grain = ? AND bucket = ? AND kind = ? AND scope_id = ? AND %s = ? "
+		    "LIMIT 2001) x", col) < 0 ||
+		    db_query(db, r2, sql.data, "ssiui", grain_str(p), p->bucket, kind, team_id,
+		    floor) < 0)
+			goto out;
+		nties = ll(*r2, 0, 0);
+		db_res_free(*r2);
+		*r2 = NULL;
+		buf_reset(&sql);
+		if (nties <= 2000)
+			rc2 = buf_printf(&sql, MEMBERS_BUCKET " AND a.%s = ? ORDER BY u.login, "
+			    "a.author_id LIMIT ?", col);
+		else
+			rc2 = buf_printf(&sql, "SELECT a.author_id, u.login, u.avatar_url, "
+			    "a.created, a.merged, a.rejected FROM users u FORCE INDEX (users_login) "
+			    "STRAIGHT_JOIN stat_authors a ON a.grain = ? AND a.bucket = ? "
+			    "AND a.kind = ? AND a.scope_id = ? AND a.author_id = u.id "
+			    "WHERE a.%s = ? ORDER BY u.login, u.id LIMIT ?", col);
+		if (rc2 < 0 || db_query(db, r2, sql.data, "ssiuii", grain_str(p), p->bucket,
+		    kind, team_id, floor, limit - (long long)(*r)->nrows) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&sql);
+	return rc;
+}
+
 int
 stats_contributors_json(struct db *db, const struct stats_env *env,
     const struct period *p, unsigned long long team_id, enum stats_sort sort, long long limit,
@@ -786,59 +851,11 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 	struct db_res *r = NULL, *r2 = NULL, *t = NULL;
 	struct buf sql = BUF_INIT, ids = BUF_INIT;
 	size_t n1, n;
-	int rc = -1, rc2;
+	int rc = -1;
 
 	if (p->grain) {
-		/*
-		 * Top-N without sorting every author: the N-th value T through
-		 * the (..., scope_id, <col>) index (N entries), the rows above T
-		 * (fewer than N) sorted, then the ties at T in login order: all
-		 * of them sorted when they are few, else by walking users_login
-		 * and probing stat_authors until enough are found.
-		 */
-		long long floor = -(1LL << 62), nties = 0;
-		if (buf_printf(&sql, "SELECT %s FROM stat_authors WHERE grain = ? AND bucket = ? "
-		    "AND kind = ? AND scope_id = ? ORDER BY %s DESC LIMIT 1 OFFSET ?", col, col) < 0 ||
-		    db_query(db, &r, sql.data, "ssiui", grain_str(p), p->bucket, kind, team_id,
-		    limit - 1) < 0)
+		if (top_authors_bucket(db, p, col, kind, team_id, limit, &r, &r2) < 0)
 			goto out;
-		if (r->nrows == 1)
-			floor = ll(r, 0, 0);
-		db_res_free(r);
-		r = NULL;
-		buf_reset(&sql);
-		if (buf_printf(&sql, MEMBERS_BUCKET " AND a.%s %s ? ORDER BY a.%s DESC, u.login, "
-		    "a.author_id LIMIT ?", col, floor == -(1LL << 62) ? ">=" : ">", col) < 0 ||
-		    db_query(db, &r, sql.data, "ssiuii", grain_str(p), p->bucket, kind, team_id,
-		    floor, limit) < 0)
-			goto out;
-		if (floor != -(1LL << 62) && (long long)r->nrows < limit) {
-			buf_reset(&sql);
-			/* how many ties, counted up to 2,001 only (a popular value
-			 * has tens of thousands) */
-			if (buf_printf(&sql, "SELECT COUNT(*) FROM (SELECT 1 FROM stat_authors "
-			    "WHERE grain = ? AND bucket = ? AND kind = ? AND scope_id = ? AND %s = ? "
-			    "LIMIT 2001) x", col) < 0 ||
-			    db_query(db, &r2, sql.data, "ssiui", grain_str(p), p->bucket, kind, team_id,
-			    floor) < 0)
-				goto out;
-			nties = ll(r2, 0, 0);
-			db_res_free(r2);
-			r2 = NULL;
-			buf_reset(&sql);
-			if (nties <= 2000)
-				rc2 = buf_printf(&sql, MEMBERS_BUCKET " AND a.%s = ? ORDER BY u.login, "
-				    "a.author_id LIMIT ?", col);
-			else
-				rc2 = buf_printf(&sql, "SELECT a.author_id, u.login, u.avatar_url, "
-				    "a.created, a.merged, a.rejected FROM users u FORCE INDEX (users_login) "
-				    "STRAIGHT_JOIN stat_authors a ON a.grain = ? AND a.bucket = ? "
-				    "AND a.kind = ? AND a.scope_id = ? AND a.author_id = u.id "
-				    "WHERE a.%s = ? ORDER BY u.login, u.id LIMIT ?", col);
-			if (rc2 < 0 || db_query(db, &r2, sql.data, "ssiuii", grain_str(p), p->bucket,
-			    kind, team_id, floor, limit - (long long)r->nrows) < 0)
-				goto out;
-		}
 	} else if (buf_printf(&sql, MEMBERS_RANGE " ORDER BY %s DESC, u.login, s.author_id "
 	    "LIMIT ?", col) < 0 || db_query(db, &r, sql.data, "ssssssssiui", RP(p), kind,
 	    team_id, limit) < 0)
@@ -901,65 +918,19 @@ out:
 
 /* --------------------------------------------------------------- monthly */
 
-int
-stats_monthly_json(struct db *db, int year, unsigned long long team_id, struct jw *w)
+/* One year of monthly counts; index 0 is the year's total. */
+struct monthly {
+	long long c[13], m[13], rj[13], k[13], nc[13], out[13];
+};
+
+/* The months and rows of stats_monthly_json() from the counts in y. */
+static void
+monthly_write(struct jw *w, int year, const struct monthly *y)
 {
-	long long kind = team_id ? 0 : 2;
-	long long c[13] = { 0 }, m[13] = { 0 }, rj[13] = { 0 }, k[13] = { 0 }, nc[13] = { 0 };
-	long long out_[13] = { 0 }, base = 0;
-	char y0[11], y1[11], ystart[24], yend[24], mon[8];
-	struct db_res *r = NULL;
 	static const char *const rows[] = { "processed", "merged", "rejected", "created",
 	    "outstanding", "acceptance_rate", "contributors", "new_contributors" };
-	int rc = -1;
+	char mon[8];
 
-	(void)lb_snprintf(y0, sizeof y0, "%04d-01-01", year);
-	(void)lb_snprintf(y1, sizeof y1, "%04d-12-01", year);
-	(void)lb_snprintf(ystart, sizeof ystart, "%04d-01-01 00:00:00", year);
-	(void)lb_snprintf(yend, sizeof yend, "%04d-01-01 00:00:00", year + 1);
-	if (db_query(db, &r, "SELECT MONTH(bucket), created, merged, rejected, contributors "
-	    "FROM stat_counts WHERE grain = 'M' AND kind = ? AND scope_id = ? "
-	    "AND bucket BETWEEN ? AND ?", "iuss", kind, team_id, y0, y1) < 0)
-		goto out;
-	for (size_t i = 0; i < r->nrows; i++) {
-		long long mo = ll(r, i, 0);
-		if (mo < 1 || mo > 12)
-			continue;
-		c[mo] = ll(r, i, 1);
-		m[mo] = ll(r, i, 2);
-		rj[mo] = ll(r, i, 3);
-		k[mo] = ll(r, i, 4);
-	}
-	db_res_free(r);
-	if (db_query(db, &r, "SELECT contributors FROM stat_counts WHERE grain = 'Y' "
-	    "AND bucket = ? AND kind = ? AND scope_id = ?", "siu", y0, kind, team_id) < 0)
-		goto out;
-	k[0] = r->nrows ? ll(r, 0, 0) : 0;
-	db_res_free(r);
-	if (db_query(db, &r, "SELECT COALESCE(SUM(created - merged - rejected), 0) FROM stat_counts "
-	    "WHERE grain = 'M' AND kind = ? AND scope_id = ? AND bucket < ?", "ius", kind,
-	    team_id, y0) < 0)
-		goto out;
-	base = ll(r, 0, 0);
-	db_res_free(r);
-	if (db_query(db, &r, "SELECT MONTH(first_created), COUNT(*) FROM stat_first "
-	    "WHERE kind = ? AND scope_id = ? AND first_created >= ? AND first_created < ? "
-	    "GROUP BY 1", "iuss", kind, team_id, ystart, yend) < 0)
-		goto out;
-	for (size_t i = 0; i < r->nrows; i++) {
-		long long mo = ll(r, i, 0);
-		if (mo >= 1 && mo <= 12)
-			nc[mo] = ll(r, i, 1);
-	}
-	for (int i = 1; i <= 12; i++) {
-		base += c[i] - m[i] - rj[i];
-		out_[i] = base;
-		c[0] += c[i];
-		m[0] += m[i];
-		rj[0] += rj[i];
-		nc[0] += nc[i];
-	}
-	out_[0] = out_[12];
 	jw_key(w, "months");
 	jw_arr(w);
 	for (int i = 1; i <= 12; i++) {
@@ -974,7 +945,7 @@ stats_monthly_json(struct db *db, int year, unsigned long long team_id, struct j
 		jw_obj(w);
 		for (int j = 1; j <= 13; j++) {
 			int i = j == 13 ? 0 : j;
-			long long proc = m[i] + rj[i], v = 0;
+			long long proc = y->m[i] + y->rj[i], v = 0;
 			if (i == 0)
 				jw_key(w, "total");
 			else {
@@ -983,25 +954,86 @@ stats_monthly_json(struct db *db, int year, unsigned long long team_id, struct j
 			}
 			switch (row) {
 			case 0: v = proc; break;
-			case 1: v = m[i]; break;
-			case 2: v = rj[i]; break;
-			case 3: v = c[i]; break;
-			case 4: v = out_[i]; break;
+			case 1: v = y->m[i]; break;
+			case 2: v = y->rj[i]; break;
+			case 3: v = y->c[i]; break;
+			case 4: v = y->out[i]; break;
 			case 5:
 				if (proc == 0) {
 					jw_null(w);
 					continue;
 				}
-				v = (200 * m[i] + proc) / (2 * proc);	/* round half up */
+				v = (200 * y->m[i] + proc) / (2 * proc);	/* round half up */
 				break;
-			case 6: v = k[i]; break;
-			case 7: v = nc[i]; break;
+			case 6: v = y->k[i]; break;
+			case 7: v = y->nc[i]; break;
 			}
 			jw_int(w, v);
 		}
 		jw_obj_end(w);
 	}
 	jw_obj_end(w);
+}
+
+int
+stats_monthly_json(struct db *db, int year, unsigned long long team_id, struct jw *w)
+{
+	long long kind = team_id ? 0 : 2;
+	struct monthly y;
+	long long base = 0;
+	char y0[11], y1[11], ystart[24], yend[24];
+	struct db_res *r = NULL;
+	int rc = -1;
+
+	memset(&y, 0, sizeof y);
+	(void)lb_snprintf(y0, sizeof y0, "%04d-01-01", year);
+	(void)lb_snprintf(y1, sizeof y1, "%04d-12-01", year);
+	(void)lb_snprintf(ystart, sizeof ystart, "%04d-01-01 00:00:00", year);
+	(void)lb_snprintf(yend, sizeof yend, "%04d-01-01 00:00:00", year + 1);
+	if (db_query(db, &r, "SELECT MONTH(bucket), created, merged, rejected, contributors "
+	    "FROM stat_counts WHERE grain = 'M' AND kind = ? AND scope_id = ? "
+	    "AND bucket BETWEEN ? AND ?", "iuss", kind, team_id, y0, y1) < 0)
+		goto out;
+	for (size_t i = 0; i < r->nrows; i++) {
+		long long mo = ll(r, i, 0);
+		if (mo < 1 || mo > 12)
+			continue;
+		y.c[mo] = ll(r, i, 1);
+		y.m[mo] = ll(r, i, 2);
+		y.rj[mo] = ll(r, i, 3);
+		y.k[mo] = ll(r, i, 4);
+	}
+	db_res_free(r);
+	if (db_query(db, &r, "SELECT contributors FROM stat_counts WHERE grain = 'Y' "
+	    "AND bucket = ? AND kind = ? AND scope_id = ?", "siu", y0, kind, team_id) < 0)
+		goto out;
+	y.k[0] = r->nrows ? ll(r, 0, 0) : 0;
+	db_res_free(r);
+	if (db_query(db, &r, "SELECT COALESCE(SUM(created - merged - rejected), 0) FROM stat_counts "
+	    "WHERE grain = 'M' AND kind = ? AND scope_id = ? AND bucket < ?", "ius", kind,
+	    team_id, y0) < 0)
+		goto out;
+	base = ll(r, 0, 0);
+	db_res_free(r);
+	if (db_query(db, &r, "SELECT MONTH(first_created), COUNT(*) FROM stat_first "
+	    "WHERE kind = ? AND scope_id = ? AND first_created >= ? AND first_created < ? "
+	    "GROUP BY 1", "iuss", kind, team_id, ystart, yend) < 0)
+		goto out;
+	for (size_t i = 0; i < r->nrows; i++) {
+		long long mo = ll(r, i, 0);
+		if (mo >= 1 && mo <= 12)
+			y.nc[mo] = ll(r, i, 1);
+	}
+	for (int i = 1; i <= 12; i++) {
+		base += y.c[i] - y.m[i] - y.rj[i];
+		y.out[i] = base;
+		y.c[0] += y.c[i];
+		y.m[0] += y.m[i];
+		y.rj[0] += y.rj[i];
+		y.nc[0] += y.nc[i];
+	}
+	y.out[0] = y.out[12];
+	monthly_write(w, year, &y);
 	rc = 0;
 out:
 	if (rc < 0)

@@ -268,7 +268,7 @@ repo_parse(const struct conf *c, json_val r, struct repo *out)
 	return 0;
 }
 
-/* Runs fn over every PR of the repository (rollup around a flag change). */
+/* Runs fn over every PR of the repository (rollup after a flag change). */
 static int
 each_repo_pr(struct db *db, unsigned long long repo_id, int (*fn)(struct db *, unsigned long long))
 {
@@ -305,9 +305,6 @@ repo_write_known(struct db *db, const struct repo *rp, int found, const struct d
 
 	if (found && repo_same(rp, r, col, &flags_change))
 		return 0;	/* unchanged: no write, no lock */
-	/* Whether its PRs count (tracked) or how (partner_owned) changes. */
-	if (flags_change && each_repo_pr(db, rp->id, rollup_pr_before) < 0)
-		return -1;
 	if (db_exec(db,
 	    "INSERT INTO repositories (id, owner_login, name, full_name, tracked, partner_owned, private) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE owner_login = VALUES(owner_login), "
@@ -316,6 +313,7 @@ repo_write_known(struct db *db, const struct repo *rp, int found, const struct d
 	    "usssiii", rp->id, rp->owner, rp->name, rp->full_name, (long long)rp->tracked,
 	    (long long)rp->partner_owned, (long long)rp->private_) < 0)
 		return -1;
+	/* Whether its PRs count (tracked) or how (partner_owned) changed. */
 	if (flags_change && each_repo_pr(db, rp->id, rollup_pr_after) < 0)
 		return -1;
 	return 0;

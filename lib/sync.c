@@ -5,7 +5,6 @@
 #include "date.h"
 #include "db.h"
 #include "github.h"
-#include "integrity.h"
 #include "jobs.h"
 #include "json.h"
 #include "log.h"
@@ -19,90 +18,48 @@
 
 #define JSON_DEPTH 64
 
-int
-sync_split_repo(const char *repo, char *owner, size_t olen, char *name, size_t nlen)
-{
-	const char *slash = repo ? strchr(repo, '/') : NULL;
-	size_t ol;
-
-	if (slash == NULL || slash == repo || slash[1] == '\0' || strchr(slash + 1, '/'))
-		return -1;
-	ol = (size_t)(slash - repo);
-	if (ol + 1 > olen || strlen(slash + 1) + 1 > nlen || ol > 100 || strlen(slash + 1) > 100)
-		return -1;
-	memcpy(owner, repo, ol);
-	owner[ol] = '\0';
-	lb_strlcpy(name, slash + 1, nlen);
-	for (const char *p = repo; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == '%')
-			return -1;
-	return 0;
-}
-
-int
-sync_github_ready(const struct conf *c, const char *kind, char *why, size_t whylen)
-{
-	if (!conf_github_auth(c)) {
-		lb_snprintf(why, whylen, "[github] token (or app_id + app_private_key_file) is not set");
-		return 0;
-	}
-	if (strcmp(kind, "teams") == 0 && (c->partner_org == NULL || *c->partner_org == '\0')) {
-		lb_snprintf(why, whylen, "[github] partner_org is not set");
-		return 0;
-	}
-	if (strcmp(kind, "prs") == 0 && c->repositories.n == 0) {
-		lb_snprintf(why, whylen, "[github] repositories is empty");
-		return 0;
-	}
-	return 1;
-}
 
 static int
-map_gh(struct sync_ctx *s, int rc, const struct gh_resp *r, const char *gherr)
+map_gh(struct job_ctx *s, int rc, const struct gh_resp *r, const char *gherr)
 {
 	lb_strlcpy(s->err, gherr, sizeof s->err);
 	switch (rc) {
-	case GH_EWAIT: return SYNC_EWAIT;
-	case GH_ESTOP: return SYNC_ESTOP;
-	case GH_ENET:  return SYNC_ERETRY;
+	case GH_EWAIT: return JOB_EWAIT;
+	case GH_ESTOP: return JOB_ESTOP;
+	case GH_ENET:  return JOB_ERETRY;
 	case GH_EHTTP:
 		/* 401/404/410/422: retrying will not help; 403 without a
 		 * rate-limit sign (no access) neither */
 		(void)r;
-		return SYNC_EPERM;
-	default:       return SYNC_EPERM;
+		return JOB_EPERM;
+	default:       return JOB_EPERM;
 	}
 }
 
 static int
-db_fail(struct sync_ctx *s, const char *what)
+db_fail(struct job_ctx *s, const char *what)
 {
-	unsigned e = db_errno(s->db);
-
-	/* 1213 deadlock, 1205 lock wait timeout: the transaction may simply
-	 * be run again (another writer, e.g. a second lb-syncd, got there) */
-	s->deadlock = e == 1213 || e == 1205;
 	lb_snprintf(s->err, sizeof s->err, "database: %s: %s", what, db_error(s->db));
 	db_rollback(s->db);
-	return SYNC_ERETRY;
+	return JOB_ERETRY;
 }
 
-/* GET url and parse an array or object answer. 1 with *root, 0 on 304. */
-/* After a failed transaction: 1 when it was a deadlock worth running again
- * (*tries counts them), after a short pause. */
+/* After a transaction that failed in db_fail(): 1 when MariaDB aborted it
+ * (db_retryable(): a deadlock, a lock wait timeout) and it is worth running
+ * again (*tries counts them), after a short pause. */
 static int
-again(struct sync_ctx *s, int *tries)
+again(struct job_ctx *s, int *tries)
 {
-	if (!s->deadlock || ++*tries > SYNC_DEADLOCK_RETRIES)
+	if (!db_retryable(db_errno(s->db)) || ++*tries > SYNC_DEADLOCK_RETRIES)
 		return 0;
 	log_info("%s; running the transaction again", s->err);
-	s->deadlock = 0;
 	usleep((useconds_t)(10000 * *tries));
 	return 1;
 }
 
+/* GET url and parse an array or object answer. 1 with *root, 0 on 304. */
 static int
-fetch(struct sync_ctx *s, const char *url, const char *etag, struct gh_resp *r,
+fetch(struct job_ctx *s, const char *url, const char *etag, struct gh_resp *r,
     json_val *root, int want_array)
 {
 	char err[512], perr[128];
@@ -111,7 +68,7 @@ fetch(struct sync_ctx *s, const char *url, const char *etag, struct gh_resp *r,
 	*root = NULL;
 	if (s->stop && *s->stop) {
 		lb_snprintf(s->err, sizeof s->err, "stopped");
-		return SYNC_ESTOP;
+		return JOB_ESTOP;
 	}
 	rc = gh_get(s->gh, url, etag, r, err, sizeof err);
 	if (rc != GH_OK)
@@ -122,32 +79,32 @@ fetch(struct sync_ctx *s, const char *url, const char *etag, struct gh_resp *r,
 	    perr, sizeof perr);
 	if (*root == NULL) {
 		lb_snprintf(s->err, sizeof s->err, "GET %.300s: %s", url, perr);
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 	if (want_array ? !json_is_array(*root) : !json_is_object(*root)) {
 		lb_snprintf(s->err, sizeof s->err, "GET %.300s: expected a JSON %s", url,
 		    want_array ? "array" : "object");
 		json_free(*root);
 		*root = NULL;
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 	return 1;
 }
 
 static int
-report(struct sync_ctx *s, struct sync_progress *p)
+report(struct job_ctx *s, struct job_progress *p)
 {
 	p->requests = s->gh->requests;
 	p->rate_remaining = s->gh->rate_remaining;
 	if (s->progress && s->progress(s->arg, p) != 0) {
 		lb_snprintf(s->err, sizeof s->err, "stopped (lease lost or interrupted)");
-		return SYNC_ESTOP;
+		return JOB_ESTOP;
 	}
 	return 0;
 }
 
 static int
-state_started(struct sync_ctx *s, const char *name)
+state_started(struct job_ctx *s, const char *name)
 {
 	return db_exec(s->db, "INSERT INTO sync_state (name, last_started_at, last_status) "
 	    "VALUES (?, NOW(6), 'running') ON DUPLICATE KEY UPDATE last_started_at = NOW(6), "
@@ -155,7 +112,7 @@ state_started(struct sync_ctx *s, const char *name)
 }
 
 static void
-state_failed(struct sync_ctx *s, const char *name)
+state_failed(struct job_ctx *s, const char *name)
 {
 	if (db_exec(s->db, "UPDATE sync_state SET last_status = 'failed', "
 	    "last_finished_at = NOW(6) WHERE name = ?", "s", name) < 0)
@@ -164,157 +121,222 @@ state_failed(struct sync_ctx *s, const char *name)
 
 /* ---------------------------------------------------------------- teams */
 
-static int
-members_walk(struct sync_ctx *s, unsigned long long team_id, const char *slug, int full,
-    struct sync_progress *pg)
-{
-	char org[256], eslug[320], url[GH_URL_MAX], first[GH_URL_MAX], etag[GH_ETAG_MAX] = "";
-	char now[32];
-	unsigned long long *ids = NULL;
-	size_t nids = 0, cap = 0;
-	json_val *objs = NULL;	/* pages kept until the transaction */
-	size_t npages = 0, pcap = 0;
-	struct gh_resp r;
-	struct db_res *res = NULL;
-	int rc = SYNC_OK, single = 0, tries = 0;
-	long items0;
-	char first_etag[GH_ETAG_MAX] = "";
+/* The pages of a list, kept until its transaction. */
+struct pages {
+	json_val *v;
+	size_t n;
+	char first_etag[GH_ETAG_MAX];	/* page 1's */
+	int single;			/* the list fits on page 1 */
+};
 
-	if (gh_escape(s->conf->partner_org, org, sizeof org) < 0 || gh_escape(slug, eslug, sizeof eslug) < 0 ||
-	    lb_snprintf(first, sizeof first, "/orgs/%s/teams/%s/members?per_page=100", org, eslug) < 0) {
-		lb_snprintf(s->err, sizeof s->err, "team slug too long");
-		return SYNC_EPERM;
-	}
-	if (!full && gh_cache_get(s->db, first, etag, sizeof etag) < 0)
-		return db_fail(s, "http_cache");
+static void
+pages_free(struct pages *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		json_free(p->v[i]);
+	free(p->v);
+}
+
+/* GET first (page 1 with etag) and every next page into out, counting them
+ * in pg. After page max_pages + 1 the walk stops: there, or with JOB_EPERM
+ * "WHAT: too many pages" when what is not NULL. 1 with the pages, 0 when
+ * page 1 answered 304, else a JOB_* code. */
+static int
+fetch_pages(struct job_ctx *s, const char *first, const char *etag, int max_pages,
+    const char *what, struct pages *out, struct job_progress *pg)
+{
+	char url[GH_URL_MAX];
+	struct gh_resp r;
+	int rc = 1;
+
 	lb_strlcpy(url, first, sizeof url);
 	gh_resp_init(&r);
 	for (int page = 1;; page++) {
-		json_val root;
-		rc = fetch(s, url, page == 1 ? etag : NULL, &r, &root, 1);
-		if (rc < 0)
-			goto out;
-		if (rc == 0) {	/* 304: unchanged since the last complete fetch */
-			rc = SYNC_OK;
-			if (db_exec(s->db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?",
-			    "u", team_id) < 0)
-				rc = db_fail(s, "teams");
-			goto out;
+		json_val root, *n;
+		int got = fetch(s, url, page == 1 ? etag : NULL, &r, &root, 1);
+
+		if (got <= 0) {
+			rc = got;
+			break;
 		}
 		if (page == 1) {
-			lb_strlcpy(first_etag, r.etag, sizeof first_etag);
-			single = r.next[0] == '\0';
+			lb_strlcpy(out->first_etag, r.etag, sizeof out->first_etag);
+			out->single = r.next[0] == '\0';
 		}
-		if (npages == pcap) {
-			size_t nc = pcap ? pcap * 2 : 4;
-			json_val *n = realloc(objs, nc * sizeof *n);
-			if (n == NULL) {
-				json_free(root);
-				lb_snprintf(s->err, sizeof s->err, "out of memory");
-				rc = SYNC_ERETRY;
-				goto out;
-			}
-			objs = n;
-			pcap = nc;
+		n = realloc(out->v, (out->n + 1) * sizeof *n);
+		if (n == NULL) {
+			json_free(root);
+			lb_snprintf(s->err, sizeof s->err, "out of memory");
+			rc = JOB_ERETRY;
+			break;
 		}
-		objs[npages++] = root;
+		out->v = n;
+		out->v[out->n++] = root;
 		pg->pages++;
 		if (r.next[0] == '\0')
 			break;
+		if (page > max_pages) {
+			if (what) {
+				lb_snprintf(s->err, sizeof s->err, "%s: too many pages", what);
+				rc = JOB_EPERM;
+			}
+			break;
+		}
 		lb_strlcpy(url, r.next, sizeof url);
-		if (page > 10000) {
-			lb_snprintf(s->err, sizeof s->err, "members of %s: too many pages", slug);
-			rc = SYNC_EPERM;
-			goto out;
-		}
 	}
-
-	/* one transaction: users, new memberships, ended memberships */
-	store_now(now, sizeof now);
-	items0 = pg->items;
-retry:
-	nids = 0;
-	pg->items = items0;
-	if (db_begin(s->db) < 0) {
-		rc = db_fail(s, "begin");
-		goto fail_tx;
-	}
-	for (size_t p = 0; p < npages; p++) {
-		JSON_EACH(u, objs[p]) {
-			long long id = json_ll(u, "id", -1);
-			int src;
-			if (id <= 0) {
-				log_warn("team %s: member without id skipped", slug);
-				continue;
-			}
-			src = store_user(s->db, u);
-			if (src == STORE_EBADINPUT) {
-				log_warn("team %s: malformed member skipped", slug);
-				continue;
-			}
-			if (src < 0 || store_member_start(s->db, team_id, (unsigned long long)id, NULL, "sync") < 0) {
-				rc = db_fail(s, "memberships");
-				goto fail_tx;
-			}
-			if (nids == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				unsigned long long *n = realloc(ids, nc * sizeof *n);
-				if (n == NULL) {
-					db_rollback(s->db);
-					lb_snprintf(s->err, sizeof s->err, "out of memory");
-					rc = SYNC_ERETRY;
-					goto out;
-				}
-				ids = n;
-				cap = nc;
-			}
-			ids[nids++] = (unsigned long long)id;
-			pg->items++;
-		}
-	}
-	if (db_query(s->db, &res, "SELECT DISTINCT user_id FROM memberships WHERE team_id = ? "
-	    "AND ended_at IS NULL", "u", team_id) < 0) {
-		rc = db_fail(s, "memberships");
-		goto fail_tx;
-	}
-	for (size_t i = 0; i < res->nrows; i++) {
-		unsigned long long uid = strtoull(db_get(res, i, 0), NULL, 10);
-		int found = 0;
-		for (size_t k = 0; k < nids && !found; k++)
-			found = ids[k] == uid;
-		if (!found && store_member_end(s->db, team_id, uid, now) < 0) {
-			rc = db_fail(s, "memberships");
-			goto fail_tx;
-		}
-	}
-	if (db_exec(s->db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?", "u", team_id) < 0 ||
-	    (single ? gh_cache_put(s->db, first, first_etag) : gh_cache_del(s->db, first)) < 0) {
-		rc = db_fail(s, "teams");
-		goto fail_tx;
-	}
-	if (db_commit(s->db) < 0) {
-		rc = db_fail(s, "commit");
-		goto fail_tx;
-	}
-	rc = report(s, pg);
-	goto out;
-fail_tx:
-	db_res_free(res);
-	res = NULL;
-	if (again(s, &tries))
-		goto retry;
-out:
-	db_res_free(res);
-	for (size_t p = 0; p < npages; p++)
-		json_free(objs[p]);
-	free(objs);
-	free(ids);
 	gh_resp_free(&r);
 	return rc;
 }
 
+/* After db_txn() failed: its error as s->err. */
 static int
-org_fetch(struct sync_ctx *s, unsigned long long *org_id)
+txn_error(struct job_ctx *s, const char *what)
+{
+	lb_snprintf(s->err, sizeof s->err, "database: %s: %s", what, db_error(s->db));
+	return JOB_ERETRY;
+}
+
+/* The lists' ETag: kept only for a list on one page (a change on page 2
+ * does not change page 1's). */
+static int
+keep_etag(struct db *db, const char *first, const struct pages *p)
+{
+	return p->single ? gh_cache_put(db, first, p->first_etag) : gh_cache_del(db, first);
+}
+
+/* One team's members as one transaction (db_txn()): what failed in `what`. */
+struct members_txn {
+	const char *slug, *first, *now, *what;
+	unsigned long long team_id;
+	const struct pages *pages;
+	struct job_progress *pg;
+	long items0;
+	unsigned long long *ids;	/* the members listed */
+	size_t nids, cap;
+};
+
+static int
+remember_member(struct members_txn *t, unsigned long long id)
+{
+	if (lb_grow(&t->ids, &t->cap, t->nids, sizeof *t->ids, 64) < 0)
+		return -1;
+	t->ids[t->nids++] = id;
+	return 0;
+}
+
+/* Open memberships of the team whose member GitHub no longer lists end now. */
+static int
+end_unlisted(struct db *db, struct members_txn *t)
+{
+	struct db_res *res;
+	int rc = 0;
+
+	t->what = "memberships";
+	if (db_query(db, &res, "SELECT DISTINCT user_id FROM memberships WHERE team_id = ? "
+	    "AND ended_at IS NULL", "u", t->team_id) < 0)
+		return -1;
+	for (size_t i = 0; i < res->nrows && rc == 0; i++) {
+		unsigned long long uid = strtoull(db_get(res, i, 0), NULL, 10);
+		int found = 0;
+		for (size_t k = 0; k < t->nids && !found; k++)
+			found = t->ids[k] == uid;
+		if (!found)
+			rc = store_member_end(db, t->team_id, uid, t->now);
+	}
+	db_res_free(res);
+	return rc;
+}
+
+/* One attempt: users and memberships of the listed members, ended ones of
+ * the others, the team's members_synced_at and the list's ETag. */
+static int
+members_txn(struct db *db, void *arg)
+{
+	struct members_txn *t = arg;
+
+	t->nids = 0;
+	t->pg->items = t->items0;
+	t->what = "memberships";
+	for (size_t p = 0; p < t->pages->n; p++) {
+		JSON_EACH(u, t->pages->v[p]) {
+			long long id = json_ll(u, "id", -1);
+			int src;
+			if (id <= 0) {
+				log_warn("team %s: member without id skipped", t->slug);
+				continue;
+			}
+			src = store_user(db, u);
+			if (src == STORE_EBADINPUT) {
+				log_warn("team %s: malformed member skipped", t->slug);
+				continue;
+			}
+			if (src < 0 || store_member_start(db, t->team_id, (unsigned long long)id, NULL, "sync") < 0)
+				return -1;
+			if (remember_member(t, (unsigned long long)id) < 0)
+				return 1;	/* out of memory */
+			t->pg->items++;
+		}
+	}
+	if (end_unlisted(db, t) < 0)
+		return -1;
+	t->what = "teams";
+	if (db_exec(db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?", "u", t->team_id) < 0 ||
+	    keep_etag(db, t->first, t->pages) < 0)
+		return -1;
+	t->what = "commit";
+	return 0;
+}
+
+static int
+members_store(struct job_ctx *s, unsigned long long team_id, const char *slug, const char *first,
+    const struct pages *pages, struct job_progress *pg)
+{
+	char now[32];
+	struct members_txn t = { .slug = slug, .first = first, .now = now, .what = "begin",
+	    .team_id = team_id, .pages = pages, .pg = pg, .items0 = pg->items };
+	int rc;
+
+	store_now(now, sizeof now);
+	rc = db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, members_txn, &t);
+	free(t.ids);
+	if (rc > 0) {
+		lb_snprintf(s->err, sizeof s->err, "out of memory");
+		return JOB_ERETRY;
+	}
+	return rc < 0 ? txn_error(s, t.what) : report(s, pg);
+}
+
+/* The members of one team (all pages), stored in one transaction. */
+static int
+members_walk(struct job_ctx *s, unsigned long long team_id, const char *slug, int full,
+    struct job_progress *pg)
+{
+	char org[256], eslug[320], first[GH_URL_MAX], etag[GH_ETAG_MAX] = "", what[400];
+	struct pages pages = { 0 };
+	int rc;
+
+	if (gh_escape(s->conf->partner_org, org, sizeof org) < 0 || gh_escape(slug, eslug, sizeof eslug) < 0 ||
+	    lb_snprintf(first, sizeof first, "/orgs/%s/teams/%s/members?per_page=100", org, eslug) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "team slug too long");
+		return JOB_EPERM;
+	}
+	if (!full && gh_cache_get(s->db, first, etag, sizeof etag) < 0)
+		return db_fail(s, "http_cache");
+	lb_snprintf(what, sizeof what, "members of %s", slug);
+	rc = fetch_pages(s, first, etag, 10000, what, &pages, pg);
+	if (rc == 0) {	/* 304: unchanged since the last complete fetch */
+		rc = JOB_OK;
+		if (db_exec(s->db, "UPDATE teams SET members_synced_at = NOW(6) WHERE id = ?",
+		    "u", team_id) < 0)
+			rc = db_fail(s, "teams");
+	} else if (rc > 0)
+		rc = members_store(s, team_id, slug, first, &pages, pg);
+	pages_free(&pages);
+	return rc;
+}
+
+static int
+org_fetch(struct job_ctx *s, unsigned long long *org_id)
 {
 	char org[256], url[400];
 	struct gh_resp r;
@@ -325,7 +347,7 @@ org_fetch(struct sync_ctx *s, unsigned long long *org_id)
 	if (gh_escape(s->conf->partner_org, org, sizeof org) < 0 ||
 	    lb_snprintf(url, sizeof url, "/orgs/%s", org) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "partner_org too long");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
 	rc = fetch(s, url, NULL, &r, &root, 0);
@@ -336,7 +358,7 @@ org_fetch(struct sync_ctx *s, unsigned long long *org_id)
 	if (id <= 0 || json_str(root, "login") == NULL) {
 		json_free(root);
 		lb_snprintf(s->err, sizeof s->err, "GET %s: no id/login", url);
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
 	*org_id = (unsigned long long)id;
 	if (db_exec(s->db, "INSERT INTO organizations (id, login, is_partner) VALUES (?, ?, 1) "
@@ -346,186 +368,179 @@ org_fetch(struct sync_ctx *s, unsigned long long *org_id)
 		return db_fail(s, "organizations");
 	}
 	json_free(root);
-	return SYNC_OK;
+	return JOB_OK;
 }
 
-int
-sync_teams(struct sync_ctx *s, int full)
-{
-	char org[256], first[400], url[GH_URL_MAX], etag[GH_ETAG_MAX] = "", first_etag[GH_ETAG_MAX] = "";
-	char now[32], why[128];
-	struct sync_progress pg;
-	unsigned long long org_id = 0;
-	struct db_res *res = NULL;
-	json_val *pages = NULL;
-	size_t npages = 0;
-	struct gh_resp r;
-	int rc, unchanged = 0, single = 0, tries = 0;
+/* The org's team list as one transaction (db_txn()). */
+struct teams_txn {
+	const char *first, *now, *what;
+	unsigned long long org_id;
+	const struct pages *pages;
+};
 
-	memset(&pg, 0, sizeof pg);
-	pg.what = "teams";
-	pg.started = time(NULL);
-	if (!sync_github_ready(s->conf, "teams", why, sizeof why)) {
-		lb_snprintf(s->err, sizeof s->err, "teams sync: %s", why);
-		return SYNC_EPERM;
+static int
+team_listed(const struct pages *pages, long long id)
+{
+	for (size_t p = 0; p < pages->n; p++)
+		for (json_val t = json_first(pages->v[p]); t; t = json_next(pages->v[p], t))
+			if (json_ll(t, "id", -1) == id)
+				return 1;
+	return 0;
+}
+
+/* Teams of the org GitHub no longer lists: deleted (memberships end now). */
+static int
+mark_deleted(struct db *db, const struct teams_txn *t)
+{
+	struct db_res *res;
+	int rc = 0;
+
+	if (db_query(db, &res, "SELECT id, slug FROM teams WHERE org_id = ? AND deleted_at IS NULL",
+	    "u", t->org_id) < 0)
+		return -1;
+	for (size_t i = 0; i < res->nrows && rc == 0; i++) {
+		long long id = db_getll(res, i, 0, 0);
+		if (team_listed(t->pages, id))
+			continue;
+		log_info("teams: %s is gone from GitHub: marked deleted", db_get(res, i, 1));
+		rc = store_team_deleted(db, (unsigned long long)id, t->now);
 	}
-	if (state_started(s, "teams") < 0)
-		return db_fail(s, "sync_state");
-	if ((rc = org_fetch(s, &org_id)) < 0)
-		goto failed;
+	db_res_free(res);
+	return rc;
+}
+
+static int
+teams_txn(struct db *db, void *arg)
+{
+	struct teams_txn *t = arg;
+
+	t->what = "teams";
+	for (size_t p = 0; p < t->pages->n; p++)
+		JSON_EACH(team, t->pages->v[p]) {
+			int src = store_team(db, team, t->org_id);
+			if (src == STORE_EBADINPUT)
+				log_warn("teams: malformed team skipped");
+			else if (src < 0)
+				return -1;
+		}
+	if (mark_deleted(db, t) < 0)
+		return -1;
+	t->what = "http_cache";
+	if (keep_etag(db, t->first, t->pages) < 0)
+		return -1;
+	t->what = "commit";
+	return 0;
+}
+
+/* The org's teams (all pages): upserted, the unlisted marked deleted. */
+static int
+teams_list(struct job_ctx *s, unsigned long long org_id, int full, struct job_progress *pg)
+{
+	char org[256], first[400], etag[GH_ETAG_MAX] = "", now[32];
+	struct pages pages = { 0 };
+	struct teams_txn t = { .first = first, .now = now, .what = "begin", .org_id = org_id,
+	    .pages = &pages };
+	int rc;
+
 	gh_escape(s->conf->partner_org, org, sizeof org);
 	lb_snprintf(first, sizeof first, "/orgs/%s/teams?per_page=100", org);
-	if (!full && gh_cache_get(s->db, first, etag, sizeof etag) < 0) {
-		rc = db_fail(s, "http_cache");
-		goto failed;
-	}
-	lb_strlcpy(url, first, sizeof url);
-	gh_resp_init(&r);
-	for (int page = 1;; page++) {
-		json_val root, *n;
-		rc = fetch(s, url, page == 1 ? etag : NULL, &r, &root, 1);
-		if (rc < 0)
-			break;
-		if (rc == 0) {
-			unchanged = 1;
-			rc = SYNC_OK;
-			break;
-		}
-		rc = SYNC_OK;
-		if (page == 1) {
-			lb_strlcpy(first_etag, r.etag, sizeof first_etag);
-			single = r.next[0] == '\0';
-		}
-		n = realloc(pages, (npages + 1) * sizeof *n);
-		if (n == NULL) {
-			json_free(root);
-			lb_snprintf(s->err, sizeof s->err, "out of memory");
-			rc = SYNC_ERETRY;
-			break;
-		}
-		pages = n;
-		pages[npages++] = root;
-		pg.pages++;
-		if (r.next[0] == '\0' || page > 1000)
-			break;
-		lb_strlcpy(url, r.next, sizeof url);
-	}
-	gh_resp_free(&r);
-	if (rc < 0)
-		goto failed;
-
-	if (!unchanged) {
+	if (!full && gh_cache_get(s->db, first, etag, sizeof etag) < 0)
+		return db_fail(s, "http_cache");
+	rc = fetch_pages(s, first, etag, 1000, NULL, &pages, pg);
+	if (rc > 0) {
 		store_now(now, sizeof now);
-teams_retry:
-		if (db_begin(s->db) < 0) {
-			rc = db_fail(s, "begin");
-			goto teams_fail;
-		}
-		for (size_t p = 0; p < npages; p++)
-			JSON_EACH(t, pages[p]) {
-				int src = store_team(s->db, t, org_id);
-				if (src == STORE_EBADINPUT)
-					log_warn("teams: malformed team skipped");
-				else if (src < 0) {
-					rc = db_fail(s, "teams");
-					goto teams_fail;
-				}
-			}
-		/* teams of the org GitHub no longer lists: deleted */
-		if (db_query(s->db, &res, "SELECT id, slug FROM teams WHERE org_id = ? AND deleted_at IS NULL",
-		    "u", org_id) < 0) {
-			rc = db_fail(s, "teams");
-			goto teams_fail;
-		}
-		for (size_t i = 0; i < res->nrows; i++) {
-			long long id = db_getll(res, i, 0, 0);
-			int found = 0;
-			for (size_t p = 0; p < npages && !found; p++)
-				for (json_val t = json_first(pages[p]); t && !found; t = json_next(pages[p], t))
-					found = json_ll(t, "id", -1) == id;
-			if (!found) {
-				log_info("teams: %s is gone from GitHub: marked deleted", db_get(res, i, 1));
-				if (store_team_deleted(s->db, (unsigned long long)id, now) < 0) {
-					rc = db_fail(s, "teams");
-					goto teams_fail;
-				}
-			}
-		}
-		db_res_free(res);
-		res = NULL;
-		if ((single ? gh_cache_put(s->db, first, first_etag) : gh_cache_del(s->db, first)) < 0) {
-			rc = db_fail(s, "http_cache");
-			goto teams_fail;
-		}
-		if (db_commit(s->db) < 0) {
-			rc = db_fail(s, "commit");
-			goto teams_fail;
-		}
-		goto teams_ok;
-teams_fail:
-		db_res_free(res);
-		res = NULL;
-		if (again(s, &tries))
-			goto teams_retry;
-		goto failed;
+		rc = db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, teams_txn, &t) < 0
+		    ? txn_error(s, t.what) : JOB_OK;
 	}
-teams_ok:
-	for (size_t p = 0; p < npages; p++)
-		json_free(pages[p]);
-	free(pages);
-	pages = NULL;
-	npages = 0;
+	pages_free(&pages);
+	return rc;	/* 0 too: 304, the list is unchanged */
+}
 
-	/* members of every live team of the org */
+/* The members of every live team of the org. */
+static int
+teams_members(struct job_ctx *s, unsigned long long org_id, int full, struct job_progress *pg)
+{
+	struct db_res *res;
+	int rc = JOB_OK;
+
 	if (db_query(s->db, &res, "SELECT id, slug FROM teams WHERE org_id = ? AND deleted_at IS NULL "
-	    "ORDER BY id", "u", org_id) < 0) {
-		rc = db_fail(s, "teams");
-		goto failed;
-	}
-	pg.last_page = pg.pages + (long)res->nrows;
-	for (size_t i = 0; i < res->nrows; i++) {
-		rc = members_walk(s, (unsigned long long)db_getll(res, i, 0, 0), db_get(res, i, 1), full, &pg);
-		if (rc < 0)
-			goto failed;
-	}
+	    "ORDER BY id", "u", org_id) < 0)
+		return db_fail(s, "teams");
+	pg->last_page = pg->pages + (long)res->nrows;
+	for (size_t i = 0; i < res->nrows && rc == JOB_OK; i++)
+		rc = members_walk(s, (unsigned long long)db_getll(res, i, 0, 0), db_get(res, i, 1), full, pg);
 	db_res_free(res);
-	res = NULL;
-	if (db_exec(s->db, "UPDATE sync_state SET last_finished_at = NOW(6), last_status = 'ok', "
-	    "last_full_at = IF(?, NOW(6), last_full_at), detail = NULL WHERE name = 'teams'", "i",
-	    (long long)full) < 0)
-		return db_fail(s, "sync_state");
-	return SYNC_OK;
-failed:
-	db_res_free(res);
-	for (size_t p = 0; p < npages; p++)
-		json_free(pages[p]);
-	free(pages);
-	state_failed(s, "teams");
 	return rc;
 }
 
 int
-sync_team(struct sync_ctx *s, const char *slug, int full)
+sync_teams(struct job_ctx *s, int full)
+{
+	char why[128];
+	struct job_progress pg;
+	unsigned long long org_id = 0;
+	int rc;
+
+	memset(&pg, 0, sizeof pg);
+	pg.what = "teams";
+	pg.started = time(NULL);
+	if (!gh_ready(s->conf, "teams", why, sizeof why)) {
+		lb_snprintf(s->err, sizeof s->err, "teams sync: %s", why);
+		return JOB_EPERM;
+	}
+	if (state_started(s, "teams") < 0)
+		return db_fail(s, "sync_state");
+	if ((rc = org_fetch(s, &org_id)) == JOB_OK && (rc = teams_list(s, org_id, full, &pg)) >= 0)
+		rc = teams_members(s, org_id, full, &pg);
+	if (rc < 0) {
+		state_failed(s, "teams");
+		return rc;
+	}
+	if (db_exec(s->db, "UPDATE sync_state SET last_finished_at = NOW(6), last_status = 'ok', "
+	    "last_full_at = IF(?, NOW(6), last_full_at), detail = NULL WHERE name = 'teams'", "i",
+	    (long long)full) < 0)
+		return db_fail(s, "sync_state");
+	return JOB_OK;
+}
+
+/* One object in a transaction of its own (db_txn()): a team or a PR. */
+struct one_txn {
+	const struct conf *conf;
+	json_val obj;
+	unsigned long long org_id;
+};
+
+static int
+team_txn(struct db *db, void *arg)
+{
+	const struct one_txn *t = arg;
+	int rc = store_team(db, t->obj, t->org_id);
+
+	return rc == STORE_EBADINPUT ? 1 : rc < 0 ? -1 : 0;
+}
+
+int
+sync_team(struct job_ctx *s, const char *slug, int full)
 {
 	char org[256], eslug[320], url[700], why[128];
-	struct sync_progress pg;
-	unsigned long long org_id;
+	struct job_progress pg;
+	struct one_txn t = { 0 };
 	struct gh_resp r;
 	json_val root, oid;
 	long long id;
-	int rc, tries = 0;
+	int rc;
 
 	memset(&pg, 0, sizeof pg);
 	pg.what = slug;
 	pg.started = time(NULL);
-	if (!sync_github_ready(s->conf, "teams", why, sizeof why)) {
+	if (!gh_ready(s->conf, "teams", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "team sync: %s", why);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (gh_escape(s->conf->partner_org, org, sizeof org) < 0 || gh_escape(slug, eslug, sizeof eslug) < 0 ||
 	    lb_snprintf(url, sizeof url, "/orgs/%s/teams/%s", org, eslug) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "team slug too long");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
 	rc = fetch(s, url, NULL, &r, &root, 0);
@@ -534,29 +549,21 @@ sync_team(struct sync_ctx *s, const char *slug, int full)
 		return rc;
 	id = json_ll(root, "id", -1);
 	oid = json_get(root, "organization", "id", NULL);
-	org_id = json_is_integer(oid) && json_integer(oid) > 0 ? (unsigned long long)json_integer(oid) : 0;
 	if (id <= 0) {
 		json_free(root);
 		lb_snprintf(s->err, sizeof s->err, "GET %s: team without id", url);
-		return SYNC_ERETRY;
+		return JOB_ERETRY;
 	}
-	do {
-		if (db_begin(s->db) < 0) {
-			rc = db_fail(s, "begin");
-			continue;
-		}
-		rc = store_team(s->db, root, org_id);
-		if (rc == STORE_EBADINPUT) {
-			db_rollback(s->db);
-			lb_snprintf(s->err, sizeof s->err, "GET %s: malformed team", url);
-			rc = SYNC_EPERM;
-			break;
-		}
-		rc = rc < 0 || db_commit(s->db) < 0 ? db_fail(s, "teams") : SYNC_OK;
-	} while (rc == SYNC_ERETRY && again(s, &tries));
+	t.obj = root;
+	t.org_id = json_is_integer(oid) && json_integer(oid) > 0 ? (unsigned long long)json_integer(oid) : 0;
+	rc = db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, team_txn, &t);
 	json_free(root);
+	if (rc > 0) {
+		lb_snprintf(s->err, sizeof s->err, "GET %s: malformed team", url);
+		return JOB_EPERM;
+	}
 	if (rc < 0)
-		return rc;
+		return txn_error(s, "teams");
 	return members_walk(s, (unsigned long long)id, slug, full, &pg);
 }
 
@@ -597,7 +604,7 @@ checkpoint_read(const char *detail, struct checkpoint *cp)
 }
 
 static int
-checkpoint_write(struct sync_ctx *s, const char *name, const struct checkpoint *cp)
+checkpoint_write(struct job_ctx *s, const char *name, const struct checkpoint *cp)
 {
 	struct jw w;
 	const char *out;
@@ -623,34 +630,34 @@ checkpoint_write(struct sync_ctx *s, const char *name, const struct checkpoint *
 }
 
 int
-sync_prs(struct sync_ctx *s, const char *repo, int full)
+sync_prs(struct job_ctx *s, const char *repo, int full)
 {
 	char owner[128], rname[128], eo[400], er[400], first[GH_URL_MAX], url[GH_URL_MAX];
 	char name[300], etag[GH_ETAG_MAX] = "", why[128];
-	struct sync_progress pg;
+	struct job_progress pg;
 	struct checkpoint cp;
 	struct db_res *res = NULL;
 	struct gh_resp r;
 	time_t watermark = -1, stop_before = -1, top_t = -1;
-	int rc = SYNC_OK, walk_full, bad = 0;
+	int rc = JOB_OK, walk_full, bad = 0;
 
 	memset(&pg, 0, sizeof pg);
 	pg.what = repo;
 	pg.started = time(NULL);
-	if (!sync_github_ready(s->conf, "prs", why, sizeof why)) {
+	if (!gh_ready(s->conf, "prs", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "PR sync: %s", why);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
-	if (sync_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0) {
+	if (gh_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "bad repository '%.200s' (want OWNER/NAME)", repo);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(rname, er, sizeof er) < 0 ||
 	    lb_snprintf(first, sizeof first,
 	    "/repos/%s/%s/pulls?state=all&sort=updated&direction=desc&per_page=100", eo, er) < 0 ||
 	    lb_snprintf(name, sizeof name, "prs:%s", repo) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "repository name too long");
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	if (db_query(s->db, &res, "SELECT watermark, detail FROM sync_state WHERE name = ?", "s", name) < 0)
 		return db_fail(s, "sync_state");
@@ -675,7 +682,7 @@ sync_prs(struct sync_ctx *s, const char *repo, int full)
 	db_res_free(res);
 	res = NULL;
 	if (!walk_full)
-		stop_before = watermark - SYNC_OVERLAP;
+		stop_before = watermark - GH_UPDATED_OVERLAP;
 	if (state_started(s, name) < 0)
 		return db_fail(s, "sync_state");
 
@@ -689,10 +696,10 @@ sync_prs(struct sync_ctx *s, const char *repo, int full)
 		if (rc < 0)
 			break;
 		if (rc == 0) {	/* 304 on page 1: nothing changed since the last run */
-			rc = SYNC_OK;
+			rc = JOB_OK;
 			break;
 		}
-		rc = SYNC_OK;
+		rc = JOB_OK;
 		if (fresh_first)
 			lb_strlcpy(cp.etag, r.etag, sizeof cp.etag);
 		if (r.last_page)
@@ -772,7 +779,7 @@ page_ok:
 		lb_strlcpy(url, r.next, sizeof url);
 		if (page > 1000000) {
 			lb_snprintf(s->err, sizeof s->err, "%s: too many pages", repo);
-			rc = SYNC_EPERM;
+			rc = JOB_EPERM;
 			break;
 		}
 	}
@@ -801,143 +808,53 @@ out:
 			else if (db_commit(s->db) < 0)
 				rc = db_fail(s, "commit");
 			else
-				rc = SYNC_OK;
-		} while (rc != SYNC_OK && again(s, &tries));
+				rc = JOB_OK;
+		} while (rc != JOB_OK && again(s, &tries));
 	}
 	return rc;
 }
 
+static int
+pr_txn(struct db *db, void *arg)
+{
+	const struct one_txn *t = arg;
+	enum store_result sr;
+	int rc = store_pr(db, t->conf, t->obj, "sync", &sr);
+
+	return rc == STORE_EBADINPUT ? 1 : rc < 0 ? -1 : 0;
+}
+
 int
-sync_pr(struct sync_ctx *s, const char *repo, long number)
+sync_pr(struct job_ctx *s, const char *repo, long number)
 {
 	char owner[128], rname[128], eo[400], er[400], url[1000], why[128];
-	enum store_result sr;
+	struct one_txn t = { 0 };
 	struct gh_resp r;
 	json_val root;
-	int rc, tries = 0;
+	int rc;
 
-	if (!sync_github_ready(s->conf, "pr", why, sizeof why)) {
+	if (!gh_ready(s->conf, "pr", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "PR sync: %s", why);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
-	if (sync_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0 || number <= 0 ||
+	if (gh_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0 || number <= 0 ||
 	    gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(rname, er, sizeof er) < 0 ||
 	    lb_snprintf(url, sizeof url, "/repos/%s/%s/pulls/%ld", eo, er, number) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "bad pull request '%.200s#%ld'", repo, number);
-		return SYNC_EPERM;
+		return JOB_EPERM;
 	}
 	gh_resp_init(&r);
 	rc = fetch(s, url, NULL, &r, &root, 0);
 	gh_resp_free(&r);
 	if (rc < 0)
 		return rc;
-	do {
-		if (db_begin(s->db) < 0) {
-			rc = db_fail(s, "begin");
-			continue;
-		}
-		rc = store_pr(s->db, s->conf, root, "sync", &sr);
-		if (rc == STORE_EBADINPUT) {
-			db_rollback(s->db);
-			lb_snprintf(s->err, sizeof s->err, "GET %s: malformed pull request", url);
-			rc = SYNC_EPERM;
-			break;
-		}
-		rc = rc < 0 || db_commit(s->db) < 0 ? db_fail(s, "pull_requests") : SYNC_OK;
-	} while (rc == SYNC_ERETRY && again(s, &tries));
+	t.conf = s->conf;
+	t.obj = root;
+	rc = db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, pr_txn, &t);
 	json_free(root);
-	return rc;
-}
-
-/* ------------------------------------------------------------ job glue */
-
-
-int
-sync_run_job(struct sync_ctx *s, const char *kind, const char *args)
-{
-	char err[64];
-	json_val v = NULL;
-	int rc, full;
-
-	if (args && *args) {
-		v = json_parse(args, strlen(args), 4, JOB_ARGS_MAX, err, sizeof err);
-		if (v == NULL) {
-			lb_snprintf(s->err, sizeof s->err, "job arguments: %s", err);
-			return SYNC_EPERM;
-		}
+	if (rc > 0) {
+		lb_snprintf(s->err, sizeof s->err, "GET %s: malformed pull request", url);
+		return JOB_EPERM;
 	}
-	full = json_bool(v, "full", 0);
-	if (strcmp(kind, "sync_teams") == 0)
-		rc = sync_teams(s, full);
-	else if (strcmp(kind, "sync_team") == 0 && json_str(v, "slug"))
-		rc = sync_team(s, json_str(v, "slug"), full);
-	else if (strcmp(kind, "sync_prs") == 0 && json_str(v, "repo"))
-		rc = sync_prs(s, json_str(v, "repo"), full);
-	else if (strcmp(kind, "sync_pr") == 0 && json_str(v, "repo"))
-		rc = sync_pr(s, json_str(v, "repo"), (long)json_ll(v, "number", 0));
-	else if (strcmp(kind, "check") == 0) {
-		rc = integrity_run(s->conf, s->db, json_bool(v, "repair", 0), s->err, sizeof s->err) < 0
-		    ? SYNC_ERETRY : SYNC_OK;
-	} else if (integrity_job_kind(kind)) {	/* repairs queued by a check */
-		rc = integrity_job(s, kind, args);
-	} else {
-		lb_snprintf(s->err, sizeof s->err, "unknown job kind '%.32s' or missing arguments", kind);
-		rc = SYNC_EPERM;
-	}
-	json_free(v);
-	return rc;
-}
-
-int
-sync_queue(struct db *db, const char *kind, const char *target, long number, int full,
-    unsigned long long *id, int *existed)
-{
-	char key[JOB_KEY_MAX];
-	const char *jkind, *out;
-	struct jw w;
-	size_t len;
-	char *args;
-	int rc;
-
-	if (jw_init(&w) < 0)
-		return -1;
-	jw_obj(&w);
-	if (strcmp(kind, "teams") == 0) {
-		jkind = "sync_teams";
-		lb_snprintf(key, sizeof key, "teams");
-		jw_kv_bool(&w, "full", full);
-	} else if (strcmp(kind, "team") == 0) {
-		jkind = "sync_team";
-		lb_snprintf(key, sizeof key, "team:%.200s", target);
-		jw_kv_str(&w, "slug", target);
-		jw_kv_bool(&w, "full", full);
-	} else if (strcmp(kind, "prs") == 0) {
-		jkind = "sync_prs";
-		lb_snprintf(key, sizeof key, "prs:%.220s", target);
-		jw_kv_str(&w, "repo", target);
-		jw_kv_bool(&w, "full", full);
-	} else if (strcmp(kind, "pr") == 0) {
-		jkind = "sync_pr";
-		lb_snprintf(key, sizeof key, "pr:%.220s#%ld", target, number);
-		jw_kv_str(&w, "repo", target);
-		jw_kv_int(&w, "number", number);
-	} else if (strcmp(kind, "check") == 0) {
-		jkind = "check";
-		lb_snprintf(key, sizeof key, "check");
-		jw_kv_bool(&w, "repair", full);
-	} else {
-		jw_free(&w);
-		return -1;
-	}
-	jw_obj_end(&w);
-	if (jw_finish(&w, &out, &len) < 0 || (args = lb_strndup(out, len)) == NULL) {
-		jw_free(&w);
-		return -1;
-	}
-	jw_free(&w);
-	rc = jobs_enqueue(db, jkind, args, key, 0, id, existed);
-	if (rc == 0 && *existed && full)	/* a queued incremental one becomes full */
-		rc = db_exec(db, "UPDATE jobs SET args = ? WHERE id = ? AND state = 'queued'", "su", args, *id);
-	free(args);
-	return rc;
+	return rc < 0 ? txn_error(s, "pull_requests") : JOB_OK;
 }

@@ -23,74 +23,25 @@
  *    when a walk completes. Labels come from the list: no request per PR.
  *  - sync_pr(): GET /repos/{o}/{r}/pulls/{n} (the full object).
  *  - Each page is written in one transaction of its own.
- *  - Return: 0, or SYNC_ERETRY (transient: network, 5xx, database),
- *    SYNC_EPERM (permanent: 404, 401, bad arguments, not configured),
- *    SYNC_EWAIT (rate limited: retry at s->gh->retry_at), SYNC_ESTOP
- *    (*stop was set, or progress() asked to stop). s->err has one line.
+ *  - Each function is a job handler of lib/runner (and runs for lb-admin
+ *    ... --now): it takes a struct job_ctx and returns a JOB_* code of
+ *    lib/jobs.h, ctx->err then holding one line. GitHub is called only when
+ *    gh_ready() (lib/github.h) allows the work ("teams", "prs", "pr").
  *  - A transaction that fails with a deadlock or lock wait timeout (another
  *    writer, e.g. a second lb-syncd or the webhook receiver) is run again at
- *    once from the data already fetched, up to SYNC_DEADLOCK_RETRIES times;
- *    no request is repeated for it.
- *  - sync_run_job() runs a queued job by kind/args (JSON): sync_teams
- *    {"full"}, sync_team {"slug"}, sync_prs {"repo","full"}, sync_pr
- *    {"repo","number"}, check {"repair"} (lib/integrity).
- *  - sync_github_ready() says whether GitHub may be called for a kind of
- *    work: a token plus partner_org (teams) or repositories (PRs).
+ *    once from the data already fetched, up to SYNC_DEADLOCK_RETRIES times
+ *    (db_txn()); no request is repeated for it.
  */
 #ifndef LB_SYNC_H
 #define LB_SYNC_H
 
-#include <signal.h>
-#include <stddef.h>
-#include <time.h>
+struct job_ctx;
 
-struct conf;
-struct db;
-struct gh;
-
-#define SYNC_OVERLAP 120	/* seconds re-read below the watermark */
 #define SYNC_DEADLOCK_RETRIES 5
 
-enum { SYNC_OK = 0, SYNC_ERETRY = -1, SYNC_EPERM = -2, SYNC_EWAIT = -3, SYNC_ESTOP = -4 };
-
-struct sync_progress {
-	const char *what;	/* "acme/widgets", "teams" */
-	long pages;		/* pages fetched in this walk (resumed ones included) */
-	long last_page;		/* from Link rel="last"; 0 when unknown */
-	long items;		/* PRs / teams / members stored */
-	unsigned long requests;	/* by this client so far */
-	long rate_remaining;	/* -1 unknown */
-	time_t started;
-	long resumed_pages;	/* pages done before a resume */
-};
-
-struct sync_ctx {
-	const struct conf *conf;
-	struct db *db;
-	struct gh *gh;
-	/* called after each page; non-zero return stops the walk (SYNC_ESTOP) */
-	int (*progress)(void *arg, const struct sync_progress *p);
-	void *arg;
-	volatile sig_atomic_t *stop;
-	int  deadlock;	/* internal: the last database error was a deadlock */
-	char err[512];
-};
-
-int sync_teams(struct sync_ctx *s, int full);
-int sync_team(struct sync_ctx *s, const char *slug, int full);
-int sync_prs(struct sync_ctx *s, const char *repo, int full);
-int sync_pr(struct sync_ctx *s, const char *repo, long number);
-int sync_run_job(struct sync_ctx *s, const char *kind, const char *args);
-
-/* 1 when GitHub may be called for kind ("teams" or "prs"), else 0 with why. */
-int sync_github_ready(const struct conf *c, const char *kind, char *why, size_t whylen);
-
-/* Queue the jobs (dedupe keys "teams", "team:SLUG", "prs:O/R", "pr:O/R#N",
- * "check"); a full request upgrades a queued incremental one. */
-int sync_queue(struct db *db, const char *kind, const char *repo_or_slug, long number,
-    int full, unsigned long long *id, int *existed);
-
-/* "owner/name" -> 0 and both parts; -1 when malformed. */
-int sync_split_repo(const char *repo, char *owner, size_t olen, char *name, size_t nlen);
+int sync_teams(struct job_ctx *s, int full);
+int sync_team(struct job_ctx *s, const char *slug, int full);
+int sync_prs(struct job_ctx *s, const char *repo, int full);
+int sync_pr(struct job_ctx *s, const char *repo, long number);
 
 #endif

@@ -17,8 +17,8 @@
 #include "github.h"
 #include "jobs.h"
 #include "log.h"
+#include "runner.h"
 #include "store.h"
-#include "sync.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -41,7 +41,7 @@ struct live {
 };
 
 static int
-show_progress(void *arg, const struct sync_progress *p)
+show_progress(void *arg, const struct job_progress *p)
 {
 	struct live *l = arg;
 	char eta[32] = "";
@@ -81,7 +81,8 @@ show_wait(void *arg, const char *why, double secs)
 static int
 run_now(struct admin *a, struct db *db, const char *kind, const char *target, long number, int full)
 {
-	struct sync_ctx s;
+	struct job_ctx s;
+	struct job j;
 	struct live l = { isatty(2), 0 };
 	struct sigaction sa;
 	char err[256];
@@ -110,24 +111,22 @@ run_now(struct admin *a, struct db *db, const char *kind, const char *target, lo
 	s.arg = &l;
 	s.stop = &interrupted;
 	store_origin("lb-admin", kind);	/* pr_history: written by sync --now */
-	if (strcmp(kind, "teams") == 0)
-		rc = sync_teams(&s, full);
-	else if (strcmp(kind, "team") == 0)
-		rc = sync_team(&s, target, full);
-	else if (strcmp(kind, "prs") == 0)
-		rc = sync_prs(&s, target, full);
-	else
-		rc = sync_pr(&s, target, number);
+	/* the job lb-syncd would run, run here (lib/runner) */
+	if (jobs_describe(kind, target, number, full, &j) < 0) {
+		lb_snprintf(s.err, sizeof s.err, "sync %s: arguments too long", kind);
+		rc = JOB_EPERM;
+	} else
+		rc = runner_run(&s, j.kind, j.args);
 	store_origin(NULL, NULL);
 	if (l.shown)
 		fputc('\n', stderr);
-	if (rc == SYNC_OK && l.tty)
+	if (rc == JOB_OK && l.tty)
 		fprintf(stderr, "%s%s%s: done, %lu requests (%lu answered 304)\n", kind,
 		    target ? " " : "", target ? target : "", g->requests, g->not_modified);
-	if (rc != SYNC_OK)
+	if (rc != JOB_OK)
 		admin_err("%s", s.err);
 	gh_free(g);
-	return rc == SYNC_OK ? 0 : 1;
+	return rc == JOB_OK ? 0 : 1;
 }
 
 static int
@@ -136,7 +135,7 @@ queue_one(struct db *db, const char *kind, const char *target, long number, int 
 	unsigned long long id;
 	int existed;
 
-	if (sync_queue(db, kind, target, number, full, &id, &existed) < 0) {
+	if (jobs_queue(db, kind, target, number, full, &id, &existed) < 0) {
 		admin_err("cannot queue the job: %s", db_error(db));
 		return 1;
 	}
@@ -191,7 +190,7 @@ cmd_sync(struct admin *a, int argc, char **argv)
 		}
 	} else if (strcmp(what, "prs") == 0) {
 		char o[128], n[128];
-		if (target == NULL || sync_split_repo(target, o, sizeof o, n, sizeof n) < 0) {
+		if (target == NULL || gh_split_repo(target, o, sizeof o, n, sizeof n) < 0) {
 			admin_err("usage: sync prs OWNER/REPO [--full] [--now]");
 			return 2;
 		}
@@ -206,7 +205,7 @@ cmd_sync(struct admin *a, int argc, char **argv)
 		}
 		memcpy(repo, target, (size_t)(hash - target));
 		repo[hash - target] = '\0';
-		if (sync_split_repo(repo, o, sizeof o, n, sizeof n) < 0) {
+		if (gh_split_repo(repo, o, sizeof o, n, sizeof n) < 0) {
 			admin_err("usage: sync pr OWNER/REPO#N [--now]");
 			return 2;
 		}
@@ -240,8 +239,8 @@ cmd_backfill(struct admin *a, int argc, char **argv)
 	}
 	if (admin_conf(a) < 0)
 		return 1;
-	teams = sync_github_ready(&a->conf, "teams", why_t, sizeof why_t);
-	prs = sync_github_ready(&a->conf, "prs", why_p, sizeof why_p);
+	teams = gh_ready(&a->conf, "teams", why_t, sizeof why_t);
+	prs = gh_ready(&a->conf, "prs", why_p, sizeof why_p);
 	if (!teams && !prs) {
 		admin_err("backfill: nothing to do: %s; %s", why_t, why_p);
 		return 1;

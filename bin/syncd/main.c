@@ -41,8 +41,8 @@
 #include "rollup.h"
 #include "ingest.h"
 #include "spool.h"
+#include "runner.h"
 #include "store.h"
-#include "sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -200,9 +200,9 @@ say_github_state(const struct conf *c)
 {
 	char why[128];
 
-	if (!sync_github_ready(c, "teams", why, sizeof why))
+	if (!gh_ready(c, "teams", why, sizeof why))
 		log_info("teams sync off: %s (GitHub is not called for teams)", why);
-	if (!sync_github_ready(c, "prs", why, sizeof why))
+	if (!gh_ready(c, "prs", why, sizeof why))
 		log_info("pull request sync off: %s (GitHub is not called for PRs)", why);
 }
 
@@ -273,7 +273,7 @@ queue(struct daemon *d, const char *kind, const char *target)
 	unsigned long long id;
 	int existed;
 
-	if (sync_queue(d->db, kind, target, 0, 0, &id, &existed) < 0)
+	if (jobs_queue(d->db, kind, target, 0, 0, &id, &existed) < 0)
 		log_warn("queue %s %s: %s", kind, target ? target : "", db_error(d->db));
 	else if (!existed)
 		log_info("queued job %llu: %s%s%s", id, kind, target ? " " : "", target ? target : "");
@@ -284,10 +284,10 @@ schedules(struct daemon *d)
 {
 	char why[128];
 
-	if (sync_github_ready(&d->conf, "teams", why, sizeof why) &&
+	if (gh_ready(&d->conf, "teams", why, sizeof why) &&
 	    due(d, "schedule:teams", d->conf.teams_every))
 		queue(d, "teams", NULL);
-	if (sync_github_ready(&d->conf, "prs", why, sizeof why) &&
+	if (gh_ready(&d->conf, "prs", why, sizeof why) &&
 	    due(d, "schedule:prs", d->conf.prs_every))
 		for (size_t i = 0; i < d->conf.repositories.n; i++)
 			queue(d, "prs", d->conf.repositories.v[i]);
@@ -295,7 +295,7 @@ schedules(struct daemon *d)
 		unsigned long long id;
 		int existed;
 		/* the daemon's checks always queue their repairs (lib/integrity) */
-		if (sync_queue(d->db, "check", NULL, 0, 1, &id, &existed) < 0)
+		if (jobs_queue(d->db, "check", NULL, 0, 1, &id, &existed) < 0)
 			log_warn("queue check: %s", db_error(d->db));
 		else if (!existed)
 			log_info("queued job %llu: check --repair", id);
@@ -303,7 +303,7 @@ schedules(struct daemon *d)
 }
 
 static int
-on_progress(void *arg, const struct sync_progress *p)
+on_progress(void *arg, const struct job_progress *p)
 {
 	struct daemon *d = arg;
 	char text[256];
@@ -325,13 +325,13 @@ on_progress(void *arg, const struct sync_progress *p)
 	return stop_flag ? 1 : 0;
 }
 
-static int record(struct daemon *d, const struct job *j, int rc, const struct sync_ctx *sc,
+static int record(struct daemon *d, const struct job *j, int rc, const struct job_ctx *sc,
     time_t t0, unsigned long req0, int say);
 
 static void
 run_job(struct daemon *d, const struct job *j)
 {
-	struct sync_ctx s;
+	struct job_ctx s;
 	unsigned long req0 = d->gh->requests;
 	time_t t0 = time(NULL);
 	int rc, drc = 0;
@@ -351,7 +351,7 @@ run_job(struct daemon *d, const struct job *j)
 		lb_snprintf(ref, sizeof ref, "job:%llu", j->id);
 		store_origin(ref, j->kind);
 	}
-	rc = sync_run_job(&s, j->kind, j->args);
+	rc = runner_run(&s, j->kind, j->args);
 	store_origin(NULL, NULL);
 	if (d->lease_lost)
 		return;
@@ -368,31 +368,31 @@ run_job(struct daemon *d, const struct job *j)
 
 /* Write the outcome of a job; log it when say is set. */
 static int
-record(struct daemon *d, const struct job *j, int rc, const struct sync_ctx *sc, time_t t0,
+record(struct daemon *d, const struct job *j, int rc, const struct job_ctx *sc, time_t t0,
     unsigned long req0, int say)
 {
 	int drc = 0;
 
 	switch (rc) {
-	case SYNC_OK:
+	case JOB_OK:
 		drc = jobs_done(d->db, j->id, d->owner, NULL);
 		if (say)
 			log_info("job %llu: done in %lds, %lu requests", j->id, (long)(time(NULL) - t0),
 			    d->gh->requests - req0);
 		break;
-	case SYNC_EWAIT: {
+	case JOB_EWAIT: {
 		long secs = (long)(d->gh->retry_at - time(NULL));
 		drc = jobs_defer(d->db, j->id, d->owner, secs, sc->err);
 		if (say)
 			log_warn("job %llu: %s; put back for %ld s", j->id, sc->err, secs);
 		break;
 	}
-	case SYNC_ESTOP:
+	case JOB_ESTOP:
 		drc = jobs_release(d->db, j->id, d->owner);
 		if (say)
 			log_info("job %llu: released (%s)", j->id, sc->err);
 		break;
-	case SYNC_EPERM:
+	case JOB_EPERM:
 		drc = jobs_fail(d->db, j, d->owner, sc->err, 1);
 		if (say)
 			log_error("job %llu: failed: %s", j->id, sc->err);
@@ -543,38 +543,64 @@ usage(FILE *f)
 	    "    0 success, 1 failure (one line on stderr), 2 bad usage\n");
 }
 
-int
-main(int argc, char **argv)
+/* The command line into d; -1 to exit with *status. */
+static int
+parse_args(struct daemon *d, int argc, char **argv, int *background, int *status)
 {
-	struct daemon d;
-	struct sigaction sa;
-	char err[512];
-	int background = 0, rc = 0, down_logged = 0;
 	enum log_level lvl;
 
-	memset(&d, 0, sizeof d);
-	log_init("lb-syncd");
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			d.config_path = argv[++i];
+			d->config_path = argv[++i];
 		else if (strcmp(argv[i], "--once") == 0)
-			d.once = 1;
+			d->once = 1;
 		else if (strcmp(argv[i], "--daemon") == 0)
-			background = 1;
+			*background = 1;
 		else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
 			if (log_parse_level(argv[++i], &lvl) < 0) {
 				fprintf(stderr, "lb-syncd: bad log level '%s'\n", argv[i]);
-				return 2;
+				*status = 2;
+				return -1;
 			}
 			log_set_level(lvl);
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
-			return 0;
+			*status = 0;
+			return -1;
 		} else {
 			fprintf(stderr, "lb-syncd: unknown argument '%s' (see --help)\n", argv[i]);
-			return 2;
+			*status = 2;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+static void
+handle_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	char err[512];
+	int background = 0, rc = 0, down_logged = 0;
+
+	memset(&d, 0, sizeof d);
+	log_init("lb-syncd");
+	if (parse_args(&d, argc, argv, &background, &rc) < 0)
+		return rc;
 	if (conf_load(&d.conf, conf_path(d.config_path), err, sizeof err) < 0) {
 		fprintf(stderr, "lb-syncd: %s\n", err);
 		return 1;
@@ -584,14 +610,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "lb-syncd: cannot detach: %s\n", strerror(errno));
 		return 1;
 	}
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_hup;
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	handle_signals();
 	jobs_owner(d.owner, sizeof d.owner);
 	if (make_gh(&d) < 0) {
 		conf_free(&d.conf);

@@ -714,15 +714,153 @@ story_path(const char *tail, char *owner, char *repo, long long *number)
 	return lb_parse_ll(s2 + 1, 1, 2147483647LL, number);
 }
 
+/* What a PR's story is told from (api_pr_story). */
+struct story {
+	struct db_res *pr, *mb, *sc, *lab, *hist;	/* the PR; memberships; scopes; labels; history */
+	int tracked, bot, counted, excl_at_creation, ranked_at_creation;
+};
+
+/* The author's memberships, the PR's team scopes, labels and history into
+ * st (its PR row loaded); who the author was at creation. 0 or -1. */
+static int
+story_load(struct db *db, const struct api *a, unsigned long long id, struct story *st)
+{
+	if (db_query(db, &st->mb, "SELECT m.team_id, " MEMBERSHIP_COLS ", t.deleted_at IS NOT NULL, "
+	    "FIND_IN_SET(t.slug, ?) > 0, (m.started_at IS NULL OR m.started_at <= p.created_at) "
+	    "AND (m.ended_at IS NULL OR m.ended_at > p.created_at) "
+	    "FROM pull_requests p JOIN memberships m ON m.user_id = p.author_id "
+	    "JOIN teams t ON t.id = m.team_id WHERE p.id = ? "
+	    "ORDER BY t.slug, m.team_id, m.started_at, m.id", "su", a->env.exclude, id) < 0 ||
+	    db_query(db, &st->sc, "SELECT scope_id FROM stat_pr_scope WHERE pr_id = ? AND kind = 0 "
+	    "ORDER BY scope_id", "u", id) < 0 ||
+	    db_query(db, &st->lab, "SELECT pl.pr_id, l.name, l.color, COALESCE(lp.points, 0) "
+	    "FROM pr_labels pl JOIN labels l ON l.id = pl.label_id "
+	    "LEFT JOIN label_points lp ON lp.label_name = l.name WHERE pl.pr_id = ? "
+	    "ORDER BY l.name, l.id", "u", id) < 0 ||
+	    db_query(db, &st->hist, "SELECT " ISO("changed_at") ", source, ref, action, change_kind, "
+	    "state, merged, " ISO("updated_at") " FROM pr_history WHERE pr_id = ? ORDER BY id",
+	    "u", id) < 0)
+		return -1;
+	for (size_t i = 0; i < st->mb->nrows; i++)
+		if (db_getll(st->mb, i, MB_AT, 0) == 1) {
+			if (db_getll(st->mb, i, MB_EXCLUDED, 0) == 1)
+				st->excl_at_creation = 1;
+			else if (db_getll(st->mb, i, MB_DELETED, 0) == 0)
+				st->ranked_at_creation = 1;
+		}
+	return 0;
+}
+
+/* Why the PR counts for no team (several reasons may hold at once), and
+ * for period p (NULL: none) whether it falls in. */
+static void
+story_reasons(struct jw *w, const struct api *a, const struct story *st, const struct period *p)
+{
+	jw_key(w, "reasons");
+	jw_arr(w);
+	if (st->sc->nrows == 0) {
+		if (st->bot)
+			reason_json(w, "bot", "the author %s is a bot: bots never count",
+			    db_get(st->pr, 0, C_LOGIN));
+		if (!st->tracked)
+			reason_json(w, "untracked_repository",
+			    "%s is not a tracked repository ([github] repositories)",
+			    db_get(st->pr, 0, C_REPO));
+		if (st->excl_at_creation)
+			reason_json(w, "excluded_team", "when the PR was created, its author was a "
+			    "member of an excluded team (%s): such members count for no team",
+			    a->conf.exclude_teams.n ? a->exclude : "");
+		else if (!st->ranked_at_creation)
+			reason_json(w, "not_member_when_created", "when the PR was created (%s), "
+			    "its author was a member of no ranked team", db_get(st->pr, 0, C_CREATED));
+	}
+	if (p && !in_period(p, db_get(st->pr, 0, S_CREATED_RAW)))
+		reason_json(w, "created_outside_period", "created %s, outside the period: not in "
+		    "its created, open and partner/oss numbers", db_get(st->pr, 0, C_CREATED));
+	jw_arr_end(w);
+	if (p) {
+		stats_period_json(w, p);
+		jw_key(w, "in_period");
+		jw_obj(w);
+		jw_kv_bool(w, "created", st->counted && in_period(p, db_get(st->pr, 0, S_CREATED_RAW)));
+		jw_kv_bool(w, "merged", st->counted && in_period(p, db_get(st->pr, 0, S_MERGED_RAW)));
+		jw_kv_bool(w, "rejected", st->counted && in_period(p, db_get(st->pr, 0, S_REJECTED_RAW)));
+		jw_obj_end(w);
+	}
+}
+
+/* Each team of the author's membership history: counts or why not. */
+static void
+story_teams(struct jw *w, const struct story *st)
+{
+	jw_key(w, "teams");
+	jw_arr(w);
+	for (size_t i = 0; i < st->mb->nrows;) {
+		size_t j = i;
+		int at = 0, counts = 0;
+		const char *reason;
+		while (j < st->mb->nrows && strcmp(db_get(st->mb, j, MB_TEAM), db_get(st->mb, i, MB_TEAM)) == 0)
+			at |= db_getll(st->mb, j++, MB_AT, 0) == 1;
+		for (size_t k = 0; k < st->sc->nrows; k++)
+			counts |= strcmp(db_get(st->sc, k, 0), db_get(st->mb, i, MB_TEAM)) == 0;
+		reason = counts ? NULL : db_getll(st->mb, i, MB_DELETED, 0) == 1 ? "team_deleted" :
+		    db_getll(st->mb, i, MB_EXCLUDED, 0) == 1 ? "team_excluded" : st->bot ? "bot" :
+		    !st->tracked ? "untracked_repository" : st->excl_at_creation && at ? "excluded_team" :
+		    !at ? "not_member_when_created" : "not_rolled_up";
+		jw_obj(w);
+		jw_kv_str(w, "team", db_get(st->mb, i, MB_COLS));
+		jw_kv_str(w, "name", db_get(st->mb, i, MB_COLS + 1));
+		jw_kv_bool(w, "counts", counts);
+		jw_kv_str(w, "reason", reason);
+		jw_key(w, "memberships");
+		jw_arr(w);
+		for (size_t k = i; k < j; k++) {
+			jw_obj(w);
+			jw_kv_int(w, "id", db_getll(st->mb, k, MB_COLS + 2, 0));
+			jw_kv_str(w, "from", db_get(st->mb, k, MB_COLS + 3));
+			jw_kv_str(w, "to", db_get(st->mb, k, MB_COLS + 4));
+			jw_kv_str(w, "source", db_get(st->mb, k, MB_COLS + 5));
+			jw_kv_str(w, "note", db_get(st->mb, k, MB_COLS + 6));
+			jw_kv_bool(w, "at_creation", db_getll(st->mb, k, MB_AT, 0) == 1);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_obj_end(w);
+		i = j;
+	}
+	jw_arr_end(w);
+}
+
+/* The PR's pr_history rows. */
+static void
+story_history(struct jw *w, const struct db_res *hist)
+{
+	jw_key(w, "history");
+	jw_arr(w);
+	for (size_t i = 0; i < hist->nrows; i++) {
+		jw_obj(w);
+		jw_kv_str(w, "at", db_get(hist, i, 0));
+		jw_kv_str(w, "source", db_get(hist, i, 1));
+		jw_kv_str(w, "ref", db_get(hist, i, 2));
+		jw_kv_str(w, "action", db_get(hist, i, 3));
+		jw_kv_str(w, "change", db_get(hist, i, 4));
+		jw_kv_str(w, "state", db_get(hist, i, 5));
+		jw_kv_bool(w, "merged", db_getll(hist, i, 6, 0) == 1);
+		jw_kv_str(w, "updated_at", db_get(hist, i, 7));
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 void
 api_pr_story(struct http_req *r, struct api *a, const char *tail)
 {
 	char owner[128], repo[128], full[260], kind[32];
-	struct db_res *pr = NULL, *mb = NULL, *sc = NULL, *lab = NULL, *hist = NULL;
+	struct story st = { 0 };
 	struct period p;
 	long long number;
 	unsigned long long id;
-	int with_period, counted, tracked, bot, excl_at_creation = 0, ranked_at_creation = 0;
+	int with_period;
 	struct db *db;
 	struct jw w;
 	char key[512];
@@ -741,7 +879,7 @@ api_pr_story(struct http_req *r, struct api *a, const char *tail)
 	    period_kind_name(p.kind), p.value, p.from, p.to);
 	if (api_cache_try(r, a, key))
 		return;
-	if (db_query(db, &pr, "SELECT " PR_COLS ", u.type, r.tracked, r.partner_owned, "
+	if (db_query(db, &st.pr, "SELECT " PR_COLS ", u.type, r.tracked, r.partner_owned, "
 	    "s.pr_id IS NOT NULL, DATE_FORMAT(s.created_at, '%Y-%m-%d %H:%i:%s'), "
 	    "DATE_FORMAT(s.merged_at, '%Y-%m-%d %H:%i:%s'), "
 	    "DATE_FORMAT(s.rejected_at, '%Y-%m-%d %H:%i:%s') "
@@ -750,141 +888,39 @@ api_pr_story(struct http_req *r, struct api *a, const char *tail)
 	    "WHERE r.full_name = ? AND p.number = ? ORDER BY r.tracked DESC, p.id DESC LIMIT 1",
 	    "si", full, number) < 0)
 		goto dberr;
-	if (pr->nrows == 0) {
+	if (st.pr->nrows == 0) {
 		api_fail(r, 404, "not_found", "no such pull request: %s#%lld", full, number);
 		goto out;
 	}
-	id = strtoull(db_get(pr, 0, C_ID), NULL, 10);
-	tracked = db_getll(pr, 0, S_TRACKED, 0) == 1;
-	bot = db_get(pr, 0, S_TYPE) && strcmp(db_get(pr, 0, S_TYPE), "Bot") == 0;
-	counted = db_getll(pr, 0, S_COUNTED, 0) == 1;
-	if (db_query(db, &mb, "SELECT m.team_id, " MEMBERSHIP_COLS ", t.deleted_at IS NOT NULL, "
-	    "FIND_IN_SET(t.slug, ?) > 0, (m.started_at IS NULL OR m.started_at <= p.created_at) "
-	    "AND (m.ended_at IS NULL OR m.ended_at > p.created_at) "
-	    "FROM pull_requests p JOIN memberships m ON m.user_id = p.author_id "
-	    "JOIN teams t ON t.id = m.team_id WHERE p.id = ? "
-	    "ORDER BY t.slug, m.team_id, m.started_at, m.id", "su", a->env.exclude, id) < 0 ||
-	    db_query(db, &sc, "SELECT scope_id FROM stat_pr_scope WHERE pr_id = ? AND kind = 0 "
-	    "ORDER BY scope_id", "u", id) < 0 ||
-	    db_query(db, &lab, "SELECT pl.pr_id, l.name, l.color, COALESCE(lp.points, 0) "
-	    "FROM pr_labels pl JOIN labels l ON l.id = pl.label_id "
-	    "LEFT JOIN label_points lp ON lp.label_name = l.name WHERE pl.pr_id = ? "
-	    "ORDER BY l.name, l.id", "u", id) < 0 ||
-	    db_query(db, &hist, "SELECT " ISO("changed_at") ", source, ref, action, change_kind, "
-	    "state, merged, " ISO("updated_at") " FROM pr_history WHERE pr_id = ? ORDER BY id",
-	    "u", id) < 0)
+	id = strtoull(db_get(st.pr, 0, C_ID), NULL, 10);
+	st.tracked = db_getll(st.pr, 0, S_TRACKED, 0) == 1;
+	st.bot = db_get(st.pr, 0, S_TYPE) && strcmp(db_get(st.pr, 0, S_TYPE), "Bot") == 0;
+	st.counted = db_getll(st.pr, 0, S_COUNTED, 0) == 1;
+	if (story_load(db, a, id, &st) < 0)
 		goto dberr;
-	for (size_t i = 0; i < mb->nrows; i++)
-		if (db_getll(mb, i, MB_AT, 0) == 1) {
-			if (db_getll(mb, i, MB_EXCLUDED, 0) == 1)
-				excl_at_creation = 1;
-			else if (db_getll(mb, i, MB_DELETED, 0) == 0)
-				ranked_at_creation = 1;
-		}
 	if (jw_init(&w) < 0)
 		goto dberr;
 	jw_obj(&w);
 	jw_key(&w, "pr");
 	jw_obj(&w);
-	pr_json(&w, a, pr, 0, 0, lab, 0, lab->nrows);
-	jw_kv_str(&w, "author_type", db_get(pr, 0, S_TYPE));
-	jw_kv_bool(&w, "tracked", tracked);
-	jw_kv_bool(&w, "partner", db_getll(pr, 0, S_PARTNER, 0) == 1);
+	pr_json(&w, a, st.pr, 0, 0, st.lab, 0, st.lab->nrows);
+	jw_kv_str(&w, "author_type", db_get(st.pr, 0, S_TYPE));
+	jw_kv_bool(&w, "tracked", st.tracked);
+	jw_kv_bool(&w, "partner", db_getll(st.pr, 0, S_PARTNER, 0) == 1);
 	jw_obj_end(&w);
-	jw_kv_bool(&w, "counted", counted);
+	jw_kv_bool(&w, "counted", st.counted);
 	jw_key(&w, "counts_for");
 	jw_arr(&w);
-	for (size_t i = 0; i < sc->nrows; i++)
-		for (size_t k = 0; k < mb->nrows; k++)
-			if (strcmp(db_get(mb, k, MB_TEAM), db_get(sc, i, 0)) == 0) {
-				jw_str(&w, db_get(mb, k, MB_COLS));
+	for (size_t i = 0; i < st.sc->nrows; i++)
+		for (size_t k = 0; k < st.mb->nrows; k++)
+			if (strcmp(db_get(st.mb, k, MB_TEAM), db_get(st.sc, i, 0)) == 0) {
+				jw_str(&w, db_get(st.mb, k, MB_COLS));
 				break;
 			}
 	jw_arr_end(&w);
-	/* why it counts for no team (several reasons may hold at once) */
-	jw_key(&w, "reasons");
-	jw_arr(&w);
-	if (sc->nrows == 0) {
-		if (bot)
-			reason_json(&w, "bot", "the author %s is a bot: bots never count",
-			    db_get(pr, 0, C_LOGIN));
-		if (!tracked)
-			reason_json(&w, "untracked_repository",
-			    "%s is not a tracked repository ([github] repositories)",
-			    db_get(pr, 0, C_REPO));
-		if (excl_at_creation)
-			reason_json(&w, "excluded_team", "when the PR was created, its author was a "
-			    "member of an excluded team (%s): such members count for no team",
-			    a->conf.exclude_teams.n ? a->exclude : "");
-		else if (!ranked_at_creation)
-			reason_json(&w, "not_member_when_created", "when the PR was created (%s), "
-			    "its author was a member of no ranked team", db_get(pr, 0, C_CREATED));
-	}
-	if (with_period && !in_period(&p, db_get(pr, 0, S_CREATED_RAW)))
-		reason_json(&w, "created_outside_period", "created %s, outside the period: not in "
-		    "its created, open and partner/oss numbers", db_get(pr, 0, C_CREATED));
-	jw_arr_end(&w);
-	if (with_period) {
-		stats_period_json(&w, &p);
-		jw_key(&w, "in_period");
-		jw_obj(&w);
-		jw_kv_bool(&w, "created", counted && in_period(&p, db_get(pr, 0, S_CREATED_RAW)));
-		jw_kv_bool(&w, "merged", counted && in_period(&p, db_get(pr, 0, S_MERGED_RAW)));
-		jw_kv_bool(&w, "rejected", counted && in_period(&p, db_get(pr, 0, S_REJECTED_RAW)));
-		jw_obj_end(&w);
-	}
-	/* each team of the author's membership history: counts or why not */
-	jw_key(&w, "teams");
-	jw_arr(&w);
-	for (size_t i = 0; i < mb->nrows;) {
-		size_t j = i;
-		int at = 0, counts = 0;
-		const char *reason;
-		while (j < mb->nrows && strcmp(db_get(mb, j, MB_TEAM), db_get(mb, i, MB_TEAM)) == 0)
-			at |= db_getll(mb, j++, MB_AT, 0) == 1;
-		for (size_t k = 0; k < sc->nrows; k++)
-			counts |= strcmp(db_get(sc, k, 0), db_get(mb, i, MB_TEAM)) == 0;
-		reason = counts ? NULL : db_getll(mb, i, MB_DELETED, 0) == 1 ? "team_deleted" :
-		    db_getll(mb, i, MB_EXCLUDED, 0) == 1 ? "team_excluded" : bot ? "bot" :
-		    !tracked ? "untracked_repository" : excl_at_creation && at ? "excluded_team" :
-		    !at ? "not_member_when_created" : "not_rolled_up";
-		jw_obj(&w);
-		jw_kv_str(&w, "team", db_get(mb, i, MB_COLS));
-		jw_kv_str(&w, "name", db_get(mb, i, MB_COLS + 1));
-		jw_kv_bool(&w, "counts", counts);
-		jw_kv_str(&w, "reason", reason);
-		jw_key(&w, "memberships");
-		jw_arr(&w);
-		for (size_t k = i; k < j; k++) {
-			jw_obj(&w);
-			jw_kv_int(&w, "id", db_getll(mb, k, MB_COLS + 2, 0));
-			jw_kv_str(&w, "from", db_get(mb, k, MB_COLS + 3));
-			jw_kv_str(&w, "to", db_get(mb, k, MB_COLS + 4));
-			jw_kv_str(&w, "source", db_get(mb, k, MB_COLS + 5));
-			jw_kv_str(&w, "note", db_get(mb, k, MB_COLS + 6));
-			jw_kv_bool(&w, "at_creation", db_getll(mb, k, MB_AT, 0) == 1);
-			jw_obj_end(&w);
-		}
-		jw_arr_end(&w);
-		jw_obj_end(&w);
-		i = j;
-	}
-	jw_arr_end(&w);
-	jw_key(&w, "history");
-	jw_arr(&w);
-	for (size_t i = 0; i < hist->nrows; i++) {
-		jw_obj(&w);
-		jw_kv_str(&w, "at", db_get(hist, i, 0));
-		jw_kv_str(&w, "source", db_get(hist, i, 1));
-		jw_kv_str(&w, "ref", db_get(hist, i, 2));
-		jw_kv_str(&w, "action", db_get(hist, i, 3));
-		jw_kv_str(&w, "change", db_get(hist, i, 4));
-		jw_kv_str(&w, "state", db_get(hist, i, 5));
-		jw_kv_bool(&w, "merged", db_getll(hist, i, 6, 0) == 1);
-		jw_kv_str(&w, "updated_at", db_get(hist, i, 7));
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
+	story_reasons(&w, a, &st, with_period ? &p : NULL);
+	story_teams(&w, &st);
+	story_history(&w, st.hist);
 	jw_obj_end(&w);
 	api_send_json(r, a, key, &w);
 	jw_free(&w);
@@ -892,9 +928,9 @@ api_pr_story(struct http_req *r, struct api *a, const char *tail)
 dberr:
 	api_fail(r, 500, "internal", "statistics query failed");
 out:
-	db_res_free(pr);
-	db_res_free(mb);
-	db_res_free(sc);
-	db_res_free(lab);
-	db_res_free(hist);
+	db_res_free(st.pr);
+	db_res_free(st.mb);
+	db_res_free(st.sc);
+	db_res_free(st.lab);
+	db_res_free(st.hist);
 }

@@ -88,15 +88,15 @@ test_escape_and_split(void **state)
 	assert_string_equal(out, "Plain-name_1.x~");
 	assert_int_equal(gh_escape("%%%%%%%%%%%", out, sizeof out), -1);
 
-	assert_int_equal(sync_split_repo("acme/widgets", o, sizeof o, n, sizeof n), 0);
+	assert_int_equal(gh_split_repo("acme/widgets", o, sizeof o, n, sizeof n), 0);
 	assert_string_equal(o, "acme");
 	assert_string_equal(n, "widgets");
-	assert_int_equal(sync_split_repo("acme", o, sizeof o, n, sizeof n), -1);
-	assert_int_equal(sync_split_repo("/x", o, sizeof o, n, sizeof n), -1);
-	assert_int_equal(sync_split_repo("a/", o, sizeof o, n, sizeof n), -1);
-	assert_int_equal(sync_split_repo("a/b/c", o, sizeof o, n, sizeof n), -1);
-	assert_int_equal(sync_split_repo("a/b?x", o, sizeof o, n, sizeof n), -1);
-	assert_int_equal(sync_split_repo("a b/c", o, sizeof o, n, sizeof n), -1);
+	assert_int_equal(gh_split_repo("acme", o, sizeof o, n, sizeof n), -1);
+	assert_int_equal(gh_split_repo("/x", o, sizeof o, n, sizeof n), -1);
+	assert_int_equal(gh_split_repo("a/", o, sizeof o, n, sizeof n), -1);
+	assert_int_equal(gh_split_repo("a/b/c", o, sizeof o, n, sizeof n), -1);
+	assert_int_equal(gh_split_repo("a/b?x", o, sizeof o, n, sizeof n), -1);
+	assert_int_equal(gh_split_repo("a b/c", o, sizeof o, n, sizeof n), -1);
 
 	assert_int_equal(jobs_owner_parse("host-1:4242:99887766", host, sizeof host, &pid, &start), 0);
 	assert_string_equal(host, "host-1");
