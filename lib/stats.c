@@ -1068,7 +1068,7 @@ stats_periods_json(struct db *db, const char *today, struct jw *w)
 
 	if (db_query(db, &r, "SELECT DATE_FORMAT(MIN(bucket), '%Y-%m-%d'), "
 	    "DATE_FORMAT(MAX(bucket), '%Y-%m-%d') FROM stat_counts WHERE kind = 2 AND scope_id = 0 "
-	    "AND grain = 'M'",
+	    "AND grain = 'M' AND (created > 0 OR merged > 0 OR rejected > 0)",
 	    "") < 0) {
 		log_error("stats: periods: %s", db_error(db));
 		return -1;
