@@ -702,7 +702,7 @@ member_cmp(const void *a, const void *b)
 #define MEMBERS_RANGE \
 	"SELECT a.author_id, u.login, u.avatar_url, SUM(a.created), SUM(a.merged), " \
 	"SUM(a.rejected) FROM " PIECES "STRAIGHT_JOIN stat_authors a ON a.grain = k.g " \
-	"AND a.bucket = k.b AND a.kind = ? AND a.scope_id = ? JOIN users u ON u.id = a.author_id " \
+	"AND a.bucket = k.b AND a.kind = ? AND a.scope_id = ? STRAIGHT_JOIN users u ON u.id = a.author_id " \
 	"GROUP BY a.author_id, u.login, u.avatar_url"
 #define REPOS_BUCKET \
 	"SELECT x.author_id, r.full_name, x.created, x.merged, x.rejected FROM stat_repos x " \
@@ -712,7 +712,7 @@ member_cmp(const void *a, const void *b)
 #define REPOS_RANGE \
 	"SELECT x.author_id, r.full_name, SUM(x.created), SUM(x.merged), SUM(x.rejected) " \
 	"FROM " PIECES "STRAIGHT_JOIN stat_repos x ON x.grain = k.g AND x.bucket = k.b " \
-	"AND x.team_id = ? JOIN repositories r ON r.id = x.repo_id " \
+	"AND x.team_id = ? STRAIGHT_JOIN repositories r ON r.id = x.repo_id " \
 	"GROUP BY x.author_id, r.full_name ORDER BY x.author_id, r.full_name"
 
 int

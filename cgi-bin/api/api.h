@@ -19,7 +19,9 @@ struct jw;
 #define API_CACHE_BYTES (32u * 1024 * 1024)
 #define API_CHECK_EVERY 2	/* seconds between rollup freshness checks */
 #define API_MAX_AGE "public, max-age=15"
-#define API_CACHE_TTL 5	/* seconds an answer is reused even when the version matches */
+#define API_CACHE_TTL 60	/* seconds an answer is reused even when the version matches:
+			 * for what no version covers (a label's color, an interval
+			 * ending at a time set in advance) */
 
 struct api_cached {
 	char   *key;		/* route + normalized parameters + data version */
