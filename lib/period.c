@@ -169,3 +169,61 @@ period_parse(const char *kind, const char *value, const char *from, const char *
 	}
 	return fail(bad, "period", msg, msglen, "expected all, year, quarter, month or range");
 }
+
+/* Day y-m-d plus the whole bucket of grain g starting there: the day after
+ * its last day into out. */
+static void
+after_bucket(char g, int y, int m, int d, char out[11])
+{
+	int n = g == 'Y' ? 12 : g == 'Q' ? 3 : g == 'M' ? 1 : 0;
+
+	if (n == 0)
+		next_day(&y, &m, &d);
+	else {
+		m += n;
+		if (m > 12) {
+			m -= 12;
+			y++;
+		}
+		d = 1;
+	}
+	if (y > 9999)
+		lb_strlcpy(out, "9999-12-32", 11);	/* after every valid day */
+	else
+		day(out, y, m, d);
+}
+
+char
+period_piece(const char *at, const char *to, char next[11])
+{
+	static const char order[3] = { 'Y', 'Q', 'M' };
+	char after[11], last[11];
+	int y, m, d;
+
+	if (period_parse_date(at, &y, &m, &d) < 0) {
+		lb_strlcpy(next, "9999-12-31", 11);
+		return 0;
+	}
+	for (int i = 0; i < 3 && d == 1; i++) {
+		char g = order[i];
+		if ((g == 'Y' && m != 1) || (g == 'Q' && (m - 1) % 3 != 0))
+			continue;
+		after_bucket(g, y, m, d, after);
+		/* the bucket's last day: the day before `after`, i.e. the end
+		 * of the month before it */
+		{
+			int ly = y, lm = m + (g == 'Y' ? 11 : g == 'Q' ? 2 : 0);
+			if (lm > 12) {
+				lm -= 12;
+				ly++;
+			}
+			day(last, ly, lm, period_days_in_month(ly, lm));
+		}
+		if (strcmp(last, to) <= 0) {
+			lb_strlcpy(next, after, 11);
+			return g;
+		}
+	}
+	after_bucket('D', y, m, d, next);
+	return 'D';
+}

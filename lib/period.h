@@ -46,5 +46,14 @@ const char *period_kind_name(enum period_kind k);
 
 /* Bucket of day y-m-d for grain 'A','Y','Q','M': writes "YYYY-MM-DD". */
 void period_bucket(char grain, int y, int m, int d, char out[11]);
+/*
+ * Tiling a range with rollup buckets: the largest bucket (year, quarter,
+ * month, else the day: 'Y', 'Q', 'M', 'D') that starts on day `at` and
+ * ends on or before `to` (both "YYYY-MM-DD", at <= to); next gets the day
+ * after it ("9999-12-32" after the last valid day). Walking from `from`
+ * while next <= to gives at most 2 x (31 + 2 + 3) pieces plus the whole
+ * years. Returns 0 (and next past every day) when `at` is not a date.
+ */
+char period_piece(const char *at, const char *to, char next[11]);
 
 #endif

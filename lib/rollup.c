@@ -357,7 +357,7 @@ add(struct deltas *ds, const struct delta *k, int field, long long v)
 	return 0;
 }
 
-static const char grains[4] = { 'A', 'Y', 'Q', 'M' };
+static const char grains[5] = { 'A', 'Y', 'Q', 'M', 'D' };
 
 static void
 bucket_of(char grain, const char *when, char out[11])
@@ -369,6 +369,7 @@ bucket_of(char grain, const char *when, char out[11])
 	case 'Y': (void)lb_snprintf(out, 11, "%04d-01-01", y); break;
 	case 'Q': (void)lb_snprintf(out, 11, "%04d-%02d-01", y, (m - 1) / 3 * 3 + 1); break;
 	case 'M': (void)lb_snprintf(out, 11, "%04d-%02d-01", y, m); break;
+	case 'D': lb_strlcpy(out, when, 11); break;
 	default: lb_strlcpy(out, "1970-01-01", 11); break;
 	}
 }
@@ -383,7 +384,7 @@ event(struct deltas *ds, const struct contrib *c, long long s, const char *when,
 	for (size_t si = 0; si < nscopes; si++) {
 		unsigned kind = si == 0 ? 2 : si == 1 ? 1 : 0;
 		unsigned long long scope = kind == 0 ? c->teams[si - 2] : 0;
-		for (int g = 0; g < 4; g++) {
+		for (int g = 0; g < (int)sizeof grains; g++) {
 			struct delta k;
 			memset(&k, 0, sizeof k);
 			k.grain = grains[g];
@@ -756,6 +757,62 @@ late_worthy(struct db *db, const struct contrib *o, const struct contrib *n)
 	return yes;
 }
 
+/* ---------------------------------------------------------- day versions */
+
+static int
+day_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/*
+ * Adds 1 to the version of every day an event of o or n falls on
+ * (stat_day_version, sql/014): the answers of the periods containing one
+ * of those days are the ones this roll can change (lb-api keys its cache
+ * by the versions of the days an answer reads). Days in key order, after
+ * every other row of the roll (lock order).
+ */
+static int
+rollup_bump_contrib(struct db *db, const struct contrib *o, const struct contrib *n)
+{
+	char d[6][11];
+	size_t k = 0;
+	const struct contrib *c[2] = { o, n };
+
+	for (int i = 0; i < 2; i++) {
+		const char *ev[3] = { c[i]->created, c[i]->merged, c[i]->rejected };
+		if (!c[i]->counted)
+			continue;
+		for (int e = 0; e < 3; e++)
+			if (ev[e][0])
+				lb_strlcpy(d[k++], ev[e], sizeof d[0]);
+	}
+	qsort(d, k, sizeof d[0], day_cmp);
+	for (size_t i = 0; i < k; i++) {
+		if (i > 0 && strcmp(d[i - 1], d[i]) == 0)
+			continue;
+		if (db_exec(db, "INSERT INTO stat_day_version (day, v) VALUES (?, 1) "
+		    "ON DUPLICATE KEY UPDATE v = v + 1", "s", d[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A folded PR change: its days as rolled up now, also when no number
+ * changed (a title or state text the PR lists of /api/prs show).
+ */
+static int
+rollup_bump_pr(struct db *db, unsigned long long pr_id)
+{
+	return db_exec(db, "INSERT INTO stat_day_version (day, v) SELECT d, 1 FROM ("
+	    "SELECT DATE(created_at) d FROM stat_pr WHERE pr_id = ? "
+	    "UNION SELECT DATE(merged_at) FROM stat_pr WHERE pr_id = ? "
+	    "UNION SELECT DATE(rejected_at) FROM stat_pr WHERE pr_id = ?) x "
+	    "WHERE d IS NOT NULL ORDER BY d ON DUPLICATE KEY UPDATE v = v + 1", "uuu",
+	    pr_id, pr_id, pr_id);
+}
+
 /* Move one PR from its stored to its current contribution. The caller holds
  * the PR (pull_requests row lock, or the author's users row exclusively). */
 static int
@@ -804,7 +861,8 @@ reroll(struct db *db, unsigned long long pr_id, const char *exclude, int *change
 		if (late && record_late(db, d, pr_id) < 0)
 			goto out;
 	}
-	if (store_contrib(db, pr_id, n) < 0 || firsts(db, o, n) < 0)
+	if (store_contrib(db, pr_id, n) < 0 || firsts(db, o, n) < 0 ||
+	    rollup_bump_contrib(db, o, n) < 0)
 		goto out;
 	*changed = 1;
 	rc = 0;
@@ -904,7 +962,7 @@ fold_batch(struct db *db, unsigned *done, int *empty)
 	if (db_exec_text(db, rc_sql, sizeof rc_sql - 1) < 0 || db_begin(db) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (rollup_pr_after(db, ids[i]) < 0 ||
+		if (rollup_pr_after(db, ids[i]) < 0 || rollup_bump_pr(db, ids[i]) < 0 ||
 		    db_exec(db, "DELETE FROM stat_queue WHERE pr_id = ?", "u", ids[i]) < 0) {
 			(void)db_rollback(db);
 			return -1;
@@ -1080,14 +1138,14 @@ static const char *const build_sql[] = {
 	"SELECT pr_id, 2, 0, created_at, merged_at, rejected_at FROM stat_pr_new",
 	"INSERT IGNORE INTO stat_pr_label_new (pr_id, label) SELECT pl.pr_id, l.name "
 	"FROM pr_labels pl JOIN labels l ON l.id = pl.label_id JOIN stat_pr_new s ON s.pr_id = pl.pr_id",
-	/* 7: every event of every PR in every scope, with its month */
+	/* 7: every event of every PR in every scope, with its day */
 	"INSERT INTO stat_ev_work (" EV_COLS ") "
 	"SELECT sc.kind, sc.scope_id, e.author_id, e.repo_id, e.bucket, e.c, e.m, e.r, e.o, e.pc, e.oc "
-	"FROM (SELECT pr_id, author_id, repo_id, DATE_FORMAT(created_at, '%Y-%m-01') AS bucket, "
+	"FROM (SELECT pr_id, author_id, repo_id, DATE(created_at) AS bucket, "
 	"  1 AS c, 0 AS m, 0 AS r, open AS o, partner AS pc, 1 - partner AS oc FROM stat_pr_new "
-	" UNION ALL SELECT pr_id, author_id, repo_id, DATE_FORMAT(merged_at, '%Y-%m-01'), "
+	" UNION ALL SELECT pr_id, author_id, repo_id, DATE(merged_at), "
 	"  0, 1, 0, 0, 0, 0 FROM stat_pr_new WHERE merged_at IS NOT NULL "
-	" UNION ALL SELECT pr_id, author_id, repo_id, DATE_FORMAT(rejected_at, '%Y-%m-01'), "
+	" UNION ALL SELECT pr_id, author_id, repo_id, DATE(rejected_at), "
 	"  0, 0, 1, 0, 0, 0 FROM stat_pr_new WHERE rejected_at IS NOT NULL) e "
 	"JOIN stat_pr_scope_new sc ON sc.pr_id = e.pr_id",
 	NULL
@@ -1098,12 +1156,12 @@ static const char *const build_sql[] = {
  * and the stat_pr* indexes; repos and the authors of kinds 1 and 2. Each entry: SQL, or a roll-up "@<table><grain>". */
 static const char *const chain1[] = {
 	"INSERT INTO stat_counts_new (grain, bucket, kind, scope_id, created, merged, rejected, open, "
-	"partner_created, oss_created) SELECT 'M', bucket, kind, scope_id, SUM(c), SUM(m), SUM(r), "
+	"partner_created, oss_created) SELECT 'D', bucket, kind, scope_id, SUM(c), SUM(m), SUM(r), "
 	"SUM(o), SUM(pc), SUM(oc) FROM stat_ev_work GROUP BY bucket, kind, scope_id",
 	"INSERT INTO stat_authors_new (grain, bucket, kind, scope_id, author_id, created, merged, "
-	"rejected) SELECT 'M', bucket, kind, scope_id, author_id, SUM(c), SUM(m), SUM(r) "
+	"rejected) SELECT 'D', bucket, kind, scope_id, author_id, SUM(c), SUM(m), SUM(r) "
 	"FROM stat_ev_work WHERE kind = 0 GROUP BY bucket, kind, scope_id, author_id",
-	"@0Q", "@0Y", "@0A", "@1Q0", "@1Y0", "@1A0",
+	"@0M", "@0Q", "@0Y", "@0A", "@1M0", "@1Q0", "@1Y0", "@1A0",
 	"INSERT INTO stat_first_new (kind, scope_id, author_id, first_created) "
 	"SELECT 2, 0, author_id, MIN(created_at) FROM stat_pr_new GROUP BY author_id",
 	"INSERT INTO stat_first_new (kind, scope_id, author_id, first_created) "
@@ -1112,11 +1170,11 @@ static const char *const chain1[] = {
 	"GROUP BY sc.scope_id, s.author_id",
 	"ALTER TABLE stat_first_new ADD KEY stat_first_when (kind, scope_id, first_created)",
 	"INSERT INTO stat_labels_new (grain, bucket, kind, scope_id, label, n) "
-	"SELECT 'M', DATE_FORMAT(s.merged_at, '%Y-%m-01'), sc.kind, sc.scope_id, pl.label, COUNT(*) "
+	"SELECT 'D', DATE(s.merged_at), sc.kind, sc.scope_id, pl.label, COUNT(*) "
 	"FROM stat_pr_label_new pl STRAIGHT_JOIN stat_pr_new s ON s.pr_id = pl.pr_id "
 	"STRAIGHT_JOIN stat_pr_scope_new sc ON sc.pr_id = s.pr_id WHERE s.merged_at IS NOT NULL "
 	"GROUP BY 2, 3, 4, 5",
-	"@3Q", "@3Y", "@3A",
+	"@3M", "@3Q", "@3Y", "@3A",
 	"ALTER TABLE stat_pr_scope_new ADD KEY stat_pr_scope_scope (kind, scope_id, pr_id), "
 	"ADD KEY stat_pr_scope_created (kind, scope_id, created_at), "
 	"ADD KEY stat_pr_scope_merged (kind, scope_id, merged_at), "
@@ -1137,14 +1195,14 @@ static const char *const chain3[] = {
 };
 static const char *const chain2[] = {
 	"INSERT INTO stat_repos_new (grain, bucket, team_id, author_id, repo_id, created, merged, "
-	"rejected) SELECT 'M', bucket, scope_id, author_id, repo_id, SUM(c), SUM(m), SUM(r) "
+	"rejected) SELECT 'D', bucket, scope_id, author_id, repo_id, SUM(c), SUM(m), SUM(r) "
 	"FROM stat_ev_work WHERE kind = 0 GROUP BY bucket, scope_id, author_id, repo_id",
-	"@2Q", "@2Y", "@2A",
+	"@2M", "@2Q", "@2Y", "@2A",
 	/* the authors of kinds 1 and 2 here (chain 1 has those of the teams) */
 	"INSERT INTO stat_authors_new (grain, bucket, kind, scope_id, author_id, created, merged, "
-	"rejected) SELECT 'M', bucket, kind, scope_id, author_id, SUM(c), SUM(m), SUM(r) "
+	"rejected) SELECT 'D', bucket, kind, scope_id, author_id, SUM(c), SUM(m), SUM(r) "
 	"FROM stat_ev_work WHERE kind > 0 GROUP BY bucket, kind, scope_id, author_id",
-	"@1Q1", "@1Y1", "@1A1",
+	"@1M1", "@1Q1", "@1Y1", "@1A1",
 	NULL
 };
 
@@ -1165,7 +1223,7 @@ trace(const char *what, size_t i, double t0)
 		log_info("rollup rebuild: %s %zu: %.2f s", what, i, now_s() - t0);
 }
 
-/* Quarters from months, years from quarters, all time from years: table
+/* Months from days, quarters from months, years from quarters, all time from years: table
  * t (0 counts, 1 authors, 2 repos, 3 labels) at grain g. */
 static int
 roll_one(struct db *db, int t, char g, char kinds)
@@ -1185,9 +1243,9 @@ roll_one(struct db *db, int t, char g, char kinds)
 		"SELECT '%c', %s, kind, scope_id, label, SUM(n) FROM stat_labels_new WHERE grain = '%c' "
 		"GROUP BY 2, 3, 4, 5",
 	};
-	const char *bk = g == 'Q' ? QBUCKET : g == 'Y' ? "MAKEDATE(YEAR(bucket), 1)" :
-	    "DATE '1970-01-01'";
-	char from = g == 'Q' ? 'M' : g == 'Y' ? 'Q' : 'Y';
+	const char *bk = g == 'M' ? "DATE_FORMAT(bucket, '%Y-%m-01')" : g == 'Q' ? QBUCKET :
+	    g == 'Y' ? "MAKEDATE(YEAR(bucket), 1)" : "DATE '1970-01-01'";
+	char from = g == 'M' ? 'D' : g == 'Q' ? 'M' : g == 'Y' ? 'Q' : 'Y';
 	struct buf b = BUF_INIT;
 	int rc = 0;
 

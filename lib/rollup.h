@@ -39,8 +39,14 @@
  *    serialized among themselves). A transaction that stores several PRs
  *    can still deadlock with another writer; InnoDB then fails one with
  *    ER_LOCK_DEADLOCK (1213) and the caller retries.
- *  - Every change adds 1 to one of 64 stat_version slots: SUM(v) is the
- *    data version API caches compare.
+ *  - Every change adds 1 to one of 64 stat_version slots (SUM(v): a global
+ *    data version). Every roll that changes a number also adds 1 to the
+ *    stat_day_version row (sql/014) of each day an event of the PR falls
+ *    on, before and after the change, and the fold to the days of every PR
+ *    it dequeues: lb-api keys an answer by the days it reads, so a write
+ *    invalidates only the periods it touches.
+ *  - Grains 'A', 'Y', 'Q', 'M' and 'D' (the day: period=range sums the
+ *    buckets that tile it).
  *  - rollup_rebuild(db, db2, exclude) recomputes everything from the base
  *    tables into fresh tables (half of them on db2 in a second thread when
  *    db2 is not NULL) and swaps them in with RENAME TABLE (DDL: it commits;

@@ -14,34 +14,30 @@
 
 /*
  * SQL fragments. "Bucket" statements read the counters of one (grain,
- * bucket); "range" statements aggregate stat_pr between q.a and q.b (one
- * constant row, so the optimizer sees constants).
+ * bucket); "range" statements sum the buckets that tile the range
+ * (period_piece: whole years, quarters and months, and the days at its
+ * edges), listed in one JSON parameter [["Y","2024-01-01"],["D",...],...]
+ * that JSON_TABLE turns into primary key lookups of each bucket.
  */
-#define RANGE_Q "JOIN (SELECT CAST(? AS DATETIME) AS a, CAST(? AS DATETIME) AS b) q "
-/* The PRs with an event in the range: three index range scans (an OR over
- * the three columns would scan every PR). Parameters: a, b three times. */
-#define RANGE_IDS \
-	"(SELECT pr_id FROM stat_pr WHERE created_at >= ? AND created_at < ? " \
-	"UNION SELECT pr_id FROM stat_pr WHERE merged_at >= ? AND merged_at < ? " \
-	"UNION SELECT pr_id FROM stat_pr WHERE rejected_at >= ? AND rejected_at < ?) ids " \
-	"JOIN stat_pr s ON s.pr_id = ids.pr_id "
-#define RP(p) (p)->start, (p)->end, (p)->start, (p)->end, (p)->start, (p)->end, (p)->start, (p)->end
-#define IN_C "(s.created_at >= q.a AND s.created_at < q.b)"
-#define IN_M "(s.merged_at >= q.a AND s.merged_at < q.b)"
-#define IN_R "(s.rejected_at >= q.a AND s.rejected_at < q.b)"
-#define IN_ANY "(" IN_C " OR " IN_M " OR " IN_R ")"
+#define PIECES \
+	"JSON_TABLE(?, '$[*]' COLUMNS (g CHAR(1) PATH '$[0]', b DATE PATH '$[1]')) k "
 
 #define COUNTS_BUCKET \
 	"SELECT scope_id, members, created, merged, rejected, open, partner_created, oss_created " \
 	"FROM stat_counts WHERE grain = ? AND bucket = ? AND kind = ?"
+/* members: the distinct authors of the scope's stat_authors rows in the
+ * buckets (a row exists while the author has an event in its bucket).
+ * Parameters: pieces, kind, pieces, kind. */
 #define COUNTS_RANGE \
-	"SELECT sc.scope_id, COUNT(DISTINCT s.author_id) AS members, " \
-	"COALESCE(SUM(" IN_C "), 0) AS created, COALESCE(SUM(" IN_M "), 0) AS merged, " \
-	"COALESCE(SUM(" IN_R "), 0) AS rejected, COALESCE(SUM(" IN_C " AND s.open = 1), 0) AS open, " \
-	"COALESCE(SUM(" IN_C " AND s.partner = 1), 0) AS partner_created, " \
-	"COALESCE(SUM(" IN_C " AND s.partner = 0), 0) AS oss_created " \
-	"FROM " RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
-	"WHERE " IN_ANY " GROUP BY sc.scope_id"
+	"SELECT c.scope_id, COALESCE(m.members, 0), c.created, c.merged, c.rejected, c.open, " \
+	"c.partner_created, c.oss_created FROM (SELECT x.scope_id, SUM(x.created) AS created, " \
+	"SUM(x.merged) AS merged, SUM(x.rejected) AS rejected, SUM(x.open) AS open, " \
+	"SUM(x.partner_created) AS partner_created, SUM(x.oss_created) AS oss_created " \
+	"FROM " PIECES "STRAIGHT_JOIN stat_counts x ON x.grain = k.g AND x.bucket = k.b " \
+	"AND x.kind = ? GROUP BY x.scope_id) c LEFT JOIN (SELECT a.scope_id, " \
+	"COUNT(DISTINCT a.author_id) AS members FROM " PIECES "STRAIGHT_JOIN stat_authors a " \
+	"ON a.grain = k.g AND a.bucket = k.b AND a.kind = ? GROUP BY a.scope_id) m " \
+	"ON m.scope_id = c.scope_id ORDER BY c.scope_id"
 
 /* The ranked teams (not deleted, not excluded), in id order. */
 #define TEAMS_RANKED \
@@ -65,14 +61,13 @@
 #define LABELS_BUCKET LABELS_BUCKET_COLS "ORDER BY l.scope_id, l.label"
 #define LABELS_BUCKET_ONE LABELS_BUCKET_COLS "AND l.scope_id = ? ORDER BY l.scope_id, l.label"
 #define LABELS_RANGE_SQL(one) \
-	"SELECT y.scope_id, y.label, y.n, y.points, " LABEL_COLOR_OF("y.label") " FROM (" \
-	"SELECT sc.scope_id, pl.label, COUNT(*) AS n, COALESCE(MAX(lp.points), 0) AS points FROM " \
-	RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " one \
-	"JOIN stat_pr_label pl ON pl.pr_id = s.pr_id " \
-	"LEFT JOIN label_points lp ON lp.label_name = pl.label " \
-	"WHERE " IN_M " GROUP BY sc.scope_id, pl.label) y ORDER BY y.scope_id, y.label"
+	"SELECT y.scope_id, y.label, y.n, COALESCE(lp.points, 0), " LABEL_COLOR_OF("y.label") \
+	" FROM (SELECT l.scope_id, l.label, SUM(l.n) AS n FROM " PIECES "STRAIGHT_JOIN stat_labels l " \
+	"ON l.grain = k.g AND l.bucket = k.b AND l.kind = ? " one "GROUP BY l.scope_id, l.label " \
+	"HAVING SUM(l.n) > 0) y LEFT JOIN label_points lp ON lp.label_name = y.label " \
+	"ORDER BY y.scope_id, y.label"
 #define LABELS_RANGE LABELS_RANGE_SQL("")
-#define LABELS_RANGE_ONE LABELS_RANGE_SQL("AND sc.scope_id = ? ")
+#define LABELS_RANGE_ONE LABELS_RANGE_SQL("AND l.scope_id = ? ")
 
 int
 stats_sort_parse(const char *s, enum stats_sort *out)
@@ -231,14 +226,55 @@ attach_labels(struct stats_team *teams, size_t n, const struct db_res *r,
 	return 0;
 }
 
+/*
+ * The buckets tiling a range period (period_piece), as the JSON parameter
+ * of PIECES; NULL when out of memory. The caller frees it.
+ */
+static char *
+pieces_json(const struct period *p)
+{
+	char at[11], next[11];
+	const char *doc;
+	char *copy = NULL;
+	size_t len;
+	struct jw w;
+
+	if (jw_init(&w) < 0)
+		return NULL;
+	jw_arr(&w);
+	for (lb_strlcpy(at, p->from, sizeof at); strcmp(at, p->to) <= 0;
+	    lb_strlcpy(at, next, sizeof at)) {
+		char g[2] = { period_piece(at, p->to, next), 0 };
+		if (g[0] == 0)
+			break;
+		jw_arr(&w);
+		jw_str(&w, g);
+		jw_str(&w, at);
+		jw_arr_end(&w);
+	}
+	jw_arr_end(&w);
+	if (jw_finish(&w, &doc, &len) == 0 && (copy = malloc(len + 1)) != NULL) {
+		memcpy(copy, doc, len);
+		copy[len] = '\0';
+	}
+	jw_free(&w);
+	return copy;
+}
+
 static int
 query_counts(struct db *db, const struct period *p, int kind, struct db_res **out)
 {
+	char *pj;
+	int rc;
+
 	if (p->grain)
 		return db_query(db, out, COUNTS_BUCKET " ORDER BY scope_id", "ssi", grain_str(p),
 		    p->bucket, (long long)kind);
-	return db_query(db, out, COUNTS_RANGE " ORDER BY sc.scope_id", "ssssssssi", RP(p),
-	    (long long)kind);
+	if ((pj = pieces_json(p)) == NULL)
+		return -1;
+	rc = db_query(db, out, COUNTS_RANGE, "sisi", pj, (long long)kind, pj, (long long)kind);
+	free(pj);
+	return rc;
 }
 
 /* one = 0: the labels of every scope of the kind; else only that scope's */
@@ -246,12 +282,19 @@ static int
 query_labels(struct db *db, const struct period *p, int kind, unsigned long long one,
     struct db_res **out)
 {
+	char *pj;
+	int rc;
+
 	if (p->grain)
 		return one ? db_query(db, out, LABELS_BUCKET_ONE, "ssiu", grain_str(p), p->bucket,
 		    (long long)kind, one) : db_query(db, out, LABELS_BUCKET, "ssi", grain_str(p),
 		    p->bucket, (long long)kind);
-	return one ? db_query(db, out, LABELS_RANGE_ONE, "ssssssssiu", RP(p), (long long)kind,
-	    one) : db_query(db, out, LABELS_RANGE, "ssssssssi", RP(p), (long long)kind);
+	if ((pj = pieces_json(p)) == NULL)
+		return -1;
+	rc = one ? db_query(db, out, LABELS_RANGE_ONE, "siu", pj, (long long)kind, one) :
+	    db_query(db, out, LABELS_RANGE, "si", pj, (long long)kind);
+	free(pj);
+	return rc;
 }
 
 int
@@ -656,22 +699,22 @@ member_cmp(const void *a, const void *b)
 	"SELECT a.author_id, u.login, u.avatar_url, a.created, a.merged, a.rejected " \
 	"FROM stat_authors a JOIN users u ON u.id = a.author_id " \
 	"WHERE a.grain = ? AND a.bucket = ? AND a.kind = ? AND a.scope_id = ?"
+/* parameters: pieces, kind, scope */
 #define MEMBERS_RANGE \
-	"SELECT s.author_id, u.login, u.avatar_url, COALESCE(SUM(" IN_C "), 0) AS created, " \
-	"COALESCE(SUM(" IN_M "), 0) AS merged, COALESCE(SUM(" IN_R "), 0) AS rejected " \
-	"FROM " RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id AND sc.kind = ? " \
-	"AND sc.scope_id = ? JOIN users u ON u.id = s.author_id WHERE " IN_ANY \
-	" GROUP BY s.author_id, u.login, u.avatar_url"
+	"SELECT a.author_id, u.login, u.avatar_url, SUM(a.created), SUM(a.merged), " \
+	"SUM(a.rejected) FROM " PIECES "STRAIGHT_JOIN stat_authors a ON a.grain = k.g " \
+	"AND a.bucket = k.b AND a.kind = ? AND a.scope_id = ? STRAIGHT_JOIN users u ON u.id = a.author_id " \
+	"GROUP BY a.author_id, u.login, u.avatar_url"
 #define REPOS_BUCKET \
 	"SELECT x.author_id, r.full_name, x.created, x.merged, x.rejected FROM stat_repos x " \
 	"JOIN repositories r ON r.id = x.repo_id WHERE x.grain = ? AND x.bucket = ? " \
 	"AND x.team_id = ? ORDER BY x.author_id, r.full_name"
+/* parameters: pieces, team */
 #define REPOS_RANGE \
-	"SELECT s.author_id, r.full_name, COALESCE(SUM(" IN_C "), 0), COALESCE(SUM(" IN_M "), 0), " \
-	"COALESCE(SUM(" IN_R "), 0) FROM " RANGE_IDS RANGE_Q "JOIN stat_pr_scope sc " \
-	"ON sc.pr_id = s.pr_id AND sc.kind = 0 AND sc.scope_id = ? " \
-	"JOIN repositories r ON r.id = s.repo_id WHERE " IN_ANY \
-	" GROUP BY s.author_id, r.full_name ORDER BY s.author_id, r.full_name"
+	"SELECT x.author_id, r.full_name, SUM(x.created), SUM(x.merged), SUM(x.rejected) " \
+	"FROM " PIECES "STRAIGHT_JOIN stat_repos x ON x.grain = k.g AND x.bucket = k.b " \
+	"AND x.team_id = ? STRAIGHT_JOIN repositories r ON r.id = x.repo_id " \
+	"GROUP BY x.author_id, r.full_name ORDER BY x.author_id, r.full_name"
 
 int
 stats_team_members_json(struct db *db, const struct stats_env *env,
@@ -679,6 +722,7 @@ stats_team_members_json(struct db *db, const struct stats_env *env,
 {
 	struct db_res *mr = NULL, *rr = NULL;
 	struct member *ms = NULL;
+	char *pj = NULL;
 	unsigned long long *ra = NULL;
 	struct links lk;
 	int rc = -1;
@@ -693,8 +737,9 @@ stats_team_members_json(struct db *db, const struct stats_env *env,
 		    team_id) < 0 || db_query(db, &rr, REPOS_BUCKET, "ssu", grain_str(p),
 		    p->bucket, team_id) < 0)
 			goto out;
-	} else if (db_query(db, &mr, MEMBERS_RANGE, "ssssssssiu", RP(p), 0LL,
-	    team_id) < 0 || db_query(db, &rr, REPOS_RANGE, "ssssssssu", RP(p), team_id) < 0)
+	} else if ((pj = pieces_json(p)) == NULL ||
+	    db_query(db, &mr, MEMBERS_RANGE, "siu", pj, 0LL, team_id) < 0 ||
+	    db_query(db, &rr, REPOS_RANGE, "su", pj, team_id) < 0)
 		goto out;
 	ms = calloc(mr->nrows ? mr->nrows : 1, sizeof *ms);
 	if (ms == NULL)
@@ -766,6 +811,7 @@ out:
 	if (rc < 0)
 		log_error("stats: team members: %s", db_error(db));
 	links_free(&lk);
+	free(pj);
 	free(ra);
 	free(ms);
 	db_res_free(mr);
@@ -850,15 +896,16 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 	long long kind = team_id ? 0 : 2;
 	struct db_res *r = NULL, *r2 = NULL, *t = NULL;
 	struct buf sql = BUF_INIT, ids = BUF_INIT;
+	char *pj = NULL;
 	size_t n1, n;
 	int rc = -1;
 
 	if (p->grain) {
 		if (top_authors_bucket(db, p, col, kind, team_id, limit, &r, &r2) < 0)
 			goto out;
-	} else if (buf_printf(&sql, MEMBERS_RANGE " ORDER BY %s DESC, u.login, s.author_id "
-	    "LIMIT ?", col) < 0 || db_query(db, &r, sql.data, "ssssssssiui", RP(p), kind,
-	    team_id, limit) < 0)
+	} else if ((pj = pieces_json(p)) == NULL ||
+	    buf_printf(&sql, MEMBERS_RANGE " ORDER BY SUM(a.%s) DESC, u.login, a.author_id "
+	    "LIMIT ?", col) < 0 || db_query(db, &r, sql.data, "siui", pj, kind, team_id, limit) < 0)
 		goto out;
 	/* rows: those of r, then those of r2 (the ties) */
 	n1 = r->nrows;
@@ -908,6 +955,7 @@ stats_contributors_json(struct db *db, const struct stats_env *env,
 out:
 	if (rc < 0)
 		log_error("stats: contributors: %s", db_error(db));
+	free(pj);
 	buf_free(&sql);
 	buf_free(&ids);
 	db_res_free(r);
@@ -1053,7 +1101,7 @@ stats_periods_json(struct db *db, const char *today, struct jw *w)
 
 	if (db_query(db, &r, "SELECT DATE_FORMAT(MIN(bucket), '%Y-%m-%d'), "
 	    "DATE_FORMAT(MAX(bucket), '%Y-%m-%d') FROM stat_counts WHERE kind = 2 AND scope_id = 0 "
-	    "AND grain = 'M'",
+	    "AND grain = 'M' AND (created > 0 OR merged > 0 OR rejected > 0)",
 	    "") < 0) {
 		log_error("stats: periods: %s", db_error(db));
 		return -1;

@@ -7,8 +7,9 @@
  *  - Periods that are one rollup bucket (all, a year, a quarter, a month)
  *    read the counters of that bucket: the work is proportional to the
  *    number of teams / authors in the answer, never to the number of PRs.
- *    Other ranges aggregate stat_pr in the range (proportional to the PRs
- *    with an event in it).
+ *    Other ranges sum the buckets that tile them (period_piece(): whole
+ *    years, quarters, months, and the days at the edges): proportional to
+ *    the rows of those buckets, never to the PRs.
  *  - struct stats_env carries what the queries need from the config:
  *    excluded team slugs (comma-joined, lower case), merged_points, the
  *    web base URL for search links ("https://github.com") and the avatar

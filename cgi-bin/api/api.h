@@ -19,7 +19,9 @@ struct jw;
 #define API_CACHE_BYTES (32u * 1024 * 1024)
 #define API_CHECK_EVERY 2	/* seconds between rollup freshness checks */
 #define API_MAX_AGE "public, max-age=15"
-#define API_CACHE_TTL 5	/* seconds an answer is reused even when the version matches */
+#define API_CACHE_TTL 60	/* seconds an answer is reused even when the version matches:
+			 * for what no version covers (a label's color, an interval
+			 * ending at a time set in advance) */
 
 struct api_cached {
 	char   *key;		/* route + normalized parameters + data version */
@@ -60,10 +62,14 @@ void api_fail(struct http_req *r, int status, const char *code, const char *fmt,
 int  api_param(struct http_req *r, const char *name, char *out, size_t len);
 
 /* Statistics requests: connects (503 when MariaDB is down), runs the
- * rollup freshness check when due and reads the data version. Then
- * api_cache_try() answers from the worker's cache when `key` was computed
- * for the same version (returns 1). Returns NULL after answering 503. */
-struct db *api_stats_begin(struct http_req *r, struct api *a);
+ * rollup freshness check when due, folds queued PR changes and reads the
+ * data version of an answer that reads the days [from, to] (inclusive
+ * "YYYY-MM-DD"; NULL or "" = unbounded): only a change of one of those
+ * days (or of teams, users, repositories, memberships, label_points, a
+ * rebuild) changes it. Then api_cache_try() answers from the worker's
+ * cache when `key` was computed for the same version (returns 1).
+ * Returns NULL after answering 503. */
+struct db *api_stats_begin(struct http_req *r, struct api *a, const char *from, const char *to);
 int  api_cache_try(struct http_req *r, struct api *a, const char *key);
 /* Answer (with ETag / 304 / Cache-Control) and remember it under key. */
 void api_send(struct http_req *r, struct api *a, const char *key, int status,

@@ -109,18 +109,32 @@ api_limit(struct http_req *r, long long def, long long *limit)
 
 #define API_FOLD_MAX 2000	/* PRs, about 5 s */
 
+/*
+ * The data version of an answer reading the days [from, to] ("" = every
+ * day): SUM(v) of those days' stat_day_version rows (lib/rollup bumps the
+ * days of every PR change it folds or rolls), plus what can change any
+ * answer: the last rebuild (also every config change), teams, users,
+ * repositories and memberships (newest updated_at, all indexed),
+ * label_points, today's date. A write of December 2026 leaves the key of
+ * a 2024 answer as it was.
+ */
 static int
-read_version(struct api *a)
+read_version(struct api *a, const char *from, const char *to)
 {
 	struct db_res *res;
 
+	if (from == NULL || from[0] == '\0')
+		from = "1000-01-01";
+	if (to == NULL || to[0] == '\0')
+		to = "9999-12-31";
 	if (db_query(a->db, &res,
-	    "SELECT CONCAT_WS('|', (SELECT SUM(v) FROM stat_version), "
+	    "SELECT CONCAT_WS('|', (SELECT COALESCE(SUM(v), 0) FROM stat_day_version "
+	    "WHERE day >= ? AND day <= ?), "
 	    "(SELECT built_at FROM stat_state WHERE id = 1), "
 	    "(SELECT MAX(updated_at) FROM teams), (SELECT MAX(updated_at) FROM users), "
 	    "(SELECT MAX(updated_at) FROM repositories), (SELECT MAX(updated_at) FROM memberships), "
 	    "(SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT(label_name, '=', points))), 0)) "
-	    "FROM label_points), UTC_DATE())", "") < 0)
+	    "FROM label_points), UTC_DATE())", "ss", from, to) < 0)
 		return -1;
 	lb_strlcpy(a->version, db_get(res, 0, 0) ? db_get(res, 0, 0) : "", sizeof a->version);
 	db_res_free(res);
@@ -128,7 +142,7 @@ read_version(struct api *a)
 }
 
 struct db *
-api_stats_begin(struct http_req *r, struct api *a)
+api_stats_begin(struct http_req *r, struct api *a, const char *from, const char *to)
 {
 	struct db *db = api_db(a);
 	time_t now = time(NULL);
@@ -151,7 +165,7 @@ api_stats_begin(struct http_req *r, struct api *a)
 	 * a slice per request instead of holding one request for minutes */
 	if (rollup_fold(db, API_FOLD_MAX, NULL) < 0)
 		log_warn("statistics: cannot fold queued PR changes: %s", db_error(db));
-	if (read_version(a) < 0) {
+	if (read_version(a, from, to) < 0) {
 		if (db_gone(db))
 			api_fail(r, 503, "database_unavailable", "the database is unreachable");
 		else
@@ -223,6 +237,7 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
     const char *body, size_t len)
 {
 	struct api_cached *victim = NULL;
+	size_t klen = strlen(key);
 	char *k;
 
 	if (a->no_cache || len > API_CACHE_BYTES / 4)
@@ -232,9 +247,10 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
 		return;
 	for (size_t i = 0; i < API_CACHE_SLOTS; i++) {
 		struct api_cached *c = &a->cache[i];
-		/* entries of an older data version are useless now, and a key
-		 * is kept once (the newest answer) */
-		if (c->key && (strstr(c->key, a->version) == NULL || strcmp(c->key, k) == 0))
+		/* a key is kept once: the answer of an older data version of
+		 * the same route and parameters is useless now (answers of
+		 * other periods keep theirs: their days did not change) */
+		if (c->key && strncmp(c->key, key, klen) == 0 && c->key[klen] == '#')
 			slot_free(a, c);
 		/* the first free slot, else the least recently used one */
 		if (victim == NULL || (victim->key && (c->key == NULL || c->used < victim->used)))

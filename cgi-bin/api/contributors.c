@@ -21,7 +21,7 @@ api_contributors(struct http_req *r, struct api *a, const char *tail)
 	if (api_period(r, &p) < 0 || api_sort(r, &sort, 0) < 0 || api_limit(r, 100, &limit) < 0 ||
 	    (has_team = api_param(r, "team", team, sizeof team)) < 0)
 		return;
-	if ((db = api_stats_begin(r, a)) == NULL)
+	if ((db = api_stats_begin(r, a, p.from, p.to)) == NULL)
 		return;
 	snprintf(key, sizeof key, "contrib|%s|%s|%s|%s|%s|%lld|%s", period_kind_name(p.kind),
 	    p.value, p.from, p.to, stats_sort_name(sort), limit, team);

@@ -35,7 +35,7 @@ api_leaderboard(struct http_req *r, struct api *a, const char *tail)
 	struct jw w;
 
 	(void)tail;
-	if (args(r, &x, "lb") < 0 || (db = api_stats_begin(r, a)) == NULL)
+	if (args(r, &x, "lb") < 0 || (db = api_stats_begin(r, a, x.p.from, x.p.to)) == NULL)
 		return;
 	if (api_cache_try(r, a, x.key))
 		return;
@@ -86,7 +86,7 @@ api_leaderboard_csv(struct http_req *r, struct api *a, const char *tail)
 	struct db *db;
 
 	(void)tail;
-	if (args(r, &x, "csv") < 0 || (db = api_stats_begin(r, a)) == NULL)
+	if (args(r, &x, "csv") < 0 || (db = api_stats_begin(r, a, x.p.from, x.p.to)) == NULL)
 		return;
 	if (api_cache_try(r, a, x.key))
 		return;

@@ -9,7 +9,7 @@
 void
 api_monthly(struct http_req *r, struct api *a, const char *tail)
 {
-	char ys[32], team[401], key[512];	/* team: a slug, VARCHAR(100) */
+	char ys[32], team[401], key[512], last[16];	/* team: a slug, VARCHAR(100) */
 	unsigned long long id = 0;
 	struct db *db;
 	struct jw w;
@@ -27,7 +27,10 @@ api_monthly(struct http_req *r, struct api *a, const char *tail)
 		api_fail(r, 400, "bad_parameter", "year: expected a year such as 2024");
 		return;
 	}
-	if ((db = api_stats_begin(r, a)) == NULL)
+	/* outstanding counts every PR created before each month: the answer
+	 * reads every day up to the year's end */
+	snprintf(last, sizeof last, "%04d-12-31", year);
+	if ((db = api_stats_begin(r, a, NULL, last)) == NULL)
 		return;
 	snprintf(key, sizeof key, "monthly|%d|%s", year, team);
 	if (api_cache_try(r, a, key))

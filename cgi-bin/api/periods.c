@@ -15,7 +15,7 @@ api_periods(struct http_req *r, struct api *a, const char *tail)
 	struct jw w;
 
 	(void)tail;
-	if ((db = api_stats_begin(r, a)) == NULL)
+	if ((db = api_stats_begin(r, a, NULL, NULL)) == NULL)
 		return;
 	if (api_cache_try(r, a, "periods"))
 		return;

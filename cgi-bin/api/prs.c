@@ -361,7 +361,11 @@ list_args(struct http_req *r, struct api *a, int csv, struct list_args *x, struc
 		    "team" : "author");
 		return -1;
 	}
-	if ((*db = api_stats_begin(r, a)) == NULL)
+	/* the PRs with an event in the period (outstanding: every PR created
+	 * before its end); their days' versions also move when a listed
+	 * field (title, state) changes (lib/rollup folds every change) */
+	if ((*db = api_stats_begin(r, a, x->metric == M_OUTSTANDING ? NULL : x->p.from,
+	    x->p.to)) == NULL)
 		return -1;
 	if (x->team[0]) {
 		found = stats_team_find(*db, &a->env, x->team, &x->scope);
@@ -872,11 +876,18 @@ api_pr_story(struct http_req *r, struct api *a, const char *tail)
 	if (api_param(r, "period", kind, sizeof kind) < 0 || api_period(r, &p) < 0)
 		return;
 	with_period = kind[0] != '\0';
-	if ((db = api_stats_begin(r, a)) == NULL)
+	if ((db = api_stats_begin(r, a, NULL, NULL)) == NULL)
 		return;
 	lb_snprintf(full, sizeof full, "%s/%s", owner, repo);
-	snprintf(key, sizeof key, "story|%s|%lld|%d|%s|%s|%s|%s", full, number, with_period,
-	    period_kind_name(p.kind), p.value, p.from, p.to);
+	/* the story shows pr_history, written also for PRs that count for
+	 * nothing (no day of theirs is versioned): its newest row is part of
+	 * the key */
+	if (db_query(db, &hist, "SELECT COALESCE(MAX(id), 0) FROM pr_history", "") < 0)
+		goto dberr;
+	snprintf(key, sizeof key, "story|%s|%lld|%d|%s|%s|%s|%s|h%s", full, number, with_period,
+	    period_kind_name(p.kind), p.value, p.from, p.to, db_get(hist, 0, 0));
+	db_res_free(hist);
+	hist = NULL;
 	if (api_cache_try(r, a, key))
 		return;
 	if (db_query(db, &st.pr, "SELECT " PR_COLS ", u.type, r.tracked, r.partner_owned, "

@@ -61,7 +61,7 @@ api_team(struct http_req *r, struct api *a, const char *tail)
 		api_fail(r, 404, "not_found", "no such team");
 		return;
 	}
-	if ((db = api_stats_begin(r, a)) == NULL)
+	if ((db = api_stats_begin(r, a, p.from, p.to)) == NULL)
 		return;
 	snprintf(key, sizeof key, "team|%s|%s|%s|%s|%s|%s", slug, period_kind_name(p.kind),
 	    p.value, p.from, p.to, stats_sort_name(sort));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "buf.h"
 #include "period.h"
 
 static const time_t NOW = 1718000000;	/* 2024-06-10 06:13:20 UTC */
@@ -142,6 +143,44 @@ test_buckets(void **state)
 	assert_string_equal(b, "1970-01-01");
 }
 
+/* Walks [from, to] with period_piece into "G:bucket G:bucket ..." */
+static void
+tile(const char *from, const char *to, char *out, size_t len)
+{
+	char at[11], next[11];
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (lb_strlcpy(at, from, sizeof at); strcmp(at, to) <= 0; lb_strlcpy(at, next, sizeof at)) {
+		char g = period_piece(at, to, next);
+		if (g == 0 || lb_snprintf(out + n, len - n, "%s%c:%s", n ? " " : "", g, at) < 0)
+			break;
+		n = strlen(out);
+	}
+}
+
+static void
+test_pieces(void **state)
+{
+	char t[4096];
+
+	(void)state;
+	/* the largest aligned buckets, days only at the edges */
+	tile("2024-03-30", "2024-05-02", t, sizeof t);
+	assert_string_equal(t, "D:2024-03-30 D:2024-03-31 M:2024-04-01 D:2024-05-01 D:2024-05-02");
+	tile("2023-12-31", "2025-04-01", t, sizeof t);
+	assert_string_equal(t, "D:2023-12-31 Y:2024-01-01 Q:2025-01-01 D:2025-04-01");
+	tile("2024-02-01", "2024-02-29", t, sizeof t);	/* leap February is a month */
+	assert_string_equal(t, "M:2024-02-01");
+	tile("2024-07-01", "2024-12-31", t, sizeof t);
+	assert_string_equal(t, "Q:2024-07-01 Q:2024-10-01");
+	tile("2024-03-06", "2024-03-06", t, sizeof t);
+	assert_string_equal(t, "D:2024-03-06");
+	/* the last valid year ends the walk */
+	tile("9999-01-01", "9999-12-31", t, sizeof t);
+	assert_string_equal(t, "Y:9999-01-01");
+}
+
 int
 main(void)
 {
@@ -150,6 +189,7 @@ main(void)
 		cmocka_unit_test(test_ranges),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_buckets),
+		cmocka_unit_test(test_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
