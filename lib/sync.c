@@ -106,9 +106,13 @@ db_fail(struct sync_ctx *s, const char *what)
 {
 	unsigned e = db_errno(s->db);
 
-	/* 1213 deadlock, 1205 lock wait timeout: the transaction may simply
-	 * be run again (another writer, e.g. a second lb-syncd, got there) */
-	s->deadlock = e == 1213 || e == 1205;
+	/* 1213 deadlock (or a Galera certification conflict), 1205 lock wait
+	 * timeout: the transaction may simply be run again (another writer, e.g.
+	 * a second lb-syncd, got there); a lost connection too, on the next node
+	 * of [database] hosts: a page's writes are idempotent by key (snapshots
+	 * by updated_at, the checkpoint by name), so a lost COMMIT that did
+	 * apply changes nothing when run again */
+	s->deadlock = db_retryable(e) || db_gone(s->db);
 	lb_snprintf(s->err, sizeof s->err, "database: %s: %s", what, db_error(s->db));
 	db_rollback(s->db);
 	return SYNC_ERETRY;
