@@ -1054,8 +1054,7 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 			break;
 		}
 	}
-	if (!db_gone(db))
-		lease_drop(db, "fold");
+	lease_drop(db, "fold");	/* after a lost node: on the next one (it expires otherwise) */
 	if (folded)
 		*folded = done;
 	return rc;
