@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum ctype { C_STR, C_INT, C_DURATION, C_SIZE, C_LIST, C_URL, C_PREFIXES };
+enum ctype { C_STR, C_INT, C_DURATION, C_SIZE, C_LIST, C_URL, C_PREFIXES, C_HOSTS };
 
 struct centry {
 	const char *section;
@@ -28,6 +28,7 @@ static const struct centry table[] = {
 	{ "database", "host",     C_STR, O(db_host),     "localhost", 0, 0, 0 },
 	{ "database", "port",     C_INT, O(db_port),     "3306", 1, 65535, 0 },
 	{ "database", "socket",   C_STR, O(db_socket),   NULL, 0, 0, 0 },
+	{ "database", "hosts",    C_HOSTS, O(db_hosts),  NULL, 0, 0, 0 },
 	{ "database", "user",     C_STR, O(db_user),     "leaderboard", 0, 0, 0 },
 	{ "database", "password", C_STR, O(db_password), NULL, 0, 0, 0 },
 	{ "database", "name",     C_STR, O(db_name),     NULL, 0, 0, 1 },
@@ -217,6 +218,42 @@ prefixes_parse(struct conf_list *l, const char *v)
 }
 
 /*
+ * [database] hosts: the nodes of a cluster, each "HOST", "HOST:PORT",
+ * "[V6ADDR]:PORT" or a Unix socket path (starting with '/'), at most
+ * CONF_DB_HOSTS_MAX, no blanks or quotes inside an item.
+ */
+static const char *
+hosts_parse(struct conf_list *l, const char *v)
+{
+	if (list_parse(l, v) < 0)
+		return "out of memory";
+	if (l->n == 0)
+		return "empty list (give host:port or socket paths, comma-separated)";
+	if (l->n > CONF_DB_HOSTS_MAX)
+		return "too many hosts (at most 16)";
+	for (size_t i = 0; i < l->n; i++) {
+		const char *h = l->v[i], *colon;
+		long long port;
+
+		for (const char *p = h; *p; p++)
+			if ((unsigned char)*p <= 0x20 || *p == '"' || *p == '\\' || *p == '\'')
+				return "bad host (no blanks or quotes)";
+		if (h[0] == '/')
+			continue;
+		colon = h[0] == '[' ? strstr(h, "]:") : strrchr(h, ':');
+		if (colon && h[0] == '[')
+			colon++;
+		if (h[0] == '[' ? (strchr(h, ']') == NULL) : (colon && strchr(h, ':') != colon))
+			return "bad host (IPv6 addresses go in brackets: [::1]:3306)";
+		if (colon == h)
+			return "bad host (host:port)";
+		if (colon && lb_parse_ll(colon + 1, 1, 65535, &port) < 0)
+			return "bad port (1 to 65535)";
+	}
+	return NULL;
+}
+
+/*
  * [github] avatar_hosts when the file does not set it: GitHub's avatar
  * hosts, and for GitHub Enterprise (api_url = SCHEME://HOST/api/v3) that
  * host's two avatar locations, SCHEME://HOST/avatars/ and
@@ -296,6 +333,8 @@ set_value(struct conf *c, const struct centry *e, const char *v)
 		return NULL;
 	case C_PREFIXES:
 		return prefixes_parse((struct conf_list *)(base + e->off), v);
+	case C_HOSTS:
+		return hosts_parse((struct conf_list *)(base + e->off), v);
 	}
 	*(long long *)(base + e->off) = n;
 	return NULL;
@@ -531,7 +570,8 @@ conf_free(struct conf *c)
 			char **sp = (char **)(base + table[i].off);
 			free(*sp);
 			*sp = NULL;
-		} else if (table[i].type == C_LIST || table[i].type == C_PREFIXES) {
+		} else if (table[i].type == C_LIST || table[i].type == C_PREFIXES ||
+		    table[i].type == C_HOSTS) {
 			list_free((struct conf_list *)(base + table[i].off));
 		}
 	}

@@ -14,6 +14,10 @@
  *  - Durations are seconds in the struct ("15m" -> 900); sizes are bytes
  *    ("25M" -> 26214400); lists are comma-separated, blanks trimmed, empty
  *    items dropped.
+ *  - [database] hosts, when set, wins over host/port/socket: a list of
+ *    cluster nodes (Galera), each "HOST", "HOST:PORT" ([database] port when
+ *    none), "[V6]:PORT" or a Unix socket path ("/..."), at most
+ *    CONF_DB_HOSTS_MAX; lib/db connects to the first reachable one.
  *  - [github] avatar_hosts is a list of URL prefixes, each stored ending
  *    with '/'. Unset, it is CONF_GITHUB_AVATAR_HOSTS plus, when api_url is
  *    a GitHub Enterprise one (SCHEME://HOST/api/v3), SCHEME://HOST/avatars/
@@ -33,6 +37,8 @@
 	"https://avatars0.githubusercontent.com/, https://avatars1.githubusercontent.com/, " \
 	"https://avatars2.githubusercontent.com/, https://avatars3.githubusercontent.com/"
 
+#define CONF_DB_HOSTS_MAX 16
+
 struct conf_list {
 	char  **v;
 	size_t  n;
@@ -47,6 +53,7 @@ struct conf {
 	char *db_user;
 	char *db_password;
 	char *db_name;
+	struct conf_list db_hosts;	/* [database] hosts: cluster nodes, in order of preference */
 	long long db_timeout;	/* seconds: connect, and each read/write of bounded handles (lib/db) */
 	/* [github] */
 	char *gh_api_url;

@@ -21,6 +21,13 @@ struct cached {
 	MYSQL_STMT *stmt;
 };
 
+/* One server of [database] (host/port/socket), or one node of [database] hosts. */
+struct node {
+	char    *host, *sock;
+	unsigned port;
+	double   held_until;	/* after a timeout: no new attempt before (monotonic s) */
+};
+
 struct db {
 	MYSQL        *my;
 	struct cached cache[STMT_CACHE];
@@ -29,15 +36,18 @@ struct db {
 	unsigned      errnum;
 	unsigned long long affected, insert_id;
 	/* connection settings, for reconnects */
-	char *host, *user, *pass, *name, *sock;
-	unsigned port;
+	char *user, *pass, *name;
+	struct node nodes[CONF_DB_HOSTS_MAX];
+	size_t nnodes;
+	size_t cur;	/* the node connected to (or last tried): tried first */
+	int cluster;	/* [database] hosts: nodes checked for Galera readiness */
+	int pinned;	/* db_open_pinned(): never moves to another node */
 	int in_tx;	/* inside db_begin(): never reconnect silently */
 	int read_committed;	/* db_read_committed(): set again on reconnect */
 	int lazy;	/* db_lazy_begin(): autocommit off, db_begin sends nothing */
 	int tx_fresh;	/* lazy transaction with no statement yet: may reconnect */
 	unsigned timeout;	/* [database] timeout, seconds */
 	int bounded;	/* DB_BOUNDED: reads and writes wait at most timeout too */
-	double held_until;	/* after a timeout: no new attempt before (monotonic s) */
 };
 
 /* A wait that ended this close to the timeout was the timeout. */
@@ -83,37 +93,72 @@ timed_out(struct db *db, double t0, int io)
 
 	if (!db_gone(db) || (io && !db->bounded) || now - t0 < (double)db->timeout - TIMEOUT_SLACK)
 		return 0;
-	db->held_until = now + (double)db->timeout;
-	log_warn("db: no answer within %u s (%s); the database is treated as unreachable for %u s",
-	    db->timeout, db->err, db->timeout);
+	db->nodes[db->cur].held_until = now + (double)db->timeout;
+	if (db->nnodes > 1)
+		log_warn("db: node %s gave no answer within %u s (%s); trying the others, not it, "
+		    "for %u s", db->nodes[db->cur].sock ? db->nodes[db->cur].sock :
+		    db->nodes[db->cur].host, db->timeout, db->err, db->timeout);
+	else
+		log_warn("db: no answer within %u s (%s); the database is treated as unreachable "
+		    "for %u s", db->timeout, db->err, db->timeout);
 	return 1;
 }
 
 static int
-held(struct db *db)
+held(struct db *db, size_t k)
 {
-	if (db->held_until == 0 || mono() >= db->held_until)
+	struct node *n = &db->nodes[k];
+
+	if (n->held_until == 0 || mono() >= n->held_until)
 		return 0;
 	set_err(db, CR_SERVER_GONE_ERROR, "the database did not answer in time a moment ago "
 	    "([database] timeout); not asked again yet");
 	return 1;
 }
 
+/*
+ * A Galera node takes work only when it is part of the primary component
+ * and in sync (wsrep_local_state 4 Synced, or 2 Donor/Desynced): a joining
+ * node, or one cut off from the others, would refuse statements (1047) or
+ * answer from old data. 0 when the node may be used (also a server without
+ * Galera), -1 with the reason in db->err.
+ */
 static int
-connect_now(struct db *db)
+node_ready(struct db *db)
+{
+	static const char q[] = "SELECT @@wsrep_on, (SELECT VARIABLE_VALUE FROM "
+	    "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_LOCAL_STATE')";
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int ok;
+
+	if (mysql_real_query(db->my, q, sizeof q - 1) != 0) {
+		/* a server built without Galera has no @@wsrep_on */
+		if (mysql_errno(db->my) == ER_UNKNOWN_SYSTEM_VARIABLE)
+			return 0;
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		return -1;
+	}
+	res = mysql_store_result(db->my);
+	row = res ? mysql_fetch_row(res) : NULL;
+	ok = row && (row[0] == NULL || strcmp(row[0], "0") == 0 ||
+	    (row[1] && (strcmp(row[1], "4") == 0 || strcmp(row[1], "2") == 0)));
+	if (!ok)
+		set_err(db, ER_UNKNOWN_COM_ERROR, "Galera node not in sync with the cluster "
+		    "(wsrep_local_state is not Synced)");
+	if (res)
+		mysql_free_result(res);
+	return ok ? 0 : -1;
+}
+
+/* Connect to node k; 0, or -1 with the error in db->err (db->my NULL). */
+static int
+connect_node(struct db *db, size_t k)
 {
 	unsigned timeout = db->timeout ? db->timeout : 5;
+	const struct node *n = &db->nodes[k];
 	my_bool on = 1;
-	double t0;
 
-	if (held(db))
-		return -1;
-	db->held_until = 0;
-	t0 = mono();
-	if (db->my) {
-		cache_clear(db);
-		mysql_close(db->my);
-	}
 	db->my = mysql_init(NULL);
 	if (db->my == NULL) {
 		set_err(db, CR_OUT_OF_MEMORY, "out of memory");
@@ -133,15 +178,87 @@ connect_now(struct db *db)
 	if (db->lazy)
 		mysql_options(db->my, MYSQL_INIT_COMMAND, "SET SESSION autocommit = 0");
 	mysql_options(db->my, MYSQL_REPORT_DATA_TRUNCATION, &on);
-	if (mysql_real_connect(db->my, db->sock ? NULL : db->host, db->user, db->pass,
-	    db->name, db->port, db->sock, 0) == NULL) {
+	if (mysql_real_connect(db->my, n->sock ? NULL : n->host, db->user, db->pass,
+	    db->name, n->port, n->sock, 0) == NULL) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+	} else if (!db->cluster || node_ready(db) == 0) {
+		if (db->lazy && db->cluster)
+			(void)mysql_commit(db->my);	/* node_ready's read under autocommit off */
+		return 0;
+	}
+	mysql_close(db->my);
+	db->my = NULL;
+	return -1;
+}
+
+/*
+ * (Re)connect: the node of the last connection first, then the others in
+ * the order of [database] hosts (a pinned handle: only its node), skipping
+ * nodes held after a timeout. A handle stays on the node it reached until
+ * that connection is lost.
+ */
+static int
+connect_now(struct db *db)
+{
+	size_t tries = db->pinned ? 1 : db->nnodes, asked = 0;
+
+	if (db->my) {
+		cache_clear(db);
 		mysql_close(db->my);
 		db->my = NULL;
-		(void)timed_out(db, t0, 0);
-		return -1;
 	}
-	return 0;
+	for (size_t i = 0; i < tries; i++) {
+		size_t k = (db->cur + i) % db->nnodes, was = db->cur;
+		double t0;
+
+		if (held(db, k))
+			continue;
+		db->nodes[k].held_until = 0;
+		asked++;
+		t0 = mono();
+		db->cur = k;
+		if (connect_node(db, k) == 0) {
+			if (k != was && asked > 1)
+				log_warn("db: connected to %s instead", db->nodes[k].sock ?
+				    db->nodes[k].sock : db->nodes[k].host);
+			return 0;
+		}
+		(void)timed_out(db, t0, 0);
+		if (db->nnodes > 1)
+			log_warn("db: %s: %s", db->nodes[k].sock ? db->nodes[k].sock :
+			    db->nodes[k].host, db->err);
+	}
+	if (asked == 0)
+		(void)held(db, db->cur);	/* every node held: say so */
+	return -1;
+}
+
+/* Parse "HOST", "HOST:PORT", "[V6]:PORT" or "/socket" into n. */
+static int
+node_parse(struct node *n, const char *item, unsigned defport)
+{
+	const char *colon;
+	long long port;
+
+	n->port = defport;
+	if (item[0] == '/') {
+		n->sock = lb_strdup(item);
+		return n->sock ? 0 : -1;
+	}
+	colon = item[0] == '[' ? strstr(item, "]:") : strrchr(item, ':');
+	if (colon && item[0] == '[')
+		colon++;
+	if (colon && lb_parse_ll(colon + 1, 1, 65535, &port) == 0)
+		n->port = (unsigned)port;
+	else
+		colon = NULL;
+	if (item[0] == '[') {	/* the address without brackets */
+		const char *e = strchr(item, ']');
+		n->host = lb_strndup(item + 1, e ? (size_t)(e - item - 1) : strlen(item + 1));
+	} else {
+		n->host = colon ? lb_strndup(item, (size_t)(colon - item)) : lb_strdup(item);
+	}
+	return n->host ? 0 : -1;
 }
 
 struct db *
@@ -151,12 +268,23 @@ db_new(const struct conf *c, int flags)
 
 	if (db == NULL)
 		return NULL;
-	db->host = lb_strdup(c->db_host);
 	db->user = lb_strdup(c->db_user);
 	db->pass = lb_strdup(c->db_password);
 	db->name = lb_strdup(c->db_name);
-	db->sock = lb_strdup(c->db_socket);
-	db->port = (unsigned)c->db_port;
+	if (c->db_hosts.n > 0) {
+		db->cluster = 1;
+		for (size_t i = 0; i < c->db_hosts.n && i < CONF_DB_HOSTS_MAX; i++)
+			if (node_parse(&db->nodes[db->nnodes++], c->db_hosts.v[i],
+			    (unsigned)c->db_port) < 0) {
+				db_close(db);
+				return NULL;
+			}
+	} else {
+		db->nnodes = 1;
+		db->nodes[0].host = lb_strdup(c->db_host);
+		db->nodes[0].sock = lb_strdup(c->db_socket);
+		db->nodes[0].port = (unsigned)c->db_port;
+	}
 	db->timeout = c->db_timeout > 0 && c->db_timeout <= 3600 ? (unsigned)c->db_timeout : 5;
 	db->bounded = (flags & DB_BOUNDED) != 0;
 	return db;
@@ -187,11 +315,13 @@ db_close(struct db *db)
 	cache_clear(db);
 	if (db->my)
 		mysql_close(db->my);
-	free(db->host);
+	for (size_t i = 0; i < db->nnodes; i++) {
+		free(db->nodes[i].host);
+		free(db->nodes[i].sock);
+	}
 	free(db->user);
 	free(db->pass);
 	free(db->name);
-	free(db->sock);
 	free(db);
 }
 
@@ -228,6 +358,7 @@ db_gone(struct db *db)
 	case CR_UNKNOWN_HOST:
 	case ER_SERVER_SHUTDOWN:
 	case ER_CONNECTION_KILLED:
+	case ER_UNKNOWN_COM_ERROR:	/* Galera: this node left the primary component */
 	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */
 		return 1;
 	}
@@ -696,11 +827,16 @@ db_begin(struct db *db)
 		db->tx_fresh = 1;
 		return 0;
 	}
-	t0 = mono();
-	if (mysql_query(db->my, "START TRANSACTION") != 0) {
+	for (int attempt = 0;; attempt++) {
+		t0 = mono();
+		if (mysql_query(db->my, "START TRANSACTION") == 0)
+			break;
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
-		(void)timed_out(db, t0, 1);
-		return -1;
+		if (timed_out(db, t0, 1))
+			return -1;
+		/* the connection was lost since the last call: nothing ran yet */
+		if (attempt > 0 || !db_gone(db) || connect_now(db) < 0)
+			return -1;
 	}
 	db->in_tx = 1;
 	return 0;
@@ -743,17 +879,56 @@ db_rollback(struct db *db)
 int
 db_retryable(unsigned err)
 {
-	return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT;
+	return err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT ||
+	    err == ER_LOCK_ABORTED || err == ER_ERROR_DURING_COMMIT;
+}
+
+/*
+ * After a COMMIT whose answer was lost with the connection: did it commit?
+ * On a cluster the transaction may have been replicated before the node
+ * died: the check reads with wsrep_sync_wait (the node it runs on first
+ * applies every write set the cluster ordered so far). 1 committed, 0 not,
+ * -1 unknown (no node reachable, or the check failed).
+ */
+static int
+lost_commit(struct db *db, const struct db_txn_opt *o, void *arg)
+{
+	static const char on[] = "SET SESSION wsrep_sync_wait = 1";
+	static const char off[] = "SET SESSION wsrep_sync_wait = DEFAULT";
+	int rc;
+
+	if (o->committed == NULL)
+		return 0;	/* idempotent by key: running it again changes nothing */
+	if (connect_now(db) < 0)
+		return -1;
+	/* (a server without Galera has no such variable: nothing to wait for) */
+	if (db->cluster && db_exec_text(db, on, sizeof on - 1) < 0 &&
+	    db->errnum != ER_UNKNOWN_SYSTEM_VARIABLE)
+		return -1;
+	rc = o->committed(db, arg);
+	if (db->cluster && db_exec_text(db, off, sizeof off - 1) < 0 &&
+	    db->errnum != ER_UNKNOWN_SYSTEM_VARIABLE)
+		rc = -1;
+	if (rc >= 0)
+		log_warn("db: a COMMIT lost with its connection had %s", rc ? "committed" :
+		    "not committed: running it again");
+	return rc;
 }
 
 int
-db_txn(struct db *db, int attempts, db_txn_fn fn, void *arg)
+db_txn_with(struct db *db, const struct db_txn_opt *o, db_txn_fn fn, void *arg)
 {
+	static const char rc_sql[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+
 	for (int attempt = 1;; attempt++) {
 		char err[sizeof db->err];
 		unsigned num;
-		int rc;
+		int rc, in_commit = 0, gone;
 
+		if (o->read_committed && db_exec_text(db, rc_sql, sizeof rc_sql - 1) < 0 &&
+		    (!db_gone(db) || connect_now(db) < 0 ||
+		    db_exec_text(db, rc_sql, sizeof rc_sql - 1) < 0))
+			return -1;
 		if (db_begin(db) < 0)
 			return -1;
 		rc = fn(db, arg);
@@ -761,16 +936,59 @@ db_txn(struct db *db, int attempts, db_txn_fn fn, void *arg)
 			(void)db_rollback(db);
 			return rc;
 		}
-		if (rc == 0 && db_commit(db) == 0)
-			return 0;
+		if (rc == 0) {
+			if (db_commit(db) == 0)
+				return 0;
+			in_commit = 1;
+		}
 		num = db->errnum;
 		lb_strlcpy(err, db->err, sizeof err);
+		gone = db_gone(db);
 		(void)db_rollback(db);	/* also after a failed COMMIT: harmless */
 		set_err(db, num, err);
-		if (!db_retryable(num) || attempt >= attempts)
+		if ((!db_retryable(num) && !gone) || attempt >= o->attempts)
 			return -1;
-		usleep((useconds_t)(10000 * attempt));
+		if (gone && in_commit) {
+			rc = lost_commit(db, o, arg);
+			if (rc == 1)
+				return 0;
+			if (rc < 0) {
+				set_err(db, num, err);
+				return -1;
+			}
+		} else if (!gone) {
+			usleep((useconds_t)(10000 * attempt));
+		}
+		/* gone: db_begin connects again, to another node when this one is lost */
 	}
+}
+
+int
+db_txn(struct db *db, int attempts, db_txn_fn fn, void *arg)
+{
+	struct db_txn_opt o = { attempts, 0, NULL };
+
+	return db_txn_with(db, &o, fn, arg);
+}
+
+struct db *
+db_open_pinned(const struct conf *c, struct db *near, char *err, size_t errlen)
+{
+	struct db *db = db_new(c, 0);
+
+	if (db == NULL) {
+		lb_snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (near && near->nnodes == db->nnodes)
+		db->cur = near->cur;
+	if (connect_now(db) < 0) {
+		lb_snprintf(err, errlen, "database: %s", db->err);
+		db_close(db);
+		return NULL;
+	}
+	db->pinned = 1;
+	return db;
 }
 
 unsigned long long db_affected(struct db *db) { return db->affected; }

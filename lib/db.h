@@ -5,6 +5,17 @@
  *  - db_open() connects with the [database] settings (socket wins over
  *    host/port), utf8mb4, UTC session time zone, autocommit on. Returns NULL
  *    and fills err with the server's message when it cannot connect.
+ *  - [database] hosts (a Galera cluster): a handle connects to the first
+ *    node of the list that answers and is in sync (wsrep_local_state Synced
+ *    or Donor; a server without Galera is taken as it is), and stays on it
+ *    until that connection is lost or times out; it then connects to the
+ *    next node (the lost one last), the same rules as for one server below
+ *    applying per node: a node that timed out is not asked again for T
+ *    seconds while the others are. A statement outside a transaction, or
+ *    the first of a lazy one, that meets a lost connection runs again once
+ *    on the node reached; in a transaction the error reaches the caller
+ *    (db_txn() runs the whole transaction again). Error 1047 (a node cut off
+ *    from the primary component) counts as lost.
  *  - Timeouts ([database] timeout, T seconds, default 5): every connect,
  *    the handshake included, waits at most T. A handle made by
  *    db_new(c, DB_BOUNDED) also waits at most T for each read and each write
@@ -108,10 +119,34 @@ int  db_rollback(struct db *db);
  * db_errno() then describe the error that ended it (not the rollback). */
 typedef int (*db_txn_fn)(struct db *db, void *arg);
 int  db_txn(struct db *db, int attempts, db_txn_fn fn, void *arg);
+/* db_txn() with options. A lost connection (db_gone()) also runs the
+ * transaction again, at once, on the node db_begin() reaches next (another
+ * one of [database] hosts when this one is lost): before COMMIT nothing was
+ * applied. When the COMMIT itself was lost, it may have been applied:
+ *  - committed == NULL: fn runs again; it must be idempotent by key (a
+ *    second run after a first that committed changes nothing: deliveries
+ *    by id, snapshots by updated_at, a dequeue with the work it dequeues);
+ *  - else committed(db, arg) is asked first, outside a transaction and, on
+ *    a cluster, with causal reads (wsrep_sync_wait: the node applies every
+ *    write set ordered so far): 1 = it committed (db_txn_with returns 0),
+ *    0 = it did not (fn runs again), -1 = unknown (returns -1).
+ * read_committed: each attempt runs under READ COMMITTED (SET TRANSACTION
+ * before it), whatever the session's level. */
+struct db_txn_opt {
+	int attempts;
+	int read_committed;
+	db_txn_fn committed;
+};
+int  db_txn_with(struct db *db, const struct db_txn_opt *o, db_txn_fn fn, void *arg);
 /* 1 for the errors after which the same transaction may simply be run
- * again: 1213 deadlock (Galera's certification conflicts report it too),
- * 1205 lock wait timeout. */
+ * again: 1213 deadlock (Galera's certification conflicts and brute-force
+ * aborts report it too), 1205 lock wait timeout, 1689 lock aborted (a DDL
+ * replicated in total order), 1180 error during COMMIT. */
 int  db_retryable(unsigned err);
+/* A handle on the node `near` is connected to (NULL: the first reachable),
+ * that never moves to another node: for work whose state lives on one node
+ * (the rollup rebuild's MEMORY and temporary tables). NULL + err on failure. */
+struct db *db_open_pinned(const struct conf *c, struct db *near, char *err, size_t errlen);
 
 unsigned long long db_affected(struct db *db);
 unsigned long long db_insert_id(struct db *db);

@@ -137,48 +137,82 @@ fill(struct db_res *res, struct job *j)
 	return 0;
 }
 
-int
-jobs_claim(struct db *db, const char *owner, long lease_secs, const char *ready_by,
-    struct job *j)
+struct claim {
+	const char *owner, *ready_by;
+	long lease_secs;
+	struct job *j;
+	int got;
+};
+
+/* One attempt: the oldest ready job, then the claim, in one transaction.
+ * On Galera the row locks are the node's own: a claimer on another node
+ * may pick the same job, and the second COMMIT fails certification (1213);
+ * db_txn_with() then runs this again, which picks another job. */
+static int
+claim_txn(struct db *db, void *arg)
 {
+	struct claim *c = arg;
 	struct db_res *res = NULL;
 
-	if (db_begin(db) < 0)
-		return -1;
+	c->got = 0;
 	if (db_query(db, &res,
 	    "SELECT id, kind, args, dedupe_key, attempts, max_attempts FROM jobs "
 	    "WHERE state = 'queued' AND run_after <= LEAST(NOW(6), COALESCE(CAST(? AS DATETIME(6)), NOW(6))) "
-	    "ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED", "s", ready_by) < 0)
-		goto fail;
+	    "ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED", "s", c->ready_by) < 0)
+		return -1;
 	if (res->nrows == 0) {
 		db_res_free(res);
-		res = NULL;
 		if (db_query(db, &res,
 		    "SELECT id, kind, args, dedupe_key, attempts, max_attempts FROM jobs "
 		    "WHERE state = 'running' AND lease_expires_at < LEAST(NOW(6), "
 		    "COALESCE(CAST(? AS DATETIME(6)), NOW(6))) "
-		    "ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED", "s", ready_by) < 0)
-			goto fail;
+		    "ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED", "s", c->ready_by) < 0)
+			return -1;
 	}
 	if (res->nrows == 0) {
 		db_res_free(res);
-		db_commit(db);
 		return 0;
 	}
-	fill(res, j);
+	fill(res, c->j);
 	db_res_free(res);
-	res = NULL;
+	/* the claim is the committed change: attempts + 1 and our lease */
 	if (db_exec(db, "UPDATE jobs SET state = 'running', attempts = attempts + 1, "
 	    "lease_owner = ?, lease_expires_at = NOW(6) + INTERVAL ? SECOND, finished_at = NULL "
-	    "WHERE id = ?", "siu", owner, (long long)lease_secs, j->id) < 0)
-		goto fail;
-	if (db_commit(db) < 0)
-		goto fail;
-	return 1;
-fail:
+	    "WHERE id = ?", "siu", c->owner, (long long)c->lease_secs, c->j->id) < 0)
+		return -1;
+	c->got = 1;
+	return 0;
+}
+
+/* After a lost COMMIT: is the job ours, with the attempt this claim made? */
+static int
+claim_committed(struct db *db, void *arg)
+{
+	struct claim *c = arg;
+	struct db_res *res;
+	int ours;
+
+	if (!c->got)
+		return 1;	/* nothing was claimed: nothing to run again */
+	if (db_query(db, &res, "SELECT 1 FROM jobs WHERE id = ? AND state = 'running' "
+	    "AND lease_owner = ? AND attempts = ?", "usi", c->j->id, c->owner,
+	    (long long)c->j->attempts) < 0)
+		return -1;
+	ours = res->nrows == 1;
 	db_res_free(res);
-	db_rollback(db);
-	return -1;
+	return ours;
+}
+
+int
+jobs_claim(struct db *db, const char *owner, long lease_secs, const char *ready_by,
+    struct job *j)
+{
+	struct claim c = { owner, ready_by, lease_secs, j, 0 };
+	struct db_txn_opt o = { 8, 0, claim_committed };
+
+	if (db_txn_with(db, &o, claim_txn, &c) < 0)
+		return -1;
+	return c.got;
 }
 
 int

@@ -16,7 +16,12 @@
  *    by then are taken: a pass over the jobs claimable when it began (a job
  *    that failed meanwhile is queued again for later, so it is not taken
  *    twice in one pass). Returns 1 and fills *j, 0 when nothing is ready,
- *    -1 on a database error.
+ *    -1 on a database error. On a Galera cluster the row locks are local to
+ *    a node: claimers on two nodes may pick the same job, and the second
+ *    COMMIT fails certification; the claim then runs again (another job).
+ *    A claim whose COMMIT was lost with its node is checked on the next
+ *    node (lease_owner and attempts) before anything runs again, so a job
+ *    is claimed once per attempt.
  *  - jobs_renew() extends the lease (and stores a progress text when not
  *    NULL); returns 1 when the lease is no longer ours (the job must stop),
  *    0 when renewed, -1 on error.

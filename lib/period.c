@@ -200,7 +200,7 @@ period_piece(const char *at, const char *to, char next[11])
 	char after[11], last[11];
 	int y, m, d;
 
-	if (period_parse_date(at, &y, &m, &d) < 0) {
+	if (date_parse_day(at, &y, &m, &d) < 0) {
 		lb_strlcpy(next, "9999-12-31", 11);
 		return 0;
 	}
@@ -217,7 +217,7 @@ period_piece(const char *at, const char *to, char next[11])
 				lm -= 12;
 				ly++;
 			}
-			day(last, ly, lm, period_days_in_month(ly, lm));
+			day(last, ly, lm, date_days_in_month(ly, lm));
 		}
 		if (strcmp(last, to) <= 0) {
 			lb_strlcpy(next, after, 11);

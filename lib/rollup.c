@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "jobs.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -926,6 +927,93 @@ rollup_pr_after(struct db *db, unsigned long long pr_id)
 	return changed ? bump(db) : 0;
 }
 
+/* ----------------------------------------------------------- the leases */
+
+/*
+ * Cluster-wide leases (sql/015_leases.sql), instead of GET_LOCK(), which
+ * is local to one MariaDB server: a lease is a committed row, so two
+ * processes on two Galera nodes never both hold it (the second COMMIT
+ * fails certification and is retried by the server, then sees the owner).
+ */
+#define LEASE_OWNER_MAX 160
+
+/* This handle's owner string: host:pid:start (lib/jobs) and the handle. */
+static void
+lease_owner(struct db *db, char *out, size_t len)
+{
+	char me[JOB_OWNER_MAX];
+
+	jobs_owner(me, sizeof me);
+	(void)lb_snprintf(out, len, "%s:%p", me, (void *)db);
+}
+
+/* Take or renew lease `name` for secs: 1 ours, 0 another's, -1 error. */
+static int
+lease_take(struct db *db, const char *name, long secs)
+{
+	char owner[LEASE_OWNER_MAX];
+	struct db_res *r;
+	int ours;
+
+	lease_owner(db, owner, sizeof owner);
+	/* single-table UPDATE assigns left to right: expires_at sees the new owner */
+	if (db_exec(db, "UPDATE leases SET owner = IF(owner IS NULL OR expires_at < NOW(6) "
+	    "OR owner = ?, ?, owner), expires_at = IF(owner = ?, NOW(6) + INTERVAL ? SECOND, "
+	    "expires_at) WHERE name = ?", "sssis", owner, owner, owner, (long long)secs, name) < 0)
+		return db_retryable(db_errno(db)) ? 0 : -1;	/* lost the race */
+	if (db_affected(db) == 1)
+		return 1;
+	if (db_query(db, &r, "SELECT owner <=> ? FROM leases WHERE name = ?", "ss", owner, name) < 0)
+		return -1;
+	ours = r->nrows == 0 ? -1 : db_getll(r, 0, 0, 0) == 1;
+	db_res_free(r);
+	if (ours < 0)
+		log_error("rollup: no lease row '%s' (migration 015 missing?)", name);
+	return ours;
+}
+
+static void
+lease_drop(struct db *db, const char *name)
+{
+	char owner[LEASE_OWNER_MAX];
+
+	lease_owner(db, owner, sizeof owner);
+	if (db_exec(db, "UPDATE leases SET owner = NULL, expires_at = '1970-01-01' "
+	    "WHERE name = ? AND owner = ?", "ss", name, owner) < 0)
+		log_warn("rollup: lease %s not given back (it expires): %s", name, db_error(db));
+}
+
+/* Wait up to `wait` seconds for lease `name`; with `queue`, stop waiting
+ * once stat_queue is empty (the holder folded it). 1 taken, 0 not, -1. */
+static int
+lease_wait(struct db *db, const char *name, long secs, int wait, int queue)
+{
+	struct timespec t0, t;
+	struct db_res *r;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if ((rc = lease_take(db, name, secs)) != 0)
+			return rc;
+		if (queue) {
+			if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM stat_queue)", "") < 0)
+				return -1;
+			rc = db_getll(r, 0, 0, 0) == 0;
+			db_res_free(r);
+			if (rc)
+				return 0;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= wait)
+			return 0;
+		{
+			struct timespec pause = { 0, 20 * 1000 * 1000 };
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
 /* ------------------------------------------------------------ the queue */
 
 int
@@ -935,43 +1023,52 @@ rollup_queue(struct db *db, unsigned long long pr_id)
 }
 
 #define FOLD_BATCH 100		/* the LIMIT below */
-#define FOLD_WAIT  30		/* seconds, the GET_LOCK below */
+#define FOLD_WAIT  30		/* seconds a folder waits for the fold lease */
+#define FOLD_LEASE 60		/* seconds; renewed after every batch */
 
-/* One transaction: re-roll up to FOLD_BATCH queued PRs and dequeue them. */
+struct fold {
+	unsigned n;
+	int empty;
+};
+
+/* One transaction (READ COMMITTED: each PR is read as committed when its
+ * row lock was taken, never from a snapshot older than the change it
+ * folds): re-roll up to FOLD_BATCH queued PRs and dequeue them. Run again
+ * after a lost COMMIT, it finds the PRs it dequeued gone (and on Galera a
+ * second run on stale rows fails certification): never counted twice. */
 static int
-fold_batch(struct db *db, unsigned *done, int *empty)
+fold_txn(struct db *db, void *arg)
 {
-	static const char rc_sql[] = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
 	unsigned long long ids[FOLD_BATCH];
+	struct fold *f = arg;
 	struct db_res *r;
 	size_t n;
 
-	*empty = 0;
 	if (db_query(db, &r, "SELECT pr_id FROM stat_queue ORDER BY pr_id LIMIT 100", "") < 0)
 		return -1;
 	n = r->nrows;
 	for (size_t i = 0; i < n; i++)
 		ids[i] = strtoull(db_get(r, i, 0), NULL, 10);
 	db_res_free(r);
-	if (n == 0) {
-		*empty = 1;
-		return 0;
-	}
-	/* READ COMMITTED: each PR is read as committed when its row lock was
-	 * taken, never from a snapshot older than the change it folds */
-	if (db_exec_text(db, rc_sql, sizeof rc_sql - 1) < 0 || db_begin(db) < 0)
-		return -1;
+	f->n = (unsigned)n;
+	f->empty = n == 0;
 	for (size_t i = 0; i < n; i++)
 		if (rollup_pr_after(db, ids[i]) < 0 || rollup_bump_pr(db, ids[i]) < 0 ||
-		    db_exec(db, "DELETE FROM stat_queue WHERE pr_id = ?", "u", ids[i]) < 0) {
-			(void)db_rollback(db);
+		    db_exec(db, "DELETE FROM stat_queue WHERE pr_id = ?", "u", ids[i]) < 0)
 			return -1;
-		}
-	if (db_commit(db) < 0) {
-		(void)db_rollback(db);
+	return 0;
+}
+
+static int
+fold_batch(struct db *db, unsigned *done, int *empty)
+{
+	struct db_txn_opt o = { 5, 1, NULL };
+	struct fold f = { 0, 0 };
+
+	if (db_txn_with(db, &o, fold_txn, &f) < 0)
 		return -1;
-	}
-	*done += (unsigned)n;
+	*done += f.n;
+	*empty = f.empty;
 	return 0;
 }
 
@@ -990,32 +1087,25 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 	db_res_free(r);
 	if (empty)
 		return 0;
-	/* one folder at a time; the others wait for it, then fold what is left
-	 * (on a bounded handle, less than its timeout: a wait for the lock must
-	 * not look like a stalled server) */
+	/* one folder at a time in the whole cluster (the fold lease); the others
+	 * wait for it, then fold what is left (on a bounded handle, less than its
+	 * timeout: a wait for the lease must not look like a stalled server) */
 	wait = FOLD_WAIT;
 	if (db_timeout(db) > 0 && db_timeout(db) - 1 < (unsigned)wait)
 		wait = (int)db_timeout(db) - 1;
-	if (db_query(db, &r, "SELECT GET_LOCK('leaderboard.fold', ?)", "i", (long long)wait) < 0)
+	if ((locked = lease_wait(db, "fold", FOLD_LEASE, wait, 1)) < 0)
 		return -1;
-	locked = db_getll(r, 0, 0, 0) == 1;
-	db_res_free(r);
-	if (!locked) {
-		log_warn("rollup: another process has been folding for %d s; answering without "
-		    "waiting longer", wait);
-		return 0;
-	}
+	if (!locked)
+		return 0;	/* folded by the holder meanwhile, or still folding */
 	while (!empty && (max == 0 || done < max)) {
-		int tries = 0;
-		while ((rc = fold_batch(db, &done, &empty)) < 0 && !db_gone(db) &&
-		    (db_errno(db) == ER_LOCK_DEADLOCK || db_errno(db) == ER_LOCK_WAIT_TIMEOUT) &&
-		    ++tries < 5)
-			;	/* a deadlock with a membership change: fold the batch again */
-		if (rc < 0)
+		if ((rc = fold_batch(db, &done, &empty)) < 0)
 			break;
+		if (!empty && lease_take(db, "fold", FOLD_LEASE) != 1) {
+			log_warn("rollup: the fold lease expired; another process folds the rest");
+			break;
+		}
 	}
-	if (!db_gone(db) && db_query(db, &r, "SELECT RELEASE_LOCK('leaderboard.fold')", "") == 0)
-		db_res_free(r);
+	lease_drop(db, "fold");	/* after a lost node: on the next one (it expires otherwise) */
 	if (folded)
 		*folded = done;
 	return rc;
@@ -1503,7 +1593,11 @@ rebuild_locked(struct db *db, struct db *lk, struct db *db2, const struct conf *
 		goto out;
 	db_res_free(r);
 	r = NULL;
-	if (rollup_rebuild(db, db2, exclude) < 0 || db_query(db, &r, LIVE_SQL, "s", exclude) < 0)
+	/* what the build starts from, read before it: on a cluster a membership
+	 * change on another node is not held back by lk, and one committed
+	 * during the build then differs from this at the next check (which
+	 * rebuilds again) instead of going unnoticed */
+	if (db_query(db, &r, LIVE_SQL, "s", exclude) < 0 || rollup_rebuild(db, db2, exclude) < 0)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -1524,12 +1618,31 @@ out:
 	return rc;
 }
 
+#define REBUILD_LEASE 900	/* seconds: the longest rebuild expected */
+
+/* The rebuild's leases: "rollup" (one rebuilder; taken or not, no wait),
+ * then "fold" (no folder anywhere in the cluster while tables are swapped;
+ * waiting for the folder in flight). 1 both held, 0 not (none held), -1. */
+static int
+rebuild_leases(struct db *db)
+{
+	int rc = lease_take(db, "rollup", REBUILD_LEASE), wait = FOLD_WAIT;
+
+	if (rc <= 0)
+		return rc;
+	if (db_timeout(db) > 0 && db_timeout(db) - 1 < (unsigned)wait)
+		wait = (int)db_timeout(db) - 1;	/* lb-api: not longer than its timeout */
+	if ((rc = lease_wait(db, "fold", REBUILD_LEASE, wait, 0)) <= 0)
+		lease_drop(db, "rollup");
+	return rc;
+}
+
 int
 rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 {
 	char fp[17], exclude[4096], repos[8192], err[256];
 	struct buf rb = BUF_INIT;
-	struct db_res *st = NULL, *live = NULL, *lk = NULL;
+	struct db_res *st = NULL, *live = NULL;
 	struct db *lockdb = NULL, *db2 = NULL, *bdb = NULL;
 	int need, rc = -1, locked = 0;
 
@@ -1555,11 +1668,9 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 		rc = 0;
 		goto out;
 	}
-	if (db_query(db, &lk, "SELECT GET_LOCK('leaderboard.rollup', 0)", "") < 0)
-		goto out;
-	locked = db_getll(lk, 0, 0, 0) == 1;
-	if (!locked) {
-		rc = 0;		/* another process rebuilds */
+	if ((locked = rebuild_leases(db)) <= 0) {
+		rc = locked;	/* 0: another process rebuilds or folds */
+		locked = 0;
 		goto out;
 	}
 	if (list_join(&c->repositories, &rb) < 0 || rb.len >= sizeof repos) {
@@ -1572,13 +1683,15 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	    db_get(live, 0, 1), db_get(st, 0, 2) ? db_get(st, 0, 2) : "");
 	/* The build runs on connections of its own (db_open: statements as
 	 * long as they take), not on the caller's, which may be bounded (lb-api:
-	 * lib/db.h); the caller's keeps the named lock. */
+	 * lib/db.h); the caller's holds the leases. */
 	lockdb = db_open(c, err, sizeof err);
 	if (lockdb == NULL) {
 		log_error("rollup: second connection: %s", err);
 		goto out;
 	}
-	bdb = db_open(c, err, sizeof err);
+	/* the build's work tables (MEMORY, TEMPORARY) live on one node: both
+	 * build connections stay on the node of the caller's */
+	bdb = db_open_pinned(c, db, err, sizeof err);
 	if (bdb == NULL) {
 		log_error("rollup: build connection: %s", err);
 		goto out;
@@ -1588,7 +1701,7 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 		goto out;
 	}
 	/* another connection builds half of the tables at the same time */
-	db2 = db_open(c, err, sizeof err);
+	db2 = db_open_pinned(c, bdb, err, sizeof err);
 	if (db2 && db_exec_text(db2, SET_BIG, strlen(SET_BIG)) < 0) {
 		db_close(db2);
 		db2 = NULL;
@@ -1599,9 +1712,8 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	rc = 0;
 out:
 	if (locked) {
-		struct db_res *rl = NULL;
-		if (db_query(db, &rl, "SELECT RELEASE_LOCK('leaderboard.rollup')", "") == 0)
-			db_res_free(rl);
+		lease_drop(db, "fold");
+		lease_drop(db, "rollup");
 	}
 	if (bdb)
 		db_close(bdb);
@@ -1610,7 +1722,6 @@ out:
 	if (db2)
 		db_close(db2);
 	buf_free(&rb);
-	db_res_free(lk);
 	db_res_free(st);
 	db_res_free(live);
 	return rc;

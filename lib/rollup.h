@@ -12,10 +12,15 @@
  *    queued PR committed so far (max == 0: all of them; else stops after
  *    about max), in transactions of 100 PRs under READ COMMITTED, each PR
  *    re-rolled by rollup_pr_after() and dequeued in the same transaction.
- *    One process folds at a time (named lock "leaderboard.fold"); another
- *    caller waits for it (up to 30 s, on a bounded handle less than its
- *    timeout: lib/db.h; then returns 0 with a warning) and folds what is
- *    left. A deadlock retries the batch. Callers: lb-syncd
+ *    One process folds at a time in the whole cluster (lease "fold", a row
+ *    of table leases, sql/015: GET_LOCK() would hold on one MariaDB node
+ *    only); another caller waits for it (up to 30 s, on a bounded handle
+ *    less than its timeout: lib/db.h; it stops waiting once the queue is
+ *    empty; then returns 0) and folds what is left. A batch is one
+ *    db_txn_with() transaction: a deadlock, a Galera certification conflict
+ *    or a lost connection runs it again (on the next node), and a batch
+ *    whose COMMIT was lost finds the PRs it dequeued gone: never counted
+ *    twice. Callers: lb-syncd
  *    every iteration, after every job and after every page of a PR sync;
  *    lb-api before every statistics answer, up to 2,000 PRs (so answers
  *    include every committed change unless a larger backlog waits: then a
@@ -59,11 +64,16 @@
  *    partner org and excluded teams; which teams are deleted or excluded;
  *    row count and newest updated_at of memberships) with the live values,
  *    and when they differ (or force is set) brings repositories.tracked /
- *    partner_owned in line with the config and rebuilds under the named
- *    lock "leaderboard.rollup" (taken on db; skipped when another process
- *    holds it) on connections of its own that let statements run as long
- *    as they take (db may be bounded), while one of them holds stat_state
- *    rows 1 and 2 exclusively. lb-api calls it at most every few seconds.
+ *    partner_owned in line with the config and rebuilds under the leases
+ *    "rollup" (skipped when another process holds it) and "fold" (no fold
+ *    anywhere meanwhile; waited for like a folder does), both taken on db,
+ *    on connections of its own that let statements run as long as they
+ *    take (db may be bounded) and stay on db's node (db_open_pinned: the
+ *    build's MEMORY work table exists on one node), while one of them holds
+ *    stat_state rows 1 and 2 exclusively (on a cluster that holds back the
+ *    writers of that node only; a membership change committed on another
+ *    node during the build is seen by the next check, which rebuilds
+ *    again). lb-api calls it at most every few seconds.
  *    Returns 0 (with *rebuilt set when it rebuilt) or -1.
  */
 #ifndef LB_ROLLUP_H

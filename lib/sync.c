@@ -45,12 +45,16 @@ db_fail(struct job_ctx *s, const char *what)
 }
 
 /* After a transaction that failed in db_fail(): 1 when MariaDB aborted it
- * (db_retryable(): a deadlock, a lock wait timeout) and it is worth running
- * again (*tries counts them), after a short pause. */
+ * (db_retryable(): a deadlock or Galera certification conflict, a lock wait
+ * timeout) or the connection was lost (run again on the next node of
+ * [database] hosts: a page's writes are idempotent by key, snapshots by
+ * updated_at and the checkpoint by name, so a lost COMMIT that did apply
+ * changes nothing when run again), and it is worth running again (*tries
+ * counts them), after a short pause. */
 static int
 again(struct job_ctx *s, int *tries)
 {
-	if (!db_retryable(db_errno(s->db)) || ++*tries > SYNC_DEADLOCK_RETRIES)
+	if (!(db_retryable(db_errno(s->db)) || db_gone(s->db)) || ++*tries > SYNC_DEADLOCK_RETRIES)
 		return 0;
 	log_info("%s; running the transaction again", s->err);
 	usleep((useconds_t)(10000 * *tries));

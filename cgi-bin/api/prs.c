@@ -861,6 +861,7 @@ api_pr_story(struct http_req *r, struct api *a, const char *tail)
 {
 	char owner[128], repo[128], full[260], kind[32];
 	struct story st = { 0 };
+	struct db_res *hist = NULL;
 	struct period p;
 	long long number;
 	unsigned long long id;

@@ -76,6 +76,26 @@ struct bad {
 };
 
 static void
+test_db_hosts(void **state)
+{
+	struct conf c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse(&c, "[database]\nname = x\n"
+	    "hosts = db1:3307, db2 ,/run/g3.sock,[::1]:3308, 10.0.0.4\n", err), 0);
+	assert_int_equal(c.db_hosts.n, 5);
+	assert_string_equal(c.db_hosts.v[0], "db1:3307");
+	assert_string_equal(c.db_hosts.v[1], "db2");
+	assert_string_equal(c.db_hosts.v[2], "/run/g3.sock");
+	assert_string_equal(c.db_hosts.v[3], "[::1]:3308");
+	conf_free(&c);
+	assert_int_equal(parse(&c, "[database]\nname = x\n", err), 0);
+	assert_int_equal(c.db_hosts.n, 0);	/* unset: host/port/socket */
+	conf_free(&c);
+}
+
+static void
 test_errors(void **state)
 {
 	static const struct bad cases[] = {
@@ -96,6 +116,11 @@ test_errors(void **state)
 		{ "[database]\nname = x\nname = y\n", "t.conf:3: [database] name: given twice" },
 		{ "[database]\nname = \"x\n", "t.conf:2: [database] name: unterminated quote" },
 		{ "[scoring]\nmerged_points = -\n[database]\nname = x\n", "t.conf:2: [scoring] merged_points: bad number" },
+		{ "[database]\nname = x\nhosts = a:0\n", "t.conf:3: [database] hosts: bad port (1 to 65535)" },
+		{ "[database]\nname = x\nhosts = a:b\n", "t.conf:3: [database] hosts: bad port" },
+		{ "[database]\nname = x\nhosts = ::1:3306\n", "t.conf:3: [database] hosts: bad host (IPv6" },
+		{ "[database]\nname = x\nhosts = ,\n", "t.conf:3: [database] hosts: empty list" },
+		{ "[database]\nname = x\nhosts = :3306\n", "t.conf:3: [database] hosts: bad host (host:port)" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -208,6 +233,7 @@ main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_db_hosts),
 		cmocka_unit_test(test_long_and_binary_lines),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration_and_size),
