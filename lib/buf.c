@@ -191,3 +191,18 @@ lb_grow(void *pp, size_t *cap, size_t n, size_t elem, size_t first)
 	*cap = nc;
 	return 0;
 }
+
+size_t
+lb_lower_bound(const unsigned long long *v, size_t n, unsigned long long x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}

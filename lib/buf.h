@@ -51,6 +51,8 @@ char  *lb_strndup(const char *s, size_t n);
  * *cap of them): when n == *cap the capacity doubles (from first). 0, or
  * -1 when memory runs out (*pp and *cap unchanged). */
 int    lb_grow(void *pp, size_t *cap, size_t n, size_t elem, size_t first);
+/* The first index of ascending v[0..n) whose value is >= x (n when none). */
+size_t lb_lower_bound(const unsigned long long *v, size_t n, unsigned long long x);
 /* Parse a whole decimal integer in [min, max]; 0 on success, -1 otherwise. */
 int    lb_parse_ll(const char *s, long long min, long long max, long long *out);
 

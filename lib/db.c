@@ -590,20 +590,161 @@ db_res_free(struct db_res *r)
 
 #define CELL 256
 
+/* Where mysql_stmt_fetch() puts one row: a CELL-byte slot per column (a
+ * longer value is fetched again whole by cell_copy()). */
+struct rowbind {
+	size_t         nc;
+	MYSQL_BIND    *rb;
+	unsigned long *lens;
+	my_bool       *nulls, *errs;
+	char          *cells;
+};
+
+static void
+rowbind_free(struct rowbind *w)
+{
+	free(w->rb);
+	free(w->lens);
+	free(w->nulls);
+	free(w->errs);
+	free(w->cells);
+}
+
+/* Bind every column of meta as a string into w; r gets the column names. */
+static int
+rowbind_init(struct db *db, MYSQL_STMT *st, MYSQL_RES *meta, struct rowbind *w,
+    struct db_res *r)
+{
+	size_t nc = mysql_num_fields(meta), n = nc ? nc : 1;
+
+	memset(w, 0, sizeof *w);
+	w->nc = nc;
+	w->rb = calloc(n, sizeof *w->rb);
+	w->lens = calloc(n, sizeof *w->lens);
+	w->nulls = calloc(n, sizeof *w->nulls);
+	w->errs = calloc(n, sizeof *w->errs);
+	w->cells = malloc(n * CELL);
+	r->ncols = nc;
+	r->names = calloc(n, sizeof *r->names);
+	if (!w->rb || !w->lens || !w->nulls || !w->errs || !w->cells || !r->names) {
+		set_err(db, CR_OUT_OF_MEMORY, "out of memory");
+		return -1;
+	}
+	for (size_t c = 0; c < nc; c++) {
+		MYSQL_FIELD *f = mysql_fetch_field_direct(meta, (unsigned)c);
+		r->names[c] = lb_strdup(f->name);
+		w->rb[c].buffer_type = MYSQL_TYPE_STRING;
+		w->rb[c].buffer = w->cells + c * CELL;
+		w->rb[c].buffer_length = CELL;
+		w->rb[c].length = &w->lens[c];
+		w->rb[c].is_null = &w->nulls[c];
+		w->rb[c].error = &w->errs[c];
+	}
+	if (mysql_stmt_bind_result(st, w->rb) != 0) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		return -1;
+	}
+	return 0;
+}
+
+/* Column c of the row just fetched, as a malloc'ed NUL-terminated copy. */
+static int
+cell_copy(struct db *db, MYSQL_STMT *st, const struct rowbind *w, size_t c, char **out)
+{
+	size_t l = w->lens[c];
+	char *v = malloc(l + 1);
+
+	*out = NULL;
+	if (v == NULL) {
+		set_err(db, CR_OUT_OF_MEMORY, "out of memory");
+		return -1;
+	}
+	if (l <= CELL) {
+		memcpy(v, w->cells + c * CELL, l);
+	} else {
+		MYSQL_BIND one;
+		unsigned long got = 0;
+
+		memset(&one, 0, sizeof one);
+		one.buffer_type = MYSQL_TYPE_STRING;
+		one.buffer = v;
+		one.buffer_length = l;
+		one.length = &got;
+		if (mysql_stmt_fetch_column(st, &one, (unsigned)c, 0) != 0) {
+			set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+			free(v);
+			return -1;
+		}
+	}
+	v[l] = '\0';
+	*out = v;
+	return 0;
+}
+
+/* Append the row just fetched to r (room for it is made here). */
+static int
+row_add(struct db *db, MYSQL_STMT *st, const struct rowbind *w, struct db_res *r,
+    size_t *cap)
+{
+	size_t nc = w->nc, per = nc ? nc : 1, first = r->nrows * nc;
+
+	if (r->nrows == *cap) {	/* val and len always have the same room */
+		size_t vc = *cap * per, lc = vc;
+		if (lb_grow(&r->val, &vc, vc, sizeof *r->val, 16 * per) < 0 ||
+		    lb_grow(&r->len, &lc, lc, sizeof *r->len, 16 * per) < 0) {
+			set_err(db, CR_OUT_OF_MEMORY, "out of memory");
+			return -1;
+		}
+		*cap = vc / per;
+	}
+	for (size_t c = 0; c < nc; c++) {
+		char *v = NULL;
+		if (!w->nulls[c] && cell_copy(db, st, w, c, &v) < 0) {
+			for (size_t k = first; k < first + c; k++)
+				free(r->val[k]);
+			return -1;
+		}
+		r->val[first + c] = v;
+		r->len[first + c] = v ? w->lens[c] : 0;
+	}
+	r->nrows++;
+	return 0;
+}
+
+/* Every row of the executed statement st into r. */
+static int
+fetch_all(struct db *db, MYSQL_STMT *st, MYSQL_RES *meta, struct db_res *r)
+{
+	struct rowbind w;
+	size_t cap = 0;
+	int rc = -1, f;
+
+	if (rowbind_init(db, st, meta, &w, r) < 0)
+		goto out;
+	if (mysql_stmt_store_result(st) != 0) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		goto out;
+	}
+	while ((f = mysql_stmt_fetch(st)) == 0 || f == MYSQL_DATA_TRUNCATED)
+		if (row_add(db, st, &w, r, &cap) < 0)
+			goto out;
+	if (f != MYSQL_NO_DATA)
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+	else
+		rc = 0;
+out:
+	rowbind_free(&w);
+	return rc;
+}
+
 int
 db_query(struct db *db, struct db_res **out, const char *sql, const char *types, ...)
 {
 	MYSQL_STMT *st;
-	MYSQL_RES *meta = NULL;
-	MYSQL_BIND *rb = NULL;
-	unsigned long *lens = NULL;
-	my_bool *nulls = NULL, *errs = NULL;
-	char *cells = NULL;
-	struct db_res *r = NULL;
-	size_t cap = 0, nc;
+	MYSQL_RES *meta;
+	struct db_res *r;
 	va_list ap;
 	double t0 = mono();
-	int rc;
 
 	*out = NULL;
 	va_start(ap, types);
@@ -617,121 +758,28 @@ db_query(struct db *db, struct db_res **out, const char *sql, const char *types,
 		mysql_stmt_free_result(st);
 		return -1;
 	}
-	nc = mysql_num_fields(meta);
 	r = calloc(1, sizeof *r);
-	rb = calloc(nc ? nc : 1, sizeof *rb);
-	lens = calloc(nc ? nc : 1, sizeof *lens);
-	nulls = calloc(nc ? nc : 1, sizeof *nulls);
-	errs = calloc(nc ? nc : 1, sizeof *errs);
-	cells = malloc((nc ? nc : 1) * CELL);
-	if (!r || !rb || !lens || !nulls || !errs || !cells)
-		goto oom;
-	r->ncols = nc;
-	r->names = calloc(nc ? nc : 1, sizeof *r->names);
-	if (r->names == NULL)
-		goto oom;
-	for (size_t c = 0; c < nc; c++) {
-		MYSQL_FIELD *f = mysql_fetch_field_direct(meta, (unsigned)c);
-		r->names[c] = lb_strdup(f->name);
-		rb[c].buffer_type = MYSQL_TYPE_STRING;
-		rb[c].buffer = cells + c * CELL;
-		rb[c].buffer_length = CELL;
-		rb[c].length = &lens[c];
-		rb[c].is_null = &nulls[c];
-		rb[c].error = &errs[c];
-	}
-	if (mysql_stmt_bind_result(st, rb) != 0) {
-		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-		goto fail;
-	}
-	if (mysql_stmt_store_result(st) != 0) {
-		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-		goto fail;
-	}
-	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
-		if (r->nrows == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **nv = realloc(r->val, ncap * (nc ? nc : 1) * sizeof *nv);
-			size_t *nl;
-			if (nv == NULL)
-				goto oom;
-			r->val = nv;
-			nl = realloc(r->len, ncap * (nc ? nc : 1) * sizeof *nl);
-			if (nl == NULL)
-				goto oom;
-			r->len = nl;
-			cap = ncap;
-		}
-		for (size_t c = 0; c < nc; c++) {
-			size_t i = r->nrows * nc + c;
-			char *v = NULL;
-			if (!nulls[c]) {
-				v = malloc(lens[c] + 1);
-				if (v == NULL) {
-					for (size_t k = r->nrows * nc; k < i; k++)
-						free(r->val[k]);
-					goto oom;
-				}
-				if (lens[c] <= CELL) {
-					memcpy(v, cells + c * CELL, lens[c]);
-				} else {
-					MYSQL_BIND one;
-					unsigned long got = 0;
-					memset(&one, 0, sizeof one);
-					one.buffer_type = MYSQL_TYPE_STRING;
-					one.buffer = v;
-					one.buffer_length = lens[c];
-					one.length = &got;
-					if (mysql_stmt_fetch_column(st, &one, (unsigned)c, 0) != 0) {
-						free(v);
-						for (size_t k = r->nrows * nc; k < i; k++)
-							free(r->val[k]);
-						set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-						goto fail;
-					}
-				}
-				v[lens[c]] = '\0';
-			}
-			r->val[i] = v;
-			r->len[i] = v ? lens[c] : 0;
-		}
-		r->nrows++;
-	}
-	if (rc != MYSQL_NO_DATA) {
-		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
-		goto fail;
+	if (r == NULL)
+		set_err(db, CR_OUT_OF_MEMORY, "out of memory");
+	if (r == NULL || fetch_all(db, st, meta, r) < 0) {
+		(void)timed_out(db, t0, 1);
+		mysql_free_result(meta);
+		mysql_stmt_free_result(st);
+		/* An error while rows arrive (INSERT ... RETURNING reports a
+		 * duplicate key after its metadata) leaves the statement
+		 * mid-result: prepare it afresh next time. */
+		forget(db, st);
+		db_res_free(r);
+		return -1;
 	}
 	mysql_free_result(meta);
 	mysql_stmt_free_result(st);
-	free(rb);
-	free(lens);
-	free(nulls);
-	free(errs);
-	free(cells);
 	if (autocommit_lazy(db) < 0) {
 		db_res_free(r);
 		return -1;
 	}
 	*out = r;
 	return 0;
-oom:
-	set_err(db, CR_OUT_OF_MEMORY, "out of memory");
-fail:
-	(void)timed_out(db, t0, 1);
-	if (meta)
-		mysql_free_result(meta);
-	mysql_stmt_free_result(st);
-	/* An error while rows arrive (INSERT ... RETURNING reports a duplicate
-	 * key after its metadata) leaves the statement mid-result: prepare it
-	 * afresh next time. */
-	forget(db, st);
-	free(rb);
-	free(lens);
-	free(nulls);
-	free(errs);
-	free(cells);
-	db_res_free(r);
-	return -1;
 }
 
 const char *

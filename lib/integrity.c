@@ -2039,22 +2039,6 @@ out:
 	return rc;
 }
 
-/* The first index of sorted v[0..n) not below id (n when none). */
-static size_t
-lower_bound(const unsigned long long *v, size_t n, unsigned long long id)
-{
-	size_t a = 0, b = n;
-
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-		if (v[mid] < id)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	return a;
-}
-
 /* A team GitHub lists that is not stored alike (row of stored, or -1 when
  * not live here): a finding, repaired by one teams sync (*teams_job). */
 static void
@@ -2159,7 +2143,7 @@ teams_check(struct ictx *x, const char *why)
 		*slug++ = '\0';
 		*name++ = '\0';
 		listed_ids[nlisted++] = id;	/* a line is longer than 2 characters */
-		row = lower_bound(st_ids, stored->nrows, id);	/* stored is sorted by id */
+		row = lb_lower_bound(st_ids, stored->nrows, id);	/* stored is sorted by id */
 		if (row == stored->nrows || st_ids[row] != id)
 			row = (size_t)-1;
 		if (row == (size_t)-1 || strcmp(db_str(stored, row, 1), slug) != 0 ||
@@ -2168,7 +2152,7 @@ teams_check(struct ictx *x, const char *why)
 			continue;	/* the teams sync brings its members */
 		}
 		/* the team's stored open memberships: a run of rows of mem */
-		m0 = lower_bound(mt, mem->nrows, id);
+		m0 = lb_lower_bound(mt, mem->nrows, id);
 		for (m1 = m0; m1 < mem->nrows && mt[m1] == id; m1++)
 			;
 		nmem = m1 - m0;

@@ -716,22 +716,6 @@ member_cmp(const void *a, const void *b)
 	"AND x.team_id = ? STRAIGHT_JOIN repositories r ON r.id = x.repo_id " \
 	"GROUP BY x.author_id, r.full_name ORDER BY x.author_id, r.full_name"
 
-/* The first index of sorted v[0..n) whose value is >= id (n when none). */
-static size_t
-first_at_least(const unsigned long long *v, size_t n, unsigned long long id)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 int
 stats_team_members_json(struct db *db, const struct stats_env *env,
     const struct period *p, unsigned long long team_id, enum stats_sort sort, struct jw *w)
@@ -779,7 +763,7 @@ stats_team_members_json(struct db *db, const struct stats_env *env,
 	jw_key(w, "members");
 	jw_arr(w);
 	for (size_t i = 0; i < mr->nrows; i++) {
-		size_t lo = first_at_least(ra, rr->nrows, ms[i].id);	/* the member's first row */
+		size_t lo = lb_lower_bound(ra, rr->nrows, ms[i].id);	/* the member's first row */
 		jw_obj(w);
 		kv_int(w, "id", (long long)ms[i].id);
 		jw_kv_str(w, "login", ms[i].login);
