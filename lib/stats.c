@@ -17,10 +17,14 @@
  * bucket); "range" statements sum the buckets that tile the range
  * (period_piece: whole years, quarters and months, and the days at its
  * edges), listed in one JSON parameter [["Y","2024-01-01"],["D",...],...]
- * that JSON_TABLE turns into primary key lookups of each bucket.
+ * that JSON_TABLE turns into primary key lookups of each bucket. The grain
+ * column names the tables' collation: without it MariaDB picks one of its
+ * own (10.11.18: utf8mb4_general_ci, an "illegal mix" with the tables'
+ * utf8mb4_unicode_ci; 10.11.19: the server's latin1).
  */
 #define PIECES \
-	"JSON_TABLE(?, '$[*]' COLUMNS (g CHAR(1) PATH '$[0]', b DATE PATH '$[1]')) k "
+	"JSON_TABLE(?, '$[*]' COLUMNS (g CHAR(1) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci " \
+	"PATH '$[0]', b DATE PATH '$[1]')) k "
 
 #define COUNTS_BUCKET \
 	"SELECT scope_id, members, created, merged, rejected, open, partner_created, oss_created " \
