@@ -229,6 +229,33 @@ test('an old PR merged now: the month it was created in (open) and this month (m
   await checkAll('old PR merged now');
 });
 
+// lb-api's workers share their answers (stat_answers, sql/018): one worker
+// computes an answer for a data version, the others read it. A write seen
+// through one worker must then be in every worker's next answer, never an
+// answer another worker shared for the version before.
+test('one answer for every worker: a write read through one worker is in what all the others answer', async () => {
+  const per = ['month', today.slice(0, 7)];
+  const path = `/api/leaderboard?${qs(per)}`;
+  const many = () => Promise.all(Array.from({ length: 16 }, () => get(path)));
+  const before1 = await many();	// 16 at once: both workers answer (and keep) it
+  assert.equal(new Set(before1.map((r) => r.headers.get('etag'))).size, 1);
+  const row = [2030, 30, 'web', 'bob', recent(2), null, []];
+  rows.push(row);
+  await hook('pull_request', snapshot(row, { final: false }));
+  const want = new Model(scenario()).board(P(per));
+  const first = await get(path);
+  assert.deepEqual(first.json, want, 'the first read after the write');
+  const after1 = await many();
+  for (const r of after1) assert.deepEqual(r.json, want, 'every worker after the write');
+  assert.equal(new Set(after1.map((r) => r.headers.get('etag'))).size, 1);
+  assert.notEqual(first.headers.get('etag'), before1[0].headers.get('etag'));
+  // the answer is kept once for all workers, under one data version
+  const tag = first.headers.get('etag').match(/[0-9a-f]{20}/)[0];
+  const [[n]] = await s.sql(`SELECT COUNT(*) FROM stat_answers WHERE etag LIKE '%${tag}%'`);
+  assert.equal(Number(n), 1);
+  await checkAll('after the shared answers');
+});
+
 test('a title edited: the PR lists behind the numbers show it at once', async () => {
   const per = ['year', '2024'];
   const path = `/api/prs?metric=merged&${qs(per)}`;
