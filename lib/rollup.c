@@ -1112,6 +1112,38 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 }
 
 /*
+ * A reader's fold: only when a queued PR has an event day in [from, to]
+ * (its stored contribution's, stat_pr, or its row's now: created, merged,
+ * closed; "" = unbounded), the days whose versions its fold would bump.
+ * An answer over other days reads no bucket the fold changes.
+ */
+int
+rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max)
+{
+	struct db_res *r;
+	int touches;
+	int lo = from == NULL || from[0] == '\0', hi = to == NULL || to[0] == '\0';
+
+	if (lo && hi)
+		return rollup_fold(db, max, NULL);
+	if (lo)
+		from = "1000-01-01";
+	if (hi)
+		to = "9999-12-31";
+	if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM stat_queue q "
+	    "LEFT JOIN pull_requests p ON p.id = q.pr_id LEFT JOIN stat_pr s ON s.pr_id = q.pr_id "
+	    "WHERE p.id IS NULL OR DATE(p.created_at) BETWEEN ? AND ? "
+	    "OR DATE(p.merged_at) BETWEEN ? AND ? OR DATE(p.closed_at) BETWEEN ? AND ? "
+	    "OR DATE(s.created_at) BETWEEN ? AND ? OR DATE(s.merged_at) BETWEEN ? AND ? "
+	    "OR DATE(s.rejected_at) BETWEEN ? AND ?)", "ssssssssssss", from, to, from, to, from,
+	    to, from, to, from, to, from, to) < 0)
+		return -1;
+	touches = db_getll(r, 0, 0, 1) != 0;
+	db_res_free(r);
+	return touches ? rollup_fold(db, max, NULL) : 0;
+}
+
+/*
  * A membership (or type) change of one user: the users row exclusively
  * (PR writers of that author wait), then stat_state row 2 exclusively:
  * membership changes are serialized among themselves (row 2 keeps what the

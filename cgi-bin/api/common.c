@@ -160,10 +160,12 @@ api_stats_begin(struct http_req *r, struct api *a, const char *from, const char 
 			return NULL;
 		}
 	}
-	/* PR changes committed so far reach the rollups first (lib/rollup.h);
-	 * a backlog larger than API_FOLD_MAX (lb-syncd not running) is folded
-	 * a slice per request instead of holding one request for minutes */
-	if (rollup_fold(db, API_FOLD_MAX, NULL) < 0)
+	/* PR changes committed so far reach the rollups first (lib/rollup.h),
+	 * those of the days this answer reads: an answer of 2024 does not wait
+	 * for the fold of a PR of today; a backlog larger than API_FOLD_MAX
+	 * (lb-syncd not running) is folded a slice per request instead of
+	 * holding one request for minutes */
+	if (rollup_fold_days(db, from, to, API_FOLD_MAX) < 0)
 		log_warn("statistics: cannot fold queued PR changes: %s", db_error(db));
 	if (read_version(a, from, to) < 0) {
 		if (db_gone(db))
