@@ -256,6 +256,28 @@ test('one answer for every worker: a write read through one worker is in what al
   await checkAll('after the shared answers');
 });
 
+// A reader folds only the queued PRs of the days its answer reads
+// (lib/rollup.h rollup_fold_days): an answer of 2024 neither waits for nor
+// misses anything when a PR of today is queued; this month's answer folds it.
+test('an answer of 2024 leaves a queued PR of today to the answers of today', async () => {
+  await checkAll('before');
+  const y2024 = ['year', '2024'];
+  const want2024 = new Model(scenario()).board(P(y2024));
+  const row = [2031, 31, 'core', 'cat', recent(1), null, []];
+  rows.push(row);
+  await hook('pull_request', snapshot(row, { final: false }));
+  const [[queued]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2031');
+  assert.equal(Number(queued), 1, 'lb-syncd does not run here: the delivery waits in the queue');
+  assert.deepEqual((await get(`/api/leaderboard?${qs(y2024)}`)).json, want2024);
+  const [[still]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2031');
+  assert.equal(Number(still), 1, 'an answer of 2024 folds nothing of today');
+  const month = ['month', today.slice(0, 7)];
+  assert.deepEqual((await get(`/api/leaderboard?${qs(month)}`)).json, new Model(scenario()).board(P(month)));
+  const [[left]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2031');
+  assert.equal(Number(left), 0, "this month's answer folded it");
+  await checkAll('after');
+});
+
 test('a title edited: the PR lists behind the numbers show it at once', async () => {
   const per = ['year', '2024'];
   const path = `/api/prs?metric=merged&${qs(per)}`;
