@@ -1112,6 +1112,71 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 }
 
 /*
+ * A reader's fold: only while a queued PR has an event day in [from, to]
+ * (its stored contribution's, stat_pr, or its row's now: created, merged,
+ * closed), the days whose versions its fold would bump: an answer over
+ * other days reads no bucket that fold changes. 1 while one does.
+ */
+static int
+queue_touches(struct db *db, const char *from, const char *to)
+{
+	struct db_res *r;
+	int touches;
+
+	if (from == NULL) {
+		if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM stat_queue)", "") < 0)
+			return -1;
+	} else if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM stat_queue q "
+	    "LEFT JOIN pull_requests p ON p.id = q.pr_id LEFT JOIN stat_pr s ON s.pr_id = q.pr_id "
+	    "WHERE p.id IS NULL OR DATE(p.created_at) BETWEEN ? AND ? "
+	    "OR DATE(p.merged_at) BETWEEN ? AND ? OR DATE(p.closed_at) BETWEEN ? AND ? "
+	    "OR DATE(s.created_at) BETWEEN ? AND ? OR DATE(s.merged_at) BETWEEN ? AND ? "
+	    "OR DATE(s.rejected_at) BETWEEN ? AND ?)", "ssssssssssss", from, to, from, to, from,
+	    to, from, to, from, to, from, to) < 0)
+		return -1;
+	touches = db_getll(r, 0, 0, 1) != 0;
+	db_res_free(r);
+	return touches;
+}
+
+/*
+ * lb-api's fold. Whoever holds the fold lease folds; a reader waiting for
+ * it watches the queue every 2 ms (the rows its answer needs leave the
+ * queue with the batch that folds them) and asks for the lease every
+ * 20 ms, so it waits about as long as the fold, not in 20 ms steps.
+ */
+int
+rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max)
+{
+	struct timespec t0, t;
+	int lo = from == NULL || from[0] == '\0', hi = to == NULL || to[0] == '\0';
+	int wait = FOLD_WAIT, rc;
+
+	if (lo && !hi)
+		from = "1000-01-01";
+	if (hi && !lo)
+		to = "9999-12-31";
+	if (lo && hi)
+		from = to = NULL;	/* every day: any queued PR */
+	if (db_timeout(db) > 0 && db_timeout(db) - 1 < (unsigned)wait)
+		wait = (int)db_timeout(db) - 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0;; i++) {
+		if ((rc = queue_touches(db, from, to)) <= 0)
+			return rc;
+		if (i % 10 == 0 && (rc = lease_take(db, "fold", FOLD_LEASE)) != 0)
+			return rc < 0 ? -1 : rollup_fold(db, max, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= wait)
+			return 0;
+		{
+			struct timespec pause = { 0, 2 * 1000 * 1000 };
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
+/*
  * A membership (or type) change of one user: the users row exclusively
  * (PR writers of that author wait), then stat_state row 2 exclusively:
  * membership changes are serialized among themselves (row 2 keeps what the

@@ -26,6 +26,13 @@
  *    include every committed change unless a larger backlog waits: then a
  *    slice per request); tests and tools.
  *    Returns 0 (with *folded set when not NULL) or -1 on a database error.
+ *  - rollup_fold_days(db, from, to, max) is lb-api's: rollup_fold() only
+ *    when a queued PR has an event day (created, merged, closed; as stored
+ *    in stat_pr or as its row is now) in the days [from, to] ("YYYY-MM-DD";
+ *    NULL or "" = unbounded on that side; both: any queued PR), i.e. when its
+ *    fold would change a bucket an answer over those days reads. It folds
+ *    when it gets the fold lease; else it waits (as rollup_fold, but watching
+ *    the queue every 2 ms) until those PRs left the queue. 0 or -1.
  *  - rollup_pr_after(db, pr_id) runs after a PR row changed: it subtracts
  *    the contribution last rolled up (kept in stat_pr*, so nothing needs to
  *    run before the change), computes the new one from the base tables and
@@ -86,6 +93,7 @@ struct db;
 
 int rollup_queue(struct db *db, unsigned long long pr_id);
 int rollup_fold(struct db *db, unsigned max, unsigned *folded);
+int rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max);
 int rollup_pr_after(struct db *db, unsigned long long pr_id);
 int rollup_user_before(struct db *db, unsigned long long user_id);
 int rollup_user_after(struct db *db, unsigned long long user_id);

@@ -48,6 +48,7 @@ struct api {
 	size_t      cache_bytes;
 	unsigned long long cache_tick;
 	int         no_cache;		/* LB_API_NO_CACHE=1 (benchmarks) */
+	char       *lock_key;		/* the answer this worker computes for all (GET_LOCK held) */
 };
 
 /* The connection, (re)connecting when needed; NULL when MariaDB is down. */
@@ -71,6 +72,9 @@ int  api_param(struct http_req *r, const char *name, char *out, size_t len);
  * Returns NULL after answering 503. */
 struct db *api_stats_begin(struct http_req *r, struct api *a, const char *from, const char *to);
 int  api_cache_try(struct http_req *r, struct api *a, const char *key);
+/* After every request: releases the shared cache's lock of an answer that
+ * ended in an error instead of api_send(). */
+void api_request_end(struct api *a);
 /* Answer (with ETag / 304 / Cache-Control) and remember it under key. */
 void api_send(struct http_req *r, struct api *a, const char *key, int status,
     const char *ctype, const char *body, size_t len);

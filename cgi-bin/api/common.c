@@ -160,10 +160,12 @@ api_stats_begin(struct http_req *r, struct api *a, const char *from, const char 
 			return NULL;
 		}
 	}
-	/* PR changes committed so far reach the rollups first (lib/rollup.h);
-	 * a backlog larger than API_FOLD_MAX (lb-syncd not running) is folded
-	 * a slice per request instead of holding one request for minutes */
-	if (rollup_fold(db, API_FOLD_MAX, NULL) < 0)
+	/* PR changes committed so far reach the rollups first (lib/rollup.h),
+	 * those of the days this answer reads: an answer of 2024 does not wait
+	 * for the fold of a PR of today; a backlog larger than API_FOLD_MAX
+	 * (lb-syncd not running) is folded a slice per request instead of
+	 * holding one request for minutes */
+	if (rollup_fold_days(db, from, to, API_FOLD_MAX) < 0)
 		log_warn("statistics: cannot fold queued PR changes: %s", db_error(db));
 	if (read_version(a, from, to) < 0) {
 		if (db_gone(db))
@@ -198,14 +200,111 @@ slot_free(struct api *a, struct api_cached *c)
 	memset(c, 0, sizeof *c);
 }
 
-int
-api_cache_try(struct http_req *r, struct api *a, const char *key)
-{
-	char *k;
+/* ------------------------------------------------ the shared answer cache
+ *
+ * stat_answers (sql/018) holds one answer per key for every worker: a
+ * worker that misses its own cache reads it there, and the first worker to
+ * miss both takes the key's GET_LOCK, computes, stores and releases it,
+ * while the others wait on the lock and then read the row. So an answer is
+ * computed once per data version, not once per worker. The row is served
+ * only for the version the reader just read (as its own cache), and for
+ * API_CACHE_TTL seconds after it was computed.
+ */
+#define SHARED_KEY "UNHEX(SHA2(?, 256))"
+#define SHARED_LOCK "CONCAT('lb-answer:', LEFT(SHA2(?, 256), 40))"
+#define SHARED_MAX_BYTES (64ull * 1024 * 1024)	/* all bodies together */
+#define SHARED_LOCK_WAIT 3	/* seconds a worker waits for another's answer */
 
-	if (a->no_cache)
+static void cache_put(struct api *a, const char *key, int status, const char *ctype,
+    const char *etag, const char *body, size_t len, time_t at);
+
+/* 1 when the shared row of key at this version answered r (and is now in
+ * the worker's cache too), 0 otherwise (errors included: then computed). */
+static int
+shared_try(struct http_req *r, struct api *a, const char *key)
+{
+	struct db_res *res;
+	int hit = 0;
+
+	if (db_query(a->db, &res, "SELECT status, ctype, etag, body, UNIX_TIMESTAMP(at) "
+	    "FROM stat_answers WHERE k = " SHARED_KEY " AND ver = ? AND at > NOW(6) - INTERVAL ? "
+	    "SECOND", "ssi", key, a->version, (long long)API_CACHE_TTL) < 0) {
+		log_warn("statistics: shared answer cache: %s", db_error(a->db));
 		return 0;
-	k = full_key(a, key);
+	}
+	if (res->nrows == 1 && db_get(res, 0, 1) && db_get(res, 0, 2) && db_get(res, 0, 3)) {
+		int status = (int)db_getll(res, 0, 0, 200);
+		const char *body = db_get(res, 0, 3);
+		size_t len = db_getlen(res, 0, 3);
+		cache_put(a, key, status, db_get(res, 0, 1), db_get(res, 0, 2), body, len,
+		    (time_t)db_getll(res, 0, 4, (long long)time(NULL)));
+		http_respond_tagged(r, status, db_get(res, 0, 1), API_MAX_AGE, db_get(res, 0, 2),
+		    body, len);
+		hit = 1;
+	}
+	db_res_free(res);
+	return hit;
+}
+
+static void
+shared_unlock(struct api *a)
+{
+	struct db_res *res = NULL;
+	char *key = a->lock_key;
+
+	if (key == NULL)
+		return;
+	a->lock_key = NULL;
+	if (db_query(a->db, &res, "SELECT RELEASE_LOCK(" SHARED_LOCK ")", "s", key) == 0)
+		db_res_free(res);
+	free(key);
+}
+
+/* Store the answer for the other workers, keep the table bounded, release
+ * the key's lock. Failures only cost recomputation. */
+static void
+shared_put(struct api *a, const char *key, int status, const char *ctype, const char *etag,
+    const char *body, size_t len)
+{
+	struct db_res *res;
+
+	if (len <= API_CACHE_BYTES / 4 && db_exec(a->db, "INSERT INTO stat_answers "
+	    "(k, ver, status, ctype, etag, len, body, at) VALUES (" SHARED_KEY ", ?, ?, ?, ?, ?, "
+	    "?, NOW(6)) ON DUPLICATE KEY UPDATE ver = VALUES(ver), status = VALUES(status), "
+	    "ctype = VALUES(ctype), etag = VALUES(etag), len = VALUES(len), body = VALUES(body), "
+	    "at = VALUES(at)", "ssissub", key, a->version, (long long)status, ctype, etag,
+	    (unsigned long long)len, body, len) < 0)
+		log_warn("statistics: shared answer cache: %s", db_error(a->db));
+	shared_unlock(a);
+	/* expired rows go; then the oldest while the bodies exceed the bound
+	 * (SUM over the (at, len) index, a few hundred entries at most) */
+	(void)db_exec(a->db, "DELETE FROM stat_answers WHERE at < NOW(6) - INTERVAL ? SECOND",
+	    "i", (long long)API_CACHE_TTL);
+	for (int i = 0; i < 64; i++) {
+		unsigned long long total;
+		if (db_query(a->db, &res, "SELECT COALESCE(SUM(len), 0) FROM stat_answers", "") < 0)
+			return;
+		total = strtoull(db_get(res, 0, 0) ? db_get(res, 0, 0) : "0", NULL, 10);
+		db_res_free(res);
+		if (total <= SHARED_MAX_BYTES ||
+		    db_exec(a->db, "DELETE FROM stat_answers ORDER BY at LIMIT 8", "") < 0)
+			return;
+	}
+}
+
+void
+api_request_end(struct api *a)
+{
+	if (a->lock_key)
+		shared_unlock(a);
+}
+
+/* The worker's own cache: 1 when it answered r. */
+static int
+local_try(struct http_req *r, struct api *a, const char *key)
+{
+	char *k = full_key(a, key);
+
 	if (k == NULL)
 		return 0;
 	for (size_t i = 0; i < API_CACHE_SLOTS; i++) {
@@ -232,9 +331,39 @@ api_cache_try(struct http_req *r, struct api *a, const char *key)
 	return 0;
 }
 
+int
+api_cache_try(struct http_req *r, struct api *a, const char *key)
+{
+	struct db_res *res;
+	int locked;
+
+	if (a->no_cache)
+		return 0;
+	if (local_try(r, a, key) || shared_try(r, a, key))
+		return 1;
+	/* single flight: one worker computes, the others wait and read its row */
+	if (db_query(a->db, &res, "SELECT GET_LOCK(" SHARED_LOCK ", ?)", "si", key,
+	    (long long)SHARED_LOCK_WAIT) < 0)
+		return 0;
+	locked = db_getll(res, 0, 0, 0) == 1;
+	db_res_free(res);
+	if (!locked)
+		return 0;	/* waited long enough: compute it here too */
+	if ((a->lock_key = lb_strdup(key)) == NULL) {
+		if (db_query(a->db, &res, "SELECT RELEASE_LOCK(" SHARED_LOCK ")", "s", key) == 0)
+			db_res_free(res);
+		return 0;
+	}
+	if (shared_try(r, a, key)) {
+		shared_unlock(a);
+		return 1;
+	}
+	return 0;	/* computed here; api_send() stores it and unlocks */
+}
+
 static void
 cache_put(struct api *a, const char *key, int status, const char *ctype, const char *etag,
-    const char *body, size_t len)
+    const char *body, size_t len, time_t at)
 {
 	struct api_cached *victim = NULL;
 	size_t klen = strlen(key);
@@ -281,7 +410,7 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
 	victim->status = status;
 	lb_strlcpy(victim->etag, etag, sizeof victim->etag);
 	victim->used = ++a->cache_tick;
-	victim->at = time(NULL);
+	victim->at = at;
 	a->cache_bytes += len;
 }
 
@@ -292,8 +421,10 @@ api_send(struct http_req *r, struct api *a, const char *key, int status, const c
 	char etag[HTTP_ETAG_LEN];
 
 	http_etag(status, body, len, etag);
-	if (key)
-		cache_put(a, key, status, ctype, etag, body, len);
+	if (key && !a->no_cache) {
+		cache_put(a, key, status, ctype, etag, body, len, time(NULL));
+		shared_put(a, key, status, ctype, etag, body, len);
+	}
 	http_respond_tagged(r, status, ctype, API_MAX_AGE, etag, body, len);
 }
 

@@ -115,10 +115,12 @@ handle(struct http_req *r, void *ctx)
 		if (routes[i].path[l - 1] == '/') {
 			if (strncmp(r->path, routes[i].path, l) == 0 && r->path[l] != '\0') {
 				routes[i].fn(r, a, r->path + l);
+				api_request_end(a);
 				return;
 			}
 		} else if (strcmp(r->path, routes[i].path) == 0) {
 			routes[i].fn(r, a, "");
+			api_request_end(a);
 			return;
 		}
 	}

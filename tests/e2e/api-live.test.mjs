@@ -229,6 +229,55 @@ test('an old PR merged now: the month it was created in (open) and this month (m
   await checkAll('old PR merged now');
 });
 
+// lb-api's workers share their answers (stat_answers, sql/018): one worker
+// computes an answer for a data version, the others read it. A write seen
+// through one worker must then be in every worker's next answer, never an
+// answer another worker shared for the version before.
+test('one answer for every worker: a write read through one worker is in what all the others answer', async () => {
+  const per = ['month', today.slice(0, 7)];
+  const path = `/api/leaderboard?${qs(per)}`;
+  const many = () => Promise.all(Array.from({ length: 16 }, () => get(path)));
+  const before1 = await many();	// 16 at once: both workers answer (and keep) it
+  assert.equal(new Set(before1.map((r) => r.headers.get('etag'))).size, 1);
+  const row = [2030, 30, 'web', 'bob', recent(2), null, []];
+  rows.push(row);
+  await hook('pull_request', snapshot(row, { final: false }));
+  const want = new Model(scenario()).board(P(per));
+  const first = await get(path);
+  assert.deepEqual(first.json, want, 'the first read after the write');
+  const after1 = await many();
+  for (const r of after1) assert.deepEqual(r.json, want, 'every worker after the write');
+  assert.equal(new Set(after1.map((r) => r.headers.get('etag'))).size, 1);
+  assert.notEqual(first.headers.get('etag'), before1[0].headers.get('etag'));
+  // the answer is kept once for all workers, under one data version
+  const tag = first.headers.get('etag').match(/[0-9a-f]{20}/)[0];
+  const [[n]] = await s.sql(`SELECT COUNT(*) FROM stat_answers WHERE etag LIKE '%${tag}%'`);
+  assert.equal(Number(n), 1);
+  await checkAll('after the shared answers');
+});
+
+// A reader folds only the queued PRs of the days its answer reads
+// (lib/rollup.h rollup_fold_days): an answer of 2024 neither waits for nor
+// misses anything when a PR of today is queued; this month's answer folds it.
+test('an answer of 2024 leaves a queued PR of today to the answers of today', async () => {
+  await checkAll('before');
+  const y2024 = ['year', '2024'];
+  const want2024 = new Model(scenario()).board(P(y2024));
+  const row = [2031, 31, 'core', 'cat', recent(1), null, []];
+  rows.push(row);
+  await hook('pull_request', snapshot(row, { final: false }));
+  const [[queued]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2031');
+  assert.equal(Number(queued), 1, 'lb-syncd does not run here: the delivery waits in the queue');
+  assert.deepEqual((await get(`/api/leaderboard?${qs(y2024)}`)).json, want2024);
+  const [[still]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2031');
+  assert.equal(Number(still), 1, 'an answer of 2024 folds nothing of today');
+  const month = ['month', today.slice(0, 7)];
+  assert.deepEqual((await get(`/api/leaderboard?${qs(month)}`)).json, new Model(scenario()).board(P(month)));
+  const [[left]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2031');
+  assert.equal(Number(left), 0, "this month's answer folded it");
+  await checkAll('after');
+});
+
 test('a title edited: the PR lists behind the numbers show it at once', async () => {
   const per = ['year', '2024'];
   const path = `/api/prs?metric=merged&${qs(per)}`;
