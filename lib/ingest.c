@@ -369,153 +369,165 @@ row_failed(struct db *db, const struct ingest_delivery *d, const char *action,
 	return row_write(db, d, action, "failed", error, exists, replay);
 }
 
+/* One delivery being applied: what every attempt of its transaction needs. */
+struct run {
+	struct ctx                   x;
+	const struct ingest_delivery *d;
+	const struct route          *rt;
+	const char                  *action, *outcome;
+	int                          replay, with_check;
+	struct store_pr_check        k;
+	enum ingest_status           st;	/* of the attempt that commits */
+};
+
+enum { RUN_DUPLICATE = 1, RUN_BADINPUT = 2 };	/* db_txn decisions: rolled back */
+
+/* The deliveries row of this attempt: inserted (live), or found failed
+ * (exists: applied again), or RUN_DUPLICATE. */
 static int
-retryable(unsigned e)
+run_row(struct db *db, struct run *u, int *exists)
 {
-	return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT || e == ER_DUP_ENTRY;
+	struct db_res *r;
+	int rc = 0, failed;
+
+	*exists = 0;
+	if (u->with_check)
+		rc = row_insert_pr(db, u->d, u->action, &u->k, &u->x.known);
+	else if (!u->replay)
+		rc = row_write(db, u->d, u->action, u->outcome, u->x.root ? NULL : u->x.why, 0, 0);
+	if (rc == 0)
+		return 0;
+	if (db_errno(db) != ER_DUP_ENTRY || db_query(db, &r,
+	    "SELECT outcome FROM deliveries WHERE id = ? FOR UPDATE", "s", u->d->id) < 0)
+		return -1;
+	failed = r->nrows == 1 && strcmp(db_get(r, 0, 0), "failed") == 0;
+	db_res_free(r);
+	if (!failed)
+		return RUN_DUPLICATE;
+	*exists = 1;	/* a failed delivery arrives again: apply it */
+	return 0;
+}
+
+/* One attempt (db_txn): the row, then the event's effects. */
+static int
+run_txn(struct db *db, void *arg)
+{
+	struct run *u = arg;
+	int exists, rc;
+
+	if (u->x.root)
+		u->x.why[0] = '\0';
+	u->x.known = 0;
+	if ((rc = run_row(db, u, &exists)) != 0)
+		return rc;
+	if (u->x.root == NULL) {	/* not JSON: the row says why */
+		u->st = INGEST_BADINPUT;
+		return (exists || u->replay) ?
+		    row_write(db, u->d, u->action, "failed", u->x.why, exists, u->replay) : 0;
+	}
+	rc = u->rt ? u->rt->fn(&u->x) : 0;
+	if (rc == STORE_EBADINPUT)
+		return RUN_BADINPUT;
+	if (rc < 0 || ((exists || u->replay) &&
+	    row_write(db, u->d, u->action, u->outcome, NULL, exists, u->replay) < 0))
+		return -1;
+	u->st = u->rt ? INGEST_PROCESSED : INGEST_IGNORED;
+	return 0;
+}
+
+/* After a COMMIT lost with the connection: whether the row is stored as
+ * this attempt left it (a replay runs again: idempotent by key). */
+static int
+run_committed(struct db *db, void *arg)
+{
+	struct run *u = arg;
+	struct db_res *r;
+	int yes;
+
+	if (u->replay)
+		return 0;
+	if (db_query(db, &r, "SELECT outcome FROM deliveries WHERE id = ?", "s", u->d->id) < 0)
+		return -1;
+	yes = r->nrows == 1 && strcmp(db_get(r, 0, 0), "failed") != 0;
+	db_res_free(r);
+	return yes;
+}
+
+/* Parses the payload and picks its route (u->x.why says why when not JSON). */
+static void
+run_parse(struct run *u, const struct conf *c, char *act)
+{
+	const struct ingest_delivery *d = u->d;
+	char perr[128] = "";
+
+	u->x.root = json_parse(d->body, d->len, INGEST_MAX_DEPTH, d->len + 1, perr, sizeof perr);
+	if (u->x.root && !json_is_object(u->x.root)) {
+		json_free(u->x.root);
+		u->x.root = NULL;
+		lb_strlcpy(perr, "the payload is not a JSON object", sizeof perr);
+	}
+	if (u->x.root == NULL) {
+		lb_snprintf(u->x.why, sizeof u->x.why, "invalid JSON payload: %s", perr);
+		u->outcome = "failed";
+		return;
+	}
+	u->x.action = json_str(u->x.root, "action");
+	if (u->x.action) {	/* cut to the column, never inside a UTF-8 sequence */
+		utf8_copy(act, 65, u->x.action, 64);
+		u->action = act;
+	}
+	u->rt = route_of(&u->x, d->event);
+	u->outcome = u->rt ? "processed" : "ignored";
+	u->with_check = !u->replay && u->rt && u->rt->fn == on_pull_request &&
+	    store_pr_check_init(c, json_get(u->x.root, "pull_request", NULL), &u->k) == 0;
 }
 
 /*
- * Deliveries run under READ COMMITTED: no gap locks, so deliveries of new
- * PRs (ids near each other) never deadlock on the same index gap, and every
- * read sees what concurrent deliveries committed (lib/store locks the rows
- * it decides on). Reconnects once when the server went away and came back.
+ * One transaction through db_txn_with(): deadlocks, lock wait timeouts,
+ * Galera aborts and lost connections run it again from the parsed payload
+ * (a COMMIT lost with its connection is checked by the row first).
+ * Deliveries run under READ COMMITTED (db_read_committed(), once per
+ * connection): no gap locks, so deliveries of new PRs (ids near each other)
+ * never deadlock on the same index gap, and every read sees what concurrent
+ * deliveries committed (lib/store locks the rows it decides on).
  */
-static int
-begin(struct db *db)
-{
-	for (int i = 0; i < 2; i++) {
-		if (db_read_committed(db) == 0 && db_begin(db) == 0)
-			return 0;
-		if (i > 0 || !db_gone(db) || db_ping(db) < 0)
-			return -1;
-	}
-	return -1;
-}
-
 static enum ingest_status
 run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int replay,
     char *err, size_t errlen)
 {
-	struct ctx x;
-	const struct route *rt = NULL;
-	char perr[128] = "", act[65] = "";
-	enum ingest_status st = INGEST_DBERROR;
-	const char *outcome, *action = NULL;
-	int exists = 0, with_check = 0;
-	struct store_pr_check k;
+	struct run u;
+	struct db_txn_opt o = { ATTEMPTS, 0, run_committed };
+	char act[65] = "";
+	int rc;
 
-	memset(&x, 0, sizeof x);
-	x.db = db;
-	x.c = c;
-	x.at = d->received_at;
-	x.hook_id = d->hook_id;
+	memset(&u, 0, sizeof u);
+	u.x.db = db;
+	u.x.c = c;
+	u.x.at = d->received_at;
+	u.x.hook_id = d->hook_id;
+	u.d = d;
+	u.replay = replay;
 	err[0] = '\0';
-	x.root = json_parse(d->body, d->len, INGEST_MAX_DEPTH, d->len + 1, perr, sizeof perr);
-	if (x.root && !json_is_object(x.root)) {
-		json_free(x.root);
-		x.root = NULL;
-		lb_strlcpy(perr, "the payload is not a JSON object", sizeof perr);
-	}
-	if (x.root) {
-		x.action = json_str(x.root, "action");
-		if (x.action) {	/* cut to the column, never inside a UTF-8 sequence */
-			utf8_copy(act, sizeof act, x.action, 64);
-			action = act;
-		}
-		rt = route_of(&x, d->event);
-		outcome = rt ? "processed" : "ignored";
-		with_check = !replay && rt && rt->fn == on_pull_request &&
-		    store_pr_check_init(c, json_get(x.root, "pull_request", NULL), &k) == 0;
-	} else {
-		lb_snprintf(x.why, sizeof x.why, "invalid JSON payload: %s", perr);
-		outcome = "failed";
-	}
-
-	store_origin(d->id, action);	/* pr_history: this delivery wrote it */
-	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-		int rc = 0;
-
-		exists = 0;
-		x.why[0] = x.root ? '\0' : x.why[0];
-		x.known = 0;
-		if (begin(db) < 0)
-			goto dberr;
-		if (with_check)
-			rc = row_insert_pr(db, d, action, &k, &x.known);
-		else if (!replay)
-			rc = row_write(db, d, action, outcome, x.root ? NULL : x.why, 0, 0);
-		if (rc < 0) {
-			struct db_res *r;
-			int failed;
-			if (db_errno(db) != ER_DUP_ENTRY)
-				goto dberr;
-			if (db_query(db, &r, "SELECT outcome FROM deliveries WHERE id = ? FOR UPDATE",
-			    "s", d->id) < 0)
-				goto dberr;
-			failed = r->nrows == 1 && strcmp(db_get(r, 0, 0), "failed") == 0;
-			db_res_free(r);
-			if (!failed) {
-				(void)db_rollback(db);
-				st = INGEST_DUPLICATE;
-				goto out;
-			}
-			exists = 1;	/* a failed delivery arrives again: apply it */
-			rc = 0;
-		}
-		if (x.root == NULL) {	/* not JSON: the row says why */
-			if ((exists || replay) &&
-			    row_write(db, d, action, "failed", x.why, exists, replay) < 0)
-				goto dberr;
-			if (db_commit(db) < 0)
-				goto dberr;
-			lb_strlcpy(err, x.why, errlen);
-			st = INGEST_BADINPUT;
-			goto out;
-		}
-		if (rt)
-			rc = rt->fn(&x);
-		if (rc == STORE_EBADINPUT) {
-			(void)db_rollback(db);
-			lb_strlcpy(err, x.why[0] ? x.why : "malformed payload", errlen);
-			if (row_failed(db, d, action, err, replay) < 0)
-				log_warn("delivery %s: cannot record the failure: %s", d->id,
-				    db_error(db));
-			st = INGEST_BADINPUT;
-			goto out;
-		}
-		if (rc < 0)
-			goto dberr;
-		if ((exists || replay) && row_write(db, d, action, outcome, NULL, exists, replay) < 0)
-			goto dberr;
-		if (db_commit(db) < 0)
-			goto dberr;
-		st = rt ? INGEST_PROCESSED : INGEST_IGNORED;
-		goto out;
-dberr:
-		lb_snprintf(err, errlen, "database: %s", db_error(db));
-		{
-			unsigned e = db_errno(db);
-			int gone = db_gone(db);
-			(void)db_rollback(db);
-			if (gone) {
-				st = INGEST_DBERROR;
-				goto out;
-			}
-			if (retryable(e) && attempt + 1 < ATTEMPTS)
-				continue;
-		}
-		if (row_failed(db, d, action, err, replay) < 0) {
-			st = INGEST_DBERROR;
-			goto out;
-		}
-		st = INGEST_FAILED;
-		goto out;
-	}
-out:
+	run_parse(&u, c, act);
+	store_origin(d->id, u.action);	/* pr_history: this delivery wrote it */
+	rc = db_read_committed(db) < 0 ? -1 : db_txn_with(db, &o, run_txn, &u);
 	store_origin(NULL, NULL);
-	json_free(x.root);
-	return st;
+	if (rc == 0 && u.st == INGEST_BADINPUT)
+		lb_strlcpy(err, u.x.why, errlen);
+	else if (rc == RUN_DUPLICATE)
+		u.st = INGEST_DUPLICATE;
+	else if (rc == RUN_BADINPUT) {
+		lb_strlcpy(err, u.x.why[0] ? u.x.why : "malformed payload", errlen);
+		if (row_failed(db, d, u.action, err, replay) < 0)
+			log_warn("delivery %s: cannot record the failure: %s", d->id, db_error(db));
+		u.st = INGEST_BADINPUT;
+	} else if (rc < 0) {
+		lb_snprintf(err, errlen, "database: %s", db_error(db));
+		u.st = db_gone(db) || row_failed(db, d, u.action, err, replay) < 0 ?
+		    INGEST_DBERROR : INGEST_FAILED;
+	}
+	json_free(u.x.root);
+	return u.st;
 }
 
 enum ingest_status

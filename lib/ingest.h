@@ -12,7 +12,12 @@
  *    a "failed" one is processed again (a redelivery after a fix).
  *    Membership intervals start/end at d->received_at, so applying a
  *    spooled or replayed delivery later gives the same history.
- *  - Deadlocks and lock wait timeouts are retried (a few times).
+ *  - One transaction through db_txn_with() (lib/db.h), 5 attempts:
+ *    deadlocks, lock wait timeouts, Galera aborts and lost connections run
+ *    it again from the parsed payload; after a COMMIT lost with its
+ *    connection the deliveries row says whether it committed (a replay
+ *    simply runs again: idempotent by key). A failure leaves no effect of
+ *    the delivery behind (rolled back as a whole).
  *  - Results: PROCESSED / IGNORED (committed); DUPLICATE (nothing changed);
  *    BADINPUT: the payload is not valid JSON or lacks a required field or
  *    has one of the wrong type: no effect, the row is stored with outcome

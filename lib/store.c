@@ -820,6 +820,159 @@ history(struct db *db, const struct pr *p, const char *source, int inserted)
 	    (long long)p->merged, p->updated);
 }
 
+/* One store_pr() call: the parsed snapshot and what its statements bind. */
+struct pr_w {
+	struct pr          p;
+	unsigned long long ids[MAX_LABELS];	/* its distinct label ids, ascending */
+	size_t             nl;
+	char               fp[33], cb[6][24];
+	const char        *cs[6];	/* the counts as bound (NULL: absent) */
+	const char        *source;
+};
+
+/* Adds the label ids to pr_labels, 8 a statement (the last padded with its
+ * last id: INSERT IGNORE keeps one row), so a PR's labels are one round
+ * trip in the common case. */
+static int
+pr_labels_insert(struct db *db, unsigned long long pr_id, const unsigned long long *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		unsigned long long l[8];
+		for (size_t k = 0; k < 8; k++)
+			l[k] = ids[i + k < n ? i + k : n - 1];
+		if (db_exec(db, "INSERT IGNORE INTO pr_labels (pr_id, label_id) VALUES (?, ?), (?, ?), "
+		    "(?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?)", "uuuuuuuuuuuuuuuu",
+		    pr_id, l[0], pr_id, l[1], pr_id, l[2], pr_id, l[3], pr_id, l[4], pr_id, l[5],
+		    pr_id, l[6], pr_id, l[7]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The row of a PR not stored yet, and its label set: 0 inserted, 1 stored
+ * meanwhile by another transaction (update that row), 2 its number was
+ * freed (insert again), -1 on error. */
+static int
+pr_insert(struct db *db, struct pr_w *w)
+{
+	const struct pr *p = &w->p;
+
+	if (db_exec(db,
+	    "INSERT INTO pull_requests (id, repo_id, number, author_id, title, html_url, "
+	    "state, draft, merged, created_at, updated_at, closed_at, merged_at, additions, "
+	    "deletions, changed_files, commits, comments, review_comments, source, "
+	    "snapshot_fp) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "uuiusssiisssssssssss" "s", p->id, p->repo.id, p->number, p->author.id, p->title,
+	    p->html_url[0] ? p->html_url : NULL, p->state, (long long)p->draft,
+	    (long long)p->merged, p->created, p->updated, tnull(p->closed),
+	    tnull(p->merged_at), w->cs[0], w->cs[1], w->cs[2], w->cs[3], w->cs[4], w->cs[5],
+	    w->source, tnull(w->fp)) == 0)
+		return pr_labels_insert(db, p->id, w->ids, w->nl);
+	if (db_errno(db) != ER_DUP_ENTRY)
+		return -1;
+	if (strstr(db_error(db), "pull_requests_repo_number") != NULL)
+		return free_number(db, p) < 0 ? -1 : 2;
+	return 1;
+}
+
+/* The stored row, locked, then updated: 0 written (*aff rows, *lchanged
+ * when the label set changed), 1 a newer snapshot is stored (stale), 2 the
+ * row is gone (insert it), 3 its number was freed (update again), -1. */
+static int
+pr_update(struct db *db, struct pr_w *w, unsigned long long *aff, int *lchanged)
+{
+	const struct pr *p = &w->p;
+	const char *const *cs = w->cs;
+	struct db_res *r;
+	int stale, freed;
+
+	if (db_query(db, &r, "SELECT DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') FROM pull_requests "
+	    "WHERE id = ? FOR UPDATE", "u", p->id) < 0)
+		return -1;
+	if (r->nrows != 1) {
+		db_res_free(r);
+		return 2;	/* deleted meanwhile */
+	}
+	stale = strcmp(db_get(r, 0, 0), p->updated) > 0;
+	db_res_free(r);
+	if (stale)
+		return 1;
+	if (db_exec(db,
+	    "UPDATE pull_requests SET repo_id = ?, number = ?, author_id = ?, title = ?, "
+	    "html_url = ?, state = ?, draft = ?, merged = ?, created_at = ?, updated_at = ?, "
+	    "closed_at = ?, merged_at = ?, additions = COALESCE(?, additions), "
+	    "deletions = COALESCE(?, deletions), changed_files = COALESCE(?, changed_files), "
+	    "commits = COALESCE(?, commits), comments = COALESCE(?, comments), "
+	    "review_comments = COALESCE(?, review_comments), source = ?, snapshot_fp = ? "
+	    "WHERE id = ?",
+	    "uiusssiisssssssssss" "su", p->repo.id, p->number, p->author.id, p->title,
+	    p->html_url[0] ? p->html_url : NULL, p->state, (long long)p->draft,
+	    (long long)p->merged, p->created, p->updated, tnull(p->closed), tnull(p->merged_at),
+	    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], w->source, tnull(w->fp), p->id) < 0) {
+		if (db_errno(db) != ER_DUP_ENTRY ||
+		    strstr(db_error(db), "pull_requests_repo_number") == NULL ||
+		    (freed = free_number(db, p)) <= 0)
+			return -1;
+		return 3;	/* the number is free now: update again */
+	}
+	*aff = db_affected(db);
+	return pr_labels_write(db, p, lchanged) < 0 ? -1 : 0;
+}
+
+/*
+ * Whether the prefetched state (PREFETCH_SQL) equals the snapshot: 1 it
+ * does (its fingerprint written when the row lacks it), 0 something to
+ * write: then the author, repository and label rows that differ are
+ * written, -1 on error.
+ */
+static int
+pr_shared(struct db *db, struct pr_w *w, const struct db_res *pf)
+{
+	const struct pr *p = &w->p;
+	int found = db_getll(pf, 0, PF_FOUND, 0) == 1, fc;
+	/* (the strings of a row not found are NULL: *_same look at found first) */
+	int ufound = db_getll(pf, 0, PF_USER, 0) == 1, rfound = db_getll(pf, 0, PF_REPO, 0) == 1;
+	int lrows_same = label_rows_same(p, db_get(pf, 0, PF_LABELROWS));
+
+	if (found && lrows_same && pr_row_same(p, pf) &&
+	    label_set_same(p, db_get(pf, 0, PF_LABELIDS)) &&
+	    user_same(&p->author, ufound, db_get(pf, 0, PF_USER + 1), db_get(pf, 0, PF_USER + 2),
+	    db_get(pf, 0, PF_USER + 3)) && rfound && repo_same(&p->repo, pf, PF_REPO + 1, &fc)) {
+		/* the same snapshot again: nothing to write but its fingerprint,
+		 * when the row has none or another one (only if the row is still
+		 * the one compared) */
+		if (w->fp[0] && !str_eq_col(pf, PF_FP, w->fp) && db_exec(db,
+		    "UPDATE pull_requests SET snapshot_fp = ? WHERE id = ? AND "
+		    "updated_at = ? AND snapshot_fp <=> ?", "suss", w->fp, p->id, p->updated,
+		    db_get(pf, 0, PF_FP)) < 0)
+			return -1;
+		return 1;
+	}
+	if (user_write_known(db, &p->author, ufound, db_get(pf, 0, PF_USER + 1),
+	    db_get(pf, 0, PF_USER + 2), db_get(pf, 0, PF_USER + 3)) < 0 ||
+	    repo_write_known(db, &p->repo, rfound, pf, PF_REPO + 1) < 0 ||
+	    (!lrows_same && label_rows_write(db, p) < 0))
+		return -1;
+	return 0;
+}
+
+/* Parses the snapshot into w: 0, or STORE_EBADINPUT (w->p.labels freed). */
+static int
+pr_w_init(struct pr_w *w, const struct conf *c, json_val pr, const char *source)
+{
+	if (pr_parse(c, pr, &w->p) < 0) {
+		free(w->p.labels);
+		return STORE_EBADINPUT;
+	}
+	for (int i = 0; i < 6; i++)
+		w->cs[i] = cstr(&w->p, i, w->cb[i], sizeof w->cb[i]);
+	w->source = source ? source : "webhook";
+	w->nl = label_ids(&w->p, w->ids);
+	pr_fingerprint(&w->p, w->ids, w->nl, w->fp);
+	return 0;
+}
+
 /*
  * Writes that change something lock the PR row (SELECT ... FOR UPDATE)
  * before the stale check, so two snapshots of one PR are applied one after
@@ -832,144 +985,61 @@ int
 store_pr(struct db *db, const struct conf *c, json_val pr, const char *source,
     enum store_result *result)
 {
-	struct db_res *r = NULL, *pf = NULL;
-	unsigned long long lid[PF_LABELS] = { 0 }, ids[MAX_LABELS];
-	struct pr p;
-	char cb[6][24], fp[33];
-	const char *cs[6];
-	int rc = -1, found, lchanged = 0, inserted = 0, fc, ufound, rfound, lrows_same;
-	unsigned long long aff = 0;
-	size_t nl;
+	struct db_res *pf = NULL;
+	unsigned long long lid[PF_LABELS] = { 0 }, aff = 0;
+	struct pr_w w;
+	int rc = -1, found, lchanged = 0, inserted = 0, step;
 
 	*result = STORE_UNCHANGED;
-	if (pr_parse(c, pr, &p) < 0) {
-		free(p.labels);
+	if (pr_w_init(&w, c, pr, source) < 0)
 		return STORE_EBADINPUT;
-	}
-	for (int i = 0; i < 6; i++)
-		cs[i] = cstr(&p, i, cb[i], sizeof cb[i]);
-	if (source == NULL)
-		source = "webhook";
-	nl = label_ids(&p, ids);
-	pr_fingerprint(&p, ids, nl, fp);
-	for (size_t i = 0; i < nl && i < PF_LABELS; i++)
-		lid[i] = ids[i];
+	for (size_t i = 0; i < w.nl && i < PF_LABELS; i++)
+		lid[i] = w.ids[i];
 	if (db_query(db, &pf, PREFETCH_SQL, "uuuuuuuuuuu", lid[0], lid[1], lid[2], lid[3], lid[4],
-	    lid[5], lid[6], lid[7], p.id, p.author.id, p.repo.id) < 0)
+	    lid[5], lid[6], lid[7], w.p.id, w.p.author.id, w.p.repo.id) < 0)
 		goto out;
 	found = db_getll(pf, 0, PF_FOUND, 0) == 1;
-	if (found && strcmp(db_get(pf, 0, PF_UPDATED), p.updated) > 0) {
+	if (found && strcmp(db_get(pf, 0, PF_UPDATED), w.p.updated) > 0) {
 		*result = STORE_STALE;
 		rc = 0;
 		goto out;
 	}
-	/* (the strings of a row not found are NULL: *_same look at found first) */
-	ufound = db_getll(pf, 0, PF_USER, 0) == 1;
-	rfound = db_getll(pf, 0, PF_REPO, 0) == 1;
-	lrows_same = label_rows_same(&p, db_get(pf, 0, PF_LABELROWS));
-	if (found && lrows_same && pr_row_same(&p, pf) &&
-	    label_set_same(&p, db_get(pf, 0, PF_LABELIDS)) &&
-	    user_same(&p.author, ufound, db_get(pf, 0, PF_USER + 1), db_get(pf, 0, PF_USER + 2),
-	    db_get(pf, 0, PF_USER + 3)) && rfound && repo_same(&p.repo, pf, PF_REPO + 1, &fc)) {
-		/* the same snapshot again: nothing to write but its fingerprint,
-		 * when the row has none or another one (only if the row is still
-		 * the one compared) */
-		if (fp[0] && !str_eq_col(pf, PF_FP, fp) && db_exec(db,
-		    "UPDATE pull_requests SET snapshot_fp = ? WHERE id = ? AND "
-		    "updated_at = ? AND snapshot_fp <=> ?", "suss", fp, p.id, p.updated,
-		    db_get(pf, 0, PF_FP)) < 0)
-			goto out;
-		rc = 0;
+	if ((step = pr_shared(db, &w, pf)) != 0) {
+		rc = step > 0 ? 0 : -1;
 		goto out;
 	}
-	if (user_write_known(db, &p.author, ufound, db_get(pf, 0, PF_USER + 1),
-	    db_get(pf, 0, PF_USER + 2), db_get(pf, 0, PF_USER + 3)) < 0 ||
-	    repo_write_known(db, &p.repo, rfound, pf, PF_REPO + 1) < 0)
-		goto out;
-	if (!lrows_same && label_rows_write(db, &p) < 0)
-		goto out;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		if (!found) {
-			if (db_exec(db,
-			    "INSERT INTO pull_requests (id, repo_id, number, author_id, title, html_url, "
-			    "state, draft, merged, created_at, updated_at, closed_at, merged_at, additions, "
-			    "deletions, changed_files, commits, comments, review_comments, source, "
-			    "snapshot_fp) "
-			    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			    "uuiusssiisssssssssss" "s", p.id, p.repo.id, p.number, p.author.id, p.title,
-			    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
-			    (long long)p.merged, p.created, p.updated, tnull(p.closed),
-			    tnull(p.merged_at), cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source,
-			    tnull(fp)) == 0) {
-				inserted = 1;
-				for (size_t i = 0; i < nl; i++)
-					if (db_exec(db, "INSERT IGNORE INTO pr_labels (pr_id, label_id) "
-					    "VALUES (?, ?)", "uu", p.id, ids[i]) < 0)
-						goto out;
-				break;
-			}
-			if (db_errno(db) != ER_DUP_ENTRY)
+		if (!found && (step = pr_insert(db, &w)) != 1) {
+			if (step < 0)
 				goto out;
-			if (strstr(db_error(db), "pull_requests_repo_number") != NULL) {
-				if (free_number(db, &p) < 0)
-					goto out;
-				continue;	/* insert again */
-			}
-			/* inserted meanwhile by someone else: check against their row */
+			inserted = step == 0;
+			if (inserted)
+				break;
+			continue;	/* the number was freed: insert again */
 		}
-		db_res_free(r);
-		if (db_query(db, &r,
-		    "SELECT DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') FROM pull_requests "
-		    "WHERE id = ? FOR UPDATE", "u", p.id) < 0)
+		/* stored (or inserted meanwhile by someone else): update that row */
+		step = pr_update(db, &w, &aff, &lchanged);
+		if (step < 0)
 			goto out;
-		found = r->nrows == 1;
-		if (!found)
-			continue;	/* deleted meanwhile: insert it */
-		if (strcmp(db_get(r, 0, 0), p.updated) > 0) {
+		found = step != 2;
+		if (step == 1) {
 			*result = STORE_STALE;
 			rc = 0;
 			goto out;
 		}
-		if (db_exec(db,
-		    "UPDATE pull_requests SET repo_id = ?, number = ?, author_id = ?, title = ?, "
-		    "html_url = ?, state = ?, draft = ?, merged = ?, created_at = ?, updated_at = ?, "
-		    "closed_at = ?, merged_at = ?, additions = COALESCE(?, additions), "
-		    "deletions = COALESCE(?, deletions), changed_files = COALESCE(?, changed_files), "
-		    "commits = COALESCE(?, commits), comments = COALESCE(?, comments), "
-		    "review_comments = COALESCE(?, review_comments), source = ?, snapshot_fp = ? "
-		    "WHERE id = ?",
-		    "uiusssiisssssssssss" "su", p.repo.id, p.number, p.author.id, p.title,
-		    p.html_url[0] ? p.html_url : NULL, p.state, (long long)p.draft,
-		    (long long)p.merged, p.created, p.updated, tnull(p.closed), tnull(p.merged_at),
-		    cs[0], cs[1], cs[2], cs[3], cs[4], cs[5], source, tnull(fp), p.id) < 0) {
-			int freed;
-			if (db_errno(db) != ER_DUP_ENTRY ||
-			    strstr(db_error(db), "pull_requests_repo_number") == NULL ||
-			    (freed = free_number(db, &p)) <= 0)
-				goto out;
-			continue;	/* the number is free now: update again */
-		}
-		aff = db_affected(db);
-		if (pr_labels_write(db, &p, &lchanged) < 0)
-			goto out;
-		break;
+		if (step == 0)
+			break;
 	}
-	if (!inserted && !found)
+	if (!inserted && (!found || step != 0))
 		goto out;	/* inserted and deleted by others three times: give up */
-	if ((inserted || aff > 0 || lchanged) && (rollup_queue(db, p.id) < 0 ||
-	    history(db, &p, source, inserted) < 0))
+	if ((inserted || aff > 0 || lchanged) && (rollup_queue(db, w.p.id) < 0 ||
+	    history(db, &w.p, w.source, inserted) < 0))
 		goto out;
-	if (inserted)
-		*result = STORE_INSERTED;
-	else if (aff > 0 || lchanged)
-		*result = STORE_UPDATED;
-	else
-		*result = STORE_UNCHANGED;
+	*result = inserted ? STORE_INSERTED : aff > 0 || lchanged ? STORE_UPDATED : STORE_UNCHANGED;
 	rc = 0;
 out:
 	db_res_free(pf);
-	db_res_free(r);
-	free(p.labels);
+	free(w.p.labels);
 	return rc;
 }
 
