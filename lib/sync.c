@@ -649,6 +649,88 @@ checkpoint_write(struct sync_ctx *s, const char *name, const struct checkpoint *
 	return rc;
 }
 
+/* One page of a PR walk: its PRs (down to the watermark) and, in a full
+ * walk, the checkpoint, in one transaction (db_txn: run again from the same
+ * data after a deadlock). Outputs are set from the committed attempt. */
+struct page_txn {
+	struct sync_ctx *s;
+	json_val root;
+	struct checkpoint *cp;
+	const char *name, *repo;
+	int walk_full;
+	const char *next;
+	time_t stop_before, top0;
+	long items0, pages;
+	int bad0;
+	/* out */
+	time_t top_t;
+	long items;
+	int bad, done;
+};
+
+static int
+page_txn_run(struct db *db, void *arg)
+{
+	struct page_txn *t = arg;
+	size_t n = json_len(t->root), k = 0;
+	json_val *prs = calloc(n ? n : 1, sizeof *prs);
+	int *res = calloc(n ? n : 1, sizeof *res), rc = -1;
+
+	t->done = 0;
+	t->top_t = t->top0;
+	t->items = t->items0;
+	t->bad = t->bad0;
+	if (prs == NULL || res == NULL)
+		goto out;
+	JSON_EACH(pr, t->root) {
+		time_t upd = parse_time(json_str(pr, "updated_at"));
+		if (upd > t->top_t)
+			t->top_t = upd;
+		if (t->stop_before >= 0 && upd >= 0 && upd < t->stop_before) {
+			t->done = 1;	/* older than the watermark: seen before */
+			break;
+		}
+		prs[k++] = pr;
+	}
+	if (store_prs(db, t->s->conf, prs, k, "sync", res) < 0)
+		goto out;
+	for (size_t i = 0; i < k; i++) {
+		if (res[i] == STORE_EBADINPUT) {
+			t->bad++;
+			log_warn("%s: malformed pull request #%lld skipped", t->repo,
+			    json_ll(prs[i], "number", -1));
+		} else
+			t->items++;
+	}
+	if (t->next[0] == '\0')
+		t->done = 1;
+	rc = 0;
+	if (t->walk_full && !t->done) {	/* checkpoint, in the page's transaction */
+		lb_strlcpy(t->cp->next, t->next, sizeof t->cp->next);
+		if (t->top_t >= 0)
+			fmt_time(t->top_t, t->cp->top, sizeof t->cp->top);
+		t->cp->pages = t->pages + 1;
+		t->cp->items = t->items;
+		rc = checkpoint_write(t->s, t->name, t->cp);
+	}
+out:
+	free(prs);
+	free(res);
+	return rc;
+}
+
+/* Runs the page's transaction (again after a deadlock); 0, or -1 with
+ * s->err set. */
+static int
+page_store(struct page_txn *t)
+{
+	if (db_txn(t->s->db, SYNC_DEADLOCK_RETRIES + 1, page_txn_run, t) == 0)
+		return 0;
+	lb_snprintf(t->s->err, sizeof t->s->err, "database: pull_requests: %s",
+	    db_error(t->s->db));
+	return -1;
+}
+
 int
 sync_prs(struct sync_ctx *s, const char *repo, int full)
 {
@@ -705,6 +787,9 @@ sync_prs(struct sync_ctx *s, const char *repo, int full)
 		stop_before = watermark - SYNC_OVERLAP;
 	if (state_started(s, name) < 0)
 		return db_fail(s, "sync_state");
+	/* the page's locking read then locks only the PR rows it finds */
+	if (db_read_committed(s->db) < 0)
+		return db_fail(s, "isolation level");
 
 	gh_resp_init(&r);
 	for (int page = 1;; page++) {
@@ -725,66 +810,17 @@ sync_prs(struct sync_ctx *s, const char *repo, int full)
 		if (r.last_page)
 			pg.last_page = r.last_page;
 		{
-			time_t top0 = top_t;
-			long items0 = pg.items;
-			int bad0 = bad, tries = 0;
-page_retry:
-			top_t = top0;
-			pg.items = items0;
-			bad = bad0;
-			done = 0;
-			if (db_begin(s->db) < 0) {
-				rc = db_fail(s, "begin");
-				goto page_fail;
+			struct page_txn t = { s, root, &cp, name, repo, walk_full, r.next,
+			    stop_before, top_t, pg.items, pg.pages, bad, top_t, pg.items, bad, 0 };
+			if (page_store(&t) < 0) {
+				json_free(root);
+				rc = SYNC_ERETRY;
+				goto out;
 			}
-			JSON_EACH(pr, root) {
-				enum store_result sr;
-				time_t upd = parse_time(json_str(pr, "updated_at"));
-				int src;
-
-				if (upd > top_t)
-					top_t = upd;
-				if (stop_before >= 0 && upd >= 0 && upd < stop_before) {
-					done = 1;	/* older than the watermark: seen before */
-					break;
-				}
-				src = store_pr(s->db, s->conf, pr, "sync", &sr);
-				if (src == STORE_EBADINPUT) {
-					bad++;
-					log_warn("%s: malformed pull request #%lld skipped", repo,
-					    json_ll(pr, "number", -1));
-					continue;
-				}
-				if (src < 0) {
-					rc = db_fail(s, "pull_requests");
-					goto page_fail;
-				}
-				pg.items++;
-			}
-			if (r.next[0] == '\0')
-				done = 1;
-			if (walk_full && !done) {	/* checkpoint, in the page's transaction */
-				lb_strlcpy(cp.next, r.next, sizeof cp.next);
-				if (top_t >= 0)
-					fmt_time(top_t, cp.top, sizeof cp.top);
-				cp.pages = pg.pages + 1;
-				cp.items = pg.items;
-				if (checkpoint_write(s, name, &cp) < 0) {
-					rc = db_fail(s, "sync_state");
-					goto page_fail;
-				}
-			}
-			if (db_commit(s->db) < 0) {
-				rc = db_fail(s, "commit");
-				goto page_fail;
-			}
-			goto page_ok;
-page_fail:
-			if (again(s, &tries))
-				goto page_retry;
-			json_free(root);
-			goto out;
-page_ok:
+			top_t = t.top_t;
+			pg.items = t.items;
+			bad = t.bad;
+			done = t.done;
 			json_free(root);
 			pg.pages++;
 			/* the page's PRs reach the statistics now, not after the
