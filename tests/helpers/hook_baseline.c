@@ -1,8 +1,11 @@
 /*
- * hook_baseline — the benchmark baseline of bench/10-hook: a minimal FastCGI
- * program with lb-hook.fcgi's process model (lib/http) that only stores the
- * body of each POST with one prepared INSERT (autocommit: one durable commit
- * per request) and answers 202. No signature, no parsing, no dispatch.
+ * hook_baseline — the benchmark baseline of bench/10-hook: the minimal
+ * correct receiver. A FastCGI program with lb-hook.fcgi's process model
+ * (lib/http) that reads the body of each POST, verifies its
+ * X-Hub-Signature-256 against the configured secrets (lib/hmac, as lb-hook
+ * does before anything else: 401 when it does not match), then stores it
+ * with one prepared INSERT (autocommit: one durable commit per request) and
+ * answers 202. No parsing, no dispatch.
  *
  * With HOOK_BASELINE_ROW=1 in the environment it writes lb-hook's raw record
  * instead (the same INSERT INTO deliveries, from the headers alone): the
@@ -11,6 +14,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "db.h"
+#include "hmac.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -73,6 +77,9 @@ handle(struct http_req *r, void *ctx)
 	body.max = (size_t)conf.max_body + 1;
 	if (http_read_body(r, &body, (size_t)conf.max_body, &too_large) < 0) {
 		http_error(r, 413, "too_large", "too large");
+	} else if (!hmac_verify(&conf.webhook_secrets, http_header(r, "X-Hub-Signature-256"),
+	    body.data ? body.data : "", body.len)) {
+		http_error(r, 401, "bad_signature", "signature does not match");
 	} else if (raw_row ? raw_insert(r, id, &body) < 0 :
 	    db_exec(db, "INSERT INTO bench_baseline (delivery, body) VALUES (?, ?)", "sb",
 	    id ? id : "", body.data ? body.data : "", body.len) < 0) {
