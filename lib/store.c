@@ -1438,6 +1438,40 @@ page_classify_row(struct page_pr *x, const struct db_res *r, size_t i)
 	return 0;
 }
 
+static int in_tail(struct buf *b, size_t m, const char *tail);
+
+/* Appends " OR (repo_id = ? AND number IN (?, ...))" per repository of
+ * the page (one, mostly: an index range each), binding them. */
+static int
+page_numbers_sql(struct page *pg)
+{
+	for (size_t i = 0; i < pg->n; i++) {
+		unsigned long long repo = pg->v[i].p.repo.id;
+		size_t cnt = 0, m, last = i;
+		int seen = 0;
+		if (pg->v[i].st == PG_BAD)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = pg->v[k].st != PG_BAD && pg->v[k].p.repo.id == repo;
+		if (seen)
+			continue;
+		db_args_u(&pg->a, repo);
+		for (size_t k = i; k < pg->n; k++)
+			if (pg->v[k].st != PG_BAD && pg->v[k].p.repo.id == repo) {
+				db_args_i(&pg->a, pg->v[k].p.number);
+				cnt++;
+				last = k;
+			}
+		m = db_batch_size(cnt);
+		for (size_t k = cnt; k < m; k++)
+			db_args_i(&pg->a, pg->v[last].p.number);
+		if (buf_puts(&pg->sql, " OR (repo_id = ? AND number IN (") < 0 ||
+		    in_tail(&pg->sql, m, "))") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * The stored rows of the page's PRs, read with their locks in one
  * statement: by id, and by (repository, number). Each PR becomes new,
@@ -1455,19 +1489,10 @@ page_classify(struct page *pg, unsigned long long *ids)
 		return 0;
 	db_args_reset(&pg->a);
 	m = args_ids(&pg->a, ids, n);
-	for (size_t k = 0; k < m; k++) {
-		const struct page_pr *x = page_find(pg, ids[k < n ? k : n - 1]);
-		db_args_u(&pg->a, x->p.repo.id);
-		db_args_i(&pg->a, x->p.number);
-	}
 	if (in_sql(&pg->sql, "SELECT id, " TF("updated_at") ", snapshot_fp, "
 	    "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), "
-	    "repo_id, number FROM pull_requests p WHERE id IN (", m, ")") < 0)
-		return -1;
-	for (size_t k = 0; k < m; k++)
-		if (buf_puts(&pg->sql, " OR (repo_id = ? AND number = ?)") < 0)
-			return -1;
-	if (buf_puts(&pg->sql, " FOR UPDATE") < 0 ||
+	    "repo_id, number FROM pull_requests p WHERE id IN (", m, ")") < 0 ||
+	    page_numbers_sql(pg) < 0 || buf_puts(&pg->sql, " FOR UPDATE") < 0 ||
 	    db_query_args(pg->db, &r, pg->sql.data, &pg->a) < 0)
 		return -1;
 	for (size_t i = 0; i < r->nrows && rc == 0; i++) {
