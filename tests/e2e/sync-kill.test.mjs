@@ -9,7 +9,7 @@
 // waiting with rows written (information_schema.INNODB_TRX, and the page's
 // rows visible READ UNCOMMITTED), and kills it there. Expected values come
 // from the double's pages, fetched by the test itself, and api-model.mjs.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -58,7 +58,8 @@ function session() {
       p.stdin.write(`${sql}; SELECT '${mark}';\n`);
       return until(`session: ${sql}`, () => out.includes(mark) && out);
     },
-    close() { p.stdin.end(); return new Promise((r) => p.on('exit', r)); },
+    close() { p.stdin.end(); return new Promise((r) => (p.exitCode !== null ? r() : p.on('exit', r))); },
+    kill() { p.kill('SIGKILL'); },
   };
 }
 
@@ -98,9 +99,11 @@ test('kill -9 in the middle of a page: no half page stored, the next run resumes
   const jobId = /job (\d+)/.exec(q.stdout)[1];
 
   const d1 = daemon(s);
+  after(() => d1.kill('SIGKILL'));	// a failed test leaves nothing running
   await until('page 3 requested and held', () => held.held);
   // pages 1 and 2 are committed (the fetch of page 3 follows their commit)
   const lock = session();
+  after(() => lock.kill());
   await lock.send(`BEGIN; SELECT name FROM sync_state WHERE name = 'prs:${REPO}' FOR UPDATE`);
   held.release();
   let trx = [];
@@ -134,6 +137,7 @@ test('kill -9 in the middle of a page: no half page stored, the next run resumes
 
   dbl.clearRequests();
   const d2 = daemon(s, ['--once']);
+  after(() => d2.kill('SIGKILL'));
   assert.equal((await d2.done).code, 0, d2.log);
   assert.deepEqual(pulls(), ['3', '4', '5'], 'resumed at the page in flight, each page once');
   const [job] = await s.sql(`SELECT state, attempts FROM jobs WHERE id = ${jobId}`);
