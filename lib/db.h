@@ -159,7 +159,8 @@ int         db_gone(struct db *db);
  * Statements with many rows (multi-row upserts, IN lists): parameters from
  * an array instead of a type string. A struct db_args starts zeroed and
  * collects values in placeholder order (db_args_u / _i / _s: 'u', 'i', 's'
- * as above; a string is not copied and must outlive the call); an
+ * as above; a string is bound by pointer, not copied, and must outlive the
+ * call: never a copy on the stack of a helper that returns before it); an
  * allocation failure is remembered and fails the statement.
  * db_exec_args() / db_query_args() are db_exec() / db_query() with those
  * values (the type string DB_ARRAY). The SQL text is still cached by text:

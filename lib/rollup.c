@@ -1249,6 +1249,8 @@ ds_merge(struct deltas *ds)
 {
 	size_t k = 0;
 
+	if (ds->n == 0)
+		return;	/* ds->d may be NULL: not for qsort */
 	qsort(ds->d, ds->n, sizeof ds->d[0], delta_cmp);
 	for (size_t i = 0; i < ds->n; i++) {
 		if (k > 0 && delta_cmp(&ds->d[k - 1], &ds->d[i]) == 0) {

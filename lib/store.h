@@ -106,8 +106,11 @@ int store_pr_check_known(const struct store_pr_check *check, const char *stored)
  * decide (a stored row without fingerprint, a number held by another id,
  * the same PR twice) go through store_pr() in the same transaction.
  * Runs inside the caller's transaction, best under READ COMMITTED (the
- * locking read then locks only the rows found). 0, or -1 on a database
- * error.
+ * locking read then locks only the rows found). It writes only from its
+ * arguments and the database, so db_txn() may run it again after a
+ * deadlock, a certification conflict or a lost node; run twice, the
+ * second run finds every snapshot stored (unchanged) and writes nothing.
+ * 0, or -1 on a database error.
  */
 int  store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
     const char *source, int *results);
