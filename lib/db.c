@@ -48,7 +48,12 @@ struct db {
 	int tx_fresh;	/* lazy transaction with no statement yet: may reconnect */
 	unsigned timeout;	/* [database] timeout, seconds */
 	int bounded;	/* DB_BOUNDED: reads and writes wait at most timeout too */
+	const struct db_args *args;	/* DB_ARRAY: the parameters of the next statement */
+	MYSQL_BIND *abind;	/* their bindings (grown as needed) */
+	size_t nabind;
 };
+
+static int bind_array(struct db *db, MYSQL_STMT *st);
 
 /* A wait that ended this close to the timeout was the timeout. */
 #define TIMEOUT_SLACK 0.25
@@ -319,6 +324,7 @@ db_close(struct db *db)
 		free(db->nodes[i].host);
 		free(db->nodes[i].sock);
 	}
+	free(db->abind);
 	free(db->user);
 	free(db->pass);
 	free(db->name);
@@ -421,6 +427,8 @@ bind_params(struct db *db, MYSQL_STMT *st, struct params *p, const char *types, 
 {
 	size_t n = strlen(types);
 
+	if (strcmp(types, DB_ARRAY) == 0)
+		return bind_array(db, st);
 	if (n > MAX_PARAMS || n != mysql_stmt_param_count(st)) {
 		set_err(db, CR_UNKNOWN_ERROR, "parameter count mismatch");
 		log_error("db: statement wants %lu parameters, types \"%s\" give %zu",
@@ -1043,3 +1051,154 @@ unsigned long long db_affected(struct db *db) { return db->affected; }
 unsigned long long db_insert_id(struct db *db) { return db->insert_id; }
 const char *db_error(struct db *db) { return db->err; }
 unsigned db_errno(struct db *db) { return db->errnum; }
+
+/* ------------------------------------------------------ array parameters */
+
+static int
+args_grow(struct db_args *a)
+{
+	struct db_param *n;
+	size_t nc;
+
+	if (a->oom)
+		return -1;
+	if (a->n < a->cap)
+		return 0;
+	nc = a->cap ? a->cap * 2 : 64;
+	n = realloc(a->v, nc * sizeof *n);
+	if (n == NULL) {
+		a->oom = 1;
+		return -1;
+	}
+	a->v = n;
+	a->cap = nc;
+	return 0;
+}
+
+void
+db_args_u(struct db_args *a, unsigned long long v)
+{
+	if (args_grow(a) == 0)
+		a->v[a->n++] = (struct db_param){ .type = 'u', .i = (long long)v };
+}
+
+void
+db_args_i(struct db_args *a, long long v)
+{
+	if (args_grow(a) == 0)
+		a->v[a->n++] = (struct db_param){ .type = 'i', .i = v };
+}
+
+void
+db_args_s(struct db_args *a, const char *s)
+{
+	if (args_grow(a) == 0)
+		a->v[a->n++] = (struct db_param){ .type = 's', .p = s, .len = s ? strlen(s) : 0 };
+}
+
+void
+db_args_reset(struct db_args *a)
+{
+	a->n = 0;
+	a->oom = 0;
+}
+
+void
+db_args_free(struct db_args *a)
+{
+	free(a->v);
+	memset(a, 0, sizeof *a);
+}
+
+/* Binds db->args (types DB_ARRAY): one MYSQL_BIND per value, kept in db. */
+static int
+bind_array(struct db *db, MYSQL_STMT *st)
+{
+	const struct db_args *a = db->args;
+	static my_bool yes = 1;
+
+	if (a == NULL || a->oom || a->n != mysql_stmt_param_count(st)) {
+		set_err(db, CR_UNKNOWN_ERROR, a && a->oom ? "out of memory" : "parameter count mismatch");
+		log_error("db: statement wants %lu parameters, the array gives %zu",
+		    mysql_stmt_param_count(st), a ? a->n : 0);
+		return -1;
+	}
+	if (a->n > db->nabind) {
+		MYSQL_BIND *nb = realloc(db->abind, a->n * sizeof *nb);
+		if (nb == NULL) {
+			set_err(db, CR_OUT_OF_MEMORY, "out of memory");
+			return -1;
+		}
+		db->abind = nb;
+		db->nabind = a->n;
+	}
+	memset(db->abind, 0, a->n * sizeof *db->abind);
+	for (size_t i = 0; i < a->n; i++) {
+		MYSQL_BIND *b = &db->abind[i];
+		struct db_param *v = &a->v[i];
+		if (v->type == 's') {
+			b->buffer_type = MYSQL_TYPE_STRING;
+			if (v->p == NULL)
+				b->is_null = &yes;
+			b->buffer = (void *)v->p;
+			b->buffer_length = (unsigned long)v->len;
+			v->ulen = (unsigned long)v->len;
+			b->length = &v->ulen;
+		} else {
+			b->buffer_type = MYSQL_TYPE_LONGLONG;
+			b->buffer = &v->i;
+			b->is_unsigned = v->type == 'u';
+		}
+	}
+	if (a->n && mysql_stmt_bind_param(st, db->abind) != 0) {
+		set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_exec_args(struct db *db, const char *sql, const struct db_args *a)
+{
+	int rc;
+
+	db->args = a;
+	rc = db_exec(db, sql, DB_ARRAY);
+	db->args = NULL;
+	return rc;
+}
+
+int
+db_query_args(struct db *db, struct db_res **out, const char *sql, const struct db_args *a)
+{
+	int rc;
+
+	db->args = a;
+	rc = db_query(db, out, sql, DB_ARRAY);
+	db->args = NULL;
+	return rc;
+}
+
+int
+db_rows_sql(struct buf *b, const char *head, const char *row, const char *sep, size_t n,
+    const char *tail)
+{
+	buf_reset(b);
+	if (buf_puts(b, head) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((i && buf_puts(b, sep) < 0) || buf_puts(b, row) < 0)
+			return -1;
+	return buf_puts(b, tail ? tail : "");
+}
+
+size_t
+db_batch_size(size_t n)
+{
+	static const size_t sizes[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 };
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+		if (n <= sizes[i])
+			return sizes[i];
+	return n;
+}

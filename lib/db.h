@@ -155,4 +155,43 @@ unsigned    db_errno(struct db *db);
 /* 1 when the last error means the server is down or the connection lost. */
 int         db_gone(struct db *db);
 
+/*
+ * Statements with many rows (multi-row upserts, IN lists): parameters from
+ * an array instead of a type string. A struct db_args starts zeroed and
+ * collects values in placeholder order (db_args_u / _i / _s: 'u', 'i', 's'
+ * as above; a string is bound by pointer, not copied, and must outlive the
+ * call: never a copy on the stack of a helper that returns before it); an
+ * allocation failure is remembered and fails the statement.
+ * db_exec_args() / db_query_args() are db_exec() / db_query() with those
+ * values (the type string DB_ARRAY). The SQL text is still cached by text:
+ * build it for a few fixed row counts (db_batch_size() rounds n up to a
+ * power of two), never with values in it; db_rows_sql() writes
+ * head + n times row, joined by sep, + tail into b. 0 or -1.
+ */
+#define DB_ARRAY "*"
+struct buf;
+struct db_param {
+	char          type;
+	long long     i;
+	const void   *p;
+	size_t        len;
+	unsigned long ulen;	/* internal */
+};
+struct db_args {
+	struct db_param *v;
+	size_t           n, cap;
+	int              oom;
+};
+void   db_args_u(struct db_args *a, unsigned long long v);
+void   db_args_i(struct db_args *a, long long v);
+void   db_args_s(struct db_args *a, const char *s);
+void   db_args_reset(struct db_args *a);
+void   db_args_free(struct db_args *a);
+int    db_exec_args(struct db *db, const char *sql, const struct db_args *a);
+int    db_query_args(struct db *db, struct db_res **out, const char *sql,
+    const struct db_args *a);
+int    db_rows_sql(struct buf *b, const char *head, const char *row, const char *sep,
+    size_t n, const char *tail);
+size_t db_batch_size(size_t n);
+
 #endif

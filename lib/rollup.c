@@ -1014,6 +1014,920 @@ lease_wait(struct db *db, const char *name, long secs, int wait, int queue)
 	}
 }
 
+/* ------------------------------------------------------ a batch of PRs */
+
+/*
+ * The fold re-rolls a batch of queued PRs at once: their stored and their
+ * current contributions are read in a few statements for the whole batch,
+ * the deltas of every PR whose contribution moved are merged and applied
+ * with one multi-row statement per table and chunk (in key order, as
+ * reroll() does), and the stat_pr* and stat_first rows follow the same way.
+ * A PR whose change may touch a settled month (a late change, recorded per
+ * PR) is re-rolled alone by reroll().
+ */
+#define FOLD_ROWS 512	/* rows per multi-row statement */
+
+struct fold {
+	struct db *db;
+	const unsigned long long *ids;
+	size_t n;
+	struct contrib *o, *c;	/* n each: stored, current */
+	struct db_args a;
+	struct buf sql;
+	char exclude[4096];
+	int changed;
+};
+
+static size_t
+fold_index(const struct fold *f, unsigned long long id)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->ids[i] == id)
+			return i;
+	return f->n;
+}
+
+/* Binds the batch's ids (padded) after what f->a holds; appends
+ * "?, ?, ... tail" to f->sql. */
+static int
+fold_in(struct fold *f, const char *tail)
+{
+	size_t m = db_batch_size(f->n);
+
+	for (size_t i = 0; i < m; i++) {
+		db_args_u(&f->a, f->ids[i < f->n ? i : f->n - 1]);
+		if (buf_puts(&f->sql, i ? ", ?" : "?") < 0)
+			return -1;
+	}
+	return buf_puts(&f->sql, tail);
+}
+
+/* A query over the batch: head, the IN list, tail (with the excluded slugs
+ * bound twice first when excl); row i goes to fn(dst[k], r, i) for the
+ * batch's PR k in column 0. */
+static int
+fold_rows(struct fold *f, const char *head, const char *tail, int excl, struct contrib *dst,
+    void (*fn)(struct contrib *, const struct db_res *, size_t))
+{
+	struct db_res *r;
+
+	db_args_reset(&f->a);
+	buf_reset(&f->sql);
+	if (excl) {
+		db_args_s(&f->a, f->exclude);
+		db_args_s(&f->a, f->exclude);
+	}
+	if (buf_puts(&f->sql, head) < 0 || fold_in(f, tail) < 0 ||
+	    db_query_args(f->db, &r, f->sql.data, &f->a) < 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows; i++) {
+		size_t k = fold_index(f, strtoull(db_get(r, i, 0), NULL, 10));
+		if (k < f->n)
+			fn(&dst[k], r, i);
+	}
+	db_res_free(r);
+	return 0;
+}
+
+/* Columns 1..7: author, repo, partner, created, merged, rejected, open. */
+static void
+row_contrib(struct contrib *c, const struct db_res *r, size_t i)
+{
+	c->counted = 1;
+	c->author = strtoull(db_get(r, i, 1), NULL, 10);
+	c->repo = strtoull(db_get(r, i, 2), NULL, 10);
+	c->partner = (int)db_getll(r, i, 3, 0);
+	cpy(c->created, sizeof c->created, db_get(r, i, 4));
+	cpy(c->merged, sizeof c->merged, db_get(r, i, 5));
+	cpy(c->rejected, sizeof c->rejected, db_get(r, i, 6));
+	c->open = (int)db_getll(r, i, 7, 0);
+}
+
+static void
+row_team(struct contrib *c, const struct db_res *r, size_t i)
+{
+	if (c->counted && c->nteams < MAX_TEAMS)
+		c->teams[c->nteams++] = strtoull(db_get(r, i, 1), NULL, 10);
+}
+
+static void
+row_label_old(struct contrib *c, const struct db_res *r, size_t i)
+{
+	if (c->counted && c->nlabels < MAX_LABELS)
+		cpy(c->labels[c->nlabels++], sizeof c->labels[0], db_get(r, i, 1));
+}
+
+/* the same name twice in another case is one label to MariaDB */
+static void
+row_label_new(struct contrib *c, const struct db_res *r, size_t i)
+{
+	const char *n = db_get(r, i, 1);
+
+	if (!c->counted || c->nlabels >= MAX_LABELS)
+		return;
+	for (size_t j = 0; j < c->nlabels; j++)
+		if (strcasecmp(c->labels[j], n) == 0)
+			return;
+	cpy(c->labels[c->nlabels++], sizeof c->labels[0], n);
+}
+
+/* load_old() and load_new() for the whole batch: six statements. */
+static int
+fold_load(struct fold *f)
+{
+	if (fold_rows(f, "SELECT pr_id, author_id, repo_id, partner, created_at, merged_at, "
+	    "rejected_at, open FROM stat_pr WHERE pr_id IN (", ")", 0, f->o, row_contrib) < 0 ||
+	    fold_rows(f, "SELECT pr_id, scope_id FROM stat_pr_scope WHERE kind = 0 AND pr_id IN (",
+	    ") ORDER BY pr_id, scope_id", 0, f->o, row_team) < 0 ||
+	    fold_rows(f, "SELECT pr_id, label FROM stat_pr_label WHERE pr_id IN (",
+	    ") ORDER BY pr_id, label", 0, f->o, row_label_old) < 0)
+		return -1;
+	if (fold_rows(f, "SELECT p.id, p.author_id, p.repo_id, r.partner_owned, p.created_at, "
+	    "IF(p.merged = 1, p.merged_at, NULL), "
+	    "IF(p.state = 'closed' AND p.merged = 0, p.closed_at, NULL), p.state = 'open' "
+	    "FROM pull_requests p JOIN repositories r ON r.id = p.repo_id "
+	    "JOIN users u ON u.id = p.author_id WHERE r.tracked = 1 AND u.type <> 'Bot' "
+	    "AND p.id IN (", ")", 0, f->c, row_contrib) < 0)
+		return -1;
+	/* member of T when created, and not then of an excluded team */
+	if (fold_rows(f, "SELECT DISTINCT p.id, m.team_id FROM pull_requests p "
+	    "JOIN memberships m ON m.user_id = p.author_id JOIN teams t ON t.id = m.team_id "
+	    "WHERE (m.started_at IS NULL OR m.started_at <= p.created_at) "
+	    "AND (m.ended_at IS NULL OR m.ended_at > p.created_at) "
+	    "AND t.deleted_at IS NULL AND FIND_IN_SET(t.slug, ?) = 0 "
+	    "AND NOT EXISTS (SELECT 1 FROM memberships x JOIN teams xt ON xt.id = x.team_id "
+	    "  WHERE x.user_id = m.user_id AND FIND_IN_SET(xt.slug, ?) > 0 "
+	    "  AND (x.started_at IS NULL OR x.started_at <= p.created_at) "
+	    "  AND (x.ended_at IS NULL OR x.ended_at > p.created_at)) AND p.id IN (",
+	    ") ORDER BY p.id, m.team_id", 1, f->c, row_team) < 0)
+		return -1;
+	return fold_rows(f, "SELECT DISTINCT pl.pr_id, l.name FROM pr_labels pl "
+	    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id IN (", ") ORDER BY pl.pr_id, l.name",
+	    0, f->c, row_label_new);
+}
+
+/* 1 when one of the contribution's event months is settled. */
+static int
+touches_settled(const struct contrib *c, time_t now)
+{
+	char b[11];
+	const char *when[3] = { c->created, c->merged, c->rejected };
+
+	if (!c->counted)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		if (when[i][0] == '\0')
+			continue;
+		bucket_of('M', when[i], b);
+		if (settled(b, now))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether PR k must be re-rolled alone: its change may be a late one. */
+static int
+fold_alone(struct fold *f, size_t k, time_t now)
+{
+	int late;
+
+	if (!touches_settled(&f->o[k], now) && !touches_settled(&f->c[k], now))
+		return 0;
+	late = late_worthy(f->db, &f->o[k], &f->c[k]);
+	return late;	/* 1, 0 or -1 */
+}
+
+/* One multi-row statement per FOLD_ROWS rows: head, rows, tail; row(i)
+ * binds row i. Padded with pad(last) rows that change nothing. */
+static int
+fold_chunks(struct fold *f, size_t n, const char *head, const char *rowsql, const char *sep,
+    const char *tail, void (*row)(struct fold *, const void *), const void *const *items,
+    void (*pad)(struct fold *, const void *))
+{
+	for (size_t at = 0; at < n; at += FOLD_ROWS) {
+		size_t k = n - at < FOLD_ROWS ? n - at : FOLD_ROWS, m = db_batch_size(k);
+		db_args_reset(&f->a);
+		for (size_t i = 0; i < m; i++)
+			(i < k ? row : pad)(f, items[at + (i < k ? i : k - 1)]);
+		if (db_rows_sql(&f->sql, head, rowsql, sep, m, tail) < 0 ||
+		    db_exec_args(f->db, f->sql.data, &f->a) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *
+grain_s(char g)
+{
+	switch (g) {
+	case 'Y': return "Y";
+	case 'Q': return "Q";
+	case 'M': return "M";
+	case 'D': return "D";
+	default:  return "A";
+	}
+}
+
+static int
+ds_push(struct deltas *ds, const struct delta *d)
+{
+	if (ds->n == ds->cap) {
+		size_t nc = ds->cap ? ds->cap * 2 : 256;
+		struct delta *nd = realloc(ds->d, nc * sizeof *nd);
+		if (nd == NULL)
+			return -1;
+		ds->d = nd;
+		ds->cap = nc;
+	}
+	ds->d[ds->n++] = *d;
+	return 0;
+}
+
+/* Sorted in key order, equal keys merged, zero deltas dropped. */
+static void
+ds_merge(struct deltas *ds)
+{
+	size_t k = 0;
+
+	if (ds->n == 0)
+		return;	/* ds->d may be NULL: not for qsort */
+	qsort(ds->d, ds->n, sizeof ds->d[0], delta_cmp);
+	for (size_t i = 0; i < ds->n; i++) {
+		if (k > 0 && delta_cmp(&ds->d[k - 1], &ds->d[i]) == 0) {
+			for (int v = 0; v < V_N; v++)
+				ds->d[k - 1].v[v] += ds->d[i].v[v];
+			continue;
+		}
+		ds->d[k++] = ds->d[i];
+	}
+	ds->n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (nonzero(&ds->d[i]))
+			ds->d[ds->n++] = ds->d[i];
+}
+
+static void
+bind_key(struct fold *f, const struct delta *d)
+{
+	db_args_s(&f->a, grain_s(d->grain));
+	db_args_s(&f->a, d->bucket);
+	db_args_i(&f->a, (long long)d->kind);
+	db_args_u(&f->a, d->scope);
+}
+
+static void
+row_author(struct fold *f, const void *p)
+{
+	const struct delta *d = p;
+
+	bind_key(f, d);
+	db_args_u(&f->a, d->author);
+	for (int i = 0; i < 3; i++)
+		db_args_i(&f->a, d->v[i]);
+}
+
+static void
+pad_author(struct fold *f, const void *p)
+{
+	bind_key(f, p);	/* the key's strings are p's: bound by pointer */
+	db_args_u(&f->a, ((const struct delta *)p)->author);
+	for (int i = 0; i < 3; i++)
+		db_args_i(&f->a, 0);
+}
+
+static void
+key_author(struct fold *f, const void *p)
+{
+	bind_key(f, p);
+	db_args_u(&f->a, ((const struct delta *)p)->author);
+}
+
+/* The stat_authors rows after the upserts: 0 <-> non-zero transitions
+ * become members / contributors deltas (into extra), rows now all zero
+ * are collected in gone. Like apply_author(), for many rows. */
+static int
+authors_after(struct fold *f, const struct delta **au, size_t n, struct deltas *extra,
+    const struct delta **gone, size_t *ngone)
+{
+	for (size_t at = 0; at < n; at += FOLD_ROWS) {
+		size_t k = n - at < FOLD_ROWS ? n - at : FOLD_ROWS, m = db_batch_size(k);
+		struct db_res *r;
+		db_args_reset(&f->a);
+		for (size_t i = 0; i < m; i++)
+			key_author(f, au[at + (i < k ? i : k - 1)]);
+		if (db_rows_sql(&f->sql, "SELECT grain, bucket, kind, scope_id, author_id, created, "
+		    "merged, rejected FROM stat_authors WHERE ", "(grain = ? AND bucket = ? AND kind = ? "
+		    "AND scope_id = ? AND author_id = ?)", " OR ", m, "") < 0 ||
+		    db_query_args(f->db, &r, f->sql.data, &f->a) < 0)
+			return -1;
+		for (size_t i = 0; i < k; i++) {
+			const struct delta *d = au[at + i];
+			long long o[3], nv[3] = { 0, 0, 0 };
+			int had, has;
+			for (size_t row = 0; row < r->nrows; row++)
+				if (db_get(r, row, 0)[0] == d->grain && strcmp(db_get(r, row, 1), d->bucket) == 0 &&
+				    (unsigned)db_getll(r, row, 2, 0) == d->kind &&
+				    strtoull(db_get(r, row, 3), NULL, 10) == d->scope &&
+				    strtoull(db_get(r, row, 4), NULL, 10) == d->author)
+					for (int v = 0; v < 3; v++)
+						nv[v] = db_getll(r, row, (size_t)(5 + v), 0);
+			for (int v = 0; v < 3; v++)
+				o[v] = nv[v] - d->v[v];
+			had = o[0] || o[1] || o[2];
+			has = nv[0] || nv[1] || nv[2];
+			if (!has)
+				gone[(*ngone)++] = d;
+			if (had != has || (o[0] > 0) != (nv[0] > 0)) {
+				struct delta c = *d;
+				c.table = T_COUNTS;
+				c.author = 0;
+				memset(c.v, 0, sizeof c.v);
+				c.v[V_MEMBERS] = (long long)has - had;
+				c.v[V_CONTRIB] = (long long)(nv[0] > 0) - (o[0] > 0);
+				if (ds_push(extra, &c) < 0) {
+					db_res_free(r);
+					return -1;
+				}
+			}
+		}
+		db_res_free(r);
+	}
+	return 0;
+}
+
+static void
+row_count(struct fold *f, const void *p)
+{
+	const struct delta *d = p;
+
+	bind_key(f, d);
+	for (int i = 0; i < V_N; i++)
+		db_args_i(&f->a, d->v[i]);
+}
+
+static void
+pad_count(struct fold *f, const void *p)
+{
+	bind_key(f, p);
+	for (int i = 0; i < V_N; i++)
+		db_args_i(&f->a, 0);
+}
+
+static void
+row_label(struct fold *f, const void *p)
+{
+	const struct delta *d = p;
+
+	bind_key(f, d);
+	db_args_s(&f->a, d->label);
+	db_args_i(&f->a, d->v[0]);
+}
+
+static void key_label(struct fold *f, const void *p);
+
+static void
+pad_label(struct fold *f, const void *p)
+{
+	key_label(f, p);
+	db_args_i(&f->a, 0);
+}
+
+static void
+key_label(struct fold *f, const void *p)
+{
+	bind_key(f, p);
+	db_args_s(&f->a, ((const struct delta *)p)->label);
+}
+
+static void
+key_repo(struct fold *f, const void *p)
+{
+	const struct delta *d = p;
+
+	db_args_s(&f->a, grain_s(d->grain));
+	db_args_s(&f->a, d->bucket);
+	db_args_u(&f->a, d->scope);
+	db_args_u(&f->a, d->author);
+	db_args_u(&f->a, d->repo);
+}
+
+static void
+row_repo(struct fold *f, const void *p)
+{
+	const struct delta *d = p;
+
+	key_repo(f, d);
+	for (int i = 0; i < 3; i++)
+		db_args_i(&f->a, d->v[i]);
+}
+
+static void
+pad_repo(struct fold *f, const void *p)
+{
+	key_repo(f, p);
+	for (int i = 0; i < 3; i++)
+		db_args_i(&f->a, 0);
+}
+
+/* The pointers to ds's deltas of one table (those with a negative value
+ * when neg), in ds's order. */
+static size_t
+ds_table(const struct deltas *ds, int table, int neg, const struct delta **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ds->n; i++) {
+		int isneg = 0;
+		for (int v = 0; v < V_N; v++)
+			isneg |= ds->d[i].v[v] < 0;
+		if (ds->d[i].table == table && (!neg || isneg))
+			out[n++] = &ds->d[i];
+	}
+	return n;
+}
+
+/* stat_authors: additive upserts, the rows read back, the empty ones
+ * deleted; their transitions join ds (then merged again). */
+static int
+fold_authors(struct fold *f, struct deltas *ds, const struct delta **p)
+{
+	struct deltas extra = { NULL, 0, 0 };
+	size_t n = ds_table(ds, T_AUTHORS, 0, p), ngone = 0;
+	const struct delta **gone = p + n;
+	int rc = -1;
+
+	if (fold_chunks(f, n, "INSERT INTO stat_authors (grain, bucket, kind, scope_id, author_id, "
+	    "created, merged, rejected) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)", ", ",
+	    " ON DUPLICATE KEY UPDATE created = created + VALUES(created), "
+	    "merged = merged + VALUES(merged), rejected = rejected + VALUES(rejected)",
+	    row_author, (const void *const *)p, pad_author) < 0 ||
+	    authors_after(f, p, n, &extra, gone, &ngone) < 0 ||
+	    fold_chunks(f, ngone, "DELETE FROM stat_authors WHERE (", "(grain = ? AND bucket = ? "
+	    "AND kind = ? AND scope_id = ? AND author_id = ?)", " OR ",
+	    ") AND created = 0 AND merged = 0 AND rejected = 0", key_author,
+	    (const void *const *)gone, key_author) < 0)
+		goto out;
+	rc = 0;
+	for (size_t i = 0; i < extra.n && rc == 0; i++)
+		rc = ds_push(ds, &extra.d[i]);
+	if (rc == 0)
+		ds_merge(ds);
+out:
+	free(extra.d);
+	return rc;
+}
+
+/* stat_counts, stat_labels, stat_repos: additive upserts, each table in key
+ * order; label and repo rows that reach zero deleted. */
+static int
+fold_counters(struct fold *f, struct deltas *ds, const struct delta **p)
+{
+	size_t n;
+
+	n = ds_table(ds, T_COUNTS, 0, p);
+	if (fold_chunks(f, n, "INSERT INTO stat_counts (grain, bucket, kind, scope_id, created, "
+	    "merged, rejected, open, partner_created, oss_created, members, contributors) VALUES ",
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", " ON DUPLICATE KEY UPDATE "
+	    "created = created + VALUES(created), merged = merged + VALUES(merged), "
+	    "rejected = rejected + VALUES(rejected), open = open + VALUES(open), "
+	    "partner_created = partner_created + VALUES(partner_created), "
+	    "oss_created = oss_created + VALUES(oss_created), members = members + VALUES(members), "
+	    "contributors = contributors + VALUES(contributors)",
+	    row_count, (const void *const *)p, pad_count) < 0)
+		return -1;
+	n = ds_table(ds, T_LABELS, 0, p);
+	if (fold_chunks(f, n, "INSERT INTO stat_labels (grain, bucket, kind, scope_id, label, n) "
+	    "VALUES ", "(?, ?, ?, ?, ?, ?)", ", ", " ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+	    row_label, (const void *const *)p, pad_label) < 0)
+		return -1;
+	n = ds_table(ds, T_LABELS, 1, p);
+	if (fold_chunks(f, n, "DELETE FROM stat_labels WHERE (", "(grain = ? AND bucket = ? AND "
+	    "kind = ? AND scope_id = ? AND label = ?)", " OR ", ") AND n <= 0", key_label,
+	    (const void *const *)p, key_label) < 0)
+		return -1;
+	n = ds_table(ds, T_REPOS, 0, p);
+	if (fold_chunks(f, n, "INSERT INTO stat_repos (grain, bucket, team_id, author_id, repo_id, "
+	    "created, merged, rejected) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)", ", ",
+	    " ON DUPLICATE KEY UPDATE created = created + VALUES(created), "
+	    "merged = merged + VALUES(merged), rejected = rejected + VALUES(rejected)",
+	    row_repo, (const void *const *)p, pad_repo) < 0)
+		return -1;
+	n = ds_table(ds, T_REPOS, 1, p);
+	return fold_chunks(f, n, "DELETE FROM stat_repos WHERE (", "(grain = ? AND bucket = ? AND "
+	    "team_id = ? AND author_id = ? AND repo_id = ?)", " OR ",
+	    ") AND created = 0 AND merged = 0 AND rejected = 0", key_repo, (const void *const *)p,
+	    key_repo);
+}
+
+struct fold_pr {
+	unsigned long long id;
+	const struct contrib *c;
+	size_t i;	/* team index, or label index */
+};
+
+static void
+row_stat_pr(struct fold *f, const void *p)
+{
+	const struct fold_pr *x = p;
+	const struct contrib *c = x->c;
+
+	db_args_u(&f->a, x->id);
+	db_args_u(&f->a, c->author);
+	db_args_u(&f->a, c->repo);
+	db_args_i(&f->a, c->partner);
+	db_args_s(&f->a, c->created);
+	db_args_s(&f->a, c->merged[0] ? c->merged : NULL);
+	db_args_s(&f->a, c->rejected[0] ? c->rejected : NULL);
+	db_args_i(&f->a, c->open);
+}
+
+/* Scope rows: i 0 is kind 2, i 1 kind 1, i >= 2 the team i - 2. */
+static void
+row_scope(struct fold *f, const void *p)
+{
+	const struct fold_pr *x = p;
+	const struct contrib *c = x->c;
+
+	db_args_u(&f->a, x->id);
+	db_args_i(&f->a, x->i == 0 ? 2 : x->i == 1 ? 1 : 0);
+	db_args_u(&f->a, x->i >= 2 ? c->teams[x->i - 2] : 0ULL);
+	db_args_s(&f->a, c->created);
+	db_args_s(&f->a, c->merged[0] ? c->merged : NULL);
+	db_args_s(&f->a, c->rejected[0] ? c->rejected : NULL);
+}
+
+static void
+row_pr_label(struct fold *f, const void *p)
+{
+	const struct fold_pr *x = p;
+
+	db_args_u(&f->a, x->id);
+	db_args_s(&f->a, x->c->labels[x->i]);
+}
+
+static void
+row_id(struct fold *f, const void *p)
+{
+	db_args_u(&f->a, ((const struct fold_pr *)p)->id);
+}
+
+/* The rows of kind (0 stat_pr, 1 scope, 2 label) of the moved PRs. */
+static size_t
+fold_pr_rows(const struct fold *f, const int *moved, int kind, struct fold_pr *x,
+    const void **p)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < f->n; k++) {
+		const struct contrib *c = &f->c[k];
+		size_t rows = kind < 0 ? 1 : !c->counted ? 0 : kind == 0 ? 1 :
+		    kind == 1 ? (c->nteams ? 2 + c->nteams : 1) : c->nlabels;
+		if (!moved[k])
+			continue;
+		for (size_t i = 0; i < rows; i++) {
+			x[n] = (struct fold_pr){ f->ids[k], c, i };
+			p[n] = &x[n];
+			n++;
+		}
+	}
+	return n;
+}
+
+/* store_contrib() for every moved PR: three deletes, three inserts. */
+static int
+fold_contribs(struct fold *f, const int *moved, struct fold_pr *x, const void **p)
+{
+	static const char *const del[] = { "DELETE FROM stat_pr WHERE pr_id IN (",
+	    "DELETE FROM stat_pr_scope WHERE pr_id IN (", "DELETE FROM stat_pr_label WHERE pr_id IN (" };
+	size_t n = fold_pr_rows(f, moved, -1, x, p);
+
+	for (int t = 0; t < 3; t++)
+		if (fold_chunks(f, n, del[t], "?", ", ", ")", row_id, p, row_id) < 0)
+			return -1;
+	n = fold_pr_rows(f, moved, 0, x, p);
+	if (fold_chunks(f, n, "INSERT INTO stat_pr (pr_id, author_id, repo_id, partner, created_at, "
+	    "merged_at, rejected_at, open) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)", ", ",
+	    " ON DUPLICATE KEY UPDATE pr_id = pr_id", row_stat_pr, p, row_stat_pr) < 0)
+		return -1;
+	n = fold_pr_rows(f, moved, 1, x, p);
+	if (fold_chunks(f, n, "INSERT INTO stat_pr_scope (pr_id, kind, scope_id, created_at, "
+	    "merged_at, rejected_at) VALUES ", "(?, ?, ?, ?, ?, ?)", ", ",
+	    " ON DUPLICATE KEY UPDATE pr_id = pr_id", row_scope, p, row_scope) < 0)
+		return -1;
+	n = fold_pr_rows(f, moved, 2, x, p);
+	return fold_chunks(f, n, "INSERT IGNORE INTO stat_pr_label (pr_id, label) VALUES ", "(?, ?)",
+	    ", ", "", row_pr_label, p, row_pr_label);
+}
+
+static void
+row_first_key(struct fold *f, const void *p)
+{
+	const struct firstkey *k = p;
+
+	db_args_i(&f->a, (long long)k->kind);
+	db_args_u(&f->a, k->scope);
+	db_args_u(&f->a, k->author);
+}
+
+struct first_val {
+	struct firstkey k;
+	const char *min;	/* NULL: no PR left */
+};
+
+static void
+row_first_val(struct fold *f, const void *p)
+{
+	const struct first_val *v = p;
+
+	row_first_key(f, &v->k);
+	db_args_s(&f->a, v->min);
+}
+
+/* The minimum created_at of each key from one query over their authors. */
+static int
+first_mins(struct fold *f, struct first_val *v, size_t n, struct db_res **r)
+{
+	size_t m = db_batch_size(n);
+
+	db_args_reset(&f->a);
+	buf_reset(&f->sql);
+	if (buf_puts(&f->sql, "SELECT 2, 0, author_id, MIN(created_at) FROM stat_pr "
+	    "WHERE author_id IN (") < 0)
+		return -1;
+	for (size_t i = 0; i < m; i++) {
+		db_args_u(&f->a, v[i < n ? i : n - 1].k.author);
+		if (buf_puts(&f->sql, i ? ", ?" : "?") < 0)
+			return -1;
+	}
+	if (buf_puts(&f->sql, ") GROUP BY author_id UNION ALL SELECT 0, sc.scope_id, s.author_id, "
+	    "MIN(s.created_at) FROM stat_pr s JOIN stat_pr_scope sc ON sc.pr_id = s.pr_id "
+	    "AND sc.kind = 0 WHERE s.author_id IN (") < 0)
+		return -1;
+	for (size_t i = 0; i < m; i++) {
+		db_args_u(&f->a, v[i < n ? i : n - 1].k.author);
+		if (buf_puts(&f->sql, i ? ", ?" : "?") < 0)
+			return -1;
+	}
+	if (buf_puts(&f->sql, ") GROUP BY sc.scope_id, s.author_id") < 0 ||
+	    db_query_args(f->db, r, f->sql.data, &f->a) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		for (size_t row = 0; row < (*r)->nrows; row++)
+			if ((unsigned)db_getll(*r, row, 0, 0) == v[i].k.kind &&
+			    strtoull(db_get(*r, row, 1), NULL, 10) == v[i].k.scope &&
+			    strtoull(db_get(*r, row, 2), NULL, 10) == v[i].k.author)
+				v[i].min = db_get(*r, row, 3);
+	return 0;
+}
+
+/* refresh_first() for every key of the moved PRs (see firsts()): the rows
+ * locked (placeholders for missing ones), the minima read, then written. */
+static int
+fold_firsts(struct fold *f, const int *moved)
+{
+	struct firstkey *k = malloc(2 * (MAX_TEAMS + 1) * f->n * sizeof *k);
+	struct first_val *v = NULL;
+	const void **p = NULL;
+	struct db_res *r = NULL;
+	size_t nk = 0, nv = 0, ngone = 0, nset = 0;
+	int rc = -1;
+
+	if (k == NULL)
+		return -1;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct contrib *o = &f->o[i], *c = &f->c[i];
+		if (!moved[i] || (o->counted == c->counted && (!o->counted || (o->author == c->author &&
+		    strcmp(o->created, c->created) == 0 && o->nteams == c->nteams &&
+		    memcmp(o->teams, c->teams, o->nteams * sizeof o->teams[0]) == 0))))
+			continue;
+		nk = first_keys(o, k, nk);
+		nk = first_keys(c, k, nk);
+	}
+	qsort(k, nk, sizeof k[0], first_cmp);
+	v = calloc(nk ? nk : 1, sizeof *v);
+	p = calloc(2 * nk + 1, sizeof *p);
+	if (v == NULL || p == NULL)
+		goto out;
+	for (size_t i = 0; i < nk; i++)
+		if (i == 0 || first_cmp(&k[i - 1], &k[i]) != 0)
+			v[nv++].k = k[i];
+	rc = 0;
+	if (nv == 0)
+		goto out;
+	for (size_t i = 0; i < nv; i++)
+		p[i] = &v[i].k;
+	rc = -1;
+	if (fold_chunks(f, nv, "INSERT INTO stat_first (kind, scope_id, author_id, first_created) "
+	    "VALUES ", "(?, ?, ?, '9999-12-31')", ", ", " ON DUPLICATE KEY UPDATE "
+	    "first_created = first_created", row_first_key, p, row_first_key) < 0 ||
+	    first_mins(f, v, nv, &r) < 0)
+		goto out;
+	for (size_t i = 0; i < nv; i++)
+		if (v[i].min)
+			p[nset++] = &v[i];
+		else
+			p[nv + ngone++] = &v[i].k;
+	if (fold_chunks(f, nset, "INSERT INTO stat_first (kind, scope_id, author_id, first_created) "
+	    "VALUES ", "(?, ?, ?, ?)", ", ", " ON DUPLICATE KEY UPDATE "
+	    "first_created = VALUES(first_created)", row_first_val, p, row_first_val) < 0)
+		goto out;
+	rc = fold_chunks(f, ngone, "DELETE FROM stat_first WHERE ", "(kind = ? AND scope_id = ? "
+	    "AND author_id = ?)", " OR ", "", row_first_key, p + nv, row_first_key);
+out:
+	db_res_free(r);
+	free(k);
+	free(v);
+	free(p);
+	return rc;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	return ucmp(*(const unsigned long long *)a, *(const unsigned long long *)b);
+}
+
+/* The batch's PR rows (the lock store_pr() takes), then their authors,
+ * shared, as rollup_pr_after() takes them. */
+static int
+fold_lock(struct fold *f)
+{
+	struct db_res *r;
+	unsigned long long *au;
+	size_t na = 0, m;
+	int rc;
+
+	db_args_reset(&f->a);
+	buf_reset(&f->sql);
+	if (buf_puts(&f->sql, "SELECT id, author_id FROM pull_requests WHERE id IN (") < 0 ||
+	    fold_in(f, ") ORDER BY id FOR UPDATE") < 0 ||
+	    db_query_args(f->db, &r, f->sql.data, &f->a) < 0)
+		return -1;
+	au = calloc(r->nrows + 1, sizeof *au);
+	if (au == NULL) {
+		db_res_free(r);
+		return -1;
+	}
+	for (size_t i = 0; i < r->nrows; i++)
+		au[na++] = strtoull(db_get(r, i, 1), NULL, 10);
+	db_res_free(r);
+	rc = 0;
+	if (na > 0) {
+		qsort(au, na, sizeof au[0], cmp_u64);
+		m = db_batch_size(na);
+		db_args_reset(&f->a);
+		for (size_t i = 0; i < m; i++)
+			db_args_u(&f->a, au[i < na ? i : na - 1]);
+		rc = db_rows_sql(&f->sql, "SELECT id FROM users WHERE id IN (", "?", ", ", m,
+		    ") ORDER BY id LOCK IN SHARE MODE");
+		if (rc == 0 && (rc = db_query_args(f->db, &r, f->sql.data, &f->a)) == 0)
+			db_res_free(r);
+	}
+	free(au);
+	return rc;
+}
+
+/* The deltas of the PRs that moved into ds; the ones to re-roll alone are
+ * re-rolled here. */
+static int
+fold_deltas(struct fold *f, int *moved, struct deltas *ds)
+{
+	time_t now = time(NULL);
+
+	for (size_t k = 0; k < f->n; k++) {
+		struct deltas one = { NULL, 0, 0 };
+		int alone, changed = 0, rc = 0;
+		moved[k] = 0;
+		if (contrib_equal(&f->o[k], &f->c[k]))
+			continue;
+		if ((alone = fold_alone(f, k, now)) < 0)
+			return -1;
+		if (alone) {
+			if (reroll(f->db, f->ids[k], f->exclude, &changed) < 0 ||
+			    rollup_bump_pr(f->db, f->ids[k]) < 0)
+				return -1;
+			f->changed |= changed;
+			continue;
+		}
+		moved[k] = 1;
+		f->changed = 1;
+		if (contrib_deltas(&one, &f->o[k], -1) < 0 || contrib_deltas(&one, &f->c[k], +1) < 0)
+			rc = -1;
+		for (size_t i = 0; i < one.n && rc == 0; i++)
+			rc = ds_push(ds, &one.d[i]);
+		free(one.d);
+		if (rc < 0)
+			return -1;
+	}
+	ds_merge(ds);
+	return 0;
+}
+
+static void
+row_day(struct fold *f, const void *p)
+{
+	db_args_s(&f->a, (const char *)p);
+}
+
+/*
+ * The day versions of the batch (see rollup_bump_contrib() and
+ * rollup_bump_pr(), which the fold of one PR calls): every day an event of
+ * a PR's stored or current contribution falls on, for every PR of the
+ * batch, moved or not (its days as rolled up now), each once, in key
+ * order, after every other row of the batch (lock order), in one
+ * multi-row statement per chunk. The PRs re-rolled alone bumped theirs in
+ * reroll() too: a version only has to grow.
+ */
+static int
+fold_days(struct fold *f)
+{
+	char (*d)[11] = malloc((6 * f->n + 1) * sizeof *d);
+	const void **p = malloc((6 * f->n + 1) * sizeof *p);
+	size_t k = 0, nd = 0;
+	int rc = -1;
+
+	if (d == NULL || p == NULL)
+		goto out;
+	for (size_t i = 0; i < f->n; i++)
+		for (int w = 0; w < 2; w++) {
+			const struct contrib *c = w ? &f->c[i] : &f->o[i];
+			const char *ev[3] = { c->created, c->merged, c->rejected };
+			if (!c->counted)
+				continue;
+			for (int e = 0; e < 3; e++)
+				if (ev[e][0])
+					lb_strlcpy(d[k++], ev[e], sizeof d[0]);
+		}
+	qsort(d, k, sizeof d[0], day_cmp);
+	for (size_t i = 0; i < k; i++)
+		if (i == 0 || strcmp(d[i - 1], d[i]) != 0)
+			p[nd++] = d[i];
+	rc = fold_chunks(f, nd, "INSERT INTO stat_day_version (day, v) VALUES ", "(?, 1)", ", ",
+	    " ON DUPLICATE KEY UPDATE v = v + 1", row_day, p, row_day);
+out:
+	free(d);
+	free(p);
+	return rc;
+}
+
+static int
+fold_apply(struct fold *f, int *moved)
+{
+	struct deltas ds = { NULL, 0, 0 };
+	const void **p = NULL;
+	struct fold_pr *x = NULL;
+	int rc = -1;
+
+	size_t rows = f->n * (MAX_TEAMS + MAX_LABELS + 2);
+
+	if (fold_lock(f) < 0 || fold_load(f) < 0 || fold_deltas(f, moved, &ds) < 0)
+		goto out;
+	x = malloc(rows * sizeof *x);
+	p = malloc((2 * ds.n + 1) * sizeof *p);
+	if (p == NULL || x == NULL || fold_authors(f, &ds, (const struct delta **)p) < 0)
+		goto out;
+	free(p);	/* ds grew by the transitions */
+	p = malloc(((2 * ds.n > rows ? 2 * ds.n : rows) + 1) * sizeof *p);
+	if (p == NULL || fold_counters(f, &ds, (const struct delta **)p) < 0 ||
+	    fold_contribs(f, moved, x, p) < 0 || fold_firsts(f, moved) < 0)
+		goto out;
+	if (fold_days(f) < 0)
+		goto out;
+	rc = f->changed ? bump(f->db) : 0;
+out:
+	free(ds.d);
+	free(p);
+	free(x);
+	return rc;
+}
+
+/* rollup_pr_after() for ids[0..n), in one pass. */
+static int
+fold_many(struct db *db, const unsigned long long *ids, size_t n)
+{
+	struct fold f;
+	int *moved = calloc(n ? n : 1, sizeof *moved);
+	int rc = -1;
+
+	memset(&f, 0, sizeof f);
+	f.db = db;
+	f.ids = ids;
+	f.n = n;
+	f.o = calloc(n ? n : 1, sizeof *f.o);
+	f.c = calloc(n ? n : 1, sizeof *f.c);
+	if (moved != NULL && f.o != NULL && f.c != NULL && n > 0 &&
+	    lock_state(db, f.exclude, sizeof f.exclude) == 0)
+		rc = fold_apply(&f, moved);
+	else if (n == 0)
+		rc = 0;
+	free(moved);
+	free(f.o);
+	free(f.c);
+	db_args_free(&f.a);
+	buf_free(&f.sql);
+	return rc;
+}
+
 /* ------------------------------------------------------------ the queue */
 
 int
@@ -1026,21 +1940,41 @@ rollup_queue(struct db *db, unsigned long long pr_id)
 #define FOLD_WAIT  30		/* seconds a folder waits for the fold lease */
 #define FOLD_LEASE 60		/* seconds; renewed after every batch */
 
-struct fold {
+struct fold_run {
 	unsigned n;
 	int empty;
 };
 
+/* The batch leaves the queue: one statement. */
+static int
+fold_dequeue(struct db *db, const unsigned long long *ids, size_t n)
+{
+	struct db_args a = { NULL, 0, 0, 0 };
+	struct buf sql = BUF_INIT;
+	size_t m = db_batch_size(n);
+	int rc;
+
+	for (size_t i = 0; i < m; i++)
+		db_args_u(&a, ids[i < n ? i : n - 1]);
+	rc = db_rows_sql(&sql, "DELETE FROM stat_queue WHERE pr_id IN (", "?", ", ", m, ")");
+	if (rc == 0)
+		rc = db_exec_args(db, sql.data, &a);
+	db_args_free(&a);
+	buf_free(&sql);
+	return rc;
+}
+
 /* One transaction (READ COMMITTED: each PR is read as committed when its
  * row lock was taken, never from a snapshot older than the change it
- * folds): re-roll up to FOLD_BATCH queued PRs and dequeue them. Run again
- * after a lost COMMIT, it finds the PRs it dequeued gone (and on Galera a
- * second run on stale rows fails certification): never counted twice. */
+ * folds): re-roll up to FOLD_BATCH queued PRs in one pass (fold_many) and
+ * dequeue them. Run again after a lost COMMIT, it finds the PRs it
+ * dequeued gone (and on Galera a second run on stale rows fails
+ * certification): never counted twice. */
 static int
 fold_txn(struct db *db, void *arg)
 {
 	unsigned long long ids[FOLD_BATCH];
-	struct fold *f = arg;
+	struct fold_run *f = arg;
 	struct db_res *r;
 	size_t n;
 
@@ -1052,21 +1986,22 @@ fold_txn(struct db *db, void *arg)
 	db_res_free(r);
 	f->n = (unsigned)n;
 	f->empty = n == 0;
-	for (size_t i = 0; i < n; i++)
-		if (rollup_pr_after(db, ids[i]) < 0 || rollup_bump_pr(db, ids[i]) < 0 ||
-		    db_exec(db, "DELETE FROM stat_queue WHERE pr_id = ?", "u", ids[i]) < 0)
-			return -1;
-	return 0;
+	if (n == 0)
+		return 0;
+	return fold_many(db, ids, n) < 0 || fold_dequeue(db, ids, n) < 0 ? -1 : 0;
 }
 
 static int
 fold_batch(struct db *db, unsigned *done, int *empty)
 {
 	struct db_txn_opt o = { 5, 1, NULL };
-	struct fold f = { 0, 0 };
+	struct fold_run f = { 0, 0 };
 
-	if (db_txn_with(db, &o, fold_txn, &f) < 0)
+	if (db_txn_with(db, &o, fold_txn, &f) < 0) {
+		/* said here: giving the lease back replaces the error */
+		log_warn("rollup: fold: %s", db_error(db));
 		return -1;
+	}
 	*done += f.n;
 	*empty = f.empty;
 	return 0;

@@ -10,8 +10,15 @@
  *    a handful of statements, whatever the rollups hold.
  *  - rollup_fold(db, max, &folded) brings the rollups up to date with every
  *    queued PR committed so far (max == 0: all of them; else stops after
- *    about max), in transactions of 100 PRs under READ COMMITTED, each PR
- *    re-rolled by rollup_pr_after() and dequeued in the same transaction.
+ *    about max), in transactions of 100 PRs under READ COMMITTED, the
+ *    batch re-rolled in one pass (the same rows rollup_pr_after() would
+ *    write for each PR, with a few multi-row statements per table: the
+ *    batch's PR rows locked, then their authors shared; a PR whose change
+ *    touches a settled month is re-rolled alone, as rollup_pr_after() does,
+ *    for its late-change records), the day versions of every PR of the
+ *    batch bumped (stat_day_version, as rollup_bump_contrib() and
+ *    rollup_bump_pr() do for one PR) and the batch dequeued, all in the
+ *    same transaction.
  *    One process folds at a time in the whole cluster (lease "fold", a row
  *    of table leases, sql/015: GET_LOCK() would hold on one MariaDB node
  *    only); another caller waits for it (up to 30 s, on a bounded handle

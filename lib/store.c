@@ -1255,3 +1255,684 @@ store_member_end(struct db *db, unsigned long long team_id,
 	}
 	return membership_end_open(db, team_id, user_id, at);
 }
+
+/* ------------------------------------------------------- a page of PRs */
+
+/*
+ * store_prs(): the snapshots of one page in a few multi-row statements.
+ * Each PR gets a state: new, update (its row is locked), stale, unchanged
+ * (same fingerprint), or slow (a case the page path does not decide:
+ * store_pr() runs for it, in the same transaction).
+ */
+enum { PG_BAD, PG_NEW, PG_UPDATE, PG_STALE, PG_SAME, PG_SLOW };
+
+struct page_pr {
+	struct pr p;
+	char fp[33];
+	char cb[6][24];
+	const char *cs[6];
+	char *stored_labels;	/* "1,5,9" of an update, malloc'ed */
+	int st;
+};
+
+struct page {
+	struct db *db;
+	const struct conf *c;
+	const char *source;
+	struct page_pr *v;
+	size_t n;
+	struct db_args a;
+	struct buf sql;
+};
+
+/* Binds ids[0..n) padded to db_batch_size(n) with the last one (an IN list
+ * or a multi-row INSERT IGNORE does not mind a repeated value). */
+static size_t
+args_ids(struct db_args *a, const unsigned long long *ids, size_t n)
+{
+	size_t m = db_batch_size(n);
+
+	for (size_t i = 0; i < m; i++)
+		db_args_u(a, ids[i < n ? i : n - 1]);
+	return m;
+}
+
+/* Pads `rows` rows of `width` values to db_batch_size(rows) rows by
+ * repeating the last one (for upserts, where a repeat changes nothing).
+ * The padded row count. */
+static size_t
+args_pad(struct db_args *a, size_t width, size_t rows)
+{
+	size_t m = db_batch_size(rows);
+
+	for (size_t i = rows; i < m && !a->oom; i++)
+		for (size_t k = 0; k < width && !a->oom; k++) {
+			struct db_param v = a->v[a->n - width];
+			if (v.type == 's')
+				db_args_s(a, v.p);
+			else if (v.type == 'u')
+				db_args_u(a, (unsigned long long)v.i);
+			else
+				db_args_i(a, v.i);
+		}
+	return m;
+}
+
+/* "head (?, ?, ...) tail" for m placeholders, with the IN list form. */
+static int
+in_sql(struct buf *b, const char *head, size_t m, const char *tail)
+{
+	return db_rows_sql(b, head, "?", ", ", m, tail);
+}
+
+static int
+page_cmp_id(const void *a, const void *b)
+{
+	return cmp_ull(a, b);
+}
+
+/* The ids of the PRs in state st (any writable one when st < 0), sorted. */
+static size_t
+page_ids(const struct page *pg, int st, unsigned long long *ids)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < pg->n; i++)
+		if (st < 0 ? (pg->v[i].st == PG_NEW || pg->v[i].st == PG_UPDATE) : pg->v[i].st == st)
+			ids[k++] = pg->v[i].p.id;
+	qsort(ids, k, sizeof ids[0], page_cmp_id);
+	return k;
+}
+
+static struct page_pr *
+page_find(struct page *pg, unsigned long long id)
+{
+	for (size_t i = 0; i < pg->n; i++)
+		if (pg->v[i].st != PG_BAD && pg->v[i].p.id == id)
+			return &pg->v[i];
+	return NULL;
+}
+
+/* Parse every PR; 1 when two of them are the same PR (the page path then
+ * leaves the page to store_pr(), one after the other). */
+static int
+page_parse(struct page *pg, const json_val *prs)
+{
+	for (size_t i = 0; i < pg->n; i++) {
+		struct page_pr *x = &pg->v[i];
+		unsigned long long ids[MAX_LABELS];
+		if (pr_parse(pg->c, prs[i], &x->p) < 0) {
+			x->st = PG_BAD;
+			continue;
+		}
+		x->st = PG_NEW;
+		for (int k = 0; k < 6; k++)
+			x->cs[k] = cstr(&x->p, k, x->cb[k], sizeof x->cb[k]);
+		pr_fingerprint(&x->p, ids, label_ids(&x->p, ids), x->fp);
+		for (size_t j = 0; j < i; j++)
+			if (pg->v[j].st != PG_BAD && (pg->v[j].p.id == x->p.id ||
+			    (pg->v[j].p.repo.id == x->p.repo.id && pg->v[j].p.number == x->p.number)))
+				return 1;
+	}
+	return 0;
+}
+
+/* The PR whose (repository, number) a stored row holds, if any. */
+static struct page_pr *
+page_find_number(struct page *pg, unsigned long long repo, long long number)
+{
+	for (size_t i = 0; i < pg->n; i++)
+		if (pg->v[i].st != PG_BAD && pg->v[i].p.repo.id == repo && pg->v[i].p.number == number)
+			return &pg->v[i];
+	return NULL;
+}
+
+static int
+page_classify_row(struct page_pr *x, const struct db_res *r, size_t i)
+{
+	if (x->st != PG_NEW)
+		return 0;	/* decided already (slow: a number conflict) */
+	if (strcmp(db_get(r, i, 1), x->p.updated) > 0)
+		x->st = PG_STALE;
+	else if (db_isnull(r, i, 2) || x->fp[0] == '\0')
+		x->st = PG_SLOW;
+	else if (strcmp(db_get(r, i, 2), x->fp) == 0)
+		x->st = PG_SAME;
+	else {
+		x->st = PG_UPDATE;
+		x->stored_labels = lb_strdup(db_get(r, i, 3) ? db_get(r, i, 3) : "");
+		if (x->stored_labels == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int in_tail(struct buf *b, size_t m, const char *tail);
+
+/* Appends " OR (repo_id = ? AND number IN (?, ...))" per repository of
+ * the page (one, mostly: an index range each), binding them. */
+static int
+page_numbers_sql(struct page *pg)
+{
+	for (size_t i = 0; i < pg->n; i++) {
+		unsigned long long repo = pg->v[i].p.repo.id;
+		size_t cnt = 0, m, last = i;
+		int seen = 0;
+		if (pg->v[i].st == PG_BAD)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = pg->v[k].st != PG_BAD && pg->v[k].p.repo.id == repo;
+		if (seen)
+			continue;
+		db_args_u(&pg->a, repo);
+		for (size_t k = i; k < pg->n; k++)
+			if (pg->v[k].st != PG_BAD && pg->v[k].p.repo.id == repo) {
+				db_args_i(&pg->a, pg->v[k].p.number);
+				cnt++;
+				last = k;
+			}
+		m = db_batch_size(cnt);
+		for (size_t k = cnt; k < m; k++)
+			db_args_i(&pg->a, pg->v[last].p.number);
+		if (buf_puts(&pg->sql, " OR (repo_id = ? AND number IN (") < 0 ||
+		    in_tail(&pg->sql, m, "))") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The stored rows of the page's PRs, read with their locks in one
+ * statement: by id, and by (repository, number). Each PR becomes new,
+ * update, stale, unchanged or slow: a row without fingerprint, or a
+ * (repository, number) held by another id (store_pr() frees it).
+ */
+static int
+page_classify(struct page *pg, unsigned long long *ids)
+{
+	size_t n = page_ids(pg, PG_NEW, ids), m;
+	struct db_res *r;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	db_args_reset(&pg->a);
+	m = args_ids(&pg->a, ids, n);
+	if (in_sql(&pg->sql, "SELECT id, " TF("updated_at") ", snapshot_fp, "
+	    "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), "
+	    "repo_id, number FROM pull_requests p WHERE id IN (", m, ")") < 0 ||
+	    page_numbers_sql(pg) < 0 || buf_puts(&pg->sql, " FOR UPDATE") < 0 ||
+	    db_query_args(pg->db, &r, pg->sql.data, &pg->a) < 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows && rc == 0; i++) {
+		unsigned long long id = strtoull(db_get(r, i, 0), NULL, 10);
+		struct page_pr *x = page_find(pg, id);
+		struct page_pr *y = page_find_number(pg, strtoull(db_get(r, i, 4), NULL, 10),
+		    db_getll(r, i, 5, 0));
+		if (y != NULL && y->p.id != id)
+			y->st = PG_SLOW;	/* its number is another id's row */
+		if (x != NULL)
+			rc = page_classify_row(x, r, i);
+	}
+	db_res_free(r);
+	return rc;
+}
+
+/* The last writable PR of the page by that author (its data wins, as it
+ * would when the PRs were stored one after the other). */
+static const struct user *
+page_author(const struct page *pg, unsigned long long id)
+{
+	const struct user *u = NULL;
+
+	for (size_t i = 0; i < pg->n; i++)
+		if ((pg->v[i].st == PG_NEW || pg->v[i].st == PG_UPDATE) && pg->v[i].p.author.id == id)
+			u = &pg->v[i].p.author;
+	return u;
+}
+
+/* Distinct author ids of the writable PRs, sorted. */
+static size_t
+page_author_ids(const struct page *pg, unsigned long long *ids)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < pg->n; i++)
+		if (pg->v[i].st == PG_NEW || pg->v[i].st == PG_UPDATE)
+			ids[n++] = pg->v[i].p.author.id;
+	qsort(ids, n, sizeof ids[0], page_cmp_id);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || ids[i] != ids[k - 1])
+			ids[k++] = ids[i];
+	return k;
+}
+
+/* One upsert row of users: the values as stored after the write (an absent
+ * avatar or type keeps the stored one). */
+static void
+user_row_args(struct db_args *a, const struct user *u, int found, const char *avatar,
+    const char *type)
+{
+	db_args_u(a, u->id);
+	db_args_s(a, u->login);
+	db_args_s(a, u->avatar[0] ? u->avatar : found && avatar[0] ? avatar : NULL);
+	db_args_s(a, u->type ? u->type : found ? type : "User");
+}
+
+/*
+ * The page's authors: read in one statement, the changed ones written in
+ * one multi-row upsert (a change of type, which re-rolls the user's PRs,
+ * goes through user_write_known()).
+ */
+static int
+page_users(struct page *pg, unsigned long long *ids)
+{
+	size_t n = page_author_ids(pg, ids), m, rows = 0;
+	struct db_res *r;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	db_args_reset(&pg->a);
+	m = args_ids(&pg->a, ids, n);
+	if (in_sql(&pg->sql, "SELECT id, login, IFNULL(avatar_url, ''), type FROM users "
+	    "WHERE id IN (", m, ")") < 0 || db_query_args(pg->db, &r, pg->sql.data, &pg->a) < 0)
+		return -1;
+	db_args_reset(&pg->a);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct user *u = page_author(pg, ids[i]);
+		size_t row = r->nrows;
+		for (size_t k = 0; k < r->nrows; k++)
+			if (strtoull(db_get(r, k, 0), NULL, 10) == ids[i])
+				row = k;
+		if (row == r->nrows) {
+			user_row_args(&pg->a, u, 0, "", "");
+		} else if (user_same(u, 1, db_get(r, row, 1), db_get(r, row, 2), db_get(r, row, 3))) {
+			continue;
+		} else if (u->type && strcmp(db_get(r, row, 3), u->type) != 0) {
+			rc = user_write_known(pg->db, u, 1, db_get(r, row, 1), db_get(r, row, 2),
+			    db_get(r, row, 3));
+			continue;
+		} else {
+			user_row_args(&pg->a, u, 1, db_get(r, row, 2), db_get(r, row, 3));
+		}
+		rows++;
+	}
+	if (rc == 0 && rows > 0) {
+		m = args_pad(&pg->a, 4, rows);
+		rc = db_rows_sql(&pg->sql, "INSERT INTO users (id, login, avatar_url, type) VALUES ",
+		    "(?, ?, ?, ?)", ", ", m, " ON DUPLICATE KEY UPDATE login = VALUES(login), "
+		    "avatar_url = VALUES(avatar_url), type = VALUES(type)");
+		if (rc == 0)
+			rc = db_exec_args(pg->db, pg->sql.data, &pg->a);
+	}
+	db_res_free(r);
+	return rc;
+}
+
+/* The repositories of the writable PRs (a page has one, mostly): each read
+ * and written when it changed, as store_pr() does. */
+static int
+page_repos(struct page *pg)
+{
+	for (size_t i = 0; i < pg->n; i++) {
+		int seen = 0;
+		if (pg->v[i].st != PG_NEW && pg->v[i].st != PG_UPDATE)
+			continue;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = (pg->v[k].st == PG_NEW || pg->v[k].st == PG_UPDATE) &&
+			    pg->v[k].p.repo.id == pg->v[i].p.repo.id;
+		if (!seen && repo_write(pg->db, &pg->v[i].p.repo) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct page_label {
+	const struct label *l;
+	unsigned long long repo;
+	char desc[1025];
+	char md5[33];
+	int write;
+};
+
+/* Distinct labels of the writable PRs (the last PR's copy wins), by id. */
+static size_t
+page_labels_collect(const struct page *pg, struct page_label *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pg->n; i++) {
+		const struct page_pr *x = &pg->v[i];
+		if (x->st != PG_NEW && x->st != PG_UPDATE)
+			continue;
+		for (size_t j = 0; j < x->p.nlabels; j++) {
+			const struct label *l = &x->p.labels[j];
+			size_t k;
+			for (k = 0; k < n && out[k].l->id != l->id; k++)
+				;
+			out[k].l = l;
+			out[k].repo = x->p.repo.id;
+			out[k].write = 1;
+			if (k == n)
+				n++;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		utf8_copy(out[k].desc, sizeof out[k].desc,
+		    out[k].l->description ? out[k].l->description : "", 1024);
+		md5_hex(out[k].desc, out[k].md5);
+	}
+	return n;
+}
+
+/* The stored rows of labels lb[0..n): the ones equal to the snapshot's are
+ * not written. */
+static int
+page_labels_compare(struct page *pg, struct page_label *lb, size_t n, unsigned long long *ids)
+{
+	struct db_res *r;
+	size_t m;
+
+	for (size_t k = 0; k < n; k++)
+		ids[k] = lb[k].l->id;
+	db_args_reset(&pg->a);
+	m = args_ids(&pg->a, ids, n);
+	if (in_sql(&pg->sql, "SELECT id, IFNULL(repo_id, ''), name, IFNULL(color, ''), "
+	    "MD5(IFNULL(description, '')) FROM labels WHERE id IN (", m, ")") < 0 ||
+	    db_query_args(pg->db, &r, pg->sql.data, &pg->a) < 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows; i++) {
+		unsigned long long id = strtoull(db_get(r, i, 0), NULL, 10);
+		for (size_t k = 0; k < n; k++)
+			if (lb[k].l->id == id)
+				lb[k].write = strtoull(db_get(r, i, 1), NULL, 10) != lb[k].repo ||
+				    strcmp(db_get(r, i, 2), lb[k].l->name) != 0 ||
+				    strcmp(db_get(r, i, 3), lb[k].l->color) != 0 ||
+				    strcmp(db_get(r, i, 4), lb[k].md5) != 0;
+	}
+	db_res_free(r);
+	return 0;
+}
+
+/* The page's label rows (labels): read in one statement, the changed ones
+ * written in one multi-row upsert. */
+static int
+page_labels(struct page *pg)
+{
+	size_t total = 0, n, rows = 0, m;
+	struct page_label *lb;
+	unsigned long long *ids;
+	int rc = -1;
+
+	for (size_t i = 0; i < pg->n; i++)
+		total += pg->v[i].st == PG_NEW || pg->v[i].st == PG_UPDATE ? pg->v[i].p.nlabels : 0;
+	if (total == 0)
+		return 0;
+	lb = calloc(total, sizeof *lb);
+	ids = calloc(total, sizeof *ids);
+	if (lb == NULL || ids == NULL)
+		goto out;
+	n = page_labels_collect(pg, lb);
+	if (page_labels_compare(pg, lb, n, ids) < 0)
+		goto out;
+	db_args_reset(&pg->a);
+	for (size_t k = 0; k < n; k++) {
+		if (!lb[k].write)
+			continue;
+		db_args_u(&pg->a, lb[k].l->id);
+		db_args_u(&pg->a, lb[k].repo);
+		db_args_s(&pg->a, lb[k].l->name);
+		db_args_s(&pg->a, lb[k].l->color[0] ? lb[k].l->color : NULL);
+		db_args_s(&pg->a, lb[k].l->description ? lb[k].desc : NULL);
+		rows++;
+	}
+	rc = 0;
+	if (rows > 0) {
+		m = args_pad(&pg->a, 5, rows);
+		rc = db_rows_sql(&pg->sql, "INSERT INTO labels (id, repo_id, name, color, description) "
+		    "VALUES ", "(?, ?, ?, ?, ?)", ", ", m, " ON DUPLICATE KEY UPDATE "
+		    "repo_id = VALUES(repo_id), name = VALUES(name), color = VALUES(color), "
+		    "description = VALUES(description)");
+		if (rc == 0)
+			rc = db_exec_args(pg->db, pg->sql.data, &pg->a);
+	}
+out:
+	free(lb);
+	free(ids);
+	return rc;
+}
+
+/* A stored row is replaced only by a snapshot at least as new (the row
+ * lock was taken for the PRs found; this covers a PR a concurrent writer
+ * inserted meanwhile). updated_at is assigned last: the others compare it. */
+#define PG_NEWER "VALUES(updated_at) >= updated_at"
+#define PG_SET(c) c " = IF(" PG_NEWER ", VALUES(" c "), " c "), "
+#define PG_KEEP(c) c " = IF(" PG_NEWER ", COALESCE(VALUES(" c "), " c "), " c "), "
+static const char PG_UPSERT_TAIL[] =
+    " ON DUPLICATE KEY UPDATE " PG_SET("repo_id") PG_SET("number") PG_SET("author_id")
+    PG_SET("title") PG_SET("html_url") PG_SET("state") PG_SET("draft") PG_SET("merged")
+    PG_SET("created_at") PG_SET("closed_at") PG_SET("merged_at") PG_KEEP("additions")
+    PG_KEEP("deletions") PG_KEEP("changed_files") PG_KEEP("commits") PG_KEEP("comments")
+    PG_KEEP("review_comments") PG_SET("source") PG_SET("snapshot_fp")
+    "updated_at = GREATEST(updated_at, VALUES(updated_at))";
+
+static void
+pr_row_args(struct db_args *a, const struct page_pr *x, const char *source)
+{
+	const struct pr *p = &x->p;
+
+	db_args_u(a, p->id);
+	db_args_u(a, p->repo.id);
+	db_args_i(a, p->number);
+	db_args_u(a, p->author.id);
+	db_args_s(a, p->title);
+	db_args_s(a, p->html_url[0] ? p->html_url : NULL);
+	db_args_s(a, p->state);
+	db_args_i(a, p->draft);
+	db_args_i(a, p->merged);
+	db_args_s(a, p->created);
+	db_args_s(a, p->updated);
+	db_args_s(a, tnull(p->closed));
+	db_args_s(a, tnull(p->merged_at));
+	for (int k = 0; k < 6; k++)
+		db_args_s(a, x->cs[k]);
+	db_args_s(a, source);
+	db_args_s(a, tnull(x->fp));
+}
+
+/* Every writable PR of the page in one multi-row upsert. */
+static int
+page_pr_rows(struct page *pg)
+{
+	size_t rows = 0, m;
+
+	db_args_reset(&pg->a);
+	for (size_t i = 0; i < pg->n; i++)
+		if (pg->v[i].st == PG_NEW || pg->v[i].st == PG_UPDATE) {
+			pr_row_args(&pg->a, &pg->v[i], pg->source);
+			rows++;
+		}
+	if (rows == 0)
+		return 0;
+	m = args_pad(&pg->a, 21, rows);
+	if (db_rows_sql(&pg->sql, "INSERT INTO pull_requests (id, repo_id, number, author_id, title, "
+	    "html_url, state, draft, merged, created_at, updated_at, closed_at, merged_at, additions, "
+	    "deletions, changed_files, commits, comments, review_comments, source, snapshot_fp) "
+	    "VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", m,
+	    PG_UPSERT_TAIL) < 0)
+		return -1;
+	return db_exec_args(pg->db, pg->sql.data, &pg->a);
+}
+
+/* Whether the stored label list "1,5,9" holds id. */
+static int
+in_list(const char *list, unsigned long long id)
+{
+	for (const char *s = list; s && *s;) {
+		char *end;
+		if (strtoull(s, &end, 10) == id)
+			return 1;
+		s = *end == ',' ? end + 1 : end;
+		if (end == s && *s != '\0')
+			break;
+	}
+	return 0;
+}
+
+/* pr_labels equal to the snapshots' sets: the stored pairs no longer in a
+ * set deleted in one statement, the missing ones inserted in one. */
+static int
+page_pr_labels(struct page *pg)
+{
+	size_t rows = 0;
+
+	db_args_reset(&pg->a);
+	for (size_t i = 0; i < pg->n; i++) {
+		const struct page_pr *x = &pg->v[i];
+		for (const char *s = x->st == PG_UPDATE ? x->stored_labels : NULL; s && *s;) {
+			char *end;
+			unsigned long long lid = strtoull(s, &end, 10);
+			if (end == s)
+				break;
+			if (!in_labels(&x->p, lid)) {
+				db_args_u(&pg->a, x->p.id);
+				db_args_u(&pg->a, lid);
+				rows++;
+			}
+			s = *end == ',' ? end + 1 : end;
+		}
+	}
+	if (rows > 0 && (db_rows_sql(&pg->sql, "DELETE FROM pr_labels WHERE ",
+	    "(pr_id = ? AND label_id = ?)", " OR ", args_pad(&pg->a, 2, rows), "") < 0 ||
+	    db_exec_args(pg->db, pg->sql.data, &pg->a) < 0))
+		return -1;
+	rows = 0;
+	db_args_reset(&pg->a);
+	for (size_t i = 0; i < pg->n; i++) {
+		const struct page_pr *x = &pg->v[i];
+		if (x->st != PG_NEW && x->st != PG_UPDATE)
+			continue;
+		for (size_t j = 0; j < x->p.nlabels; j++)
+			if (x->st == PG_NEW || !in_list(x->stored_labels, x->p.labels[j].id)) {
+				db_args_u(&pg->a, x->p.id);
+				db_args_u(&pg->a, x->p.labels[j].id);
+				rows++;
+			}
+	}
+	if (rows > 0 && (db_rows_sql(&pg->sql, "INSERT IGNORE INTO pr_labels (pr_id, label_id) VALUES ",
+	    "(?, ?)", ", ", args_pad(&pg->a, 2, rows), "") < 0 ||
+	    db_exec_args(pg->db, pg->sql.data, &pg->a) < 0))
+		return -1;
+	return 0;
+}
+
+/* "?, ?, ... ?)" appended: the rest of an IN list of m values. */
+static int
+in_tail(struct buf *b, size_t m, const char *tail)
+{
+	for (size_t i = 0; i < m; i++)
+		if (buf_puts(b, i ? ", ?" : "?") < 0)
+			return -1;
+	return buf_puts(b, tail);
+}
+
+/* pr_history (one row per PR written, as the rows now are) and stat_queue,
+ * one statement each. ids has room for 2 x the page. */
+static int
+page_history_queue(struct page *pg, unsigned long long *ids)
+{
+	unsigned long long *fresh = ids + pg->n;
+	size_t n = page_ids(pg, -1, ids), nf = page_ids(pg, PG_NEW, fresh), m, mf;
+
+	if (n == 0)
+		return 0;
+	if (nf == 0)
+		fresh[nf++] = 0;	/* no PR id is 0 */
+	db_args_reset(&pg->a);
+	db_args_s(&pg->a, pg->source);
+	db_args_s(&pg->a, origin_ref[0] ? origin_ref : NULL);
+	db_args_s(&pg->a, origin_action[0] ? origin_action : NULL);
+	mf = args_ids(&pg->a, fresh, nf);
+	m = args_ids(&pg->a, ids, n);
+	buf_reset(&pg->sql);
+	if (buf_puts(&pg->sql, "INSERT INTO pr_history (pr_id, changed_at, source, ref, action, "
+	    "change_kind, state, merged, updated_at) SELECT id, UTC_TIMESTAMP(6), ?, ?, ?, "
+	    "IF(id IN (") < 0 || in_tail(&pg->sql, mf, "), 'inserted', 'updated'), state, merged, "
+	    "updated_at FROM pull_requests WHERE id IN (") < 0 ||
+	    in_tail(&pg->sql, m, ") ORDER BY id") < 0 ||
+	    db_exec_args(pg->db, pg->sql.data, &pg->a) < 0)
+		return -1;
+	db_args_reset(&pg->a);
+	m = args_ids(&pg->a, ids, n);
+	if (db_rows_sql(&pg->sql, "INSERT IGNORE INTO stat_queue (pr_id) VALUES ", "(?)", ", ", m,
+	    "") < 0)
+		return -1;
+	return db_exec_args(pg->db, pg->sql.data, &pg->a);
+}
+
+/* The PRs left to store_pr(), one after the other. */
+static int
+page_slow(struct page *pg, const json_val *prs, int *results)
+{
+	for (size_t i = 0; i < pg->n; i++) {
+		enum store_result sr;
+		int rc;
+		if (pg->v[i].st != PG_SLOW)
+			continue;
+		rc = store_pr(pg->db, pg->c, prs[i], pg->source, &sr);
+		if (rc < 0 && rc != STORE_EBADINPUT)
+			return -1;
+		results[i] = rc == STORE_EBADINPUT ? STORE_EBADINPUT : (int)sr;
+	}
+	return 0;
+}
+
+static int
+page_write(struct page *pg, const json_val *prs, int *results, unsigned long long *ids)
+{
+	static const int res[] = { STORE_EBADINPUT, STORE_INSERTED, STORE_UPDATED, STORE_STALE,
+	    STORE_UNCHANGED, STORE_UNCHANGED };
+
+	if (page_parse(pg, prs)) {
+		for (size_t i = 0; i < pg->n; i++)
+			if (pg->v[i].st != PG_BAD)
+				pg->v[i].st = PG_SLOW;	/* the same PR twice: in order */
+	} else if (page_classify(pg, ids) < 0 || page_users(pg, ids) < 0 || page_repos(pg) < 0 ||
+	    page_labels(pg) < 0 || page_pr_rows(pg) < 0 || page_pr_labels(pg) < 0 ||
+	    page_history_queue(pg, ids) < 0)
+		return -1;
+	for (size_t i = 0; i < pg->n; i++)
+		results[i] = res[pg->v[i].st];
+	return page_slow(pg, prs, results);
+}
+
+int
+store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
+    const char *source, int *results)
+{
+	struct page pg;
+	unsigned long long *ids;
+	int rc = -1;
+
+	memset(&pg, 0, sizeof pg);
+	pg.db = db;
+	pg.c = c;
+	pg.source = source ? source : "sync";
+	pg.n = n;
+	if (n == 0)
+		return 0;
+	pg.v = calloc(n, sizeof *pg.v);
+	ids = calloc(2 * n + 1, sizeof *ids);
+	if (pg.v != NULL && ids != NULL)
+		rc = page_write(&pg, prs, results, ids);
+	for (size_t i = 0; pg.v && i < n; i++) {
+		free(pg.v[i].p.labels);
+		free(pg.v[i].stored_labels);
+	}
+	free(pg.v);
+	free(ids);
+	db_args_free(&pg.a);
+	buf_free(&pg.sql);
+	return rc;
+}

@@ -94,6 +94,27 @@ struct store_pr_check {
 int store_pr_check_init(const struct conf *c, json_val pr, struct store_pr_check *check);
 int store_pr_check_known(const struct store_pr_check *check, const char *stored);
 
+/*
+ * store_prs(): n snapshots (one page of a sync) in a few multi-row
+ * statements, with store_pr()'s rules: per PR, results[i] is its
+ * enum store_result or STORE_EBADINPUT (skipped). The stored rows of the
+ * page are read (and locked) in one statement; a newer stored snapshot is
+ * kept (stale), the same fingerprint writes nothing (unchanged); the rest
+ * writes its authors, repository and label rows when they changed, then
+ * every PR row, the label sets, one pr_history row each and the queue
+ * (rollup_queue), one statement per table. PRs the page path does not
+ * decide (a stored row without fingerprint, a number held by another id,
+ * the same PR twice) go through store_pr() in the same transaction.
+ * Runs inside the caller's transaction, best under READ COMMITTED (the
+ * locking read then locks only the rows found). It writes only from its
+ * arguments and the database, so db_txn() may run it again after a
+ * deadlock, a certification conflict or a lost node; run twice, the
+ * second run finds every snapshot stored (unchanged) and writes nothing.
+ * 0, or -1 on a database error.
+ */
+int  store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
+    const char *source, int *results);
+
 /* Added by the webhooks work: validates a PR object exactly as store_pr()
  * does, without touching the database: 0, or STORE_EBADINPUT. (Fuzzing.) */
 int  store_pr_valid(const struct conf *c, json_val pr);

@@ -44,23 +44,6 @@ db_fail(struct job_ctx *s, const char *what)
 	return JOB_ERETRY;
 }
 
-/* After a transaction that failed in db_fail(): 1 when MariaDB aborted it
- * (db_retryable(): a deadlock or Galera certification conflict, a lock wait
- * timeout) or the connection was lost (run again on the next node of
- * [database] hosts: a page's writes are idempotent by key, snapshots by
- * updated_at and the checkpoint by name, so a lost COMMIT that did apply
- * changes nothing when run again), and it is worth running again (*tries
- * counts them), after a short pause. */
-static int
-again(struct job_ctx *s, int *tries)
-{
-	if (!(db_retryable(db_errno(s->db)) || db_gone(s->db)) || ++*tries > SYNC_DEADLOCK_RETRIES)
-		return 0;
-	log_info("%s; running the transaction again", s->err);
-	usleep((useconds_t)(10000 * *tries));
-	return 1;
-}
-
 /* GET url and parse an array or object answer. 1 with *root, 0 on 304. */
 static int
 fetch(struct job_ctx *s, const char *url, const char *etag, struct gh_resp *r,
@@ -633,188 +616,233 @@ checkpoint_write(struct job_ctx *s, const char *name, const struct checkpoint *c
 	return rc;
 }
 
-int
-sync_prs(struct job_ctx *s, const char *repo, int full)
-{
-	char owner[128], rname[128], eo[400], er[400], first[GH_URL_MAX], url[GH_URL_MAX];
-	char name[300], etag[GH_ETAG_MAX] = "", why[128];
-	struct job_progress pg;
+/* A PR walk of one repository: what sync_prs() keeps between pages. */
+struct walk {
+	struct job_ctx *s;
+	const char *repo;
+	char first[GH_URL_MAX], url[GH_URL_MAX], name[300], etag[GH_ETAG_MAX];
 	struct checkpoint cp;
-	struct db_res *res = NULL;
-	struct gh_resp r;
-	time_t watermark = -1, stop_before = -1, top_t = -1;
-	int rc = JOB_OK, walk_full, bad = 0;
+	struct job_progress pg;
+	time_t watermark, stop_before, top_t;	/* -1: none */
+	int full, bad;
+};
 
-	memset(&pg, 0, sizeof pg);
-	pg.what = repo;
-	pg.started = time(NULL);
+/* One page of a walk: its PRs (down to the watermark) and, in a full walk,
+ * the checkpoint, in one transaction (store_prs: a few multi-row statements
+ * for the whole page). Derived from w and the page only, so db_txn can run
+ * it again; the outputs go to w once it committed (page_store). */
+struct page_txn {
+	struct walk *w;
+	json_val root;
+	const char *next;
+	/* out */
+	time_t top_t;
+	long items;
+	int bad, done;
+};
+
+static int
+page_txn_run(struct db *db, void *arg)
+{
+	struct page_txn *t = arg;
+	struct walk *w = t->w;
+	size_t n = json_len(t->root), k = 0;
+	json_val *prs = calloc(n ? n : 1, sizeof *prs);
+	int *res = calloc(n ? n : 1, sizeof *res), rc = -1;
+	struct checkpoint cp = w->cp;
+
+	t->done = 0;
+	t->top_t = w->top_t;
+	t->items = w->pg.items;
+	t->bad = w->bad;
+	if (prs == NULL || res == NULL)
+		goto out;
+	JSON_EACH(pr, t->root) {
+		time_t upd = date_epoch(json_str(pr, "updated_at"));
+		if (upd > t->top_t)
+			t->top_t = upd;
+		if (w->stop_before >= 0 && upd >= 0 && upd < w->stop_before) {
+			t->done = 1;	/* older than the watermark: seen before */
+			break;
+		}
+		prs[k++] = pr;
+	}
+	if (store_prs(db, w->s->conf, prs, k, "sync", res) < 0)
+		goto out;
+	for (size_t i = 0; i < k; i++) {
+		if (res[i] == STORE_EBADINPUT) {
+			t->bad++;
+			log_warn("%s: malformed pull request #%lld skipped", w->repo,
+			    json_ll(prs[i], "number", -1));
+		} else
+			t->items++;
+	}
+	if (t->next[0] == '\0')
+		t->done = 1;
+	rc = 0;
+	if (w->full && !t->done) {	/* checkpoint, in the page's transaction */
+		lb_strlcpy(cp.next, t->next, sizeof cp.next);
+		if (t->top_t >= 0)
+			date_sql(t->top_t, cp.top, sizeof cp.top);
+		cp.pages = w->pg.pages + 1;
+		cp.items = t->items;
+		rc = checkpoint_write(w->s, w->name, &cp);
+	}
+out:
+	free(prs);
+	free(res);
+	return rc;
+}
+
+/* Stores one page (READ COMMITTED: the page's locking read locks only the
+ * PR rows it finds), again after a deadlock or a certification conflict,
+ * and on the next node after a lost one (db_txn_with: a page run twice
+ * stores nothing twice, snapshots by updated_at, the checkpoint by name).
+ * Then the page's PRs reach the statistics (lib/rollup.h: the queue stays
+ * one page long). JOB_OK, or JOB_ERETRY with s->err set. */
+static int
+page_store(struct walk *w, json_val root, const char *next, int *done)
+{
+	struct db_txn_opt o = { SYNC_DEADLOCK_RETRIES + 1, 1, NULL };
+	struct page_txn t = { w, root, next, -1, 0, 0, 0 };
+
+	if (db_txn_with(w->s->db, &o, page_txn_run, &t) < 0) {
+		lb_snprintf(w->s->err, sizeof w->s->err, "database: pull_requests: %s",
+		    db_error(w->s->db));
+		return JOB_ERETRY;
+	}
+	w->top_t = t.top_t;
+	w->pg.items = t.items;
+	w->bad = t.bad;
+	w->pg.pages++;
+	*done = t.done;
+	if (rollup_fold(w->s->db, 0, NULL) < 0)
+		log_warn("%s: statistics: %s", w->repo, db_error(w->s->db));
+	return JOB_OK;
+}
+
+/* The walk's URLs and state: a checkpoint resumes an interrupted full walk,
+ * else a full walk (full, or never synced) or one down to the watermark
+ * (page 1 conditional on its ETag). JOB_OK or an error with s->err. */
+static int
+walk_open(struct walk *w, int full)
+{
+	struct job_ctx *s = w->s;
+	char owner[128], rname[128], eo[400], er[400], why[128];
+	struct db_res *res;
+
+	w->pg.what = w->repo;
+	w->pg.started = time(NULL);
+	w->watermark = w->stop_before = w->top_t = -1;
 	if (!gh_ready(s->conf, "prs", why, sizeof why)) {
 		lb_snprintf(s->err, sizeof s->err, "PR sync: %s", why);
 		return JOB_EPERM;
 	}
-	if (gh_split_repo(repo, owner, sizeof owner, rname, sizeof rname) < 0) {
-		lb_snprintf(s->err, sizeof s->err, "bad repository '%.200s' (want OWNER/NAME)", repo);
+	if (gh_split_repo(w->repo, owner, sizeof owner, rname, sizeof rname) < 0) {
+		lb_snprintf(s->err, sizeof s->err, "bad repository '%.200s' (want OWNER/NAME)", w->repo);
 		return JOB_EPERM;
 	}
 	if (gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(rname, er, sizeof er) < 0 ||
-	    lb_snprintf(first, sizeof first,
+	    lb_snprintf(w->first, sizeof w->first,
 	    "/repos/%s/%s/pulls?state=all&sort=updated&direction=desc&per_page=100", eo, er) < 0 ||
-	    lb_snprintf(name, sizeof name, "prs:%s", repo) < 0) {
+	    lb_snprintf(w->name, sizeof w->name, "prs:%s", w->repo) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "repository name too long");
 		return JOB_EPERM;
 	}
-	if (db_query(s->db, &res, "SELECT watermark, detail FROM sync_state WHERE name = ?", "s", name) < 0)
+	if (db_query(s->db, &res, "SELECT watermark, detail FROM sync_state WHERE name = ?", "s",
+	    w->name) < 0)
 		return db_fail(s, "sync_state");
 	if (res->nrows == 1)
-		watermark = date_epoch(db_get(res, 0, 0));
-	memset(&cp, 0, sizeof cp);
-	if (res->nrows == 1 && checkpoint_read(db_get(res, 0, 1), &cp)) {
-		walk_full = 1;	/* an interrupted full walk: resume it */
-		lb_strlcpy(url, cp.next, sizeof url);
-		pg.pages = pg.resumed_pages = cp.pages;
-		pg.items = cp.items;
-		top_t = date_epoch(cp.top);
-		log_info("%s: resuming the full walk at page %ld", repo, cp.pages + 1);
+		w->watermark = date_epoch(db_get(res, 0, 0));
+	if (res->nrows == 1 && checkpoint_read(db_get(res, 0, 1), &w->cp)) {
+		w->full = 1;	/* an interrupted full walk: resume it */
+		lb_strlcpy(w->url, w->cp.next, sizeof w->url);
+		w->pg.pages = w->pg.resumed_pages = w->cp.pages;
+		w->pg.items = w->cp.items;
+		w->top_t = date_epoch(w->cp.top);
+		log_info("%s: resuming the full walk at page %ld", w->repo, w->cp.pages + 1);
 	} else {
-		walk_full = full || watermark < 0;
-		lb_strlcpy(url, first, sizeof url);
-		if (!walk_full && gh_cache_get(s->db, first, etag, sizeof etag) < 0) {
+		w->full = full || w->watermark < 0;
+		lb_strlcpy(w->url, w->first, sizeof w->url);
+		if (!w->full && gh_cache_get(s->db, w->first, w->etag, sizeof w->etag) < 0) {
 			db_res_free(res);
 			return db_fail(s, "http_cache");
 		}
 	}
 	db_res_free(res);
-	res = NULL;
-	if (!walk_full)
-		stop_before = watermark - GH_UPDATED_OVERLAP;
-	if (state_started(s, name) < 0)
-		return db_fail(s, "sync_state");
+	if (!w->full)
+		w->stop_before = w->watermark - GH_UPDATED_OVERLAP;
+	return state_started(s, w->name) < 0 ? db_fail(s, "sync_state") : JOB_OK;
+}
 
+/* The end of a walk, one transaction: the new watermark, the checkpoint
+ * cleared, page 1's ETag kept (all idempotent: run again after a lost
+ * COMMIT, it writes the same). */
+static int
+walk_close_txn(struct db *db, void *arg)
+{
+	struct walk *w = arg;
+	char wm[32] = "";
+
+	if (w->top_t >= 0 && w->top_t > w->watermark)
+		date_sql(w->top_t, wm, sizeof wm);
+	if (db_exec(db, "UPDATE sync_state SET watermark = COALESCE(?, watermark), "
+	    "detail = ?, last_finished_at = NOW(6), last_status = 'ok', "
+	    "last_full_at = IF(?, NOW(6), last_full_at) WHERE name = ?", "ssis",
+	    wm[0] ? wm : NULL, w->bad ? "malformed pull requests skipped" : NULL,
+	    (long long)w->full, w->name) < 0)
+		return -1;
+	return w->cp.etag[0] && gh_cache_put(db, w->first, w->cp.etag) < 0 ? -1 : 0;
+}
+
+int
+sync_prs(struct job_ctx *s, const char *repo, int full)
+{
+	struct walk *w = calloc(1, sizeof *w);
+	struct gh_resp r;
+	int rc;
+
+	if (w == NULL) {
+		lb_snprintf(s->err, sizeof s->err, "out of memory");
+		return JOB_ERETRY;
+	}
+	w->s = s;
+	w->repo = repo;
+	if ((rc = walk_open(w, full)) != JOB_OK) {
+		free(w);
+		return rc;
+	}
 	gh_resp_init(&r);
 	for (int page = 1;; page++) {
 		json_val root;
-		int done = 0;
-		int fresh_first = page == 1 && cp.next[0] == '\0';
+		int done = 0, fresh_first = page == 1 && w->cp.next[0] == '\0';
 
-		rc = fetch(s, url, fresh_first ? etag : NULL, &r, &root, 1);
-		if (rc < 0)
-			break;
-		if (rc == 0) {	/* 304 on page 1: nothing changed since the last run */
-			rc = JOB_OK;
+		rc = fetch(s, w->url, fresh_first ? w->etag : NULL, &r, &root, 1);
+		if (rc <= 0) {	/* 0: 304 on page 1, nothing changed since the last run */
+			rc = rc == 0 ? JOB_OK : rc;
 			break;
 		}
-		rc = JOB_OK;
 		if (fresh_first)
-			lb_strlcpy(cp.etag, r.etag, sizeof cp.etag);
+			lb_strlcpy(w->cp.etag, r.etag, sizeof w->cp.etag);
 		if (r.last_page)
-			pg.last_page = r.last_page;
-		{
-			time_t top0 = top_t;
-			long items0 = pg.items;
-			int bad0 = bad, tries = 0;
-page_retry:
-			top_t = top0;
-			pg.items = items0;
-			bad = bad0;
-			done = 0;
-			if (db_begin(s->db) < 0) {
-				rc = db_fail(s, "begin");
-				goto page_fail;
-			}
-			JSON_EACH(pr, root) {
-				enum store_result sr;
-				time_t upd = date_epoch(json_str(pr, "updated_at"));
-				int src;
-
-				if (upd > top_t)
-					top_t = upd;
-				if (stop_before >= 0 && upd >= 0 && upd < stop_before) {
-					done = 1;	/* older than the watermark: seen before */
-					break;
-				}
-				src = store_pr(s->db, s->conf, pr, "sync", &sr);
-				if (src == STORE_EBADINPUT) {
-					bad++;
-					log_warn("%s: malformed pull request #%lld skipped", repo,
-					    json_ll(pr, "number", -1));
-					continue;
-				}
-				if (src < 0) {
-					rc = db_fail(s, "pull_requests");
-					goto page_fail;
-				}
-				pg.items++;
-			}
-			if (r.next[0] == '\0')
-				done = 1;
-			if (walk_full && !done) {	/* checkpoint, in the page's transaction */
-				lb_strlcpy(cp.next, r.next, sizeof cp.next);
-				if (top_t >= 0)
-					date_sql(top_t, cp.top, sizeof cp.top);
-				cp.pages = pg.pages + 1;
-				cp.items = pg.items;
-				if (checkpoint_write(s, name, &cp) < 0) {
-					rc = db_fail(s, "sync_state");
-					goto page_fail;
-				}
-			}
-			if (db_commit(s->db) < 0) {
-				rc = db_fail(s, "commit");
-				goto page_fail;
-			}
-			goto page_ok;
-page_fail:
-			if (again(s, &tries))
-				goto page_retry;
-			json_free(root);
-			goto out;
-page_ok:
-			json_free(root);
-			pg.pages++;
-			/* the page's PRs reach the statistics now, not after the
-			 * whole walk (lib/rollup.h): the queue stays one page long */
-			if (rollup_fold(s->db, 0, NULL) < 0)
-				log_warn("%s: statistics: %s", repo, db_error(s->db));
-		}
-		if ((rc = report(s, &pg)) < 0)
+			w->pg.last_page = r.last_page;
+		rc = page_store(w, root, r.next, &done);
+		json_free(root);
+		if (rc < 0 || (rc = report(s, &w->pg)) < 0 || done)
 			break;
-		if (done)
-			break;
-		lb_strlcpy(url, r.next, sizeof url);
+		lb_strlcpy(w->url, r.next, sizeof w->url);
 		if (page > 1000000) {
 			lb_snprintf(s->err, sizeof s->err, "%s: too many pages", repo);
 			rc = JOB_EPERM;
 			break;
 		}
 	}
-out:
 	gh_resp_free(&r);
-	if (rc < 0) {
-		state_failed(s, name);
-		return rc;
-	}
-	{
-		char wm[32] = "";
-		int tries = 0;
-		if (top_t >= 0 && top_t > watermark)
-			date_sql(top_t, wm, sizeof wm);
-		do {
-			if (db_begin(s->db) < 0)
-				rc = db_fail(s, "begin");
-			else if (db_exec(s->db, "UPDATE sync_state SET watermark = COALESCE(?, watermark), "
-			    "detail = ?, last_finished_at = NOW(6), last_status = 'ok', "
-			    "last_full_at = IF(?, NOW(6), last_full_at) WHERE name = ?", "ssis",
-			    wm[0] ? wm : NULL, bad ? "malformed pull requests skipped" : NULL,
-			    (long long)walk_full, name) < 0)
-				rc = db_fail(s, "sync_state");
-			else if (cp.etag[0] && gh_cache_put(s->db, first, cp.etag) < 0)
-				rc = db_fail(s, "http_cache");
-			else if (db_commit(s->db) < 0)
-				rc = db_fail(s, "commit");
-			else
-				rc = JOB_OK;
-		} while (rc != JOB_OK && again(s, &tries));
-	}
+	if (rc < 0)
+		state_failed(s, w->name);
+	else if (db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, walk_close_txn, w) < 0)
+		rc = db_fail(s, "sync_state");
+	free(w);
 	return rc;
 }
 

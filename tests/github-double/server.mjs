@@ -78,6 +78,7 @@ export class GitHubDouble {
     this.token = token;
     this.requests = [];
     this.faults = [];
+    this.holds = [];
     this.delayMs = 0;
     this.rate = { limit: 5000, remaining: 5000, reset: Math.floor(Date.now() / 1000) + 3600 };
     this.bytesSent = 0;
@@ -336,6 +337,16 @@ export class GitHubDouble {
 
   clearRequests() { this.requests = []; }
 
+  // Holds the first request whose path + query matches re until
+  // h.release(); h.reached resolves once it is held (no timing involved).
+  hold(re) {
+    const h = { re, held: false };
+    h.reached = new Promise((r) => { h.onHeld = r; });
+    h.released = new Promise((r) => { h.release = r; });
+    this.holds.push(h);
+    return h;
+  }
+
   fault(status, match = '.', count = 1) { this.faults.push({ status, re: new RegExp(match), count }); }
 
   async handle(req, res) {
@@ -346,6 +357,12 @@ export class GitHubDouble {
     u.apiPrefix = prefix;
     if (u.pathname.startsWith('/_control/')) return this.control(req, res, u);
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    const hold = this.holds.find((h) => !h.held && h.re.test(u.pathname + u.search));
+    if (hold) {
+      hold.held = true;
+      hold.onHeld();
+      await hold.released;
+    }
     const rec = { method: req.method, path: u.pathname, prefix, query: Object.fromEntries(u.searchParams),
       url: u.pathname + u.search, inm: req.headers['if-none-match'] || null,
       auth: false, ua: req.headers['user-agent'] || '', status: 0 };

@@ -1,0 +1,149 @@
+// lb-syncd killed with SIGKILL in the middle of a page (#18): a page is one
+// transaction, so the database holds whole pages only; the next daemon
+// resumes the walk at the page in flight and the statistics are exact.
+//
+// Mid-page, deterministically: the GitHub double holds the response of page
+// 3 while the test takes the row lock of the walk's sync_state row (the
+// page's checkpoint, written last in the page's transaction); released, the
+// daemon writes page 3's PRs and then waits for that lock. The test sees it
+// waiting with rows written (information_schema.INNODB_TRX, and the page's
+// rows visible READ UNCOMMITTED), and kills it there. Expected values come
+// from the double's pages, fetched by the test itself, and api-model.mjs.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { daemon, fileStack, githubDouble, holdSchedules, until } from './scaffold.mjs';
+import { assertDbMatches } from './double-compare.mjs';
+import { Model, period } from './api-model.mjs';
+
+const TOKEN = 'kill-test-token';
+const REPO = 'acme/kill';
+const N = 500;	// 5 pages
+const PAGE = '/repos/acme/kill/pulls';
+const FIRST = `${PAGE}?state=all&sort=updated&direction=desc&per_page=100`;
+
+const dbl = await githubDouble({ token: TOKEN, org: 'acme' }, (d) => d.generate({ seed: 29, org: 'acme',
+  teams: 0, members: 0, outsiders: 7, repos: { [REPO]: N } }));
+const s = await fileStack({ sets: {
+  'github.api_url': dbl.url, 'github.token': TOKEN, 'github.repositories': REPO,
+} });
+await holdSchedules(s);
+
+// The walk as GitHub serves it, page by page: the ids and the PR objects.
+async function pages() {
+  const out = [];
+  for (let url = FIRST; url;) {
+    const r = await fetch(dbl.url + url, { headers: { authorization: `token ${TOKEN}` } });
+    assert.equal(r.status, 200);
+    out.push(await r.json());
+    const next = /<([^>]*)>; rel="next"/.exec(r.headers.get('link') || '');
+    url = next ? next[1].replace(/^https?:\/\/[^/]*/, '') : null;
+  }
+  return out;
+}
+
+// A mariadb client session kept open: send(sql) resolves when the marker
+// printed after sql comes back.
+function session() {
+  const sock = fs.readFileSync(s.config, 'utf8').match(/^socket = (.*)$/m)[1];
+  const p = spawn('mariadb', ['--no-defaults', `--socket=${sock}`, '-uroot', '-N', '-B', '--unbuffered', 'leaderboard'],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '', n = 0;
+  p.stdout.on('data', (d) => { out += d; });
+  p.stderr.on('data', (d) => { out += d; });
+  return {
+    send(sql) {
+      const mark = `done-${++n}`;
+      p.stdin.write(`${sql}; SELECT '${mark}';\n`);
+      return until(`session: ${sql}`, () => out.includes(mark) && out);
+    },
+    close() { p.stdin.end(); return new Promise((r) => (p.exitCode !== null ? r() : p.on('exit', r))); },
+    kill() { p.kill('SIGKILL'); },
+  };
+}
+
+// The statistics of the PRs in prs (GitHub objects), as api-model.mjs says.
+function model(prs) {
+  const users = new Map();
+  for (const p of prs) users.set(p.user.id, { id: p.user.id, login: p.user.login, type: p.user.type,
+    avatar_url: p.user.avatar_url });
+  return new Model({ partnerOrg: 'acme', tracked: [REPO], exclude: [], mergedPoints: 1, teams: [],
+    users: [...users.values()], intervals: [], labelPoints: {}, labelColors: {}, now: new Date(),
+    prs: prs.map((p) => ({ ...p, repo: { ...p.base.repo, owner: { login: 'acme' } } })) });
+}
+
+async function assertStats(m, label) {
+  for (const y of [2023, 2024]) {
+    const r = await s.get(`/api/stats/monthly?year=${y}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, m.monthly(y), `${label}: monthly ${y}`);
+  }
+  for (const P of [period('all'), period('month', '2024-02'), period('year', '2023')]) {
+    const q = P.kind === 'all' ? 'period=all' : `period=${P.kind}&value=${P.value}`;
+    const r = await s.get(`/api/contributors?${q}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, m.contributors(P), `${label}: contributors ${q}`);
+  }
+}
+
+const pulls = () => dbl.requests.filter((r) => r.path === PAGE && r.status === 200).map((r) => r.query.page || '1');
+
+test('kill -9 in the middle of a page: no half page stored, the next run resumes, statistics exact', async () => {
+  const served = await pages();
+  assert.equal(served.length, 5);
+  dbl.clearRequests();
+  const held = dbl.hold(/^\/repos\/acme\/kill\/pulls\?.*[?&]page=3(&|$)/);
+  const q = await s.admin(['sync', 'prs', REPO, '--full']);
+  assert.equal(q.code, 0, q.stderr);
+  const jobId = /job (\d+)/.exec(q.stdout)[1];
+
+  const d1 = daemon(s);
+  after(() => d1.kill('SIGKILL'));	// a failed test leaves nothing running
+  await until('page 3 requested and held', () => held.held);
+  // pages 1 and 2 are committed (the fetch of page 3 follows their commit)
+  const lock = session();
+  after(() => lock.kill());
+  await lock.send(`BEGIN; SELECT name FROM sync_state WHERE name = 'prs:${REPO}' FOR UPDATE`);
+  held.release();
+  let trx = [];
+  const [waiting] = await until('page 3 written, its checkpoint waiting for the lock', async () => {
+    trx = await s.sql('SELECT trx_state, trx_rows_modified, trx_query FROM information_schema.INNODB_TRX');
+    const w = trx.filter((r) => r[0] === 'LOCK WAIT');
+    return w.length === 1 && Number(w[0][1]) > 0 && w[0].slice(1);
+  }, 90000).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(trx)}\n${d1.log}`); });
+  const [[dirty]] = await s.sql(`SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED;
+    SELECT COUNT(*) FROM pull_requests`);
+  assert.equal(dirty, '300', `page 3 written, not committed (${waiting[0]} rows modified)`);
+  d1.kill('SIGKILL');
+  assert.equal((await d1.done).sig, 'SIGKILL');
+  await lock.send('ROLLBACK');
+  await lock.close();
+  // the dead connection's transaction is rolled back by the server
+  let left = [];
+  await until('the killed transaction is gone', async () => {
+    left = await s.sql('SELECT trx_mysql_thread_id, trx_state, trx_query FROM information_schema.INNODB_TRX');
+    return left.length === 0;
+  }, 90000).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(left)}`); });
+
+  const want2 = served.slice(0, 2).flat();
+  const ids = (await s.sql('SELECT id FROM pull_requests ORDER BY id')).map((r) => Number(r[0]));
+  assert.deepEqual(ids, want2.map((p) => p.id).sort((a, b) => a - b), 'exactly pages 1 and 2: no half page');
+  const [[hist, queued]] = await s.sql('SELECT (SELECT COUNT(DISTINCT pr_id) FROM pr_history), (SELECT COUNT(*) FROM stat_queue)');
+  assert.deepEqual([hist, queued], ['200', '0'], `history of the stored PRs only, all of them folded\n${d1.log}`);
+  const [[state]] = await s.sql(`SELECT state FROM jobs WHERE id = ${jobId}`);
+  assert.equal(state, 'running', 'the killed daemon still holds the job');
+  await assertStats(model(want2), 'after the kill');
+
+  dbl.clearRequests();
+  const d2 = daemon(s, ['--once']);
+  after(() => d2.kill('SIGKILL'));
+  assert.equal((await d2.done).code, 0, d2.log);
+  assert.deepEqual(pulls(), ['3', '4', '5'], 'resumed at the page in flight, each page once');
+  const [job] = await s.sql(`SELECT state, attempts FROM jobs WHERE id = ${jobId}`);
+  assert.deepEqual(job, ['done', '2']);
+  await assertDbMatches(s, dbl);
+  const [[q2]] = await s.sql('SELECT COUNT(*) FROM stat_queue');
+  assert.equal(q2, '0');
+  await assertStats(model(served.flat()), 'after the resumed run');
+});
