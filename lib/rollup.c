@@ -1036,6 +1036,11 @@ struct fold {
 	struct buf sql;
 	char exclude[4096];
 	int changed;
+	/* late_worthy()'s answer for a first count, per repository: asked once
+	 * a batch (a page is one repository's) */
+	unsigned long long lw_repo[8];
+	int lw_yes[8];
+	size_t lw_n;
 };
 
 static size_t
@@ -1193,7 +1198,16 @@ fold_alone(struct fold *f, size_t k, time_t now)
 
 	if (!touches_settled(&f->o[k], now) && !touches_settled(&f->c[k], now))
 		return 0;
+	if (f->o[k].counted || !f->c[k].counted)
+		return 1;	/* late_worthy()'s first rule, without its query */
+	for (size_t i = 0; i < f->lw_n; i++)
+		if (f->lw_repo[i] == f->c[k].repo)
+			return f->lw_yes[i];
 	late = late_worthy(f->db, &f->o[k], &f->c[k]);
+	if (late >= 0 && f->lw_n < sizeof f->lw_repo / sizeof f->lw_repo[0]) {
+		f->lw_repo[f->lw_n] = f->c[k].repo;
+		f->lw_yes[f->lw_n++] = late;
+	}
 	return late;	/* 1, 0 or -1 */
 }
 
@@ -1302,55 +1316,81 @@ key_author(struct fold *f, const void *p)
 	db_args_u(&f->a, ((const struct delta *)p)->author);
 }
 
-/* The stat_authors rows after the upserts: 0 <-> non-zero transitions
- * become members / contributors deltas (into extra), rows now all zero
- * are collected in gone. Like apply_author(), for many rows. */
+/* Finds d's row in r (grain, bucket, kind, scope_id, author_id, created,
+ * merged, rejected) and writes its three counters to nv; 0 when absent. */
+static void
+author_row(const struct db_res *r, const struct delta *d, long long nv[3])
+{
+	nv[0] = nv[1] = nv[2] = 0;
+	for (size_t row = 0; row < r->nrows; row++)
+		if (db_get(r, row, 0)[0] == d->grain && strcmp(db_get(r, row, 1), d->bucket) == 0 &&
+		    (unsigned)db_getll(r, row, 2, 0) == d->kind &&
+		    strtoull(db_get(r, row, 3), NULL, 10) == d->scope &&
+		    strtoull(db_get(r, row, 4), NULL, 10) == d->author) {
+			for (int v = 0; v < 3; v++)
+				nv[v] = db_getll(r, row, (size_t)(5 + v), 0);
+			return;
+		}
+}
+
+/* The deltas d[0..k) after their upsert, whose RETURNING rows are r: 0 <->
+ * non-zero transitions become members / contributors deltas (into extra),
+ * rows now all zero are collected in gone. Like apply_author(), for many
+ * rows. */
 static int
-authors_after(struct fold *f, const struct delta **au, size_t n, struct deltas *extra,
+authors_after(const struct db_res *r, const struct delta *const *d, size_t k,
+    struct deltas *extra, const struct delta **gone, size_t *ngone)
+{
+	for (size_t i = 0; i < k; i++) {
+		long long o[3], nv[3];
+		int had, has;
+		author_row(r, d[i], nv);
+		for (int v = 0; v < 3; v++)
+			o[v] = nv[v] - d[i]->v[v];
+		had = o[0] || o[1] || o[2];
+		has = nv[0] || nv[1] || nv[2];
+		if (!has)
+			gone[(*ngone)++] = d[i];
+		if (had != has || (o[0] > 0) != (nv[0] > 0)) {
+			struct delta c = *d[i];
+			c.table = T_COUNTS;
+			c.author = 0;
+			memset(c.v, 0, sizeof c.v);
+			c.v[V_MEMBERS] = (long long)has - had;
+			c.v[V_CONTRIB] = (long long)(nv[0] > 0) - (o[0] > 0);
+			if (ds_push(extra, &c) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* The additive upserts of stat_authors, FOLD_ROWS rows a statement, each
+ * returning the rows as they are after it (INSERT ... RETURNING gives the
+ * updated row of a duplicate key): no read-back, whose OR of keys cost
+ * MariaDB's range optimizer more than the upsert itself. */
+static int
+authors_upsert(struct fold *f, const struct delta **au, size_t n, struct deltas *extra,
     const struct delta **gone, size_t *ngone)
 {
 	for (size_t at = 0; at < n; at += FOLD_ROWS) {
 		size_t k = n - at < FOLD_ROWS ? n - at : FOLD_ROWS, m = db_batch_size(k);
 		struct db_res *r;
+		int rc;
 		db_args_reset(&f->a);
 		for (size_t i = 0; i < m; i++)
-			key_author(f, au[at + (i < k ? i : k - 1)]);
-		if (db_rows_sql(&f->sql, "SELECT grain, bucket, kind, scope_id, author_id, created, "
-		    "merged, rejected FROM stat_authors WHERE ", "(grain = ? AND bucket = ? AND kind = ? "
-		    "AND scope_id = ? AND author_id = ?)", " OR ", m, "") < 0 ||
+			(i < k ? row_author : pad_author)(f, au[at + (i < k ? i : k - 1)]);
+		if (db_rows_sql(&f->sql, "INSERT INTO stat_authors (grain, bucket, kind, scope_id, "
+		    "author_id, created, merged, rejected) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)", ", ",
+		    m, " ON DUPLICATE KEY UPDATE created = created + VALUES(created), "
+		    "merged = merged + VALUES(merged), rejected = rejected + VALUES(rejected) "
+		    "RETURNING grain, bucket, kind, scope_id, author_id, created, merged, rejected") < 0 ||
 		    db_query_args(f->db, &r, f->sql.data, &f->a) < 0)
 			return -1;
-		for (size_t i = 0; i < k; i++) {
-			const struct delta *d = au[at + i];
-			long long o[3], nv[3] = { 0, 0, 0 };
-			int had, has;
-			for (size_t row = 0; row < r->nrows; row++)
-				if (db_get(r, row, 0)[0] == d->grain && strcmp(db_get(r, row, 1), d->bucket) == 0 &&
-				    (unsigned)db_getll(r, row, 2, 0) == d->kind &&
-				    strtoull(db_get(r, row, 3), NULL, 10) == d->scope &&
-				    strtoull(db_get(r, row, 4), NULL, 10) == d->author)
-					for (int v = 0; v < 3; v++)
-						nv[v] = db_getll(r, row, (size_t)(5 + v), 0);
-			for (int v = 0; v < 3; v++)
-				o[v] = nv[v] - d->v[v];
-			had = o[0] || o[1] || o[2];
-			has = nv[0] || nv[1] || nv[2];
-			if (!has)
-				gone[(*ngone)++] = d;
-			if (had != has || (o[0] > 0) != (nv[0] > 0)) {
-				struct delta c = *d;
-				c.table = T_COUNTS;
-				c.author = 0;
-				memset(c.v, 0, sizeof c.v);
-				c.v[V_MEMBERS] = (long long)has - had;
-				c.v[V_CONTRIB] = (long long)(nv[0] > 0) - (o[0] > 0);
-				if (ds_push(extra, &c) < 0) {
-					db_res_free(r);
-					return -1;
-				}
-			}
-		}
+		rc = authors_after(r, au + at, k, extra, gone, ngone);
 		db_res_free(r);
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -1446,7 +1486,7 @@ ds_table(const struct deltas *ds, int table, int neg, const struct delta **out)
 	return n;
 }
 
-/* stat_authors: additive upserts, the rows read back, the empty ones
+/* stat_authors: additive upserts returning the rows, the empty ones
  * deleted; their transitions join ds (then merged again). */
 static int
 fold_authors(struct fold *f, struct deltas *ds, const struct delta **p)
@@ -1456,12 +1496,7 @@ fold_authors(struct fold *f, struct deltas *ds, const struct delta **p)
 	const struct delta **gone = p + n;
 	int rc = -1;
 
-	if (fold_chunks(f, n, "INSERT INTO stat_authors (grain, bucket, kind, scope_id, author_id, "
-	    "created, merged, rejected) VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?)", ", ",
-	    " ON DUPLICATE KEY UPDATE created = created + VALUES(created), "
-	    "merged = merged + VALUES(merged), rejected = rejected + VALUES(rejected)",
-	    row_author, (const void *const *)p, pad_author) < 0 ||
-	    authors_after(f, p, n, &extra, gone, &ngone) < 0 ||
+	if (authors_upsert(f, p, n, &extra, gone, &ngone) < 0 ||
 	    fold_chunks(f, ngone, "DELETE FROM stat_authors WHERE (", "(grain = ? AND bucket = ? "
 	    "AND kind = ? AND scope_id = ? AND author_id = ?)", " OR ",
 	    ") AND created = 0 AND merged = 0 AND rejected = 0", key_author,

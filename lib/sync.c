@@ -11,6 +11,8 @@
 #include "rollup.h"
 #include "store.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -795,12 +797,77 @@ walk_close_txn(struct db *db, void *arg)
 	return w->cp.etag[0] && gh_cache_put(db, w->first, w->cp.etag) < 0 ? -1 : 0;
 }
 
+/*
+ * The next page of a full walk is fetched by a second thread while the
+ * current one is stored: a backfill takes about the longer of GitHub's and
+ * MariaDB's time, not their sum. Only a full walk reads ahead (it reads
+ * every page to the end: no request is spent that the walk would not
+ * make); an incremental one stops at the watermark. The two threads never
+ * use the GitHub client at the same time: the walk joins the reader before
+ * its next use of s->gh (report() reads its counters). The reader has a
+ * job_ctx of its own for its error line.
+ */
+struct ahead {
+	struct job_ctx ctx;	/* a copy of the walk's, own err */
+	char url[GH_URL_MAX];
+	struct gh_resp *r;
+	json_val root;
+	int rc;
+	pthread_t tid;
+	int running;
+};
+
+static void *
+ahead_main(void *arg)
+{
+	struct ahead *a = arg;
+
+	a->rc = fetch(&a->ctx, a->url, NULL, a->r, &a->root, 1);
+	return NULL;
+}
+
+/* Starts reading url into r; falls back to reading it in the walk's
+ * thread (ahead_take) when no thread can be made. */
+static void
+ahead_start(struct ahead *a, struct job_ctx *s, const char *url, struct gh_resp *r)
+{
+	sigset_t all, old;
+
+	a->ctx = *s;
+	a->ctx.err[0] = '\0';
+	lb_strlcpy(a->url, url, sizeof a->url);
+	a->r = r;
+	a->root = NULL;
+	a->rc = JOB_ERETRY;
+	sigfillset(&all);	/* signals stay the walk's thread's (lb-syncd's SIGTERM) */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	a->running = pthread_create(&a->tid, NULL, ahead_main, a) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The page read ahead: fetch()'s answer, with its root and s->err. */
+static int
+ahead_take(struct ahead *a, struct job_ctx *s, json_val *root)
+{
+	if (a->running)
+		pthread_join(a->tid, NULL);
+	else
+		ahead_main(a);
+	a->running = 0;
+	*root = a->root;
+	if (a->rc <= 0)
+		lb_strlcpy(s->err, a->ctx.err, sizeof s->err);
+	return a->rc;
+}
+
 int
 sync_prs(struct job_ctx *s, const char *repo, int full)
 {
 	struct walk *w = calloc(1, sizeof *w);
-	struct gh_resp r;
-	int rc;
+	struct gh_resp resp[2], *r = &resp[0];
+	struct ahead ahead;
+	json_val root;
+	int rc, got = 0, have = 0;
 
 	if (w == NULL) {
 		lb_snprintf(s->err, sizeof s->err, "out of memory");
@@ -812,32 +879,53 @@ sync_prs(struct job_ctx *s, const char *repo, int full)
 		free(w);
 		return rc;
 	}
-	gh_resp_init(&r);
+	memset(&ahead, 0, sizeof ahead);
+	gh_resp_init(&resp[0]);
+	gh_resp_init(&resp[1]);
 	for (int page = 1;; page++) {
-		json_val root;
 		int done = 0, fresh_first = page == 1 && w->cp.next[0] == '\0';
 
-		rc = fetch(s, w->url, fresh_first ? w->etag : NULL, &r, &root, 1);
-		if (rc <= 0) {	/* 0: 304 on page 1, nothing changed since the last run */
-			rc = rc == 0 ? JOB_OK : rc;
+		if (!have)
+			got = fetch(s, w->url, fresh_first ? w->etag : NULL, r, &root, 1);
+		have = 0;
+		if (got <= 0) {	/* 0: 304 on page 1, nothing changed since the last run */
+			rc = got == 0 ? JOB_OK : got;
 			break;
 		}
 		if (fresh_first)
-			lb_strlcpy(w->cp.etag, r.etag, sizeof w->cp.etag);
-		if (r.last_page)
-			w->pg.last_page = r.last_page;
-		rc = page_store(w, root, r.next, &done);
+			lb_strlcpy(w->cp.etag, r->etag, sizeof w->cp.etag);
+		if (r->last_page)
+			w->pg.last_page = r->last_page;
+		if (w->full && r->next[0] != '\0' && page < 1000000) {
+			ahead_start(&ahead, s, r->next, r == &resp[0] ? &resp[1] : &resp[0]);
+			have = 1;
+		}
+		rc = page_store(w, root, r->next, &done);
 		json_free(root);
-		if (rc < 0 || (rc = report(s, &w->pg)) < 0 || done)
+		if (have) {
+			got = ahead_take(&ahead, s, &root);	/* always joined */
+			if (rc < 0 || done) {
+				json_free(root);
+				have = 0;
+			} else if (got < 0)
+				rc = got;	/* the next page's error ends the walk here */
+		}
+		if (rc < 0 || (rc = report(s, &w->pg)) < 0 || done) {
+			if (have)
+				json_free(root);
 			break;
-		lb_strlcpy(w->url, r.next, sizeof w->url);
+		}
+		lb_strlcpy(w->url, r->next, sizeof w->url);
+		if (have)
+			r = r == &resp[0] ? &resp[1] : &resp[0];
 		if (page > 1000000) {
 			lb_snprintf(s->err, sizeof s->err, "%s: too many pages", repo);
 			rc = JOB_EPERM;
 			break;
 		}
 	}
-	gh_resp_free(&r);
+	gh_resp_free(&resp[0]);
+	gh_resp_free(&resp[1]);
 	if (rc < 0)
 		state_failed(s, w->name);
 	else if (db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, walk_close_txn, w) < 0)
