@@ -337,12 +337,16 @@ export class GitHubDouble {
 
   clearRequests() { this.requests = []; }
 
-  // Holds the first request whose path + query matches re until
-  // h.release(); h.reached resolves once it is held (no timing involved).
+  // Holds every request whose path + query matches re until h.release();
+  // h.reached resolves once the first is held (no timing involved), h.held
+  // counts them. Every one, not only the first: a client that gives up on a
+  // held request (lb-syncd's libcurl drops a response that stalls 30 s, then
+  // asks again) must not be answered behind the test's back by its retry.
+  // Released, the hold is gone: later requests are answered at once.
   hold(re) {
-    const h = { re, held: false };
+    const h = { re, held: 0, done: false };
     h.reached = new Promise((r) => { h.onHeld = r; });
-    h.released = new Promise((r) => { h.release = r; });
+    h.released = new Promise((r) => { h.release = () => { h.done = true; r(); }; });
     this.holds.push(h);
     return h;
   }
@@ -357,9 +361,9 @@ export class GitHubDouble {
     u.apiPrefix = prefix;
     if (u.pathname.startsWith('/_control/')) return this.control(req, res, u);
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-    const hold = this.holds.find((h) => !h.held && h.re.test(u.pathname + u.search));
+    const hold = this.holds.find((h) => !h.done && h.re.test(u.pathname + u.search));
     if (hold) {
-      hold.held = true;
+      hold.held++;
       hold.onHeld();
       await hold.released;
     }

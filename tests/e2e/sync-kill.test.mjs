@@ -5,7 +5,10 @@
 // Mid-page, deterministically: the GitHub double holds the response of page
 // 3 while the test takes the row lock of the walk's sync_state row (the
 // page's checkpoint, written last in the page's transaction); released, the
-// daemon writes page 3's PRs and then waits for that lock. The test sees it
+// daemon writes page 3's PRs and then waits for that lock. The double holds
+// every request for page 3 until the release: a hold longer than lb-syncd's
+// 30 s stall limit (a loaded machine) makes it ask again, and that retry
+// must not be answered before the lock is taken. The test sees it
 // waiting with rows written (information_schema.INNODB_TRX, and the page's
 // rows visible READ UNCOMMITTED), and kills it there. Expected values come
 // from the double's pages, fetched by the test itself, and api-model.mjs.
@@ -111,7 +114,9 @@ test('kill -9 in the middle of a page: no half page stored, the next run resumes
     trx = await s.sql('SELECT trx_state, trx_rows_modified, trx_query FROM information_schema.INNODB_TRX');
     const w = trx.filter((r) => r[0] === 'LOCK WAIT');
     return w.length === 1 && Number(w[0][1]) > 0 && w[0].slice(1);
-  }, 90000).catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(trx)}\n${d1.log}`); });
+  }, 90000).catch((e) => {
+    throw new Error(`${e.message} (page 3 asked ${held.held} times): ${JSON.stringify(trx)}\n${d1.log}`);
+  });
   const [[dirty]] = await s.sql(`SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED;
     SELECT COUNT(*) FROM pull_requests`);
   assert.equal(dirty, '300', `page 3 written, not committed (${waiting[0]} rows modified)`);
