@@ -91,6 +91,35 @@ jobs_owner_parse(const char *owner, char *host, size_t hostlen, long *pid,
 }
 
 int
+jobs_owner_dead(const char *owner)
+{
+	char me[JOB_OWNER_MAX], myhost[128], host[128], head[JOB_OWNER_MAX];
+	unsigned long long start, mystart;
+	long pid, mypid;
+	const char *c;
+	size_t n;
+
+	if (owner == NULL)
+		return 0;
+	/* "HOST:PID:START", and whatever a lease adds after a third ':' */
+	c = strchr(owner, ':');
+	c = c ? strchr(c + 1, ':') : NULL;
+	c = c ? strchr(c + 1, ':') : NULL;
+	n = c ? (size_t)(c - owner) : strlen(owner);
+	if (n >= sizeof head)
+		return 0;
+	memcpy(head, owner, n);
+	head[n] = '\0';
+	jobs_owner(me, sizeof me);
+	if (jobs_owner_parse(me, myhost, sizeof myhost, &mypid, &mystart) < 0 ||
+	    jobs_owner_parse(head, host, sizeof host, &pid, &start) < 0 || strcmp(host, myhost) != 0)
+		return 0;
+	if (pid == mypid)
+		return start != mystart;	/* our pid, an earlier process's start */
+	return proc_start(pid) != start || start == 0;
+}
+
+int
 jobs_enqueue(struct db *db, const char *kind, const char *args, const char *dedupe_key,
     long delay_secs, unsigned long long *id, int *existed)
 {
@@ -284,10 +313,10 @@ jobs_release(struct db *db, unsigned long long id, const char *owner)
 int
 jobs_reclaim_local(struct db *db, int *reclaimed)
 {
-	char me[JOB_OWNER_MAX], myhost[128], host[128];
-	unsigned long long start, mystart;
+	char me[JOB_OWNER_MAX], myhost[128];
+	unsigned long long mystart;
 	struct db_res *res;
-	long pid, mypid;
+	long mypid;
 
 	*reclaimed = 0;
 	jobs_owner(me, sizeof me);
@@ -298,13 +327,8 @@ jobs_reclaim_local(struct db *db, int *reclaimed)
 		return -1;
 	for (size_t i = 0; i < res->nrows; i++) {
 		const char *owner = db_get(res, i, 1);
-		if (owner == NULL || jobs_owner_parse(owner, host, sizeof host, &pid, &start) < 0 ||
-		    strcmp(host, myhost) != 0)
-			continue;
-		if (pid != mypid && proc_start(pid) == start && start != 0)
-			continue;	/* alive: still its job */
-		if (pid == mypid && start == mystart)
-			continue;
+		if (!jobs_owner_dead(owner))
+			continue;	/* alive (or ours, or another host's): still its job */
 		if (db_exec(db, "UPDATE jobs SET state = 'queued', lease_owner = NULL, "
 		    "lease_expires_at = NULL, run_after = NOW(6), "
 		    "last_error = 'requeued: its lb-syncd process died' "

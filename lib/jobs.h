@@ -124,6 +124,11 @@ int  jobs_reclaim_local(struct db *db, int *reclaimed);
 int  jobs_prune(struct db *db, long days);
 void jobs_owner(char *out, size_t outlen);
 long jobs_backoff(unsigned attempts);
+/* 1 when owner ("HOST:PID:START", a lease's may add ":..." after it) names
+ * a process of this host that no longer runs (its pid gone or reused by a
+ * process started at another time); 0 for a live process, this process,
+ * another host's, or an owner it cannot read. */
+int  jobs_owner_dead(const char *owner);
 /* Parse an owner string "HOST:PID:START"; 0 on success. */
 int  jobs_owner_parse(const char *owner, char *host, size_t hostlen, long *pid,
     unsigned long long *start);

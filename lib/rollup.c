@@ -464,18 +464,14 @@ apply_author(struct db *db, const struct delta *d, struct deltas *ds)
 	long long o[3], n[3] = { 0, 0, 0 };
 	int had, has;
 
-	if (db_exec(db,
+	/* the row as the upsert left it (RETURNING): no read-back */
+	if (db_query(db, &r,
 	    "INSERT INTO stat_authors (grain, bucket, kind, scope_id, author_id, created, merged, "
 	    "rejected) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
 	    "created = created + VALUES(created), merged = merged + VALUES(merged), "
-	    "rejected = rejected + VALUES(rejected)",
+	    "rejected = rejected + VALUES(rejected) RETURNING created, merged, rejected",
 	    "ssiuuiii", g, d->bucket, (long long)d->kind, d->scope, d->author, d->v[0], d->v[1],
 	    d->v[2]) < 0)
-		return -1;
-	if (db_query(db, &r,
-	    "SELECT created, merged, rejected FROM stat_authors WHERE grain = ? AND bucket = ? "
-	    "AND kind = ? AND scope_id = ? AND author_id = ?",
-	    "ssiuu", g, d->bucket, (long long)d->kind, d->scope, d->author) < 0)
 		return -1;
 	if (r->nrows == 1)
 		for (int i = 0; i < 3; i++)
@@ -963,9 +959,23 @@ lease_take(struct db *db, const char *name, long secs)
 		return db_retryable(db_errno(db)) ? 0 : -1;	/* lost the race */
 	if (db_affected(db) == 1)
 		return 1;
-	if (db_query(db, &r, "SELECT owner <=> ? FROM leases WHERE name = ?", "ss", owner, name) < 0)
+	if (db_query(db, &r, "SELECT owner <=> ?, owner FROM leases WHERE name = ?", "ss", owner,
+	    name) < 0)
 		return -1;
 	ours = r->nrows == 0 ? -1 : db_getll(r, 0, 0, 0) == 1;
+	if (ours == 0 && jobs_owner_dead(db_get(r, 0, 1))) {
+		/* held by a process of this host that died (kill -9 mid-fold):
+		 * taken over now rather than when it expires */
+		if (db_exec(db, "UPDATE leases SET owner = ?, expires_at = NOW(6) + INTERVAL ? SECOND "
+		    "WHERE name = ? AND owner = ?", "siss", owner, (long long)secs, name,
+		    db_get(r, 0, 1)) < 0) {
+			db_res_free(r);
+			return db_retryable(db_errno(db)) ? 0 : -1;
+		}
+		if ((ours = db_affected(db) == 1))
+			log_warn("rollup: lease '%s' of %s, a process that died, taken over", name,
+			    db_get(r, 0, 1));
+	}
 	db_res_free(r);
 	if (ours < 0)
 		log_error("rollup: no lease row '%s' (migration 015 missing?)", name);

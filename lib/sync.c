@@ -627,7 +627,105 @@ struct walk {
 	struct job_progress pg;
 	time_t watermark, stop_before, top_t;	/* -1: none */
 	int full, bad;
+	struct folder *folder;	/* a full walk's fold thread, or NULL: fold here */
 };
+
+/*
+ * A full walk folds its pages into the statistics in a thread of its own,
+ * on a connection of its own, while the walk stores the next page: the
+ * fold of page k and the write of page k+1 run on both of MariaDB's cores
+ * instead of one after the other. folder_kick() after each page's commit
+ * asks for a fold of everything queued (a kick while folding runs it once
+ * more); folder_stop() runs what was asked, then ends the thread, so the
+ * queue is folded when the walk returns, as without the thread. Without a
+ * connection or a thread the walk folds in its own thread (NULL folder).
+ */
+struct folder {
+	struct db *db;
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int pending, quit;
+	const char *repo;
+};
+
+static void *
+folder_main(void *arg)
+{
+	struct folder *f = arg;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		while (!f->pending && !f->quit)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (!f->pending)
+			break;
+		f->pending = 0;
+		pthread_mutex_unlock(&f->mu);
+		if (rollup_fold(f->db, 0, NULL) < 0)
+			log_warn("%s: statistics: %s", f->repo, db_error(f->db));
+		pthread_mutex_lock(&f->mu);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+static struct folder *
+folder_start(const struct conf *c, const char *repo)
+{
+	struct folder *f = calloc(1, sizeof *f);
+	char err[256];
+	sigset_t all, old;
+	int e;
+
+	if (f == NULL)
+		return NULL;
+	f->repo = repo;
+	if ((f->db = db_open(c, err, sizeof err)) == NULL) {
+		log_warn("%s: statistics fold in the walk's thread: %s", repo, err);
+		free(f);
+		return NULL;
+	}
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	sigfillset(&all);	/* signals stay the walk's thread's */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&f->tid, NULL, folder_main, f);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0) {
+		pthread_cond_destroy(&f->cv);
+		pthread_mutex_destroy(&f->mu);
+		db_close(f->db);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void
+folder_kick(struct folder *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->pending = 1;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void
+folder_stop(struct folder *f)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->quit = 1;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	pthread_join(f->tid, NULL);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+	db_close(f->db);
+	free(f);
+}
 
 /* One page of a walk: its PRs (down to the watermark) and, in a full walk,
  * the checkpoint, in one transaction (store_prs: a few multi-row statements
@@ -718,7 +816,9 @@ page_store(struct walk *w, json_val root, const char *next, int *done)
 	w->bad = t.bad;
 	w->pg.pages++;
 	*done = t.done;
-	if (rollup_fold(w->s->db, 0, NULL) < 0)
+	if (w->folder != NULL)
+		folder_kick(w->folder);
+	else if (rollup_fold(w->s->db, 0, NULL) < 0)
 		log_warn("%s: statistics: %s", w->repo, db_error(w->s->db));
 	return JOB_OK;
 }
@@ -880,6 +980,8 @@ sync_prs(struct job_ctx *s, const char *repo, int full)
 		return rc;
 	}
 	memset(&ahead, 0, sizeof ahead);
+	if (w->full)
+		w->folder = folder_start(s->conf, repo);
 	gh_resp_init(&resp[0]);
 	gh_resp_init(&resp[1]);
 	for (int page = 1;; page++) {
@@ -926,6 +1028,7 @@ sync_prs(struct job_ctx *s, const char *repo, int full)
 	}
 	gh_resp_free(&resp[0]);
 	gh_resp_free(&resp[1]);
+	folder_stop(w->folder);	/* the queue folded, as the walk leaves it */
 	if (rc < 0)
 		state_failed(s, w->name);
 	else if (db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, walk_close_txn, w) < 0)

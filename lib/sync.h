@@ -21,6 +21,12 @@
  *    the page's PRs, so a walk that was killed resumes where it stopped.
  *    The watermark (newest updated_at seen) and page 1's ETag are stored only
  *    when a walk completes. Labels come from the list: no request per PR.
+ *    A full walk uses two threads more for its duration: one fetches the
+ *    next page while the current one is stored (ctx->gh is used by one
+ *    thread at a time), one folds the stored pages into the statistics on
+ *    a database connection of its own (opened from ctx->conf; without it,
+ *    the walk folds itself). When sync_prs() returns, both have ended and
+ *    the queue of the walk's pages is folded.
  *  - sync_pr(): GET /repos/{o}/{r}/pulls/{n} (the full object).
  *  - Each page is written in one transaction of its own.
  *  - Each function is a job handler of lib/runner (and runs for lb-admin

@@ -4,8 +4,10 @@
 //
 // Mid-page, deterministically: the GitHub double holds the response of page
 // 3 while the test takes the row lock of the walk's sync_state row (the
-// page's checkpoint, written last in the page's transaction); released, the
-// daemon writes page 3's PRs and then waits for that lock. The double holds
+// page's checkpoint, written last in the page's transaction; a full walk
+// reads page 3 ahead while it stores page 2, so the test first waits for
+// page 2's checkpoint); released, the daemon writes page 3's PRs and then
+// waits for that lock. The double holds
 // every request for page 3 until the release: a hold longer than lb-syncd's
 // 30 s stall limit (a loaded machine) makes it ask again, and that retry
 // must not be answered before the lock is taken. The test sees it
@@ -104,7 +106,14 @@ test('kill -9 in the middle of a page: no half page stored, the next run resumes
   const d1 = daemon(s);
   after(() => d1.kill('SIGKILL'));	// a failed test leaves nothing running
   await until('page 3 requested and held', () => held.held);
-  // pages 1 and 2 are committed (the fetch of page 3 follows their commit)
+  // a full walk reads page 3 ahead while it stores page 2: page 2 is
+  // committed once its checkpoint is (the same transaction), and folded by
+  // the walk's fold thread once the queue is empty
+  await until('page 2 committed and folded', async () => {
+    const [row] = await s.sql(`SELECT JSON_VALUE(detail, '$.pages'), (SELECT COUNT(*) FROM stat_queue)
+      FROM sync_state WHERE name = 'prs:${REPO}'`);
+    return row && row[0] === '2' && row[1] === '0';
+  });
   const lock = session();
   after(() => lock.kill());
   await lock.send(`BEGIN; SELECT name FROM sync_state WHERE name = 'prs:${REPO}' FOR UPDATE`);

@@ -4,6 +4,7 @@
 // once; SIGTERM releases the running job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { daemon, fileStack, githubDouble, holdSchedules, until } from './scaffold.mjs';
 
 const TOKEN = 'queue-test-token';
@@ -158,4 +159,19 @@ test('a lease of another host is respected until it expires, then the job runs a
   assert.equal((await s.prog('lb-syncd', ['--once'])).code, 0);
   assert.deepEqual((await s.sql(`SELECT state, attempts FROM jobs WHERE id = ${id}`))[0], ['done', '2']);
   assert.deepEqual(dbl.requests.map((r) => r.path), ['/repos/acme/small/pulls/3']);
+});
+
+test('the fold lease of a local process that died is taken over at once', async () => {
+  // held for another hour by a process of this host that no longer runs:
+  // its pid now belongs to another process (this test's, started at
+  // another time), so the next fold takes the lease over instead of waiting
+  const dead = `${os.hostname().replace(/:/g, '_')}:${process.pid}:12345:0x1`;
+  await s.sql('INSERT IGNORE INTO stat_queue (pr_id) SELECT id FROM pull_requests ORDER BY id LIMIT 1');
+  assert.deepEqual((await s.sql('SELECT COUNT(*) FROM stat_queue'))[0], ['1']);
+  await s.sql(`UPDATE leases SET owner = '${dead}', expires_at = NOW(6) + INTERVAL 1 HOUR WHERE name = 'fold'`);
+  const r = await s.prog('lb-syncd', ['--once']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stderr.includes(`lease 'fold' of ${dead}, a process that died, taken over`), r.stderr);
+  assert.deepEqual((await s.sql('SELECT COUNT(*) FROM stat_queue'))[0], ['0'], 'folded');
+  assert.deepEqual((await s.sql("SELECT owner IS NULL FROM leases WHERE name = 'fold'"))[0], ['1'], 'given back');
 });

@@ -199,6 +199,32 @@ test('sync --now: single PR, primary rate limit waits for the reset, usage error
   assert.match(list.stdout, /sync_prs +\{"repo":"acme\/widgets"/);
 });
 
+test('a full walk reads the next page ahead: its failure ends the walk after the page in hand, resumed there', async () => {
+  // other/lib: 580 PRs, 6 pages. Page 3 is read while page 2 is stored; it
+  // answers 404 once: page 2 is checkpointed, nothing past page 3 is asked.
+  const pages = Math.ceil(REPOS['other/lib'] / 100);
+  dbl.fault(404, '^/repos/other/lib/pulls\\?.*[?&]page=3(&|$)', 1);
+  dbl.clearRequests();
+  const r1 = await s.admin(['sync', 'prs', 'other/lib', '--full', '--now']);
+  assert.equal(r1.code, 1, r1.stderr);
+  assert.match(r1.stderr, /404/);
+  assert.ok(!r1.stderr.includes(TOKEN));
+  const asked = () => pullsOf('other/lib').map((x) => `${x.query.page || '1'}:${x.status}`);
+  assert.deepEqual(asked(), ['1:200', '2:200', '3:404']);
+  const [cp] = await s.sql("SELECT JSON_VALUE(detail, '$.pages'), JSON_VALUE(detail, '$.next') " +
+    "FROM sync_state WHERE name = 'prs:other/lib'");
+  assert.equal(cp[0], '2', 'the checkpoint is page 2');
+  assert.match(cp[1], /[?&]page=3(&|$)/);
+
+  dbl.clearRequests();
+  const r2 = await s.admin(['sync', 'prs', 'other/lib', '--full', '--now']);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.deepEqual(asked(), Array.from({ length: pages - 2 }, (_, i) => `${i + 3}:200`));
+  const [st] = await s.sql("SELECT detail IS NULL, watermark IS NOT NULL FROM sync_state WHERE name = 'prs:other/lib'");
+  assert.deepEqual(st, ['1', '1'], 'checkpoint cleared, watermark set');
+  await assertDbEqualsDouble(s);
+});
+
 test('without token / partner_org / repositories, GitHub is never called', async () => {
   const bare = path.join(s.dir, 'bare.conf');
   const text = fs.readFileSync(s.config, 'utf8').split('\n')
