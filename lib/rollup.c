@@ -1176,8 +1176,11 @@ fold_load(struct fold *f)
 	    "  AND (x.ended_at IS NULL OR x.ended_at > p.created_at)) AND p.id IN (",
 	    ") ORDER BY p.id, m.team_id", 1, f->c, row_team) < 0)
 		return -1;
+	/* pr_labels first, by its primary key: MariaDB chose to start from
+	 * labels and read every PR of each label through pr_labels_label
+	 * (87,000 rows for a batch's 75 at 200,000 PRs, growing with them) */
 	return fold_rows(f, "SELECT DISTINCT pl.pr_id, l.name FROM pr_labels pl "
-	    "JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id IN (", ") ORDER BY pl.pr_id, l.name",
+	    "STRAIGHT_JOIN labels l ON l.id = pl.label_id WHERE pl.pr_id IN (", ") ORDER BY pl.pr_id, l.name",
 	    0, f->c, row_label_new);
 }
 

@@ -636,16 +636,22 @@ struct walk {
  * fold of page k and the write of page k+1 run on both of MariaDB's cores
  * instead of one after the other. folder_kick() after each page's commit
  * asks for a fold of everything queued (a kick while folding runs it once
- * more); folder_stop() runs what was asked, then ends the thread, so the
- * queue is folded when the walk returns, as without the thread. Without a
+ * more), and waits while more than FOLD_LAG stored pages are not folded
+ * yet: the fold is the slower of the two at scale, and the queue must stay
+ * short (lb-api folds the queued PRs an answer reads before answering).
+ * folder_stop() runs what was asked, then ends the thread, so the queue is
+ * folded when the walk returns, as without the thread. Without a
  * connection or a thread the walk folds in its own thread (NULL folder).
  */
+#define FOLD_LAG 2	/* pages stored and not yet folded, at most */
+
 struct folder {
 	struct db *db;
 	pthread_t tid;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int pending, quit;
+	pthread_cond_t cv;	/* kicked, folded or quit changed */
+	unsigned long kicked, folded;	/* pages asked for, pages folded */
+	int quit;
 	const char *repo;
 };
 
@@ -656,15 +662,18 @@ folder_main(void *arg)
 
 	pthread_mutex_lock(&f->mu);
 	for (;;) {
-		while (!f->pending && !f->quit)
+		unsigned long upto;
+		while (f->folded == f->kicked && !f->quit)
 			pthread_cond_wait(&f->cv, &f->mu);
-		if (!f->pending)
+		if (f->folded == f->kicked)
 			break;
-		f->pending = 0;
+		upto = f->kicked;	/* every page committed before this fold */
 		pthread_mutex_unlock(&f->mu);
 		if (rollup_fold(f->db, 0, NULL) < 0)
 			log_warn("%s: statistics: %s", f->repo, db_error(f->db));
 		pthread_mutex_lock(&f->mu);
+		f->folded = upto;	/* folded, or left to the next fold */
+		pthread_cond_broadcast(&f->cv);
 	}
 	pthread_mutex_unlock(&f->mu);
 	return NULL;
@@ -706,8 +715,10 @@ static void
 folder_kick(struct folder *f)
 {
 	pthread_mutex_lock(&f->mu);
-	f->pending = 1;
-	pthread_cond_signal(&f->cv);
+	f->kicked++;
+	pthread_cond_broadcast(&f->cv);
+	while (f->kicked - f->folded > FOLD_LAG)
+		pthread_cond_wait(&f->cv, &f->mu);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -718,7 +729,7 @@ folder_stop(struct folder *f)
 		return;
 	pthread_mutex_lock(&f->mu);
 	f->quit = 1;
-	pthread_cond_signal(&f->cv);
+	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	pthread_join(f->tid, NULL);
 	pthread_cond_destroy(&f->cv);

@@ -25,8 +25,8 @@
  *    next page while the current one is stored (ctx->gh is used by one
  *    thread at a time), one folds the stored pages into the statistics on
  *    a database connection of its own (opened from ctx->conf; without it,
- *    the walk folds itself). When sync_prs() returns, both have ended and
- *    the queue of the walk's pages is folded.
+ *    the walk folds itself), at most two pages behind the walk. When
+ *    sync_prs() returns, both have ended and the walk's pages are folded.
  *  - sync_pr(): GET /repos/{o}/{r}/pulls/{n} (the full object).
  *  - Each page is written in one transaction of its own.
  *  - Each function is a job handler of lib/runner (and runs for lb-admin
