@@ -61,8 +61,11 @@ function scenario() {
     const created = Date.parse('2023-06-01T00:00:00Z') + Math.floor(rand() * 400 * 86400) * 1000;
     const later = created + (1 + Math.floor(rand() * 40 * 86400)) * 1000;
     const lab = rand() < 0.4 ? [labels[Math.floor(rand() * 2)]] : [];
-    const base = { id: 500000 + i, number: i, repo, user: { id: u.id, login: u.login, type: u.type },
-      created_at: iso(created), labels: lab };
+    // one avatar per user, as GitHub sends it (makePR keeps the example's,
+    // which differs between the opened and closed examples: the stored one
+    // would depend on which delivery came last, and the two runs' orders differ)
+    const base = { id: 500000 + i, number: i, repo, created_at: iso(created), labels: lab,
+      user: { id: u.id, login: u.login, type: u.type, avatar_url: `https://avatars.githubusercontent.com/u/${u.id}?v=4` } };
     list.push(makePR({ ...base, action: 'opened', state: 'open', updated_at: iso(created),
       closed_at: null, merged_at: null }));
     const fate = rand();
