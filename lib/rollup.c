@@ -15,6 +15,7 @@
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
+#include "thread.h"
 
 #include <ctype.h>
 #include <mysqld_error.h>
@@ -1329,21 +1330,34 @@ key_author(struct fold *f, const void *p)
 	db_args_u(&f->a, ((const struct delta *)p)->author);
 }
 
-/* Finds d's row in r (grain, bucket, kind, scope_id, author_id, created,
- * merged, rejected) and writes its three counters to nv; 0 when absent. */
-static void
-author_row(const struct db_res *r, const struct delta *d, long long nv[3])
+/* Is row `row` of r (grain, bucket, kind, scope_id, author_id, ...) d's? */
+static int
+author_row_is(const struct db_res *r, size_t row, const struct delta *d)
 {
+	return db_get(r, row, 0)[0] == d->grain && strcmp(db_get(r, row, 1), d->bucket) == 0 &&
+	    (unsigned)db_getll(r, row, 2, 0) == d->kind &&
+	    strtoull(db_get(r, row, 3), NULL, 10) == d->scope &&
+	    strtoull(db_get(r, row, 4), NULL, 10) == d->author;
+}
+
+/* Finds d's row in r (grain, bucket, kind, scope_id, author_id, created,
+ * merged, rejected) and writes its three counters to nv; 0 when absent.
+ * An upsert's RETURNING gives its rows in the order of its VALUES, so row
+ * `hint` (d's place there) is looked at first: a batch of k rows costs k
+ * comparisons, not k * k / 2; the scan is the fallback. */
+static void
+author_row(const struct db_res *r, size_t hint, const struct delta *d, long long nv[3])
+{
+	size_t row = hint;
+
 	nv[0] = nv[1] = nv[2] = 0;
-	for (size_t row = 0; row < r->nrows; row++)
-		if (db_get(r, row, 0)[0] == d->grain && strcmp(db_get(r, row, 1), d->bucket) == 0 &&
-		    (unsigned)db_getll(r, row, 2, 0) == d->kind &&
-		    strtoull(db_get(r, row, 3), NULL, 10) == d->scope &&
-		    strtoull(db_get(r, row, 4), NULL, 10) == d->author) {
-			for (int v = 0; v < 3; v++)
-				nv[v] = db_getll(r, row, (size_t)(5 + v), 0);
-			return;
-		}
+	if (hint >= r->nrows || !author_row_is(r, hint, d))
+		for (row = 0; row < r->nrows && !author_row_is(r, row, d); row++)
+			;
+	if (row == r->nrows)
+		return;
+	for (int v = 0; v < 3; v++)
+		nv[v] = db_getll(r, row, (size_t)(5 + v), 0);
 }
 
 /* The deltas d[0..k) after their upsert, whose RETURNING rows are r: 0 <->
@@ -1357,7 +1371,7 @@ authors_after(const struct db_res *r, const struct delta *const *d, size_t k,
 	for (size_t i = 0; i < k; i++) {
 		long long o[3], nv[3];
 		int had, has;
-		author_row(r, d[i], nv);
+		author_row(r, i, d[i], nv);
 		for (int v = 0; v < 3; v++)
 			o[v] = nv[v] - d[i]->v[v];
 		had = o[0] || o[1] || o[2];
@@ -2565,7 +2579,7 @@ rollup_rebuild(struct db *db, struct db *db2, const char *exclude)
 	{
 		struct chain c1 = { db, chain1, "chain 1", 0 }, c2 = { db2, chain2, "chain 2", 0 };
 		pthread_t th;
-		int threaded = db2 != NULL && pthread_create(&th, NULL, run_chain, &c2) == 0;
+		int threaded = db2 != NULL && lb_thread_start(&th, run_chain, &c2) == 0;
 
 		run_chain(&c1);
 		if (threaded)

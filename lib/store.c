@@ -1325,6 +1325,25 @@ in_sql(struct buf *b, const char *head, size_t m, const char *tail)
 	return db_rows_sql(b, head, "?", ", ", m, tail);
 }
 
+static int page_numbers_sql(struct page *pg);
+
+/* "head ids[0..n))" read into *r: the page's lookups by id in one
+ * statement; with locked, also the rows of the page's (repository, number)
+ * pairs, FOR UPDATE (page_classify). */
+static int
+page_lookup(struct page *pg, const unsigned long long *ids, size_t n, const char *head,
+    int locked, struct db_res **r)
+{
+	size_t m;
+
+	db_args_reset(&pg->a);
+	m = args_ids(&pg->a, ids, n);
+	if (in_sql(&pg->sql, head, m, ")") < 0 ||
+	    (locked && (page_numbers_sql(pg) < 0 || buf_puts(&pg->sql, " FOR UPDATE") < 0)))
+		return -1;
+	return db_query_args(pg->db, r, pg->sql.data, &pg->a);
+}
+
 static int
 page_cmp_id(const void *a, const void *b)
 {
@@ -1450,19 +1469,15 @@ page_numbers_sql(struct page *pg)
 static int
 page_classify(struct page *pg, unsigned long long *ids)
 {
-	size_t n = page_ids(pg, PG_NEW, ids), m;
+	size_t n = page_ids(pg, PG_NEW, ids);
 	struct db_res *r;
 	int rc = 0;
 
 	if (n == 0)
 		return 0;
-	db_args_reset(&pg->a);
-	m = args_ids(&pg->a, ids, n);
-	if (in_sql(&pg->sql, "SELECT id, " TF("updated_at") ", snapshot_fp, "
+	if (page_lookup(pg, ids, n, "SELECT id, " TF("updated_at") ", snapshot_fp, "
 	    "(SELECT GROUP_CONCAT(label_id ORDER BY label_id) FROM pr_labels WHERE pr_id = p.id), "
-	    "repo_id, number FROM pull_requests p WHERE id IN (", m, ")") < 0 ||
-	    page_numbers_sql(pg) < 0 || buf_puts(&pg->sql, " FOR UPDATE") < 0 ||
-	    db_query_args(pg->db, &r, pg->sql.data, &pg->a) < 0)
+	    "repo_id, number FROM pull_requests p WHERE id IN (", 1, &r) < 0)
 		return -1;
 	for (size_t i = 0; i < r->nrows && rc == 0; i++) {
 		unsigned long long id = strtoull(db_get(r, i, 0), NULL, 10);
@@ -1533,10 +1548,8 @@ page_users(struct page *pg, unsigned long long *ids)
 
 	if (n == 0)
 		return 0;
-	db_args_reset(&pg->a);
-	m = args_ids(&pg->a, ids, n);
-	if (in_sql(&pg->sql, "SELECT id, login, IFNULL(avatar_url, ''), type FROM users "
-	    "WHERE id IN (", m, ")") < 0 || db_query_args(pg->db, &r, pg->sql.data, &pg->a) < 0)
+	if (page_lookup(pg, ids, n, "SELECT id, login, IFNULL(avatar_url, ''), type FROM users "
+	    "WHERE id IN (", 0, &r) < 0)
 		return -1;
 	db_args_reset(&pg->a);
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -1632,15 +1645,11 @@ static int
 page_labels_compare(struct page *pg, struct page_label *lb, size_t n, unsigned long long *ids)
 {
 	struct db_res *r;
-	size_t m;
 
 	for (size_t k = 0; k < n; k++)
 		ids[k] = lb[k].l->id;
-	db_args_reset(&pg->a);
-	m = args_ids(&pg->a, ids, n);
-	if (in_sql(&pg->sql, "SELECT id, IFNULL(repo_id, ''), name, IFNULL(color, ''), "
-	    "MD5(IFNULL(description, '')) FROM labels WHERE id IN (", m, ")") < 0 ||
-	    db_query_args(pg->db, &r, pg->sql.data, &pg->a) < 0)
+	if (page_lookup(pg, ids, n, "SELECT id, IFNULL(repo_id, ''), name, IFNULL(color, ''), "
+	    "MD5(IFNULL(description, '')) FROM labels WHERE id IN (", 0, &r) < 0)
 		return -1;
 	for (size_t i = 0; i < r->nrows; i++) {
 		unsigned long long id = strtoull(db_get(r, i, 0), NULL, 10);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "rollup.h"
 #include "store.h"
+#include "thread.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -684,7 +685,6 @@ folder_start(const struct conf *c, const char *repo)
 {
 	struct folder *f = calloc(1, sizeof *f);
 	char err[256];
-	sigset_t all, old;
 	int e;
 
 	if (f == NULL)
@@ -697,10 +697,7 @@ folder_start(const struct conf *c, const char *repo)
 	}
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
-	sigfillset(&all);	/* signals stay the walk's thread's */
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&f->tid, NULL, folder_main, f);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	e = lb_thread_start(&f->tid, folder_main, f);	/* signals stay the walk's thread's */
 	if (e != 0) {
 		pthread_cond_destroy(&f->cv);
 		pthread_mutex_destroy(&f->mu);
@@ -942,7 +939,6 @@ ahead_main(void *arg)
 static void
 ahead_start(struct ahead *a, struct job_ctx *s, const char *url, struct gh_resp *r)
 {
-	sigset_t all, old;
 
 	a->ctx = *s;
 	a->ctx.err[0] = '\0';
@@ -950,10 +946,7 @@ ahead_start(struct ahead *a, struct job_ctx *s, const char *url, struct gh_resp 
 	a->r = r;
 	a->root = NULL;
 	a->rc = JOB_ERETRY;
-	sigfillset(&all);	/* signals stay the walk's thread's (lb-syncd's SIGTERM) */
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	a->running = pthread_create(&a->tid, NULL, ahead_main, a) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	a->running = lb_thread_start(&a->tid, ahead_main, a) == 0;
 }
 
 /* The page read ahead: fetch()'s answer, with its root and s->err. */

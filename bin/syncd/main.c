@@ -43,6 +43,7 @@
 #include "spool.h"
 #include "runner.h"
 #include "store.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +88,19 @@ struct daemon {
 	int  lease_lost;
 	time_t last_prune;
 	struct spooler sp;
+	/* a job's outcome that could not be written (the database went away
+	 * just then, e.g. a Galera node died): written on the next iteration
+	 * that reaches the database, before anything is claimed, while the
+	 * lease still holds; else the job would wait out its lease and run
+	 * again as a new attempt */
+	struct {
+		int set;
+		struct job job;
+		struct job_ctx ctx;	/* its err */
+		int rc;
+		time_t t0, ended;
+		unsigned long req0;
+	} pending;
 };
 
 static void
@@ -142,7 +156,6 @@ spooler_main(void *arg)
 static void
 spooler_start(struct daemon *d)
 {
-	sigset_t all, old;
 	int e;
 
 	if (d->conf.spool_dir == NULL || d->conf.spool_dir[0] == '\0')
@@ -154,11 +167,7 @@ spooler_start(struct daemon *d)
 		log_error("spool: out of memory; the spool is applied between jobs only");
 		return;
 	}
-	/* signals stay with the main thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	e = pthread_create(&d->sp.tid, NULL, spooler_main, &d->sp);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	e = lb_thread_start(&d->sp.tid, spooler_main, &d->sp);	/* signals stay with the main thread */
 	if (e != 0) {
 		log_error("spool: cannot start its thread: %s; the spool is applied between jobs only",
 		    strerror(e));
@@ -361,9 +370,37 @@ run_job(struct daemon *d, const struct job *j)
 			break;
 		nap(0.05);
 	}
-	if (drc < 0)
-		log_warn("job %llu: cannot record its outcome: %s (the lease will expire)", j->id,
-		    db_error(d->db));
+	if (drc < 0) {
+		log_warn("job %llu: cannot record its outcome: %s (trying again when the database "
+		    "answers)", j->id, db_error(d->db));
+		d->pending.set = 1;
+		d->pending.job = *j;
+		d->pending.ctx = s;
+		d->pending.rc = rc;
+		d->pending.t0 = t0;
+		d->pending.ended = time(NULL);
+		d->pending.req0 = req0;
+	}
+}
+
+/* The outcome run_job() could not write, written now: 0 when written or
+ * given up (the lease has expired: another claim owns the job), -1 when
+ * the database still fails. */
+static int
+settle(struct daemon *d)
+{
+	if (!d->pending.set)
+		return 0;
+	if (record(d, &d->pending.job, d->pending.rc, &d->pending.ctx, d->pending.t0,
+	    d->pending.req0, 0) < 0) {
+		if (time(NULL) - d->pending.ended < LEASE_SECS)
+			return -1;
+		log_warn("job %llu: its outcome was never written and its lease has expired: "
+		    "it runs again", d->pending.job.id);
+	} else
+		log_info("job %llu: outcome written after the database came back", d->pending.job.id);
+	d->pending.set = 0;
+	return 0;
 }
 
 /* Write the outcome of a job; log it when say is set. */
@@ -444,6 +481,8 @@ iteration(struct daemon *d)
 
 	if (db_ping(d->db) < 0)
 		return -1;
+	if (settle(d) < 0)
+		return db_gone(d->db) ? -1 : 0;
 	if (!d->sp.running)
 		spool_here(d);
 	fold(d);
@@ -469,6 +508,8 @@ iteration(struct daemon *d)
 			break;
 		run_job(d, &j);
 		ran++;
+		if (settle(d) < 0)
+			return db_gone(d->db) ? -1 : ran;
 		if (!d->sp.running && !d->once)
 			spool_here(d);
 		fold(d);

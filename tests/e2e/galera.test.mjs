@@ -130,12 +130,21 @@ async function answers(url) {
   return out;
 }
 
+// fn()'s first truthy value. An error counts as "not yet": after a node
+// is killed, the others may leave the primary component for a few seconds
+// (a loaded machine misses a heartbeat) and answer 1047 "WSREP has not yet
+// prepared node for application use" until they merge again.
 async function until(what, fn, ms = 120000) {
   const end = Date.now() + ms;
+  let last;
   for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `; last error: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -214,77 +223,109 @@ test('Galera, 3 nodes, 2 web sets, 2 lb-syncd: a node killed mid-burst loses not
   };
   const d1 = daemon(conf1), d2 = daemon(conf2);
   after(() => { d1.kill('SIGKILL'); d2.kill('SIGKILL'); });
-
-  // the burst: even deliveries to web set 1, odd ones to web set 2, 3 at a time each
-  const results = new Array(DELIVERIES.length);
-  let answered = 0, killed;
-  const killAt = Math.floor(DELIVERIES.length * 0.4);
-  const lane = async (k, url) => {
-    for (let i = k; i < DELIVERIES.length; i += 6) {
-      const d = DELIVERIES[i];
-      results[i] = await deliver(url, 'pull_request', d.payload, { secret: SECRET, id: d.id });
-      if (++answered === killAt) killed = run(STACK, ['node-kill', dir, '2']);
-    }
+  // whatever fails from here, the daemons' logs and the jobs table are kept
+  // in the test output directory (CI prints only the failing assertion)
+  const out = path.join(process.env.LB_TEST_OUT || path.join(ROOT, 'build/test-output'), 'galera');
+  const keep = async () => {
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'lb-syncd-1.log'), d1.log);
+    fs.writeFileSync(path.join(out, 'lb-syncd-2.log'), d2.log);
+    const jobs = await sql(n1, 'SELECT id, kind, state, attempts, lease_owner, lease_expires_at, ' +
+      'last_error FROM jobs ORDER BY id').catch((e) => [[String(e)]]);
+    fs.writeFileSync(path.join(out, 'jobs.tsv'), jobs.map((r) => r.join('\t')).join('\n') + '\n');
+    // the cluster's own logs (lb-hook, nginx, each node), and the deliveries
+    // answered 202 that no node stores, with their answers
+    fs.cpSync(path.join(dir, 'log'), path.join(out, 'log'), { recursive: true });
+    const stored = new Set((await sql(n1, 'SELECT id FROM deliveries').catch(() => [])).map((r) => r[0]));
+    const lost = DELIVERIES.map((d, i) => ({ i, id: d.id, answer: results[i] && results[i].text }))
+      .filter((d) => !stored.has(d.id));
+    fs.writeFileSync(path.join(out, 'not-stored.json'), JSON.stringify(lost, null, 1));
+    return `${jobs.filter((r) => r[2] !== 'done').map((r) => r.join(' ')).join('\n')}\nnot stored: ${JSON.stringify(lost)}`;
   };
-  await Promise.all([0, 1, 2, 3, 4, 5].map((k) => lane(k, k % 2 ? url2 : url1)));
-  assert.ok(killed, 'node 2 was killed during the burst');
-  await killed;
-  const [[jobsLeft]] = await sql(n1, "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')");
-  for (const [i, r] of results.entries()) assert.equal(r.status, 202, `delivery ${i}: ${r.status} ${r.text}`);
-  const spooled = results.filter((r) => r.json.status === 'spooled').length;
-  await run(STACK, ['node-start', dir, '2']);
-  dbl.delayMs = 0;
-
-  // quiet again: spools applied, jobs finished, queue folded, every node at the same write set
-  await until('spools empty', () => spoolFiles(path.join(dir, 'spool')).length === 0 &&
-    spoolFiles(path.join(dir, 'spool-2')).length === 0);
-  await until('jobs finished', async () =>
-    (await sql(n1, "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')"))[0][0] === '0');
-  await until('folded', async () => (await sql(n1, 'SELECT COUNT(*) FROM stat_queue'))[0][0] === '0');
-  const seqnos = async () => Promise.all([n1, n2, n3].map(async (n) =>
-    (await sql(n, "SHOW STATUS LIKE 'wsrep_last_committed'"))[0][1]));
-  await until('nodes in step', async () => new Set(await seqnos()).size === 1);
-
-  // every delivery answered 202 is stored once, on every node
-  for (const n of [n1, n2, n3]) {
-    const [[rows, ids]] = await sql(n, 'SELECT COUNT(*), COUNT(DISTINCT id) FROM deliveries');
-    assert.deepEqual([rows, ids], [String(DELIVERIES.length), String(DELIVERIES.length)], n);
-    assert.deepEqual(await sql(n, PR_ROWS), single.prs, `PRs on ${n}`);
+  const results = new Array(DELIVERIES.length);
+  try {
+    await burstAndCheck();
+  } catch (e) {
+    const open = await keep();
+    // a new error: an AssertionError prints the message it was made with
+    throw new Error(`${e.message}\njobs not done, deliveries not stored:\n${open}\n` +
+      `lb-syncd 1, last lines:\n${d1.log.split('\n').slice(-25).join('\n')}\n` +
+      `lb-syncd 2, last lines:\n${d2.log.split('\n').slice(-25).join('\n')}\n(all of it in ${out})`, { cause: e });
   }
-  const [[bad]] = await sql(n1, "SELECT COUNT(*) FROM deliveries WHERE outcome = 'failed'");
-  assert.equal(bad, '0');
+  await keep();
 
-  // every job ran once: one claim each, one daemon each, one request per PR job
-  const jobs = await sql(n3, "SELECT id, kind, state, attempts FROM jobs ORDER BY id");
-  assert.ok(jobs.length >= SYNCED + 1, 'the queued jobs and the teams sync');
-  assert.equal(jobs.filter((j) => j[1] === 'sync_teams').length, 1, 'one teams job for two daemons');
-  for (const [id, kind, state, attempts] of jobs) {
-    assert.deepEqual([kind, state, attempts], [kind, 'done', '1'], `job ${id} (${kind})\n${d1.log}\n${d2.log}`);
-  }
-  const ran = (log) => [...log.matchAll(/job (\d+): \w+ .*\(attempt \d+\)/g)].map((m) => m[1]);
-  const all = [...ran(d1.log), ...ran(d2.log)];
-  assert.equal(all.length, jobs.length, `${d1.log}\n${d2.log}`);
-  assert.equal(new Set(all).size, jobs.length);
-  assert.ok(ran(d1.log).length > 0 && ran(d2.log).length > 0, 'both daemons ran jobs');
-  const per = new Map();
-  for (const r of dbl.requests) {
-    if (/^\/repos\/acme\/synced\/pulls\/\d+$/.test(r.path)) per.set(r.path, (per.get(r.path) || 0) + 1);
-  }
-  assert.equal(per.size, SYNCED);
-  for (const [p, c] of per) assert.equal(c, 1, `${p} requested ${c} times`);
+  async function burstAndCheck() {
+    // the burst: even deliveries to web set 1, odd ones to web set 2, 3 at a time each
+    let answered = 0, killed;
+    const killAt = Math.floor(DELIVERIES.length * 0.4);
+    const lane = async (k, url) => {
+      for (let i = k; i < DELIVERIES.length; i += 6) {
+        const d = DELIVERIES[i];
+        results[i] = await deliver(url, 'pull_request', d.payload, { secret: SECRET, id: d.id });
+        if (++answered === killAt) killed = run(STACK, ['node-kill', dir, '2']);
+      }
+    };
+    await Promise.all([0, 1, 2, 3, 4, 5].map((k) => lane(k, k % 2 ? url2 : url1)));
+    assert.ok(killed, 'node 2 was killed during the burst');
+    await killed;
+    const [[jobsLeft]] = await until('node 1 answers after the kill', () =>
+      sql(n1, "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')"));
+    for (const [i, r] of results.entries()) assert.equal(r.status, 202, `delivery ${i}: ${r.status} ${r.text}`);
+    const spooled = results.filter((r) => r.json.status === 'spooled').length;
+    await run(STACK, ['node-start', dir, '2']);
+    dbl.delayMs = 0;
 
-  // the statistics, on both web sets, equal the single node's
-  const a1 = await answers(url1), a2 = await answers(url2);
-  for (const r of routes()) {
-    assert.equal(single.api[r].status, 200, r);
-    assert.deepEqual(a1[r], single.api[r], `web set 1: ${r}`);
-    assert.deepEqual(a2[r], single.api[r], `web set 2: ${r}`);
+    // quiet again: spools applied, jobs finished, queue folded, every node at the same write set
+    await until('spools empty', () => spoolFiles(path.join(dir, 'spool')).length === 0 &&
+      spoolFiles(path.join(dir, 'spool-2')).length === 0);
+    await until('jobs finished', async () =>
+      (await sql(n1, "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')"))[0][0] === '0');
+    await until('folded', async () => (await sql(n1, 'SELECT COUNT(*) FROM stat_queue'))[0][0] === '0');
+    const seqnos = async () => Promise.all([n1, n2, n3].map(async (n) =>
+      (await sql(n, "SHOW STATUS LIKE 'wsrep_last_committed'"))[0][1]));
+    await until('nodes in step', async () => new Set(await seqnos()).size === 1);
+
+    // every delivery answered 202 is stored once, on every node
+    for (const n of [n1, n2, n3]) {
+      const [[rows, ids]] = await sql(n, 'SELECT COUNT(*), COUNT(DISTINCT id) FROM deliveries');
+      assert.deepEqual([rows, ids], [String(DELIVERIES.length), String(DELIVERIES.length)], n);
+      assert.deepEqual(await sql(n, PR_ROWS), single.prs, `PRs on ${n}`);
+    }
+    const [[bad]] = await sql(n1, "SELECT COUNT(*) FROM deliveries WHERE outcome = 'failed'");
+    assert.equal(bad, '0');
+
+    // every job ran once: one claim each, one daemon each, one request per PR job
+    const jobs = await sql(n3, "SELECT id, kind, state, attempts FROM jobs ORDER BY id");
+    assert.ok(jobs.length >= SYNCED + 1, 'the queued jobs and the teams sync');
+    assert.equal(jobs.filter((j) => j[1] === 'sync_teams').length, 1, 'one teams job for two daemons');
+    for (const [id, kind, state, attempts] of jobs) {
+      assert.deepEqual([kind, state, attempts], [kind, 'done', '1'], `job ${id} (${kind})\n${d1.log}\n${d2.log}`);
+    }
+    const ran = (log) => [...log.matchAll(/job (\d+): \w+ .*\(attempt \d+\)/g)].map((m) => m[1]);
+    const all = [...ran(d1.log), ...ran(d2.log)];
+    assert.equal(all.length, jobs.length, `${d1.log}\n${d2.log}`);
+    assert.equal(new Set(all).size, jobs.length);
+    assert.ok(ran(d1.log).length > 0 && ran(d2.log).length > 0, 'both daemons ran jobs');
+    const per = new Map();
+    for (const r of dbl.requests) {
+      if (/^\/repos\/acme\/synced\/pulls\/\d+$/.test(r.path)) per.set(r.path, (per.get(r.path) || 0) + 1);
+    }
+    assert.equal(per.size, SYNCED);
+    for (const [p, c] of per) assert.equal(c, 1, `${p} requested ${c} times`);
+
+    // the statistics, on both web sets, equal the single node's
+    const a1 = await answers(url1), a2 = await answers(url2);
+    for (const r of routes()) {
+      assert.equal(single.api[r].status, 200, r);
+      assert.deepEqual(a1[r], single.api[r], `web set 1: ${r}`);
+      assert.deepEqual(a2[r], single.api[r], `web set 2: ${r}`);
+    }
+    const totals = single.api['/api/leaderboard?period=all'].body.totals;
+    assert.ok(totals.created > 0 && totals.merged > 0 && totals.teams >= 2, `the scenario counts: ${JSON.stringify(totals)}`);
+    d1.kill('SIGTERM');
+    d2.kill('SIGTERM');
+    assert.equal((await d1.done).code, 0, d1.log);
+    assert.equal((await d2.done).code, 0, d2.log);
+    t.diagnostic(`spooled ${spooled}, jobs left at the kill's end ${jobsLeft}`);
   }
-  const totals = single.api['/api/leaderboard?period=all'].body.totals;
-  assert.ok(totals.created > 0 && totals.merged > 0 && totals.teams >= 2, `the scenario counts: ${JSON.stringify(totals)}`);
-  d1.kill('SIGTERM');
-  d2.kill('SIGTERM');
-  assert.equal((await d1.done).code, 0, d1.log);
-  assert.equal((await d2.done).code, 0, d2.log);
-  t.diagnostic(`spooled ${spooled}, jobs left at the kill's end ${jobsLeft}`);
 });

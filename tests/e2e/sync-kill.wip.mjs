@@ -22,7 +22,7 @@
 // from the double's pages, fetched by the test itself, and api-model.mjs.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { daemon, fileStack, githubDouble, holdSchedules, until } from './scaffold.mjs';
 import { assertDbMatches } from './double-compare.mjs';
@@ -129,8 +129,10 @@ test('kill -9 in the middle of a page: no half page stored, the next run resumes
     trx = await s.sql('SELECT trx_state, trx_rows_modified, trx_query FROM information_schema.INNODB_TRX');
     const w = trx.filter((r) => r[0] === 'LOCK WAIT');
     return w.length === 1 && Number(w[0][1]) > 0 && w[0].slice(1);
-  }, 90000).catch((e) => {
-    throw new Error(`${e.message} (page 3 asked ${held.held} times): ${JSON.stringify(trx)}\n${d1.log}`);
+  }, 90000).catch(async (e) => {
+    const bt = await new Promise((r) => execFile('gdb', ['-p', String(d1.pid), '-batch', '-ex', 'thread apply all bt'],
+      { maxBuffer: 1 << 22 }, (err, out, errout) => r(`${out}${errout}`)));
+    throw new Error(`${e.message} (page 3 asked ${held.held} times): ${JSON.stringify(trx)}\n${d1.log}\n${bt}`);
   });
   const [[dirty]] = await s.sql(`SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED;
     SELECT COUNT(*) FROM pull_requests`);

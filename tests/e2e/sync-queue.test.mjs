@@ -2,7 +2,7 @@
 // leaves a job that the next daemon finishes (resuming from its checkpoint,
 // without duplicate rows); two daemons on one queue run every job exactly
 // once; SIGTERM releases the running job.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { daemon, fileStack, githubDouble, holdSchedules, until } from './scaffold.mjs';
@@ -174,4 +174,26 @@ test('the fold lease of a local process that died is taken over at once', async 
   assert.ok(r.stderr.includes(`lease 'fold' of ${dead}, a process that died, taken over`), r.stderr);
   assert.deepEqual((await s.sql('SELECT COUNT(*) FROM stat_queue'))[0], ['0'], 'folded');
   assert.deepEqual((await s.sql("SELECT owner IS NULL FROM leases WHERE name = 'fold'"))[0], ['1'], 'given back');
+});
+
+test('an outcome the database could not take is written when it comes back, not left to the lease', async () => {
+  dbl.clearRequests();
+  const q = await s.admin(['sync', 'pr', 'acme/small#5']);
+  const id = /job (\d+)/.exec(q.stdout)[1];
+  const h = dbl.hold(/^\/repos\/acme\/small\/pulls\/5$/);
+  const d = daemon(s);
+  after(() => d.kill('SIGKILL'));	// a failing assertion must not leave it running
+  await h.reached;	// the job runs, its request is held
+  await s.dbStop();
+  h.release();	// the job ends while MariaDB is away: its outcome cannot be written
+  await until('outcome not written', () => /job \d+: cannot record its outcome/.test(d.log));
+  await s.dbStart();
+  await until('outcome written', () => /outcome written after the database came back/.test(d.log));
+  // the job failed (its PR could not be stored) and is queued for a retry
+  // with its backoff; without the second write it would stay "running"
+  // under this daemon's lease for 5 minutes
+  const [job] = await s.sql(`SELECT state, attempts, lease_owner IS NULL, last_error IS NOT NULL FROM jobs WHERE id = ${id}`);
+  assert.deepEqual(job, ['queued', '1', '1', '1'], d.log);
+  d.kill('SIGTERM');
+  assert.equal((await d.done).code, 0, d.log);
 });
