@@ -236,9 +236,29 @@ test('Galera, 3 nodes, 2 web sets, 2 lb-syncd: a node killed mid-burst loses not
     // the cluster's own logs (lb-hook, nginx, each node), and the deliveries
     // answered 202 that no node stores, with their answers
     fs.cpSync(path.join(dir, 'log'), path.join(out, 'log'), { recursive: true });
+    for (const k of [1, 2, 3]) {	// each node's log: its views, its joins and leaves
+      const f = path.join(dir, `g${k}`, 'mariadb.log');
+      if (fs.existsSync(f)) fs.copyFileSync(f, path.join(out, 'log', `mariadb-g${k}.log`));
+    }
     const stored = new Set((await sql(n1, 'SELECT id FROM deliveries').catch(() => [])).map((r) => r[0]));
     const lost = DELIVERIES.map((d, i) => ({ i, id: d.id, answer: results[i] && results[i].text }))
       .filter((d) => !stored.has(d.id));
+    // whether another node has them, and each node's view of the cluster
+    const ids = lost.map((d) => `'${d.id}'`).join(', ') || "''";
+    for (const [k, n] of [n1, n2, n3].entries()) {
+      const has = await sql(n, `SELECT id, outcome, received_at, processed_at FROM deliveries WHERE id IN (${ids})`)
+        .catch((e) => [[String(e)]]);
+      const st = await sql(n, "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_size', " +
+        "'wsrep_cluster_status', 'wsrep_last_committed', 'wsrep_local_state_comment')").catch((e) => [[String(e)]]);
+      // its effects: a PR history row names the delivery that wrote it
+      const hist = await sql(n, `SELECT ref, pr_id, action, change_kind FROM pr_history WHERE ref IN (${ids})`)
+        .catch((e) => [[String(e)]]);
+      for (const d of lost) {
+        d[`node ${k + 1}`] = has.filter((r) => r[0] === d.id).map((r) => r.join(' '));
+        d[`node ${k + 1} history`] = hist.filter((r) => r[0] === d.id).map((r) => r.join(' '));
+      }
+      lost.push({ [`node ${k + 1} status`]: st.map((r) => r.join('=')).join(' ') });
+    }
     fs.writeFileSync(path.join(out, 'not-stored.json'), JSON.stringify(lost, null, 1));
     return `${jobs.filter((r) => r[2] !== 'done').map((r) => r.join(' ')).join('\n')}\nnot stored: ${JSON.stringify(lost)}`;
   };
