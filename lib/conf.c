@@ -46,6 +46,7 @@ static const struct centry table[] = {
 	{ "sync", "teams_every",     C_DURATION, O(teams_every),     "6h", 60, 365 * DAY, 0 },
 	{ "sync", "prs_every",       C_DURATION, O(prs_every),       "15m", 60, 365 * DAY, 0 },
 	{ "sync", "integrity_every", C_DURATION, O(integrity_every), "1h", 60, 365 * DAY, 0 },
+	{ "sync", "import_prs",      C_INT,      O(import_prs),      "20000", 0, INT64_MAX, 0 },
 	{ "scoring", "merged_points", C_INT, O(merged_points), "1", -1000000, 1000000, 0 },
 	{ "api", "admin_token", C_STR, O(admin_token), NULL, 0, 0, 0 },
 	{ "hook", "spool_dir",            C_STR,  O(spool_dir),            "/var/spool/leaderboard", 0, 0, 0 },

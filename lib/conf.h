@@ -70,6 +70,7 @@ struct conf {
 	long long teams_every;
 	long long prs_every;
 	long long integrity_every;
+	long long import_prs;		/* a full walk with more PRs ahead: one rebuild at its end */
 	/* [scoring] */
 	long long merged_points;
 	/* [api] */

@@ -2542,7 +2542,7 @@ rebuild_changes(struct db *db)
 }
 
 int
-rollup_rebuild(struct db *db, struct db *db2, const char *exclude)
+rollup_rebuild(struct db *db, struct db *db2, const char *exclude, int late)
 {
 	struct buf ren = BUF_INIT;
 	int rc = -1;
@@ -2606,7 +2606,8 @@ rollup_rebuild(struct db *db, struct db *db2, const char *exclude)
 		log_error("rollup rebuild: swap: %s", db_error(db));
 		goto out;
 	}
-	(void)rebuild_changes(db);
+	if (late)
+		(void)rebuild_changes(db);
 	rc = 0;
 out:
 	drop_work(db);
@@ -2629,13 +2630,50 @@ out:
 	"COALESCE(DATE_FORMAT(MAX(updated_at), '%Y-%m-%d %H:%i:%s.%f'), '')) FROM memberships)"
 
 /*
+ * The PRs of imports (sql/020) that the build counts: stat_import as it is
+ * before the build reads the PRs, in a work table of the build's
+ * connection. After the swap, import_done() deletes those rows, unless one
+ * was stored again meanwhile (its n grew: the next rebuild counts it).
+ */
+static int
+import_seen(struct db *db)
+{
+	static const char drop[] = "DROP TEMPORARY TABLE IF EXISTS stat_import_seen";
+	static const char seen[] = "CREATE TEMPORARY TABLE stat_import_seen (PRIMARY KEY (pr_id)) "
+	    "ENGINE=InnoDB SELECT pr_id, n FROM stat_import";
+
+	return db_exec_text(db, drop, strlen(drop)) < 0 ? -1 : db_exec_text(db, seen, strlen(seen));
+}
+
+static int
+import_done(struct db *db)
+{
+	static const char drop[] = "DROP TEMPORARY TABLE IF EXISTS stat_import_seen";
+	unsigned long long n = 0;
+	int rc;
+
+	rc = db_exec(db, "DELETE i FROM stat_import i JOIN stat_import_seen s "
+	    "ON s.pr_id = i.pr_id AND s.n = i.n", "");
+	if (rc == 0)
+		n = db_affected(db);
+	if (rc < 0 || db_exec_text(db, drop, strlen(drop)) < 0) {
+		log_warn("rollup: imported PRs counted but not dequeued (the next rebuild does): %s",
+		    db_error(db));
+		return 0;	/* the rollups are right: a later rebuild only repeats the work */
+	}
+	if (n > 0)
+		log_info("rollup: %llu imported PRs counted", n);
+	return 0;
+}
+
+/*
  * The rebuild proper. `lk` (a second connection) holds stat_state rows 1
  * and 2 exclusively for the whole build: writers in flight finish first,
  * new ones wait (they retry on a lock wait timeout). `db` builds and swaps.
  */
 static int
 rebuild_locked(struct db *db, struct db *lk, struct db *db2, const struct conf *c,
-    const char *fp, const char *exclude, const char *repos)
+    const char *fp, const char *exclude, const char *repos, int late)
 {
 	struct db_res *r = NULL;
 	struct timespec t0, t1;
@@ -2659,7 +2697,8 @@ rebuild_locked(struct db *db, struct db *lk, struct db *db2, const struct conf *
 	 * change on another node is not held back by lk, and one committed
 	 * during the build then differs from this at the next check (which
 	 * rebuilds again) instead of going unnoticed */
-	if (db_query(db, &r, LIVE_SQL, "s", exclude) < 0 || rollup_rebuild(db, db2, exclude) < 0)
+	if (db_query(db, &r, LIVE_SQL, "s", exclude) < 0 || import_seen(db) < 0 ||
+	    rollup_rebuild(db, db2, exclude, late) < 0)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
@@ -2670,7 +2709,7 @@ rebuild_locked(struct db *db, struct db *lk, struct db *db2, const struct conf *
 	    bump(lk) < 0 || db_commit(lk) < 0)
 		goto out;
 	log_info("rollup: rebuilt in %.1f s", secs);
-	rc = 0;
+	rc = import_done(db);
 out:
 	if (rc < 0) {
 		log_error("rollup: rebuild failed: %s / %s", db_error(db), db_error(lk));
@@ -2768,7 +2807,7 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 		db_close(db2);
 		db2 = NULL;
 	}
-	if (rebuild_locked(bdb, lockdb, db2, c, fp, exclude, repos) < 0)
+	if (rebuild_locked(bdb, lockdb, db2, c, fp, exclude, repos, force != ROLLUP_FORCE_IMPORT) < 0)
 		goto out;
 	*rebuilt = 1;
 	rc = 0;
@@ -2787,4 +2826,33 @@ out:
 	db_res_free(st);
 	db_res_free(live);
 	return rc;
+}
+
+/* PRs of an import that stopped (sql/020: none stored in the last 10
+ * minutes) are counted by a rebuild. */
+int
+rollup_import_check(struct db *db, const struct conf *c, int *rebuilt)
+{
+	struct db_res *r;
+	int stale, first;
+
+	*rebuilt = 0;
+	if (db_query(db, &r, "SELECT MAX(at) < UTC_TIMESTAMP(6) - INTERVAL 10 MINUTE "
+	    "FROM stat_import", "") < 0)
+		return -1;
+	stale = db_getll(r, 0, 0, 0) == 1;
+	db_res_free(r);
+	if (!stale)
+		return 0;
+	/* a first import (no PR of a repository whose walk completed once)
+	 * fills settled months: not late changes (late_worthy's rule) */
+	if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM stat_import i "
+	    "JOIN pull_requests p ON p.id = i.pr_id JOIN repositories rp ON rp.id = p.repo_id "
+	    "JOIN sync_state ss ON ss.name = CONCAT('prs:', rp.full_name) "
+	    "WHERE ss.watermark IS NOT NULL)", "") < 0)
+		return -1;
+	first = db_getll(r, 0, 0, 1) == 0;
+	db_res_free(r);
+	log_info("rollup: PRs of an import that stopped wait in stat_import: rebuilding");
+	return rollup_check(db, c, first ? ROLLUP_FORCE_IMPORT : ROLLUP_FORCE, rebuilt);
 }

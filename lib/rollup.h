@@ -66,10 +66,12 @@
  *    invalidates only the periods it touches.
  *  - Grains 'A', 'Y', 'Q', 'M' and 'D' (the day: period=range sums the
  *    buckets that tile it).
- *  - rollup_rebuild(db, db2, exclude) recomputes everything from the base
- *    tables into fresh tables (half of them on db2 in a second thread when
- *    db2 is not NULL) and swaps them in with RENAME TABLE (DDL: it commits;
- *    the caller must keep the writers out, as rollup_check does).
+ *  - rollup_rebuild(db, db2, exclude, late) recomputes everything from the
+ *    base tables into fresh tables (half of them on db2 in a second thread
+ *    when db2 is not NULL) and swaps them in with RENAME TABLE (DDL: it
+ *    commits; the caller must keep the writers out, as rollup_check does);
+ *    with late set, the settled months whose numbers moved are recorded as
+ *    late changes (stat_changes, without a PR; not on the first build).
  *  All return 0, or -1 on a database error (the caller rolls back).
  *
  * Contract (outside the write path):
@@ -87,8 +89,15 @@
  *    stat_state rows 1 and 2 exclusively (on a cluster that holds back the
  *    writers of that node only; a membership change committed on another
  *    node during the build is seen by the next check, which rebuilds
- *    again). lb-api calls it at most every few seconds.
+ *    again). lb-api calls it at most every few seconds. Every rebuild
+ *    also counts the PRs of imports waiting in stat_import (sql/020: a
+ *    large full walk stores its PRs there and ends with a forced
+ *    rollup_check) and deletes the rows it counted.
  *    Returns 0 (with *rebuilt set when it rebuilt) or -1.
+ *  - rollup_import_check(db, conf, &rebuilt) rebuilds (rollup_check,
+ *    forced) when stat_import holds PRs none of which was stored in the
+ *    last 10 minutes: an import that stopped before its end. lb-syncd
+ *    calls it every iteration. 0 or -1.
  */
 #ifndef LB_ROLLUP_H
 #define LB_ROLLUP_H
@@ -104,8 +113,14 @@ int rollup_fold_days(struct db *db, const char *from, const char *to, unsigned m
 int rollup_pr_after(struct db *db, unsigned long long pr_id);
 int rollup_user_before(struct db *db, unsigned long long user_id);
 int rollup_user_after(struct db *db, unsigned long long user_id);
-int rollup_rebuild(struct db *db, struct db *db2, const char *exclude);
+int rollup_rebuild(struct db *db, struct db *db2, const char *exclude, int late);
+/* rollup_check's force: rebuild even when nothing changed; _IMPORT: after
+ * the first import of a repository, whose PRs in settled months are not
+ * late changes (the rebuild records none) */
+#define ROLLUP_FORCE        1
+#define ROLLUP_FORCE_IMPORT 2
 int rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt);
+int rollup_import_check(struct db *db, const struct conf *c, int *rebuilt);
 
 /*
  * Late changes: when a roll changes a counter of a month (stat_counts, or

@@ -1279,6 +1279,7 @@ struct page {
 	struct db *db;
 	const struct conf *c;
 	const char *source;
+	int import;	/* the page's PRs go to stat_import, not stat_queue */
 	struct page_pr *v;
 	size_t n;
 	struct db_args a;
@@ -1846,8 +1847,9 @@ in_tail(struct buf *b, size_t m, const char *tail)
 	return buf_puts(b, tail);
 }
 
-/* pr_history (one row per PR written, as the rows now are) and stat_queue,
- * one statement each. ids has room for 2 x the page. */
+/* pr_history (one row per PR written, as the rows now are) and stat_queue
+ * (stat_import for an import's page), one statement each. ids has room for
+ * 2 x the page. */
 static int
 page_history_queue(struct page *pg, unsigned long long *ids)
 {
@@ -1874,7 +1876,10 @@ page_history_queue(struct page *pg, unsigned long long *ids)
 		return -1;
 	db_args_reset(&pg->a);
 	m = args_ids(&pg->a, ids, n);
-	if (db_rows_sql(&pg->sql, "INSERT IGNORE INTO stat_queue (pr_id) VALUES ", "(?)", ", ", m,
+	if (pg->import ?
+	    db_rows_sql(&pg->sql, "INSERT INTO stat_import (pr_id, at) VALUES ",
+	    "(?, UTC_TIMESTAMP(6))", ", ", m, " ON DUPLICATE KEY UPDATE n = n + 1, at = VALUES(at)") < 0 :
+	    db_rows_sql(&pg->sql, "INSERT IGNORE INTO stat_queue (pr_id) VALUES ", "(?)", ", ", m,
 	    "") < 0)
 		return -1;
 	return db_exec_args(pg->db, pg->sql.data, &pg->a);
@@ -1918,7 +1923,7 @@ page_write(struct page *pg, const json_val *prs, int *results, unsigned long lon
 
 int
 store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
-    const char *source, int *results)
+    const char *source, int import, int *results)
 {
 	struct page pg;
 	unsigned long long *ids;
@@ -1928,6 +1933,7 @@ store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
 	pg.db = db;
 	pg.c = c;
 	pg.source = source ? source : "sync";
+	pg.import = import;
 	pg.n = n;
 	if (n == 0)
 		return 0;

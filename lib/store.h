@@ -102,7 +102,8 @@ int store_pr_check_known(const struct store_pr_check *check, const char *stored)
  * kept (stale), the same fingerprint writes nothing (unchanged); the rest
  * writes its authors, repository and label rows when they changed, then
  * every PR row, the label sets, one pr_history row each and the queue
- * (rollup_queue), one statement per table. PRs the page path does not
+ * (rollup_queue; with import set, stat_import instead: sql/020, counted by
+ * the next rebuild), one statement per table. PRs the page path does not
  * decide (a stored row without fingerprint, a number held by another id,
  * the same PR twice) go through store_pr() in the same transaction.
  * Runs inside the caller's transaction, best under READ COMMITTED (the
@@ -113,7 +114,7 @@ int store_pr_check_known(const struct store_pr_check *check, const char *stored)
  * 0, or -1 on a database error.
  */
 int  store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
-    const char *source, int *results);
+    const char *source, int import, int *results);
 
 /* Added by the webhooks work: validates a PR object exactly as store_pr()
  * does, without touching the database: 0, or STORE_EBADINPUT. (Fuzzing.) */

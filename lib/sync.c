@@ -628,6 +628,7 @@ struct walk {
 	struct job_progress pg;
 	time_t watermark, stop_before, top_t;	/* -1: none */
 	int full, bad;
+	int import;	/* an import: its PRs wait in stat_import for one rebuild */
 	struct folder *folder;	/* a full walk's fold thread, or NULL: fold here */
 };
 
@@ -775,7 +776,7 @@ page_txn_run(struct db *db, void *arg)
 		}
 		prs[k++] = pr;
 	}
-	if (store_prs(db, w->s->conf, prs, k, "sync", res) < 0)
+	if (store_prs(db, w->s->conf, prs, k, "sync", w->import, res) < 0)
 		goto out;
 	for (size_t i = 0; i < k; i++) {
 		if (res[i] == STORE_EBADINPUT) {
@@ -964,6 +965,51 @@ ahead_take(struct ahead *a, struct job_ctx *s, json_val *root)
 	return a->rc;
 }
 
+/*
+ * A full walk with [sync] import_prs PRs or more ahead of it (from the
+ * first page's rel="last": 100 a page) is an import: its pages record their
+ * PRs in stat_import (sql/020) instead of stat_queue, and the walk ends with
+ * one rebuild of the statistics (set-based, minutes at a million PRs, where
+ * the fold page by page takes hours). The fold thread still folds what
+ * webhooks queue meanwhile. A walk resumed after an interruption is an
+ * import again when imported PRs are still waiting.
+ */
+static int
+walk_import(struct walk *w)
+{
+	const struct conf *c = w->s->conf;
+	struct db_res *r;
+	int waiting;
+
+	if (!w->full || c->import_prs <= 0)
+		return 0;
+	if (w->pg.last_page > w->pg.pages &&
+	    (w->pg.last_page - w->pg.pages) * 100 >= c->import_prs)
+		return 1;
+	if (w->pg.resumed_pages == 0)
+		return 0;
+	if (db_query(w->s->db, &r, "SELECT EXISTS (SELECT 1 FROM stat_import)", "") < 0)
+		return -1;
+	waiting = db_getll(r, 0, 0, 0) != 0;
+	db_res_free(r);
+	return waiting;
+}
+
+/* The import's end: its PRs counted by a rebuild (forced; lb-syncd rebuilds
+ * later for rows a rebuild did not take: rollup_import_check). */
+static void
+walk_import_end(struct walk *w)
+{
+	int rebuilt = 0;
+
+	log_info("%s: import of %ld PRs stored: rebuilding the statistics", w->repo, w->pg.items);
+	/* a repository's first import fills settled months: no late changes */
+	if (rollup_check(w->s->db, w->s->conf, w->watermark < 0 ? ROLLUP_FORCE_IMPORT : ROLLUP_FORCE,
+	    &rebuilt) < 0 || !rebuilt)
+		log_warn("%s: the imported PRs are counted by a later rebuild (%s)", w->repo,
+		    rebuilt ? "" : "another process rebuilds or folds");
+}
+
 int
 sync_prs(struct job_ctx *s, const char *repo, int full)
 {
@@ -1002,6 +1048,14 @@ sync_prs(struct job_ctx *s, const char *repo, int full)
 			lb_strlcpy(w->cp.etag, r->etag, sizeof w->cp.etag);
 		if (r->last_page)
 			w->pg.last_page = r->last_page;
+		if (page == 1 && (w->import = walk_import(w)) < 0) {
+			rc = db_fail(s, "stat_import");
+			json_free(root);
+			break;
+		}
+		if (page == 1 && w->import)
+			log_info("%s: import: the statistics are rebuilt once when the walk ends "
+			    "([sync] import_prs = %lld)", repo, s->conf->import_prs);
 		if (w->full && r->next[0] != '\0' && page < 1000000) {
 			ahead_start(&ahead, s, r->next, r == &resp[0] ? &resp[1] : &resp[0]);
 			have = 1;
@@ -1033,6 +1087,8 @@ sync_prs(struct job_ctx *s, const char *repo, int full)
 	gh_resp_free(&resp[0]);
 	gh_resp_free(&resp[1]);
 	folder_stop(w->folder);	/* the queue folded, as the walk leaves it */
+	if (w->import > 0)
+		walk_import_end(w);	/* what was stored counts, the walk done or not */
 	if (rc < 0)
 		state_failed(s, w->name);
 	else if (db_txn(s->db, SYNC_DEADLOCK_RETRIES + 1, walk_close_txn, w) < 0)

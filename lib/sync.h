@@ -27,6 +27,11 @@
  *    a database connection of its own (opened from ctx->conf; without it,
  *    the walk folds itself), at most two pages behind the walk. When
  *    sync_prs() returns, both have ended and the walk's pages are folded.
+ *    A full walk with more than [sync] import_prs PRs ahead of its first
+ *    page (rel="last"), or resumed while imported PRs wait, is an import:
+ *    its pages record their PRs in stat_import instead of the queue, and
+ *    sync_prs() returns after one rebuild of the statistics (rollup_check,
+ *    forced) that counts them, whether the walk completed or not.
  *  - sync_pr(): GET /repos/{o}/{r}/pulls/{n} (the full object).
  *  - Each page is written in one transaction of its own.
  *  - Each function is a job handler of lib/runner (and runs for lb-admin

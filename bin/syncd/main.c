@@ -444,16 +444,21 @@ record(struct daemon *d, const struct job *j, int rc, const struct job_ctx *sc, 
 	return drc;
 }
 
-/* Statistics catch up with the PR changes stored so far (lib/rollup.h). */
+/* Statistics catch up with the PR changes stored so far, and with the PRs
+ * of an import that stopped before its end (lib/rollup.h). */
 static void
 fold(struct daemon *d)
 {
 	unsigned n = 0;
 
+	int rebuilt;
+
 	if (rollup_fold(d->db, 0, &n) < 0)
 		log_warn("statistics: fold: %s", db_error(d->db));
 	else if (n)
 		log_debug("statistics: %u changed PRs folded in", n);
+	if (rollup_import_check(d->db, &d->conf, &rebuilt) < 0)
+		log_warn("statistics: imported PRs: %s", db_error(d->db));
 }
 
 /* The spool, on the main connection: --once, or when the spooler thread

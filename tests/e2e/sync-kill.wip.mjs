@@ -26,13 +26,12 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { daemon, fileStack, githubDouble, holdSchedules, until } from './scaffold.mjs';
 import { assertDbMatches } from './double-compare.mjs';
-import { Model, period } from './api-model.mjs';
+import { assertStats as walkStats, model as walkModel, pages as walkPages } from './walk-model.mjs';
 
 const TOKEN = 'kill-test-token';
 const REPO = 'acme/kill';
 const N = 500;	// 5 pages
 const PAGE = '/repos/acme/kill/pulls';
-const FIRST = `${PAGE}?state=all&sort=updated&direction=desc&per_page=100`;
 
 const dbl = await githubDouble({ token: TOKEN, org: 'acme' }, (d) => d.generate({ seed: 29, org: 'acme',
   teams: 0, members: 0, outsiders: 7, repos: { [REPO]: N } }));
@@ -41,18 +40,7 @@ const s = await fileStack({ sets: {
 } });
 await holdSchedules(s);
 
-// The walk as GitHub serves it, page by page: the ids and the PR objects.
-async function pages() {
-  const out = [];
-  for (let url = FIRST; url;) {
-    const r = await fetch(dbl.url + url, { headers: { authorization: `token ${TOKEN}` } });
-    assert.equal(r.status, 200);
-    out.push(await r.json());
-    const next = /<([^>]*)>; rel="next"/.exec(r.headers.get('link') || '');
-    url = next ? next[1].replace(/^https?:\/\/[^/]*/, '') : null;
-  }
-  return out;
-}
+const pages = () => walkPages(dbl, TOKEN, REPO);
 
 // A mariadb client session kept open: send(sql) resolves when the marker
 // printed after sql comes back.
@@ -74,29 +62,8 @@ function session() {
   };
 }
 
-// The statistics of the PRs in prs (GitHub objects), as api-model.mjs says.
-function model(prs) {
-  const users = new Map();
-  for (const p of prs) users.set(p.user.id, { id: p.user.id, login: p.user.login, type: p.user.type,
-    avatar_url: p.user.avatar_url });
-  return new Model({ partnerOrg: 'acme', tracked: [REPO], exclude: [], mergedPoints: 1, teams: [],
-    users: [...users.values()], intervals: [], labelPoints: {}, labelColors: {}, now: new Date(),
-    prs: prs.map((p) => ({ ...p, repo: { ...p.base.repo, owner: { login: 'acme' } } })) });
-}
-
-async function assertStats(m, label) {
-  for (const y of [2023, 2024]) {
-    const r = await s.get(`/api/stats/monthly?year=${y}`);
-    assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json, m.monthly(y), `${label}: monthly ${y}`);
-  }
-  for (const P of [period('all'), period('month', '2024-02'), period('year', '2023')]) {
-    const q = P.kind === 'all' ? 'period=all' : `period=${P.kind}&value=${P.value}`;
-    const r = await s.get(`/api/contributors?${q}`);
-    assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json, m.contributors(P), `${label}: contributors ${q}`);
-  }
-}
+const model = (prs) => walkModel(prs, [REPO]);
+const assertStats = (m, label) => walkStats(s, m, label);
 
 const pulls = () => dbl.requests.filter((r) => r.path === PAGE && r.status === 200).map((r) => r.query.page || '1');
 

@@ -26,7 +26,7 @@ test_full_file(void **state)
 	    "[github]\napi_url = https://ghe.example/api/v3/\ntoken = t0k\n"
 	    "webhook_secret = one, two ,,three\npartner_org = acme\n"
 	    "repositories = acme/a, other/b\nexclude_teams = staff\n"
-	    "[sync]\nteams_every = 6h\nprs_every = 15m\nintegrity_every = 1d\n"
+	    "[sync]\nteams_every = 6h\nprs_every = 15m\nintegrity_every = 1d\nimport_prs = 0\n"
 	    "[scoring]\nmerged_points = 3\n[api]\nadmin_token = adm\n"
 	    "[hook]\nspool_dir = /tmp/spool\nmax_body = 1M\nkeep_deliveries_days = 7\n";
 
@@ -45,6 +45,7 @@ test_full_file(void **state)
 	assert_int_equal(c.teams_every, 6 * 3600);
 	assert_int_equal(c.prs_every, 900);
 	assert_int_equal(c.integrity_every, 86400);
+	assert_int_equal(c.import_prs, 0);
 	assert_int_equal(c.merged_points, 3);
 	assert_int_equal(c.max_body, 1024 * 1024);
 	assert_int_equal(c.keep_deliveries_days, 7);
@@ -63,6 +64,7 @@ test_defaults(void **state)
 	assert_int_equal(c.max_body, 25 * 1024 * 1024);
 	assert_int_equal(c.merged_points, 1);
 	assert_int_equal(c.teams_every, 6 * 3600);
+	assert_int_equal(c.import_prs, 20000);
 	assert_int_equal(c.db_port, 3306);
 	assert_int_equal(c.db_timeout, 5);
 	assert_null(c.gh_token);
