@@ -2136,6 +2136,22 @@ queue_touches(struct db *db, const char *from, const char *to)
 	return touches;
 }
 
+/* 1 while a rebuild runs (its lease "rollup" held), 0, -1. It holds the
+ * fold lease for minutes at a million PRs: a reader does not wait it out. */
+static int
+rebuilding(struct db *db)
+{
+	struct db_res *r;
+	int yes;
+
+	if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM leases WHERE name = 'rollup' "
+	    "AND owner IS NOT NULL AND expires_at > NOW(6))", "") < 0)
+		return -1;
+	yes = db_getll(r, 0, 0, 0) == 1;
+	db_res_free(r);
+	return yes;
+}
+
 /*
  * lb-api's fold. Whoever holds the fold lease folds; a reader waiting for
  * it watches the queue every 2 ms (the rows its answer needs leave the
@@ -2163,6 +2179,8 @@ rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max)
 			return rc;
 		if (i % 10 == 0 && (rc = lease_take(db, "fold", FOLD_LEASE)) != 0)
 			return rc < 0 ? -1 : rollup_fold(db, max, NULL);
+		if (i == 0 && (rc = rebuilding(db)) != 0)
+			return rc < 0 ? -1 : 0;	/* folded after the swap: answer as things are */
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= wait)
 			return 0;

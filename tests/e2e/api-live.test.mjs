@@ -278,6 +278,31 @@ test('an answer of 2024 leaves a queued PR of today to the answers of today', as
   await checkAll('after');
 });
 
+// While a rebuild runs (its leases held: minutes at a million PRs, e.g. at
+// the end of an import), a reader does not wait for the fold lease it
+// holds: it answers from the rollups as they are, without polling the
+// queue; the PR is in the first answer after the rebuild.
+test('during a rebuild, an answer of today answers at once from the rollups as they are', async () => {
+  await checkAll('before');
+  const month = ['month', today.slice(0, 7)];
+  const before = new Model(scenario()).board(P(month));
+  await s.sql("UPDATE leases SET owner = 'test-rebuild', expires_at = NOW(6) + INTERVAL 10 MINUTE "
+    + "WHERE name IN ('rollup', 'fold')");
+  const row = [2032, 32, 'core', 'cat', recent(1), null, []];
+  rows.push(row);
+  await hook('pull_request', snapshot(row, { final: false }));
+  const questions = async () => Number((await s.sql("SHOW GLOBAL STATUS LIKE 'Questions'"))[0][1]);
+  const q0 = await questions();
+  assert.deepEqual((await get(`/api/leaderboard?${qs(month)}`)).json, before, 'the rollups as they are');
+  const asked = await questions() - q0 - 1;
+  assert.ok(asked < 50, `${asked} statements for one answer: the reader polled the queue`);
+  const [[queued]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2032');
+  assert.equal(Number(queued), 1, 'left for the fold after the rebuild');
+  await s.sql("UPDATE leases SET owner = NULL, expires_at = '1970-01-01' WHERE name IN ('rollup', 'fold')");
+  assert.deepEqual((await get(`/api/leaderboard?${qs(month)}`)).json, new Model(scenario()).board(P(month)));
+  await checkAll('after');
+});
+
 test('a title edited: the PR lists behind the numbers show it at once', async () => {
   const per = ['year', '2024'];
   const path = `/api/prs?metric=merged&${qs(per)}`;
