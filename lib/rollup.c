@@ -2001,6 +2001,7 @@ rollup_queue(struct db *db, unsigned long long pr_id)
 #define FOLD_BATCH 100		/* the LIMIT below */
 #define FOLD_WAIT  30		/* seconds a folder waits for the fold lease */
 #define FOLD_LEASE 60		/* seconds; renewed after every batch */
+#define REBUILD_LEASE 900	/* seconds: the longest rebuild expected */
 
 struct fold_run {
 	unsigned n;
@@ -2136,16 +2137,21 @@ queue_touches(struct db *db, const char *from, const char *to)
 	return touches;
 }
 
-/* 1 while a rebuild runs (its lease "rollup" held), 0, -1. It holds the
- * fold lease for minutes at a million PRs: a reader does not wait it out. */
+/* 1 while a rebuild that started more than `wait` seconds ago runs (its
+ * lease "rollup" held, taken for REBUILD_LEASE seconds and not renewed),
+ * 0, -1. Such a rebuild (minutes at a million PRs) holds the fold lease
+ * longer than a reader waits: the reader does not wait it out. A young
+ * one (a small org, a first build) is waited for as a folder is. */
 static int
-rebuilding(struct db *db)
+rebuilding(struct db *db, int wait)
 {
 	struct db_res *r;
 	int yes;
 
 	if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM leases WHERE name = 'rollup' "
-	    "AND owner IS NOT NULL AND expires_at > NOW(6))", "") < 0)
+	    "AND owner IS NOT NULL AND expires_at > NOW(6) "
+	    "AND expires_at < NOW(6) + INTERVAL ? SECOND)", "i",
+	    (long long)(REBUILD_LEASE - wait)) < 0)
 		return -1;
 	yes = db_getll(r, 0, 0, 0) == 1;
 	db_res_free(r);
@@ -2179,7 +2185,7 @@ rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max)
 			return rc;
 		if (i % 10 == 0 && (rc = lease_take(db, "fold", FOLD_LEASE)) != 0)
 			return rc < 0 ? -1 : rollup_fold(db, max, NULL);
-		if (i == 0 && (rc = rebuilding(db)) != 0)
+		if (i == 0 && (rc = rebuilding(db, wait)) != 0)
 			return rc < 0 ? -1 : 0;	/* folded after the swap: answer as things are */
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= wait)
@@ -2737,7 +2743,6 @@ out:
 	return rc;
 }
 
-#define REBUILD_LEASE 900	/* seconds: the longest rebuild expected */
 
 /* The rebuild's leases: "rollup" (one rebuilder; taken or not, no wait),
  * then "fold" (no folder anywhere in the cluster while tables are swapped;

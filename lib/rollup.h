@@ -40,10 +40,10 @@
  *    fold would change a bucket an answer over those days reads. It folds
  *    when it gets the fold lease; else it waits (as rollup_fold, but watching
  *    the queue every 2 ms) until those PRs left the queue, except while a
- *    rebuild runs (lease "rollup": minutes for a large org, or an import's
- *    end): then it returns at once, and the answer comes from the rollups
- *    as they are (the PRs queued meanwhile are folded after the swap). 0 or
- *    -1.
+ *    rebuild that started longer ago than that wait runs (lease "rollup":
+ *    minutes for a large org, or an import's end): then it returns at once,
+ *    and the answer comes from the rollups as they are (the PRs queued
+ *    meanwhile are folded after the swap). 0 or -1.
  *  - rollup_pr_after(db, pr_id) runs after a PR row changed: it subtracts
  *    the contribution last rolled up (kept in stat_pr*, so nothing needs to
  *    run before the change), computes the new one from the base tables and
