@@ -2743,7 +2743,6 @@ out:
 	return rc;
 }
 
-
 /* The rebuild's leases: "rollup" (one rebuilder; taken or not, no wait),
  * then "fold" (no folder anywhere in the cluster while tables are swapped;
  * waiting for the folder in flight). 1 both held, 0 not (none held), -1. */

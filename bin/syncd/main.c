@@ -450,7 +450,6 @@ static void
 fold(struct daemon *d)
 {
 	unsigned n = 0;
-
 	int rebuilt;
 
 	if (rollup_fold(d->db, 0, &n) < 0)
