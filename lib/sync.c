@@ -1000,14 +1000,15 @@ walk_import(struct walk *w)
 static void
 walk_import_end(struct walk *w)
 {
-	int rebuilt = 0;
+	int rebuilt = 0, rc;
 
 	log_info("%s: import of %ld PRs stored: rebuilding the statistics", w->repo, w->pg.items);
 	/* a repository's first import fills settled months: no late changes */
-	if (rollup_check(w->s->db, w->s->conf, w->watermark < 0 ? ROLLUP_FORCE_IMPORT : ROLLUP_FORCE,
-	    &rebuilt) < 0 || !rebuilt)
+	rc = rollup_check(w->s->db, w->s->conf, w->watermark < 0 ? ROLLUP_FORCE_IMPORT : ROLLUP_FORCE,
+	    &rebuilt);
+	if (rc < 0 || !rebuilt)
 		log_warn("%s: the imported PRs are counted by a later rebuild (%s)", w->repo,
-		    rebuilt ? "" : "another process rebuilds or folds");
+		    rc < 0 ? "this one failed" : "another process rebuilds or folds");
 }
 
 int
