@@ -750,6 +750,28 @@ struct page_txn {
 	int bad, done;
 };
 
+/*
+ * For the tests only (tests/e2e/sync-kill.test.mjs): with the environment
+ * variable LB_TEST_KILL_IN_PAGE=N, lb-syncd kills itself with SIGKILL in
+ * the transaction of the walk's page N, after its PRs were written and
+ * before the checkpoint and the COMMIT: the worst moment for a kill -9,
+ * reached without timing. Unset (as everywhere else), it does nothing.
+ */
+static void
+kill_in_page(long page, size_t prs)
+{
+	static long at = -1;
+	const char *v;
+
+	if (at < 0)
+		at = (v = getenv("LB_TEST_KILL_IN_PAGE")) != NULL ? strtol(v, NULL, 10) : 0;
+	if (at <= 0 || page != at)
+		return;
+	log_warn("LB_TEST_KILL_IN_PAGE: SIGKILL in page %ld, %zu PRs written, not committed",
+	    page, prs);
+	raise(SIGKILL);
+}
+
 static int
 page_txn_run(struct db *db, void *arg)
 {
@@ -786,6 +808,7 @@ page_txn_run(struct db *db, void *arg)
 		} else
 			t->items++;
 	}
+	kill_in_page(w->pg.pages + 1, k);
 	if (t->next[0] == '\0')
 		t->done = 1;
 	rc = 0;
