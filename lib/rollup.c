@@ -2659,20 +2659,21 @@ out:
  * connection. After the swap, import_done() deletes those rows, unless one
  * was stored again meanwhile (its n grew: the next rebuild counts it).
  */
+static const char import_drop[] = "DROP TEMPORARY TABLE IF EXISTS stat_import_seen";
+
 static int
 import_seen(struct db *db)
 {
-	static const char drop[] = "DROP TEMPORARY TABLE IF EXISTS stat_import_seen";
 	static const char seen[] = "CREATE TEMPORARY TABLE stat_import_seen (PRIMARY KEY (pr_id)) "
 	    "ENGINE=InnoDB SELECT pr_id, n FROM stat_import";
 
-	return db_exec_text(db, drop, strlen(drop)) < 0 ? -1 : db_exec_text(db, seen, strlen(seen));
+	return db_exec_text(db, import_drop, strlen(import_drop)) < 0 ? -1 :
+	    db_exec_text(db, seen, strlen(seen));
 }
 
 static int
 import_done(struct db *db)
 {
-	static const char drop[] = "DROP TEMPORARY TABLE IF EXISTS stat_import_seen";
 	unsigned long long n = 0;
 	int rc;
 
@@ -2680,7 +2681,7 @@ import_done(struct db *db)
 	    "ON s.pr_id = i.pr_id AND s.n = i.n", "");
 	if (rc == 0)
 		n = db_affected(db);
-	if (rc < 0 || db_exec_text(db, drop, strlen(drop)) < 0) {
+	if (rc < 0 || db_exec_text(db, import_drop, strlen(import_drop)) < 0) {
 		log_warn("rollup: imported PRs counted but not dequeued (the next rebuild does): %s",
 		    db_error(db));
 		return 0;	/* the rollups are right: a later rebuild only repeats the work */

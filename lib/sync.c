@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #define JSON_DEPTH 64
+#define PR_PAGE 100	/* PRs a page of a walk asks for (per_page) */
 
 
 static int
@@ -878,7 +879,8 @@ walk_open(struct walk *w, int full)
 	}
 	if (gh_escape(owner, eo, sizeof eo) < 0 || gh_escape(rname, er, sizeof er) < 0 ||
 	    lb_snprintf(w->first, sizeof w->first,
-	    "/repos/%s/%s/pulls?state=all&sort=updated&direction=desc&per_page=100", eo, er) < 0 ||
+	    "/repos/%s/%s/pulls?state=all&sort=updated&direction=desc&per_page=%d", eo, er,
+	    PR_PAGE) < 0 ||
 	    lb_snprintf(w->name, sizeof w->name, "prs:%s", w->repo) < 0) {
 		lb_snprintf(s->err, sizeof s->err, "repository name too long");
 		return JOB_EPERM;
@@ -990,7 +992,7 @@ ahead_take(struct ahead *a, struct job_ctx *s, json_val *root)
 
 /*
  * A full walk with [sync] import_prs PRs or more ahead of it (from the
- * first page's rel="last": 100 a page) is an import: its pages record their
+ * first page's rel="last": PR_PAGE a page) is an import: its pages record their
  * PRs in stat_import (sql/020) instead of stat_queue, and the walk ends with
  * one rebuild of the statistics (set-based, minutes at a million PRs, where
  * the fold page by page takes hours). The fold thread still folds what
@@ -1007,7 +1009,7 @@ walk_import(struct walk *w)
 	if (!w->full || c->import_prs <= 0)
 		return 0;
 	if (w->pg.last_page > w->pg.pages &&
-	    (w->pg.last_page - w->pg.pages) * 100 >= c->import_prs)
+	    (w->pg.last_page - w->pg.pages) * PR_PAGE >= c->import_prs)
 		return 1;
 	if (w->pg.resumed_pages == 0)
 		return 0;
