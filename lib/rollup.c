@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "thread.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <mysqld_error.h>
@@ -2001,7 +2002,24 @@ rollup_queue(struct db *db, unsigned long long pr_id)
 #define FOLD_BATCH 100		/* the LIMIT below */
 #define FOLD_WAIT  30		/* seconds a folder waits for the fold lease */
 #define FOLD_LEASE 60		/* seconds; renewed after every batch */
-#define REBUILD_LEASE 900	/* seconds: the longest rebuild expected */
+#define REBUILD_LEASE 900	/* seconds: taken for this, renewed while the build runs */
+
+/* The rebuild's lease length L: REBUILD_LEASE, or for tests the variable
+ * LB_TEST_REBUILD_LEASE (seconds), read once. The build renews its leases
+ * every L/15 seconds for L/3 (struct renewer), so at 900 s: every minute
+ * for five, and a rebuilder that died frees them within five minutes. */
+static long
+rebuild_lease(void)
+{
+	static long secs;
+
+	if (secs == 0) {
+		const char *v = getenv("LB_TEST_REBUILD_LEASE");
+		long t = v ? strtol(v, NULL, 10) : 0;
+		secs = t >= 3 && t <= REBUILD_LEASE ? t : REBUILD_LEASE;
+	}
+	return secs;
+}
 
 struct fold_run {
 	unsigned n;
@@ -2138,8 +2156,9 @@ queue_touches(struct db *db, const char *from, const char *to)
 }
 
 /* 1 while a rebuild that started more than `wait` seconds ago runs (its
- * lease "rollup" held, taken for REBUILD_LEASE seconds and not renewed),
- * 0, -1. Such a rebuild (minutes at a million PRs) holds the fold lease
+ * lease "rollup" held: taken for rebuild_lease() seconds, renewed for a
+ * third of that, so one that expires sooner than rebuild_lease() - wait
+ * seconds from now is not young), 0, -1. Such a rebuild (minutes at a million PRs) holds the fold lease
  * longer than a reader waits: the reader does not wait it out. A young
  * one (a small org, a first build) is waited for as a folder is. */
 static int
@@ -2151,7 +2170,7 @@ rebuilding(struct db *db, int wait)
 	if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM leases WHERE name = 'rollup' "
 	    "AND owner IS NOT NULL AND expires_at > NOW(6) "
 	    "AND expires_at < NOW(6) + INTERVAL ? SECOND)", "i",
-	    (long long)(REBUILD_LEASE - wait)) < 0)
+	    (long long)(rebuild_lease() - wait)) < 0)
 		return -1;
 	yes = db_getll(r, 0, 0, 0) == 1;
 	db_res_free(r);
@@ -2728,7 +2747,8 @@ rebuild_locked(struct db *db, struct db *lk, struct db *db2, const struct conf *
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (db_exec(lk, "UPDATE stat_state SET exclude_teams = ?, config_fp = ?, unranked_sig = ?, "
-	    "built_at = UTC_TIMESTAMP(6), build_seconds = ? WHERE id = 1",
+	    "built_at = UTC_TIMESTAMP(6), build_seconds = ?, rebuild_failures = 0, "
+	    "rebuild_error = NULL, rebuild_retry_at = NULL WHERE id = 1",
 	    "sssd", exclude, fp, db_get(r, 0, 0), secs) < 0 ||
 	    db_exec(lk, "UPDATE stat_state SET mem_sig = ? WHERE id = 2", "s", db_get(r, 0, 1)) < 0 ||
 	    bump(lk) < 0 || db_commit(lk) < 0)
@@ -2750,24 +2770,208 @@ out:
 static int
 rebuild_leases(struct db *db)
 {
-	int rc = lease_take(db, "rollup", REBUILD_LEASE), wait = FOLD_WAIT;
+	int rc = lease_take(db, "rollup", rebuild_lease()), wait = FOLD_WAIT;
 
 	if (rc <= 0)
 		return rc;
 	if (db_timeout(db) > 0 && db_timeout(db) - 1 < (unsigned)wait)
 		wait = (int)db_timeout(db) - 1;	/* lb-api: not longer than its timeout */
-	if ((rc = lease_wait(db, "fold", REBUILD_LEASE, wait, 0)) <= 0)
+	if ((rc = lease_wait(db, "fold", rebuild_lease(), wait, 0)) <= 0)
 		lease_drop(db, "rollup");
+	return rc;
+}
+
+/*
+ * The build's leases stay held while it runs, however long (a rebuild at
+ * ten million PRs takes about half an hour): a thread renews them on the
+ * caller's connection, which the build does not use (it works on
+ * connections of its own). Without this a folder took the expired fold
+ * lease mid-build and waited on stat_state, which the build holds, until
+ * its timeout (lb-api: answers failing as "database unavailable"), and a
+ * second rebuild could start.
+ */
+struct renewer {
+	struct db      *db;
+	long            every, hold;	/* seconds */
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	int             stop;
+};
+
+static void *
+renewer_run(void *arg)
+{
+	struct renewer *w = arg;
+	struct timespec at;
+
+	pthread_mutex_lock(&w->mu);
+	clock_gettime(CLOCK_MONOTONIC, &at);
+	while (!w->stop) {
+		at.tv_sec += w->every;
+		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &at) == 0)
+			;	/* woken without stop (spurious): the same deadline */
+		if (w->stop)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		if (lease_take(w->db, "rollup", w->hold) != 1 || lease_take(w->db, "fold", w->hold) != 1)
+			log_warn("rollup: the rebuild's leases not renewed (%s)",
+			    db_errno(w->db) ? db_error(w->db) : "another process holds them");
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* 0 with the thread running, -1 (then the build runs without renewal). */
+static int
+renewer_start(struct renewer *w, pthread_t *th, struct db *db)
+{
+	pthread_condattr_t ca;
+	long lease = rebuild_lease();
+
+	memset(w, 0, sizeof *w);
+	w->db = db;
+	w->every = lease / 15 > 0 ? lease / 15 : 1;
+	w->hold = lease / 3 > 3 * w->every ? lease / 3 : 3 * w->every;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&w->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	if (pthread_mutex_init(&w->mu, NULL) != 0) {
+		pthread_cond_destroy(&w->cv);
+		return -1;
+	}
+	if (lb_thread_start(th, renewer_run, w) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+renewer_stop(struct renewer *w, pthread_t th)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(th, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+}
+
+/*
+ * A failed rebuild is recorded on stat_state row 1 (sql/021): no process
+ * starts another before rebuild_retry_at, 30 s after the first failure,
+ * twice as long after each further one, at most an hour.
+ */
+static void
+rebuild_failed(struct db *db, const char *why)
+{
+	char w[501];
+
+	utf8_copy(w, sizeof w, why && why[0] ? why : "see the log", 500);
+	if (db_exec(db, "UPDATE stat_state SET rebuild_failures = rebuild_failures + 1, "
+	    "rebuild_error = ?, rebuild_retry_at = UTC_TIMESTAMP(6) + INTERVAL "
+	    "LEAST(3600, 30 * POW(2, LEAST(rebuild_failures, 8) - 1)) SECOND WHERE id = 1",
+	    "s", w) < 0)
+		log_warn("rollup: the failed rebuild not recorded: %s", db_error(db));
+	else
+		log_warn("rollup: rebuild failed (%s); no new attempt for a while "
+		    "(stat_state.rebuild_retry_at)", w);
+}
+
+/* Once per retry time and process: a check that finds a rebuild needed
+ * while a failed one waits says so, not on every request. */
+static void
+rebuild_waits(const char *until, const char *failures, const char *why)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static char said[32];
+
+	pthread_mutex_lock(&mu);
+	if (until && strcmp(said, until) != 0) {
+		lb_strlcpy(said, until, sizeof said);
+		log_warn("rollup: the statistics need a rebuild, but %s failed in a row (last: %s); "
+		    "the next attempt not before %s UTC", failures ? failures : "?",
+		    why ? why : "?", until);
+	}
+	pthread_mutex_unlock(&mu);
+}
+
+/*
+ * The build, the caller holding the leases on db: on connections of its
+ * own, its leases renewed meanwhile, a failure recorded (rebuild_failed).
+ * 0 or -1.
+ */
+static int
+rebuild_build(struct db *db, const struct conf *c, const char *fp, const char *exclude,
+    const char *repos, int late)
+{
+	struct db *lockdb = NULL, *db2 = NULL, *bdb = NULL;
+	struct renewer w;
+	pthread_t th;
+	char err[256];
+	int rc = -1, renewing;
+
+	/* The build runs on connections of its own (db_open: statements as
+	 * long as they take), not on the caller's, which may be bounded (lb-api:
+	 * lib/db.h); the caller's holds the leases. */
+	lockdb = db_open(c, err, sizeof err);
+	if (lockdb == NULL) {
+		log_error("rollup: second connection: %s", err);
+		rebuild_failed(db, err);
+		goto out;
+	}
+	/* the build's work tables (MEMORY, TEMPORARY) live on one node: both
+	 * build connections stay on the node of the caller's */
+	bdb = db_open_pinned(c, db, err, sizeof err);
+	if (bdb == NULL) {
+		log_error("rollup: build connection: %s", err);
+		rebuild_failed(db, err);
+		goto out;
+	}
+	if (db_exec_text(bdb, SET_BIG, strlen(SET_BIG)) < 0) {
+		log_error("rollup: %s", db_error(bdb));
+		rebuild_failed(db, db_error(bdb));
+		goto out;
+	}
+	/* another connection builds half of the tables at the same time */
+	db2 = db_open_pinned(c, bdb, err, sizeof err);
+	if (db2 && db_exec_text(db2, SET_BIG, strlen(SET_BIG)) < 0) {
+		db_close(db2);
+		db2 = NULL;
+	}
+	if (!(renewing = renewer_start(&w, &th, db) == 0))
+		log_warn("rollup: no thread to renew the rebuild's leases: they expire after %ld s",
+		    rebuild_lease());
+	rc = rebuild_locked(bdb, lockdb, db2, c, fp, exclude, repos, late);
+	if (renewing)
+		renewer_stop(&w, th);
+	if (rc < 0)
+		rebuild_failed(db, db_errno(bdb) ? db_error(bdb) : db_errno(lockdb) ?
+		    db_error(lockdb) : db2 && db_errno(db2) ? db_error(db2) : NULL);
+out:
+	if (bdb)
+		db_close(bdb);
+	if (lockdb)
+		db_close(lockdb);
+	if (db2)
+		db_close(db2);
 	return rc;
 }
 
 int
 rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 {
-	char fp[17], exclude[4096], repos[8192], err[256];
+	char fp[17], exclude[4096], repos[8192];
 	struct buf rb = BUF_INIT;
 	struct db_res *st = NULL, *live = NULL;
-	struct db *lockdb = NULL, *db2 = NULL, *bdb = NULL;
 	int need, rc = -1, locked = 0;
 
 	*rebuilt = 0;
@@ -2778,7 +2982,9 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 		return -1;
 	}
 	if (db_query(db, &st, "SELECT config_fp, unranked_sig, "
-	    "(SELECT mem_sig FROM stat_state WHERE id = 2) FROM stat_state WHERE id = 1", "") < 0 ||
+	    "(SELECT mem_sig FROM stat_state WHERE id = 2), rebuild_retry_at > UTC_TIMESTAMP(6), "
+	    "DATE_FORMAT(rebuild_retry_at, '%Y-%m-%d %H:%i:%s'), rebuild_failures, rebuild_error "
+	    "FROM stat_state WHERE id = 1", "") < 0 ||
 	    db_query(db, &live, LIVE_SQL, "s", exclude) < 0)
 		goto out;
 	if (st->nrows != 1) {
@@ -2789,6 +2995,11 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	    strcmp(db_get(st, 0, 1), db_get(live, 0, 0)) != 0 ||
 	    strcmp(db_get(st, 0, 2) ? db_get(st, 0, 2) : "", db_get(live, 0, 1)) != 0;
 	if (!need) {
+		rc = 0;
+		goto out;
+	}
+	if (db_getll(st, 0, 3, 0) == 1 && force != ROLLUP_FORCE_NOW) {	/* failed: not yet again */
+		rebuild_waits(db_get(st, 0, 4), db_get(st, 0, 5), db_get(st, 0, 6));
 		rc = 0;
 		goto out;
 	}
@@ -2805,32 +3016,7 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	log_info("rollup: rebuilding statistics (config %s, was %s; teams %s, was %s; "
 	    "memberships %s, was %s)", fp, db_get(st, 0, 0), db_get(live, 0, 0), db_get(st, 0, 1),
 	    db_get(live, 0, 1), db_get(st, 0, 2) ? db_get(st, 0, 2) : "");
-	/* The build runs on connections of its own (db_open: statements as
-	 * long as they take), not on the caller's, which may be bounded (lb-api:
-	 * lib/db.h); the caller's holds the leases. */
-	lockdb = db_open(c, err, sizeof err);
-	if (lockdb == NULL) {
-		log_error("rollup: second connection: %s", err);
-		goto out;
-	}
-	/* the build's work tables (MEMORY, TEMPORARY) live on one node: both
-	 * build connections stay on the node of the caller's */
-	bdb = db_open_pinned(c, db, err, sizeof err);
-	if (bdb == NULL) {
-		log_error("rollup: build connection: %s", err);
-		goto out;
-	}
-	if (db_exec_text(bdb, SET_BIG, strlen(SET_BIG)) < 0) {
-		log_error("rollup: %s", db_error(bdb));
-		goto out;
-	}
-	/* another connection builds half of the tables at the same time */
-	db2 = db_open_pinned(c, bdb, err, sizeof err);
-	if (db2 && db_exec_text(db2, SET_BIG, strlen(SET_BIG)) < 0) {
-		db_close(db2);
-		db2 = NULL;
-	}
-	if (rebuild_locked(bdb, lockdb, db2, c, fp, exclude, repos, force != ROLLUP_FORCE_IMPORT) < 0)
+	if (rebuild_build(db, c, fp, exclude, repos, force != ROLLUP_FORCE_IMPORT) < 0)
 		goto out;
 	*rebuilt = 1;
 	rc = 0;
@@ -2839,12 +3025,6 @@ out:
 		lease_drop(db, "fold");
 		lease_drop(db, "rollup");
 	}
-	if (bdb)
-		db_close(bdb);
-	if (lockdb)
-		db_close(lockdb);
-	if (db2)
-		db_close(db2);
 	buf_free(&rb);
 	db_res_free(st);
 	db_res_free(live);

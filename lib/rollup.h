@@ -97,6 +97,15 @@
  *    also counts the PRs of imports waiting in stat_import (sql/020: a
  *    large full walk stores its PRs there and ends with a forced
  *    rollup_check) and deletes the rows it counted.
+ *    The build's leases are renewed by a thread on db while it runs, so a
+ *    build longer than the lease (ten million PRs: half an hour) keeps
+ *    them. A rebuild that fails is recorded on stat_state row 1 (sql/021:
+ *    rebuild_failures, rebuild_error, rebuild_retry_at) and no process
+ *    starts another before rebuild_retry_at (30 s, doubling per failure
+ *    in a row, at most an hour): until then a check that finds a rebuild
+ *    needed answers 0 without one (logged once per retry time), unless
+ *    force is ROLLUP_FORCE_NOW (lb-admin rebuild). A rebuild that succeeds
+ *    clears them.
  *    Returns 0 (with *rebuilt set when it rebuilt) or -1.
  *  - rollup_import_check(db, conf, &rebuilt) rebuilds (rollup_check,
  *    forced) when stat_import holds PRs none of which was stored in the
@@ -123,6 +132,7 @@ int rollup_rebuild(struct db *db, struct db *db2, const char *exclude, int late)
  * late changes (the rebuild records none) */
 #define ROLLUP_FORCE        1
 #define ROLLUP_FORCE_IMPORT 2
+#define ROLLUP_FORCE_NOW    3	/* forced, even while a failed rebuild waits */
 int rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt);
 int rollup_import_check(struct db *db, const struct conf *c, int *rebuilt);
 

@@ -43,5 +43,7 @@ int cmd_deliveries(struct admin *a, int argc, char **argv);
 int cmd_replay(struct admin *a, int argc, char **argv);
 /* bin/admin/changes.c (late changes to settled months) */
 int cmd_changes(struct admin *a, int argc, char **argv);
+/* bin/admin/rebuild.c (the statistics) */
+int cmd_rebuild(struct admin *a, int argc, char **argv);
 
 #endif

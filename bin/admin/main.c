@@ -29,6 +29,7 @@ int cmd_jobs(struct admin *, int, char **) __attribute__((weak));
 int cmd_deliveries(struct admin *, int, char **) __attribute__((weak));
 int cmd_replay(struct admin *, int, char **) __attribute__((weak));
 int cmd_changes(struct admin *, int, char **) __attribute__((weak));
+int cmd_rebuild(struct admin *, int, char **) __attribute__((weak));
 
 static const struct command commands[] = {
 	{ "migrate",    cmd_migrate,    "migrate",
@@ -59,6 +60,12 @@ static const struct command commands[] = {
 	  "List late changes, newest first (default 100): counters of months\n"
 	  "settled for [stats] settle_days that a write changed afterwards:\n"
 	  "time, month, scope, metric, old, new, the PR that caused it." },
+	{ "rebuild",    cmd_rebuild,    "rebuild",
+	  "Rebuild the statistics from the stored PRs and memberships now,\n"
+	  "also while a rebuild that failed waits for its retry time\n"
+	  "(stat_state.rebuild_retry_at); prints how long it took. lb-api and\n"
+	  "lb-syncd rebuild by themselves when the config or the memberships\n"
+	  "changed: this is for after a failure, or after fixing one." },
 };
 
 /* --help prints the manual page; bad usage prints the synopsis to stderr. */
