@@ -2005,20 +2005,17 @@ rollup_queue(struct db *db, unsigned long long pr_id)
 #define REBUILD_LEASE 900	/* seconds: taken for this, renewed while the build runs */
 
 /* The rebuild's lease length L: REBUILD_LEASE, or for tests the variable
- * LB_TEST_REBUILD_LEASE (seconds), read once. The build renews its leases
- * every L/15 seconds for L/3 (struct renewer), so at 900 s: every minute
- * for five, and a rebuilder that died frees them within five minutes. */
+ * LB_TEST_REBUILD_LEASE (seconds, 3 to REBUILD_LEASE). The build renews its
+ * leases every L/15 seconds for L/3 (struct renewer), so at 900 s: every
+ * minute for five, and a rebuilder that died frees them within five
+ * minutes. (Read on every call: no state shared between threads.) */
 static long
 rebuild_lease(void)
 {
-	static long secs;
+	const char *v = getenv("LB_TEST_REBUILD_LEASE");
+	long t = v ? strtol(v, NULL, 10) : 0;
 
-	if (secs == 0) {
-		const char *v = getenv("LB_TEST_REBUILD_LEASE");
-		long t = v ? strtol(v, NULL, 10) : 0;
-		secs = t >= 3 && t <= REBUILD_LEASE ? t : REBUILD_LEASE;
-	}
-	return secs;
+	return t >= 3 && t <= REBUILD_LEASE ? t : REBUILD_LEASE;
 }
 
 struct fold_run {
