@@ -2879,8 +2879,8 @@ rebuild_failed(struct db *db, const char *why)
 	    "s", w) < 0)
 		log_warn("rollup: the failed rebuild not recorded: %s", db_error(db));
 	else
-		log_warn("rollup: rebuild failed (%s); no new attempt for a while "
-		    "(stat_state.rebuild_retry_at)", w);
+		log_warn("rollup: rebuild failed (%s); none is started before "
+		    "stat_state.rebuild_retry_at", w);
 }
 
 /* Once per retry time and process: a check that finds a rebuild needed
@@ -2918,38 +2918,29 @@ rebuild_build(struct db *db, const struct conf *c, const char *fp, const char *e
 
 	/* The build runs on connections of its own (db_open: statements as
 	 * long as they take), not on the caller's, which may be bounded (lb-api:
-	 * lib/db.h); the caller's holds the leases. */
+	 * lib/db.h); the caller's holds the leases. The build's work tables
+	 * (MEMORY, TEMPORARY) live on one node: both build connections stay on
+	 * the node of the caller's. */
 	lockdb = db_open(c, err, sizeof err);
-	if (lockdb == NULL) {
-		log_error("rollup: second connection: %s", err);
-		rebuild_failed(db, err);
-		goto out;
-	}
-	/* the build's work tables (MEMORY, TEMPORARY) live on one node: both
-	 * build connections stay on the node of the caller's */
-	bdb = db_open_pinned(c, db, err, sizeof err);
+	bdb = lockdb ? db_open_pinned(c, db, err, sizeof err) : NULL;
 	if (bdb == NULL) {
-		log_error("rollup: build connection: %s", err);
 		rebuild_failed(db, err);
 		goto out;
 	}
-	if (db_exec_text(bdb, SET_BIG, strlen(SET_BIG)) < 0) {
-		log_error("rollup: %s", db_error(bdb));
-		rebuild_failed(db, db_error(bdb));
-		goto out;
+	if (db_exec_text(bdb, SET_BIG, strlen(SET_BIG)) == 0) {
+		/* another connection builds half of the tables at the same time */
+		db2 = db_open_pinned(c, bdb, err, sizeof err);
+		if (db2 && db_exec_text(db2, SET_BIG, strlen(SET_BIG)) < 0) {
+			db_close(db2);
+			db2 = NULL;
+		}
+		if (!(renewing = renewer_start(&w, &th, db) == 0))
+			log_warn("rollup: no thread to renew the rebuild's leases: they expire "
+			    "after %ld s", rebuild_lease());
+		rc = rebuild_locked(bdb, lockdb, db2, c, fp, exclude, repos, late);
+		if (renewing)
+			renewer_stop(&w, th);
 	}
-	/* another connection builds half of the tables at the same time */
-	db2 = db_open_pinned(c, bdb, err, sizeof err);
-	if (db2 && db_exec_text(db2, SET_BIG, strlen(SET_BIG)) < 0) {
-		db_close(db2);
-		db2 = NULL;
-	}
-	if (!(renewing = renewer_start(&w, &th, db) == 0))
-		log_warn("rollup: no thread to renew the rebuild's leases: they expire after %ld s",
-		    rebuild_lease());
-	rc = rebuild_locked(bdb, lockdb, db2, c, fp, exclude, repos, late);
-	if (renewing)
-		renewer_stop(&w, th);
 	if (rc < 0)
 		rebuild_failed(db, db_errno(bdb) ? db_error(bdb) : db_errno(lockdb) ?
 		    db_error(lockdb) : db2 && db_errno(db2) ? db_error(db2) : NULL);
