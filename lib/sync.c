@@ -761,11 +761,9 @@ struct page_txn {
 static void
 kill_in_page(long page, size_t prs)
 {
-	static long at = -1;
-	const char *v;
+	const char *v = getenv("LB_TEST_KILL_IN_PAGE");
+	long at = v ? strtol(v, NULL, 10) : 0;
 
-	if (at < 0)
-		at = (v = getenv("LB_TEST_KILL_IN_PAGE")) != NULL ? strtol(v, NULL, 10) : 0;
 	if (at <= 0 || page != at)
 		return;
 	log_warn("LB_TEST_KILL_IN_PAGE: SIGKILL in page %ld, %zu PRs written, not committed",

@@ -24,7 +24,7 @@ cmd_rebuild(struct admin *a, int argc, char **argv)
 		admin_err("usage: rebuild");
 		return 2;
 	}
-	if (admin_conf(a) < 0 || (db = admin_db(a)) == NULL)
+	if ((db = admin_db(a)) == NULL)	/* loads the config too */
 		return 1;
 	if (rollup_check(db, &a->conf, ROLLUP_FORCE_NOW, &rebuilt) < 0) {
 		if (db_query(db, &r, "SELECT rebuild_error FROM stat_state WHERE id = 1", "") == 0) {

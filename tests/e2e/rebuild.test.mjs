@@ -72,7 +72,7 @@ function adminChild(args, env = {}) {
 }
 
 const leases = async () => (await s.sql("SELECT name, owner, expires_at > NOW(6) FROM leases "
-  + "WHERE name IN ('fold', 'rollup') ORDER BY name")).map(([n, o, live]) => [n, o, live]);
+  + "WHERE name IN ('fold', 'rollup') ORDER BY name"));
 const state = async () => (await s.sql('SELECT rebuild_failures, rebuild_error, '
   + 'TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), rebuild_retry_at), built_at FROM stat_state WHERE id = 1'))[0];
 
