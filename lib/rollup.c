@@ -2021,7 +2021,10 @@ rebuild_lease(void)
 struct fold_run {
 	unsigned n;
 	int empty;
+	int gave_back;	/* the last batch gave the fold lease back in its transaction */
 };
+
+static void lease_owner(struct db *db, char *out, size_t len);
 
 /* The batch leaves the queue: one statement. */
 static int
@@ -2063,17 +2066,30 @@ fold_txn(struct db *db, void *arg)
 		ids[i] = strtoull(db_get(r, i, 0), NULL, 10);
 	db_res_free(r);
 	f->n = (unsigned)n;
-	f->empty = n == 0;
-	if (n == 0)
-		return 0;
-	return fold_many(db, ids, n) < 0 || fold_dequeue(db, ids, n) < 0 ? -1 : 0;
+	/* a short batch took every PR committed before it: the queue is empty
+	 * for whoever asked before (newer ones are the next fold's) */
+	f->empty = n < FOLD_BATCH;
+	f->gave_back = 0;
+	if (n > 0 && (fold_many(db, ids, n) < 0 || fold_dequeue(db, ids, n) < 0))
+		return -1;
+	if (f->empty) {
+		/* the last batch: the lease goes back with its COMMIT, one write
+		 * (and one log flush) less than lease_drop() after it */
+		char owner[LEASE_OWNER_MAX];
+		lease_owner(db, owner, sizeof owner);
+		if (db_exec(db, "UPDATE leases SET owner = NULL, expires_at = '1970-01-01' "
+		    "WHERE name = 'fold' AND owner = ?", "s", owner) < 0)
+			return -1;
+		f->gave_back = 1;
+	}
+	return 0;
 }
 
 static int
-fold_batch(struct db *db, unsigned *done, int *empty)
+fold_batch(struct db *db, unsigned *done, int *empty, int *gave_back)
 {
 	struct db_txn_opt o = { 5, 1, NULL };
-	struct fold_run f = { 0, 0 };
+	struct fold_run f = { 0, 0, 0 };
 
 	if (db_txn_with(db, &o, fold_txn, &f) < 0) {
 		/* said here: giving the lease back replaces the error */
@@ -2082,15 +2098,39 @@ fold_batch(struct db *db, unsigned *done, int *empty)
 	}
 	*done += f.n;
 	*empty = f.empty;
+	*gave_back = f.gave_back;
 	return 0;
+}
+
+/* The fold under the lease, taken by the caller: batches until one is
+ * short (the queue as of the call is empty: that batch gives the lease back
+ * in its own transaction) or max; gives the lease back. */
+static int
+fold_held(struct db *db, unsigned max, unsigned *folded)
+{
+	unsigned done = 0;
+	int rc = 0, empty = 0, gave_back = 0;
+
+	while (!empty && (max == 0 || done < max)) {
+		if ((rc = fold_batch(db, &done, &empty, &gave_back)) < 0)
+			break;
+		if (!empty && lease_take(db, "fold", FOLD_LEASE) != 1) {
+			log_warn("rollup: the fold lease expired; another process folds the rest");
+			break;
+		}
+	}
+	if (!gave_back)	/* after a lost node: on the next one (it expires otherwise) */
+		lease_drop(db, "fold");
+	if (folded)
+		*folded = done;
+	return rc;
 }
 
 int
 rollup_fold(struct db *db, unsigned max, unsigned *folded)
 {
 	struct db_res *r;
-	unsigned done = 0;
-	int rc = 0, locked, empty = 0, wait;
+	int locked, empty, wait;
 
 	if (folded)
 		*folded = 0;
@@ -2110,18 +2150,7 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 		return -1;
 	if (!locked)
 		return 0;	/* folded by the holder meanwhile, or still folding */
-	while (!empty && (max == 0 || done < max)) {
-		if ((rc = fold_batch(db, &done, &empty)) < 0)
-			break;
-		if (!empty && lease_take(db, "fold", FOLD_LEASE) != 1) {
-			log_warn("rollup: the fold lease expired; another process folds the rest");
-			break;
-		}
-	}
-	lease_drop(db, "fold");	/* after a lost node: on the next one (it expires otherwise) */
-	if (folded)
-		*folded = done;
-	return rc;
+	return fold_held(db, max, folded);
 }
 
 /*
@@ -2200,7 +2229,7 @@ rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max)
 		if ((rc = queue_touches(db, from, to)) <= 0)
 			return rc;
 		if (i % 10 == 0 && (rc = lease_take(db, "fold", FOLD_LEASE)) != 0)
-			return rc < 0 ? -1 : rollup_fold(db, max, NULL);
+			return rc < 0 ? -1 : fold_held(db, max, NULL);
 		if (i == 0 && (rc = rebuilding(db, wait)) != 0)
 			return rc < 0 ? -1 : 0;	/* folded after the swap: answer as things are */
 		clock_gettime(CLOCK_MONOTONIC, &t);

@@ -10,7 +10,9 @@
  *    a handful of statements, whatever the rollups hold.
  *  - rollup_fold(db, max, &folded) brings the rollups up to date with every
  *    queued PR committed so far (max == 0: all of them; else stops after
- *    about max), in transactions of 100 PRs under READ COMMITTED, the
+ *    about max), in transactions of 100 PRs under READ COMMITTED (a
+ *    shorter batch is the last: it took every PR committed before it, and
+ *    gives the fold lease back in its own transaction), the
  *    batch re-rolled in one pass (the same rows rollup_pr_after() would
  *    write for each PR, with a few multi-row statements per table: the
  *    batch's PR rows locked, then their authors shared; a PR whose change

@@ -246,6 +246,24 @@ shared_try(struct http_req *r, struct api *a, const char *key)
 	return hit;
 }
 
+/* 1 when the shared row of key at this version is there (not read). */
+static int
+shared_stored(struct api *a, const char *key)
+{
+	struct db_res *res;
+	int n;
+
+	if (db_query(a->db, &res, "SELECT 1 FROM stat_answers WHERE k = " SHARED_KEY " AND ver = ? "
+	    "AND at > NOW(6) - INTERVAL ? SECOND", "ssi", key, a->version,
+	    (long long)API_CACHE_TTL) < 0) {
+		log_warn("statistics: shared answer cache: %s", db_error(a->db));
+		return 0;
+	}
+	n = (int)res->nrows;
+	db_res_free(res);
+	return n == 1;
+}
+
 static void
 shared_unlock(struct api *a)
 {
@@ -354,9 +372,12 @@ api_cache_try(struct http_req *r, struct api *a, const char *key)
 			db_res_free(res);
 		return 0;
 	}
-	if (shared_try(r, a, key)) {
+	/* stored by the worker this one waited for: the lock goes to the next
+	 * waiter before the body is read (the waiters read it side by side,
+	 * not one after the other); a row gone meanwhile is computed here */
+	if (shared_stored(a, key)) {
 		shared_unlock(a);
-		return 1;
+		return shared_try(r, a, key);
 	}
 	return 0;	/* computed here; api_send() stores it and unlocks */
 }
