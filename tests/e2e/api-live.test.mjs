@@ -272,9 +272,20 @@ test('an answer of 2024 leaves a queued PR of today to the answers of today', as
   const [[still]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2031');
   assert.equal(Number(still), 1, 'an answer of 2024 folds nothing of today');
   const month = ['month', today.slice(0, 7)];
+  // MariaDB's statement counters around the answer that folds it (nothing
+  // else writes here: no lb-syncd, no delivery, no rebuild due)
+  const status = async () => Object.fromEntries((await s.sql("SHOW GLOBAL STATUS WHERE "
+    + "Variable_name IN ('Com_update', 'Com_commit')")).map(([k, v]) => [k, Number(v)]));
+  const before = await status();
   assert.deepEqual((await get(`/api/leaderboard?${qs(month)}`)).json, new Model(scenario()).board(P(month)));
+  const after = await status();
   const [[left]] = await s.sql('SELECT COUNT(*) FROM stat_queue WHERE pr_id = 2031');
   assert.equal(Number(left), 0, "this month's answer folded it");
+  // the reader's fold of one PR: the lease taken, one transaction that
+  // also gives it back (lib/rollup.h rollup_fold)
+  assert.equal(after.Com_commit - before.Com_commit, 1, 'one transaction');
+  assert.equal(after.Com_update - before.Com_update, 2, 'the fold lease taken, then given back in it');
+  assert.deepEqual(await s.sql("SELECT owner FROM leases WHERE name = 'fold'"), [['NULL']]);
   await checkAll('after');
 });
 
