@@ -22,6 +22,8 @@
 
 static volatile sig_atomic_t stopping;
 static volatile sig_atomic_t in_request;
+/* The program http_serve() runs (the Allow header of a 405, after()). */
+static const struct http_prog *program;
 
 static void
 worker_term(int sig)
@@ -82,6 +84,8 @@ worker_loop(int fd, http_init_fn init, http_handler_fn handler, void *ctx)
 			r.query = "";
 		handler(&r, ctx);
 		FCGX_Finish_r(&req);
+		if (program && program->after)
+			program->after(ctx);
 		in_request = 0;
 	}
 	_exit(0);
@@ -98,9 +102,6 @@ spawn(int fd, http_init_fn init, http_handler_fn handler, void *ctx)
 		log_error("fork: %s", strerror(errno));
 	return pid;
 }
-
-/* The program http_serve() runs (for the Allow header of a 405). */
-static const struct http_prog *program;
 
 /* The manual page of a FastCGI program (--help): its own NAME line and
  * DESCRIPTION paragraph, then what http_serve() does for every program. */

@@ -46,6 +46,9 @@ struct http_prog {
 	const char *description;	/* the first DESCRIPTION paragraph: whole lines,
 					 * each indented 4 spaces and ending in '\n' */
 	const char *allow;		/* the methods it answers: a 405's Allow header */
+	void (*after)(void *ctx);	/* NULL, or run by the worker after each answer
+					 * has gone out (work the client need not wait
+					 * for); SIGTERM waits for it as for a request */
 };
 
 /* Parses argv (see above), runs the server, returns the exit status. The

@@ -2983,13 +2983,76 @@ out:
 	return rc;
 }
 
+/*
+ * A rebuild of more PRs than this is not run by a request that must answer
+ * soon (rollup_check_soon): about 8 s here (1M PRs take 164 s), well within
+ * nginx's read timeout for the API. For tests, LB_TEST_REBUILD_INLINE (0
+ * and up) replaces it. (Read on every call, as rebuild_lease().)
+ */
+#define REBUILD_INLINE_PRS 50000
+
+static int check_as(struct db *db, const struct conf *c, int force, int *rebuilt, int *later);
+
+static long long
+rebuild_inline_prs(void)
+{
+	const char *v = getenv("LB_TEST_REBUILD_INLINE");
+	long long n = v ? strtoll(v, NULL, 10) : -1;
+
+	return n >= 0 ? n : REBUILD_INLINE_PRS;
+}
+
+/* 1 when the rebuild is too large to run before an answer: the rollups
+ * were built once (answers can come from them meanwhile), no rebuild runs
+ * (the caller would skip it at once: not logged again by every check of
+ * every worker while one runs) and pull_requests holds more than
+ * rebuild_inline_prs() rows (InnoDB's estimate: the rebuild reads them
+ * all). 0, or -1. */
+static int
+rebuild_large(struct db *db, const char *built_at)
+{
+	struct db_res *r;
+	long long rows, running;
+
+	if (built_at == NULL)
+		return 0;
+	if (db_query(db, &r, "SELECT (SELECT COALESCE(MAX(TABLE_ROWS), 0) "
+	    "FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+	    "AND TABLE_NAME = 'pull_requests'), EXISTS (SELECT 1 FROM leases "
+	    "WHERE name = 'rollup' AND owner IS NOT NULL AND expires_at > NOW(6))", "") < 0)
+		return -1;
+	rows = db_getll(r, 0, 0, 0);
+	running = db_getll(r, 0, 1, 0);
+	db_res_free(r);
+	if (running || rows <= rebuild_inline_prs())
+		return 0;
+	log_info("rollup: the statistics need a rebuild of about %lld PRs: it runs after this "
+	    "answer, which comes from the rollups as they are", rows);
+	return 1;
+}
+
 int
 rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
+{
+	return check_as(db, c, force, rebuilt, NULL);
+}
+
+int
+rollup_check_soon(struct db *db, const struct conf *c, int *rebuilt, int *later)
+{
+	*later = 0;
+	return check_as(db, c, 0, rebuilt, later);
+}
+
+/* rollup_check(); with later set, a large rebuild is left to the caller
+ * (*later = 1) instead of run */
+static int
+check_as(struct db *db, const struct conf *c, int force, int *rebuilt, int *later)
 {
 	char fp[17], exclude[4096], repos[8192];
 	struct buf rb = BUF_INIT;
 	struct db_res *st = NULL, *live = NULL;
-	int need, rc = -1, locked = 0;
+	int need, rc = -1, locked = 0, big;
 
 	*rebuilt = 0;
 	rollup_configure(c);
@@ -3000,8 +3063,8 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	}
 	if (db_query(db, &st, "SELECT config_fp, unranked_sig, "
 	    "(SELECT mem_sig FROM stat_state WHERE id = 2), rebuild_retry_at > UTC_TIMESTAMP(6), "
-	    "DATE_FORMAT(rebuild_retry_at, '%Y-%m-%d %H:%i:%s'), rebuild_failures, rebuild_error "
-	    "FROM stat_state WHERE id = 1", "") < 0 ||
+	    "DATE_FORMAT(rebuild_retry_at, '%Y-%m-%d %H:%i:%s'), rebuild_failures, rebuild_error, "
+	    "built_at FROM stat_state WHERE id = 1", "") < 0 ||
 	    db_query(db, &live, LIVE_SQL, "s", exclude) < 0)
 		goto out;
 	if (st->nrows != 1) {
@@ -3018,6 +3081,11 @@ rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
 	if (db_getll(st, 0, 3, 0) == 1 && force != ROLLUP_FORCE_NOW) {	/* failed: not yet again */
 		rebuild_waits(db_get(st, 0, 4), db_get(st, 0, 5), db_get(st, 0, 6));
 		rc = 0;
+		goto out;
+	}
+	if (later && (big = rebuild_large(db, db_get(st, 0, 7))) != 0) {
+		*later = big == 1;
+		rc = big < 0 ? -1 : 0;
 		goto out;
 	}
 	if ((locked = rebuild_leases(db)) <= 0) {

@@ -136,6 +136,15 @@ int rollup_rebuild(struct db *db, struct db *db2, const char *exclude, int late)
 #define ROLLUP_FORCE_IMPORT 2
 #define ROLLUP_FORCE_NOW    3	/* forced, even while a failed rebuild waits */
 int rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt);
+/* rollup_check(db, c, 0, rebuilt) for a request that must answer soon: a
+ * rebuild of more than 50,000 PRs (pull_requests, InnoDB's estimate; the
+ * test variable LB_TEST_REBUILD_INLINE replaces the number) is not run
+ * when the rollups were built before: *later is set instead (logged), the
+ * answer comes from the rollups as they are (as every other reader's
+ * during a rebuild), and the caller runs rollup_check() once it has
+ * answered (lb-api: after the response, lib/http's after()). A first
+ * build always runs. 0 or -1. */
+int rollup_check_soon(struct db *db, const struct conf *c, int *rebuilt, int *later);
 int rollup_import_check(struct db *db, const struct conf *c, int *rebuilt);
 
 /*

@@ -42,7 +42,8 @@ struct api {
 	char        exclude[4096];	/* excluded slugs, comma-joined */
 	char        web[256];		/* https://github.com or the GHE host */
 	struct stats_env env;
-	time_t      checked_at;		/* last rollup_check() */
+	time_t      checked_at;		/* last rollup_check_soon() */
+	int         rebuild_after;	/* it left a large rebuild for after the answer */
 	char        version[512];	/* data version of the current request */
 	struct api_cached cache[API_CACHE_SLOTS];
 	size_t      cache_bytes;
@@ -53,6 +54,9 @@ struct api {
 
 /* The connection, (re)connecting when needed; NULL when MariaDB is down. */
 struct db *api_db(struct api *a);
+/* After an answer has gone out: the rebuild a request left for then
+ * (rollup_check_soon), if any. */
+void api_after(void *ctx);
 
 /* An error answer {"error": {...}} with an ETag like every answer. */
 void api_fail(struct http_req *r, int status, const char *code, const char *fmt, ...)

@@ -141,6 +141,23 @@ read_version(struct api *a, const char *from, const char *to)
 	return 0;
 }
 
+void
+api_after(void *ctx)
+{
+	struct api *a = ctx;
+	struct db *db;
+	int rebuilt = 0;
+
+	if (!a->rebuild_after)
+		return;
+	a->rebuild_after = 0;
+	/* skipped when another process rebuilds already (the lease); a
+	 * failure is recorded and logged by the rebuild (lib/rollup.h), and a
+	 * lost connection leaves it to the next check */
+	if ((db = api_db(a)) != NULL)
+		(void)rollup_check(db, &a->conf, 0, &rebuilt);
+}
+
 struct db *
 api_stats_begin(struct http_req *r, struct api *a, const char *from, const char *to)
 {
@@ -152,10 +169,14 @@ api_stats_begin(struct http_req *r, struct api *a, const char *from, const char 
 		return NULL;
 	}
 	if (now - a->checked_at >= API_CHECK_EVERY || now < a->checked_at) {
-		int rebuilt = 0;
-		if (rollup_check(db, &a->conf, 0, &rebuilt) == 0)
+		int rebuilt = 0, later = 0;
+		/* a large rebuild (minutes at a million PRs: nginx would give
+		 * this client a 504) runs after the answer, which comes from the
+		 * rollups as they are, like every other reader's meanwhile */
+		if (rollup_check_soon(db, &a->conf, &rebuilt, &later) == 0) {
 			a->checked_at = now;
-		else if (db_gone(db)) {
+			a->rebuild_after |= later;
+		} else if (db_gone(db)) {
 			api_fail(r, 503, "database_unavailable", "the database is unreachable");
 			return NULL;
 		}

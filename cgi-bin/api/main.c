@@ -138,6 +138,7 @@ main(int argc, char **argv)
 		    "    contributors, monthly statistics, admin routes) with JSON and\n"
 		    "    ETags, reading MariaDB. nginx serves it at /api/.\n",
 		.allow = "GET, HEAD",
+		.after = api_after,
 	};
 
 	return http_serve(argc, argv, &prog, &api.config_path, init, handle, &api);

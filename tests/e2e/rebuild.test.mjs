@@ -13,6 +13,11 @@
 // A rebuild that fails is recorded on stat_state row 1 and not started
 // again, by any process, before its retry time (30 s after a first
 // failure); `lb-admin rebuild` runs one at once.
+//
+// A large rebuild (over 50,000 PRs; LB_TEST_REBUILD_INLINE=0 here: any)
+// that an lb-api request finds needed is not run inside that request, which
+// nginx would cut off with a 504 after minutes: the request answers from
+// the rollups as they are, and the worker rebuilds once the answer is out.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -30,7 +35,7 @@ const dbl = await githubDouble({ token: TOKEN, org: 'acme' }, (d) => d.generate(
   teams: 0, members: 0, outsiders: 9, repos: { [REPO]: 150 } }));
 const s = await fileStack({ sets: {
   'github.api_url': dbl.url, 'github.token': TOKEN, 'github.repositories': REPO,
-}, workers: 1 });
+}, workers: 1, env: { LB_TEST_REBUILD_INLINE: '0' } });
 await holdSchedules(s);
 const served = (await walkPages(dbl, TOKEN, REPO)).flat();
 const model = walkModel(served, [REPO]);
@@ -149,4 +154,34 @@ test('a failed rebuild is not tried again before its retry time; lb-admin rebuil
   assert.deepEqual(done.slice(0, 3), ['0', 'NULL', 'NULL'], 'a success clears the failure');
   assert.notEqual(done[3], builtBefore);
   await walkStats(s, model, 'after lb-admin rebuild');
+});
+
+test('a large rebuild runs after the answer that found it needed: that reader answers at once', async () => {
+  const [[lw]] = await s.sql('SELECT @@GLOBAL.innodb_lock_wait_timeout');
+  await s.sql('SET GLOBAL innodb_lock_wait_timeout = 50');
+  after(() => s.sql(`SET GLOBAL innodb_lock_wait_timeout = ${lw}`));
+  await walkStats(s, model, 'before');
+  const [, , , builtBefore] = await state();
+  // the build will wait for the test's session, as long as the test needs
+  const release = await holdRows('stat_state WHERE id IN (1, 2)');
+  // a team deleted with SQL: the next check of lb-api needs a rebuild
+  await s.sql("INSERT INTO teams (id, slug, name, deleted_at) VALUES (78, 'gone-too', 'Gone too', NOW(6))");
+  const log = path.join(s.dir, 'log', 'api.log');
+  const logged = () => (fs.readFileSync(log, 'utf8').match(/it runs after this answer/g) || []).length;
+  const seen = logged();
+  await until('an lb-api check left the rebuild for after its answer', async () => {
+    const r = await s.get('/api/contributors?period=all');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json, model.contributors(period('all')), 'the rollups as they are');
+    return logged() > seen;
+  }, 30000, 200);
+  // the answer is out, and the worker has started the rebuild: it holds the
+  // leases and waits for the test's session
+  await until('the rebuild took its leases', async () =>
+    (await leases()).every(([, o]) => o !== 'NULL'));
+  assert.equal((await state())[3], builtBefore, 'nothing swapped in yet');
+  await release();
+  await until('the rebuild swapped its tables in and gave its leases back', async () =>
+    (await state())[3] !== builtBefore && (await leases()).every(([, o]) => o === 'NULL'), 30000, 100);
+  await walkStats(s, model, 'after the rebuild that followed the answer');
 });
