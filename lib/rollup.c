@@ -984,14 +984,21 @@ lease_take(struct db *db, const char *name, long secs)
 	return ours;
 }
 
-static void
-lease_drop(struct db *db, const char *name)
+/* Give lease `name` back if this handle holds it: 0, or -1. */
+static int
+lease_clear(struct db *db, const char *name)
 {
 	char owner[LEASE_OWNER_MAX];
 
 	lease_owner(db, owner, sizeof owner);
-	if (db_exec(db, "UPDATE leases SET owner = NULL, expires_at = '1970-01-01' "
-	    "WHERE name = ? AND owner = ?", "ss", name, owner) < 0)
+	return db_exec(db, "UPDATE leases SET owner = NULL, expires_at = '1970-01-01' "
+	    "WHERE name = ? AND owner = ?", "ss", name, owner);
+}
+
+static void
+lease_drop(struct db *db, const char *name)
+{
+	if (lease_clear(db, name) < 0)
 		log_warn("rollup: lease %s not given back (it expires): %s", name, db_error(db));
 }
 
@@ -2024,8 +2031,6 @@ struct fold_run {
 	int gave_back;	/* the last batch gave the fold lease back in its transaction */
 };
 
-static void lease_owner(struct db *db, char *out, size_t len);
-
 /* The batch leaves the queue: one statement. */
 static int
 fold_dequeue(struct db *db, const unsigned long long *ids, size_t n)
@@ -2072,13 +2077,10 @@ fold_txn(struct db *db, void *arg)
 	f->gave_back = 0;
 	if (n > 0 && (fold_many(db, ids, n) < 0 || fold_dequeue(db, ids, n) < 0))
 		return -1;
+	/* the last batch: the lease goes back with its COMMIT, one write (and
+	 * one log flush) less than lease_drop() after it */
 	if (f->empty) {
-		/* the last batch: the lease goes back with its COMMIT, one write
-		 * (and one log flush) less than lease_drop() after it */
-		char owner[LEASE_OWNER_MAX];
-		lease_owner(db, owner, sizeof owner);
-		if (db_exec(db, "UPDATE leases SET owner = NULL, expires_at = '1970-01-01' "
-		    "WHERE name = 'fold' AND owner = ?", "s", owner) < 0)
+		if (lease_clear(db, "fold") < 0)
 			return -1;
 		f->gave_back = 1;
 	}

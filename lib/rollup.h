@@ -95,10 +95,10 @@
  *    stat_state rows 1 and 2 exclusively (on a cluster that holds back the
  *    writers of that node only; a membership change committed on another
  *    node during the build is seen by the next check, which rebuilds
- *    again). lb-api calls it at most every few seconds. Every rebuild
- *    also counts the PRs of imports waiting in stat_import (sql/020: a
- *    large full walk stores its PRs there and ends with a forced
- *    rollup_check) and deletes the rows it counted.
+ *    again). lb-api calls it (through rollup_check_soon) at most every
+ *    few seconds. Every rebuild also counts the PRs of imports waiting in
+ *    stat_import (sql/020: a large full walk stores its PRs there and ends
+ *    with a forced rollup_check) and deletes the rows it counted.
  *    The build's leases are renewed by a thread on db while it runs, so a
  *    build longer than the lease (ten million PRs: half an hour) keeps
  *    them. A rebuild that fails is recorded on stat_state row 1 (sql/021:
