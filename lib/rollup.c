@@ -2993,8 +2993,6 @@ out:
  */
 #define REBUILD_INLINE_PRS 50000
 
-static int check_as(struct db *db, const struct conf *c, int force, int *rebuilt, int *later);
-
 static long long
 rebuild_inline_prs(void)
 {
@@ -3031,19 +3029,6 @@ rebuild_large(struct db *db, const char *built_at)
 	log_info("rollup: the statistics need a rebuild of about %lld PRs: it runs after this "
 	    "answer, which comes from the rollups as they are", rows);
 	return 1;
-}
-
-int
-rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
-{
-	return check_as(db, c, force, rebuilt, NULL);
-}
-
-int
-rollup_check_soon(struct db *db, const struct conf *c, int *rebuilt, int *later)
-{
-	*later = 0;
-	return check_as(db, c, 0, rebuilt, later);
 }
 
 /* rollup_check(); with later set, a large rebuild is left to the caller
@@ -3116,6 +3101,19 @@ out:
 	db_res_free(st);
 	db_res_free(live);
 	return rc;
+}
+
+int
+rollup_check(struct db *db, const struct conf *c, int force, int *rebuilt)
+{
+	return check_as(db, c, force, rebuilt, NULL);
+}
+
+int
+rollup_check_soon(struct db *db, const struct conf *c, int *rebuilt, int *later)
+{
+	*later = 0;
+	return check_as(db, c, 0, rebuilt, later);
 }
 
 /* PRs of an import that stopped (sql/020: none stored in the last 10
