@@ -419,13 +419,13 @@ http_etag(int status, const void *body, size_t len, char out[HTTP_ETAG_LEN])
 
 void
 http_respond_tagged(struct http_req *r, int status, const char *ctype, const char *cache,
-    const char *etag, const void *body, size_t len)
+    const char *etag, const char *extra, const void *body, size_t len)
 {
-	char hdr[256];
+	char hdr[512];
 	const char *inm;
 
-	snprintf(hdr, sizeof hdr, "ETag: %s\r\nCache-Control: %s\r\n", etag,
-	    cache ? cache : "no-cache");
+	snprintf(hdr, sizeof hdr, "ETag: %s\r\nCache-Control: %s\r\n%s", etag,
+	    cache ? cache : "no-cache", extra ? extra : "");
 	inm = http_header(r, "If-None-Match");
 	if (inm && status == 200) {
 		/* a list of tags, or "*"; compare weakly */
@@ -445,7 +445,7 @@ http_respond_etag(struct http_req *r, int status, const char *ctype,
 	char etag[HTTP_ETAG_LEN];
 
 	http_etag(status, body, len, etag);
-	http_respond_tagged(r, status, ctype, cache, etag, body, len);
+	http_respond_tagged(r, status, ctype, cache, etag, NULL, body, len);
 }
 
 static int

@@ -77,11 +77,12 @@ void http_respond_etag(struct http_req *r, int status, const char *ctype,
     const char *cache, const void *body, size_t len);
 /* The weak ETag http_respond_etag() sends for (status, body), written into
  * out (NUL-terminated); and the answer for a tag computed before (answer
- * caches keep the tag with the body instead of hashing it again). */
+ * caches keep the tag with the body instead of hashing it again; extra:
+ * NULL or more "Name: value\r\n" header lines, at most 200 bytes). */
 #define HTTP_ETAG_LEN 32
 void http_etag(int status, const void *body, size_t len, char out[HTTP_ETAG_LEN]);
 void http_respond_tagged(struct http_req *r, int status, const char *ctype,
-    const char *cache, const char *etag, const void *body, size_t len);
+    const char *cache, const char *etag, const char *extra, const void *body, size_t len);
 const char *http_reason(int status);
 
 /* Query strings: copy the decoded value of name into out. Returns 1 when

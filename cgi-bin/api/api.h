@@ -14,6 +14,7 @@
 
 struct db;
 struct jw;
+struct shcache;
 
 #define API_CACHE_SLOTS 64
 #define API_CACHE_BYTES (32u * 1024 * 1024)
@@ -49,7 +50,8 @@ struct api {
 	size_t      cache_bytes;
 	unsigned long long cache_tick;
 	int         no_cache;		/* LB_API_NO_CACHE=1 (benchmarks) */
-	char       *lock_key;		/* the answer this worker computes for all (GET_LOCK held) */
+	struct shcache *shared;		/* the workers' shared answers (NULL: none) */
+	char       *lock_key;		/* the answer this worker computes for all (claimed) */
 };
 
 /* The connection, (re)connecting when needed; NULL when MariaDB is down. */

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "period.h"
 #include "rollup.h"
+#include "shcache.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -223,119 +224,43 @@ slot_free(struct api *a, struct api_cached *c)
 
 /* ------------------------------------------------ the shared answer cache
  *
- * stat_answers (sql/018) holds one answer per key for every worker: a
- * worker that misses its own cache reads it there, and the first worker to
- * miss both takes the key's GET_LOCK, computes, stores and releases it,
- * while the others wait on the lock and then read the row. So an answer is
- * computed once per data version, not once per worker. The row is served
- * only for the version the reader just read (as its own cache), and for
- * API_CACHE_TTL seconds after it was computed.
+ * lb-api's workers share their answers in memory (lib/shcache, mapped by
+ * main() before the workers are forked): a worker that misses its own
+ * cache looks there, and the first worker to miss both computes the answer
+ * while the others wait for it (at most SHARED_WAIT_MS) and then copy it.
+ * So an answer is computed once per data version, not once per worker. An
+ * entry is served only for the version the reader just read (as its own
+ * cache), and for API_CACHE_TTL seconds after it was computed.
  */
-#define SHARED_KEY "UNHEX(SHA2(?, 256))"
-#define SHARED_LOCK "CONCAT('lb-answer:', LEFT(SHA2(?, 256), 40))"
-#define SHARED_MAX_BYTES (64ull * 1024 * 1024)	/* all bodies together */
-#define SHARED_LOCK_WAIT 3	/* seconds a worker waits for another's answer */
+#define SHARED_WAIT_MS 3000	/* a worker waits this long for another's answer */
 
 static void cache_put(struct api *a, const char *key, int status, const char *ctype,
     const char *etag, const char *body, size_t len, time_t at);
 
-/* 1 when the shared row of key at this version answered r (and is now in
- * the worker's cache too), 0 otherwise (errors included: then computed). */
-static int
-shared_try(struct http_req *r, struct api *a, const char *key)
+void
+api_request_end(struct api *a)
 {
-	struct db_res *res;
-	int hit = 0;
-
-	if (db_query(a->db, &res, "SELECT status, ctype, etag, body, UNIX_TIMESTAMP(at) "
-	    "FROM stat_answers WHERE k = " SHARED_KEY " AND ver = ? AND at > NOW(6) - INTERVAL ? "
-	    "SECOND", "ssi", key, a->version, (long long)API_CACHE_TTL) < 0) {
-		log_warn("statistics: shared answer cache: %s", db_error(a->db));
-		return 0;
+	if (a->lock_key) {
+		shcache_drop(a->shared, a->lock_key);
+		free(a->lock_key);
+		a->lock_key = NULL;
 	}
-	if (res->nrows == 1 && db_get(res, 0, 1) && db_get(res, 0, 2) && db_get(res, 0, 3)) {
-		int status = (int)db_getll(res, 0, 0, 200);
-		const char *body = db_get(res, 0, 3);
-		size_t len = db_getlen(res, 0, 3);
-		cache_put(a, key, status, db_get(res, 0, 1), db_get(res, 0, 2), body, len,
-		    (time_t)db_getll(res, 0, 4, (long long)time(NULL)));
-		http_respond_tagged(r, status, db_get(res, 0, 1), API_MAX_AGE, db_get(res, 0, 2),
-		    body, len);
-		hit = 1;
-	}
-	db_res_free(res);
-	return hit;
 }
 
-/* 1 when the shared row of key at this version is there (not read). */
-static int
-shared_stored(struct api *a, const char *key)
-{
-	struct db_res *res;
-	int n;
-
-	if (db_query(a->db, &res, "SELECT 1 FROM stat_answers WHERE k = " SHARED_KEY " AND ver = ? "
-	    "AND at > NOW(6) - INTERVAL ? SECOND", "ssi", key, a->version,
-	    (long long)API_CACHE_TTL) < 0) {
-		log_warn("statistics: shared answer cache: %s", db_error(a->db));
-		return 0;
-	}
-	n = (int)res->nrows;
-	db_res_free(res);
-	return n == 1;
-}
-
-static void
-shared_unlock(struct api *a)
-{
-	struct db_res *res = NULL;
-	char *key = a->lock_key;
-
-	if (key == NULL)
-		return;
-	a->lock_key = NULL;
-	if (db_query(a->db, &res, "SELECT RELEASE_LOCK(" SHARED_LOCK ")", "s", key) == 0)
-		db_res_free(res);
-	free(key);
-}
-
-/* Store the answer for the other workers, keep the table bounded, release
- * the key's lock. Failures only cost recomputation. */
 static void
 shared_put(struct api *a, const char *key, int status, const char *ctype, const char *etag,
     const char *body, size_t len)
 {
-	struct db_res *res;
+	struct shcache_entry e = { .status = status, .body = (char *)body, .len = len,
+	    .at = time(NULL) };
 
-	if (len <= API_CACHE_BYTES / 4 && db_exec(a->db, "INSERT INTO stat_answers "
-	    "(k, ver, status, ctype, etag, len, body, at) VALUES (" SHARED_KEY ", ?, ?, ?, ?, ?, "
-	    "?, NOW(6)) ON DUPLICATE KEY UPDATE ver = VALUES(ver), status = VALUES(status), "
-	    "ctype = VALUES(ctype), etag = VALUES(etag), len = VALUES(len), body = VALUES(body), "
-	    "at = VALUES(at)", "ssissub", key, a->version, (long long)status, ctype, etag,
-	    (unsigned long long)len, body, len) < 0)
-		log_warn("statistics: shared answer cache: %s", db_error(a->db));
-	shared_unlock(a);
-	/* expired rows go; then the oldest while the bodies exceed the bound
-	 * (SUM over the (at, len) index, a few hundred entries at most) */
-	(void)db_exec(a->db, "DELETE FROM stat_answers WHERE at < NOW(6) - INTERVAL ? SECOND",
-	    "i", (long long)API_CACHE_TTL);
-	for (int i = 0; i < 64; i++) {
-		unsigned long long total;
-		if (db_query(a->db, &res, "SELECT COALESCE(SUM(len), 0) FROM stat_answers", "") < 0)
-			return;
-		total = strtoull(db_get(res, 0, 0) ? db_get(res, 0, 0) : "0", NULL, 10);
-		db_res_free(res);
-		if (total <= SHARED_MAX_BYTES ||
-		    db_exec(a->db, "DELETE FROM stat_answers ORDER BY at LIMIT 8", "") < 0)
-			return;
-	}
-}
-
-void
-api_request_end(struct api *a)
-{
-	if (a->lock_key)
-		shared_unlock(a);
+	if (a->shared == NULL)
+		return;
+	lb_strlcpy(e.ctype, ctype, sizeof e.ctype);
+	lb_strlcpy(e.etag, etag, sizeof e.etag);
+	(void)shcache_put(a->shared, key, a->version, &e);	/* not kept: recomputed */
+	free(a->lock_key);
+	a->lock_key = NULL;
 }
 
 /* The worker's own cache: 1 when it answered r. */
@@ -360,8 +285,8 @@ local_try(struct http_req *r, struct api *a, const char *key)
 				break;
 			}
 			c->used = ++a->cache_tick;
-			http_respond_tagged(r, c->status, c->ctype, API_MAX_AGE, c->etag, c->body,
-			    c->len);
+			http_respond_tagged(r, c->status, c->ctype, API_MAX_AGE, c->etag,
+			    "X-Answer: cached\r\n", c->body, c->len);
 			free(k);
 			return 1;
 		}
@@ -373,34 +298,26 @@ local_try(struct http_req *r, struct api *a, const char *key)
 int
 api_cache_try(struct http_req *r, struct api *a, const char *key)
 {
-	struct db_res *res;
-	int locked;
+	struct shcache_entry e;
+	int got;
 
 	if (a->no_cache)
 		return 0;
-	if (local_try(r, a, key) || shared_try(r, a, key))
+	if (local_try(r, a, key))
 		return 1;
-	/* single flight: one worker computes, the others wait and read its row */
-	if (db_query(a->db, &res, "SELECT GET_LOCK(" SHARED_LOCK ", ?)", "si", key,
-	    (long long)SHARED_LOCK_WAIT) < 0)
-		return 0;
-	locked = db_getll(res, 0, 0, 0) == 1;
-	db_res_free(res);
-	if (!locked)
-		return 0;	/* waited long enough: compute it here too */
-	if ((a->lock_key = lb_strdup(key)) == NULL) {
-		if (db_query(a->db, &res, "SELECT RELEASE_LOCK(" SHARED_LOCK ")", "s", key) == 0)
-			db_res_free(res);
-		return 0;
+	got = shcache_get(a->shared, key, a->version, API_CACHE_TTL, SHARED_WAIT_MS, &e);
+	if (got == SHCACHE_HIT) {
+		cache_put(a, key, e.status, e.ctype, e.etag, e.body, e.len, e.at);
+		http_respond_tagged(r, e.status, e.ctype, API_MAX_AGE, e.etag, "X-Answer: shared\r\n",
+		    e.body, e.len);
+		free(e.body);
+		return 1;
 	}
-	/* stored by the worker this one waited for: the lock goes to the next
-	 * waiter before the body is read (the waiters read it side by side,
-	 * not one after the other); a row gone meanwhile is computed here */
-	if (shared_stored(a, key)) {
-		shared_unlock(a);
-		return shared_try(r, a, key);
-	}
-	return 0;	/* computed here; api_send() stores it and unlocks */
+	/* computed here; api_send() stores it (and ends the claim), or
+	 * api_request_end() gives the claim up after an error */
+	if (got == SHCACHE_MINE && (a->lock_key = lb_strdup(key)) == NULL)
+		shcache_drop(a->shared, key);
+	return 0;
 }
 
 static void
@@ -467,7 +384,8 @@ api_send(struct http_req *r, struct api *a, const char *key, int status, const c
 		cache_put(a, key, status, ctype, etag, body, len, time(NULL));
 		shared_put(a, key, status, ctype, etag, body, len);
 	}
-	http_respond_tagged(r, status, ctype, API_MAX_AGE, etag, body, len);
+	http_respond_tagged(r, status, ctype, API_MAX_AGE, etag, "X-Answer: computed\r\n", body,
+	    len);
 }
 
 void

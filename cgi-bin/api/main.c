@@ -7,11 +7,16 @@
 #include "db.h"
 #include "log.h"
 #include "rollup.h"
+#include "shcache.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* the answers shared by the workers: bodies of 64 MB at most in all */
+#define SHARED_BYTES (64u * 1024 * 1024)
 
 struct route {
 	const char *path;	/* exact, or a prefix when it ends with '/' */
@@ -141,5 +146,10 @@ main(int argc, char **argv)
 		.after = api_after,
 	};
 
+	/* before the workers are forked: they all map it (lib/shcache.h);
+	 * without it each worker computes its own answers */
+	if ((api.shared = shcache_open(SHARED_BYTES)) == NULL)
+		log_warn("answer cache: cannot map %zu bytes of shared memory: %s; each worker "
+		    "computes its own answers", (size_t)SHARED_BYTES, strerror(errno));
 	return http_serve(argc, argv, &prog, &api.config_path, init, handle, &api);
 }

@@ -229,10 +229,11 @@ test('an old PR merged now: the month it was created in (open) and this month (m
   await checkAll('old PR merged now');
 });
 
-// lb-api's workers share their answers (stat_answers, sql/018): one worker
-// computes an answer for a data version, the others read it. A write seen
-// through one worker must then be in every worker's next answer, never an
-// answer another worker shared for the version before.
+// lb-api's workers share their answers (lib/shcache): one worker computes an
+// answer for a data version, the others copy it. A write seen through one
+// worker must then be in every worker's next answer, never an answer another
+// worker shared for the version before; and after a write the answer is
+// computed once, by one worker, while the others wait for it.
 test('one answer for every worker: a write read through one worker is in what all the others answer', async () => {
   const per = ['month', today.slice(0, 7)];
   const path = `/api/leaderboard?${qs(per)}`;
@@ -245,14 +246,26 @@ test('one answer for every worker: a write read through one worker is in what al
   const want = new Model(scenario()).board(P(per));
   const first = await get(path);
   assert.deepEqual(first.json, want, 'the first read after the write');
+  assert.equal(first.headers.get('x-answer'), 'computed', 'the first read after the write');
   const after1 = await many();
   for (const r of after1) assert.deepEqual(r.json, want, 'every worker after the write');
   assert.equal(new Set(after1.map((r) => r.headers.get('etag'))).size, 1);
   assert.notEqual(first.headers.get('etag'), before1[0].headers.get('etag'));
-  // the answer is kept once for all workers, under one data version
-  const tag = first.headers.get('etag').match(/[0-9a-f]{20}/)[0];
-  const [[n]] = await s.sql(`SELECT COUNT(*) FROM stat_answers WHERE etag LIKE '%${tag}%'`);
-  assert.equal(Number(n), 1);
+  // computed once for all workers: the other worker copies it, then keeps it
+  const how1 = after1.map((r) => r.headers.get('x-answer'));
+  assert.ok(how1.every((h) => h === 'shared' || h === 'cached'), how1.join(' '));
+  // another write, then 16 reads at once: both workers find the PR queued
+  // and the version changed; one computes, the other waits and copies
+  const row2 = [2033, 33, 'core', 'ann', recent(1), null, []];
+  rows.push(row2);
+  await hook('pull_request', snapshot(row2, { final: false }));
+  const want2 = new Model(scenario()).board(P(per));
+  const after2 = await many();
+  for (const r of after2) assert.deepEqual(r.json, want2, 'every read after the second write');
+  assert.equal(new Set(after2.map((r) => r.headers.get('etag'))).size, 1);
+  const how2 = after2.map((r) => r.headers.get('x-answer'));
+  assert.equal(how2.filter((h) => h === 'computed').length, 1, how2.join(' '));
+  assert.ok(how2.every((h) => ['computed', 'shared', 'cached'].includes(h)), how2.join(' '));
   await checkAll('after the shared answers');
 });
 
