@@ -51,6 +51,7 @@ struct db {
 	const struct db_args *args;	/* DB_ARRAY: the parameters of the next statement */
 	MYSQL_BIND *abind;	/* their bindings (grown as needed) */
 	size_t nabind;
+	double ok_at;	/* monotonic s of the last statement or ping the server answered */
 };
 
 static int bind_array(struct db *db, MYSQL_STMT *st);
@@ -337,13 +338,23 @@ db_ping(struct db *db)
 	double t0 = mono();
 
 	if (db->my) {
-		if (mysql_ping(db->my) == 0)
+		if (mysql_ping(db->my) == 0) {
+			db->ok_at = mono();
 			return 0;
+		}
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
 		if (timed_out(db, t0, 1))
 			return -1;	/* stalled: connecting again would wait again */
 	}
 	return connect_now(db);
+}
+
+int
+db_check(struct db *db, double fresh)
+{
+	if (db->my && db->errnum == 0 && mono() - db->ok_at < fresh)
+		return 0;
+	return db_ping(db);
 }
 
 unsigned
@@ -543,6 +554,7 @@ run(struct db *db, const char *sql, const char *types, va_list ap)
 			return NULL;
 		}
 		db->tx_fresh = 0;
+		db->ok_at = mono();
 		return st;
 	}
 	return NULL;

@@ -76,6 +76,11 @@ void       db_close(struct db *db);
 /* Ping and reconnect if needed; 0 when the server answers. A ping that
  * timed out does not reconnect (the server is stalled). */
 int        db_ping(struct db *db);
+/* db_ping(), unless the server answered this handle's last statement (or
+ * ping) less than `fresh` seconds ago: then 0 without asking it again (a
+ * statement that finds the connection lost reconnects by itself outside a
+ * transaction, above). lb-api's per-request check. */
+int        db_check(struct db *db, double fresh);
 /* Seconds one read may wait on this handle; 0 when unbounded. */
 unsigned   db_timeout(struct db *db);
 

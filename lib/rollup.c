@@ -2161,6 +2161,16 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
  * closed), the days whose versions its fold would bump: an answer over
  * other days reads no bucket that fold changes. 1 while one does.
  */
+#define TOUCHES_ANY "EXISTS (SELECT 1 FROM stat_queue)"
+#define TOUCHES_DAYS "EXISTS (SELECT 1 FROM stat_queue q " \
+	"LEFT JOIN pull_requests p ON p.id = q.pr_id LEFT JOIN stat_pr s ON s.pr_id = q.pr_id " \
+	"WHERE p.id IS NULL OR DATE(p.created_at) BETWEEN ? AND ? " \
+	"OR DATE(p.merged_at) BETWEEN ? AND ? OR DATE(p.closed_at) BETWEEN ? AND ? " \
+	"OR DATE(s.created_at) BETWEEN ? AND ? OR DATE(s.merged_at) BETWEEN ? AND ? " \
+	"OR DATE(s.rejected_at) BETWEEN ? AND ?)"
+#define TOUCHES_TYPES "ssssssssssss"
+#define TOUCHES_ARGS(from, to) from, to, from, to, from, to, from, to, from, to, from, to
+
 static int
 queue_touches(struct db *db, const char *from, const char *to)
 {
@@ -2168,15 +2178,10 @@ queue_touches(struct db *db, const char *from, const char *to)
 	int touches;
 
 	if (from == NULL) {
-		if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM stat_queue)", "") < 0)
+		if (db_query(db, &r, "SELECT " TOUCHES_ANY, "") < 0)
 			return -1;
-	} else if (db_query(db, &r, "SELECT EXISTS (SELECT 1 FROM stat_queue q "
-	    "LEFT JOIN pull_requests p ON p.id = q.pr_id LEFT JOIN stat_pr s ON s.pr_id = q.pr_id "
-	    "WHERE p.id IS NULL OR DATE(p.created_at) BETWEEN ? AND ? "
-	    "OR DATE(p.merged_at) BETWEEN ? AND ? OR DATE(p.closed_at) BETWEEN ? AND ? "
-	    "OR DATE(s.created_at) BETWEEN ? AND ? OR DATE(s.merged_at) BETWEEN ? AND ? "
-	    "OR DATE(s.rejected_at) BETWEEN ? AND ?)", "ssssssssssss", from, to, from, to, from,
-	    to, from, to, from, to, from, to) < 0)
+	} else if (db_query(db, &r, "SELECT " TOUCHES_DAYS, TOUCHES_TYPES,
+	    TOUCHES_ARGS(from, to)) < 0)
 		return -1;
 	touches = db_getll(r, 0, 0, 1) != 0;
 	db_res_free(r);
@@ -2242,6 +2247,58 @@ rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max)
 			nanosleep(&pause, NULL);
 		}
 	}
+}
+
+/*
+ * The data version of an answer reading the days [from, to]: SUM(v) of
+ * those days' stat_day_version rows (bumped for the days of every PR
+ * change folded or rolled), plus what can change any answer: the last
+ * rebuild (also every config change), teams, users, repositories and
+ * memberships (newest updated_at, all indexed), label_points, today's
+ * date. A write of December 2026 leaves the version of 2024 as it was.
+ */
+#define VERSION_OF_DAYS "CONCAT_WS('|', (SELECT COALESCE(SUM(v), 0) FROM stat_day_version " \
+	"WHERE day >= ? AND day <= ?), (SELECT built_at FROM stat_state WHERE id = 1), " \
+	"(SELECT MAX(updated_at) FROM teams), (SELECT MAX(updated_at) FROM users), " \
+	"(SELECT MAX(updated_at) FROM repositories), (SELECT MAX(updated_at) FROM memberships), " \
+	"(SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT(label_name, '=', points))), 0)) " \
+	"FROM label_points), UTC_DATE())"
+
+static int
+version_only(struct db *db, const char *vfrom, const char *vto, char *ver, size_t len)
+{
+	struct db_res *r;
+
+	if (db_query(db, &r, "SELECT " VERSION_OF_DAYS, "ss", vfrom, vto) < 0)
+		return -1;
+	lb_strlcpy(ver, db_get(r, 0, 0) ? db_get(r, 0, 0) : "", len);
+	db_res_free(r);
+	return 0;
+}
+
+int
+rollup_read_days(struct db *db, const char *from, const char *to, unsigned max, char *ver,
+    size_t len)
+{
+	const char *vfrom = from && from[0] ? from : "1000-01-01";
+	const char *vto = to && to[0] ? to : "9999-12-31";
+	int any = (from == NULL || from[0] == '\0') && (to == NULL || to[0] == '\0');
+	struct db_res *r;
+	int touches;
+
+	/* the usual case, nothing of those days queued: one round trip */
+	if ((any ? db_query(db, &r, "SELECT " TOUCHES_ANY ", " VERSION_OF_DAYS, "ss", vfrom, vto)
+	    : db_query(db, &r, "SELECT " TOUCHES_DAYS ", " VERSION_OF_DAYS, TOUCHES_TYPES "ss",
+	    TOUCHES_ARGS(vfrom, vto), vfrom, vto)) < 0)
+		return -1;
+	touches = db_getll(r, 0, 0, 1) != 0;
+	lb_strlcpy(ver, db_get(r, 0, 1) ? db_get(r, 0, 1) : "", len);
+	db_res_free(r);
+	if (!touches)
+		return 0;
+	if (rollup_fold_days(db, from, to, max) < 0)
+		log_warn("statistics: cannot fold queued PR changes: %s", db_error(db));
+	return version_only(db, vfrom, vto, ver, len);
 }
 
 /*

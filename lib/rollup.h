@@ -46,6 +46,15 @@
  *    minutes for a large org, or an import's end): then it returns at once,
  *    and the answer comes from the rollups as they are (the PRs queued
  *    meanwhile are folded after the swap). 0 or -1.
+ *  - rollup_read_days(db, from, to, max, ver, len) is how lb-api starts a
+ *    statistics answer: rollup_fold_days(db, from, to, max) when a queued
+ *    PR touches those days, and the data version of the answers over them
+ *    into ver: a string that changes with every change of one of those
+ *    days (stat_day_version), a rebuild, teams, users, repositories,
+ *    memberships, label_points, and the date. When nothing of those days is
+ *    queued (the usual case) both are one statement. A fold that fails is
+ *    logged and the version read anyway (the answer is as of the rollups).
+ *    0, or -1 when the version could not be read.
  *  - rollup_pr_after(db, pr_id) runs after a PR row changed: it subtracts
  *    the contribution last rolled up (kept in stat_pr*, so nothing needs to
  *    run before the change), computes the new one from the base tables and
@@ -125,6 +134,8 @@ struct db;
 int rollup_queue(struct db *db, unsigned long long pr_id);
 int rollup_fold(struct db *db, unsigned max, unsigned *folded);
 int rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max);
+int rollup_read_days(struct db *db, const char *from, const char *to, unsigned max, char *ver,
+    size_t len);
 int rollup_pr_after(struct db *db, unsigned long long pr_id);
 int rollup_user_before(struct db *db, unsigned long long user_id);
 int rollup_user_after(struct db *db, unsigned long long user_id);

@@ -110,38 +110,6 @@ api_limit(struct http_req *r, long long def, long long *limit)
 
 #define API_FOLD_MAX 2000	/* PRs, about 5 s */
 
-/*
- * The data version of an answer reading the days [from, to] ("" = every
- * day): SUM(v) of those days' stat_day_version rows (lib/rollup bumps the
- * days of every PR change it folds or rolls), plus what can change any
- * answer: the last rebuild (also every config change), teams, users,
- * repositories and memberships (newest updated_at, all indexed),
- * label_points, today's date. A write of December 2026 leaves the key of
- * a 2024 answer as it was.
- */
-static int
-read_version(struct api *a, const char *from, const char *to)
-{
-	struct db_res *res;
-
-	if (from == NULL || from[0] == '\0')
-		from = "1000-01-01";
-	if (to == NULL || to[0] == '\0')
-		to = "9999-12-31";
-	if (db_query(a->db, &res,
-	    "SELECT CONCAT_WS('|', (SELECT COALESCE(SUM(v), 0) FROM stat_day_version "
-	    "WHERE day >= ? AND day <= ?), "
-	    "(SELECT built_at FROM stat_state WHERE id = 1), "
-	    "(SELECT MAX(updated_at) FROM teams), (SELECT MAX(updated_at) FROM users), "
-	    "(SELECT MAX(updated_at) FROM repositories), (SELECT MAX(updated_at) FROM memberships), "
-	    "(SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT(label_name, '=', points))), 0)) "
-	    "FROM label_points), UTC_DATE())", "ss", from, to) < 0)
-		return -1;
-	lb_strlcpy(a->version, db_get(res, 0, 0) ? db_get(res, 0, 0) : "", sizeof a->version);
-	db_res_free(res);
-	return 0;
-}
-
 void
 api_after(void *ctx)
 {
@@ -186,10 +154,9 @@ api_stats_begin(struct http_req *r, struct api *a, const char *from, const char 
 	 * those of the days this answer reads: an answer of 2024 does not wait
 	 * for the fold of a PR of today; a backlog larger than API_FOLD_MAX
 	 * (lb-syncd not running) is folded a slice per request instead of
-	 * holding one request for minutes */
-	if (rollup_fold_days(db, from, to, API_FOLD_MAX) < 0)
-		log_warn("statistics: cannot fold queued PR changes: %s", db_error(db));
-	if (read_version(a, from, to) < 0) {
+	 * holding one request for minutes. Then the data version of those
+	 * days, which keys the answer: with nothing queued, one statement. */
+	if (rollup_read_days(db, from, to, API_FOLD_MAX, a->version, sizeof a->version) < 0) {
 		if (db_gone(db))
 			api_fail(r, 503, "database_unavailable", "the database is unreachable");
 		else

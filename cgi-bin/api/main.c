@@ -44,13 +44,16 @@ static struct api api;
 
 /* The worker's one handle, bounded ([database] timeout for every wait, see
  * lib/db.h): NULL (answer 503) when MariaDB is unreachable or does not
- * answer in time; the handle reconnects by itself on a later request. */
+ * answer in time; the handle reconnects by itself on a later request. A
+ * handle the server answered less than a second ago is not pinged again
+ * (a round trip per request under load): its next statement reconnects by
+ * itself if the connection was lost meanwhile. */
 struct db *
 api_db(struct api *a)
 {
 	if (a->db == NULL)
 		return NULL;
-	if (db_ping(a->db) == 0)
+	if (db_check(a->db, 1.0) == 0)
 		return a->db;
 	log_warn("database: %s", db_error(a->db));
 	return NULL;
