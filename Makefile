@@ -24,7 +24,7 @@ SANITIZE ?=
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKG_CFLAGS := $(shell mariadb_config --cflags 2>/dev/null) $(shell pkg-config --cflags libcurl 2>/dev/null)
-PKG_LIBS   := -lfcgi -lyajl -lcurl -lcrypto $(shell mariadb_config --libs 2>/dev/null || echo -lmariadb)
+PKG_LIBS   := -lfcgi -lyajl -lcurl -lcrypto -lz $(shell mariadb_config --libs 2>/dev/null || echo -lmariadb)
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wmissing-prototypes -Wvla -Wshadow \

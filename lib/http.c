@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <openssl/sha.h>
+#include <zlib.h>
 
 #define MAX_WORKERS 64
 
@@ -256,6 +258,123 @@ const char *
 http_param(struct http_req *r, const char *name)
 {
 	return FCGX_GetParam(name, r->fcgi->envp);
+}
+
+int
+http_gzip(const void *body, size_t len, char **out, size_t *outlen)
+{
+	z_stream z;
+	unsigned char *dst;
+	uLong cap;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len == 0 || len > UINT_MAX)
+		return -1;
+	memset(&z, 0, sizeof z);
+	/* windowBits 15 + 16: a gzip wrapper; level 1: 400 KB of JSON in about
+	 * 1.5 ms, a twelfth of its size */
+	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	cap = deflateBound(&z, (uLong)len);
+	if ((dst = malloc(cap)) == NULL) {
+		deflateEnd(&z);
+		return -1;
+	}
+	z.next_in = (Bytef *)(uintptr_t)body;
+	z.avail_in = (uInt)len;
+	z.next_out = dst;
+	z.avail_out = (uInt)cap;
+	rc = deflate(&z, Z_FINISH);
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END || z.total_out >= len) {
+		free(dst);
+		return -1;
+	}
+	*out = (char *)dst;
+	*outlen = z.total_out;
+	return 0;
+}
+
+/* One element of Accept-Encoding, [p, end): 2 when it is gzip (or x-gzip),
+ * 1 when it is "*", each with a weight above 0; -2 / -1 the same with q=0;
+ * 0 another coding. */
+static int
+coding_gzip(const char *p, const char *end)
+{
+	const char *name = p, *q;
+	size_t n;
+	int kind;
+
+	while (p < end && *p != ';')
+		p++;
+	q = p;
+	while (q > name && (q[-1] == ' ' || q[-1] == '\t'))
+		q--;
+	n = (size_t)(q - name);
+	if ((n == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+	    (n == 6 && strncasecmp(name, "x-gzip", 6) == 0))
+		kind = 2;
+	else if (n == 1 && *name == '*')
+		kind = 1;
+	else
+		return 0;
+	/* parameters: only q matters; q=0, q=0.0, q=0.000 refuse it */
+	while (p < end) {
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+			p += 2;
+			if (p < end && *p == '0') {
+				p++;
+				if (p < end && *p == '.')
+					p++;
+				while (p < end && *p == '0')
+					p++;
+				if (!(p < end && *p >= '1' && *p <= '9'))
+					return -kind;
+			}
+			return kind;
+		}
+		while (p < end && *p != ';')
+			p++;
+	}
+	return kind;
+}
+
+int
+http_accepts_gzip(struct http_req *r)
+{
+	return http_takes_gzip(http_header(r, "Accept-Encoding"));
+}
+
+int
+http_takes_gzip(const char *h)
+{
+	const char *p;
+	int gzip = 0, star = 0;
+
+	if (h == NULL)
+		return 0;
+	/* gzip named decides; else "*" does (RFC 9110 12.5.3) */
+	for (p = h; *p;) {
+		const char *end;
+		int k;
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		end = p;
+		while (*end && *end != ',')
+			end++;
+		k = end > p ? coding_gzip(p, end) : 0;
+		if (k == 2 || k == -2)
+			gzip = k;
+		else if (k == 1 || k == -1)
+			star = k;
+		p = end;
+	}
+	return gzip ? gzip > 0 : star > 0;
 }
 
 const char *

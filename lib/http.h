@@ -56,6 +56,13 @@ struct http_prog {
 int  http_serve(int argc, char **argv, const struct http_prog *prog,
     const char **config_path, http_init_fn init, http_handler_fn handler, void *ctx);
 
+/* Content coding: whether the request's Accept-Encoding takes gzip (a
+ * "gzip", "x-gzip" or "*" element whose q is not 0); and the gzip encoding
+ * of body into *out (malloc'd): 0, or -1 (nothing) when it fails or would
+ * not be smaller than the body. */
+int  http_accepts_gzip(struct http_req *r);
+int  http_takes_gzip(const char *accept_encoding);	/* the same, of a header value */
+int  http_gzip(const void *body, size_t len, char **out, size_t *outlen);
 const char *http_param(struct http_req *r, const char *name);	/* FastCGI param */
 const char *http_header(struct http_req *r, const char *name);	/* "X-GitHub-Event" */
 

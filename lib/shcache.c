@@ -24,7 +24,8 @@ struct slot {
 	pid_t    owner;		/* BUSY: the process computing it */
 	uint64_t used;		/* last touched (tick): the least recent READY goes */
 	time_t   at;
-	size_t   off, len;	/* READY: the body in the ring */
+	size_t   off, len;	/* READY: the body in the ring, */
+	size_t   alt_len;	/* followed by its second form */
 	int      status;
 	char     key[SHCACHE_KEY_MAX];
 	char     ver[SHCACHE_VER_MAX];
@@ -146,16 +147,18 @@ claim(struct shcache *c, struct slot *s, const char *key)
 static int
 copy_out(struct shcache *c, struct slot *s, struct shcache_entry *e)
 {
-	char *body = malloc(s->len ? s->len : 1);
+	char *body = malloc(s->len + s->alt_len ? s->len + s->alt_len : 1);
 
 	if (body == NULL)
 		return -1;
-	memcpy(body, space_of(c) + s->off, s->len);
+	memcpy(body, space_of(c) + s->off, s->len + s->alt_len);
 	e->status = s->status;
 	memcpy(e->ctype, s->ctype, sizeof e->ctype);
 	memcpy(e->etag, s->etag, sizeof e->etag);
 	e->body = body;
 	e->len = s->len;
+	e->alt = s->alt_len ? body + s->len : NULL;
+	e->alt_len = s->alt_len;
 	e->at = s->at;
 	s->used = ++c->tick;
 	return 0;
@@ -238,7 +241,7 @@ overwrite(struct shcache *c, size_t off, size_t len)
 {
 	for (size_t i = 0; i < SHCACHE_SLOTS; i++) {
 		struct slot *s = &c->slots[i];
-		if (s->state == READY && s->off < off + len && off < s->off + s->len)
+		if (s->state == READY && s->off < off + len && off < s->off + s->len + s->alt_len)
 			s->state = FREE;
 	}
 }
@@ -248,13 +251,15 @@ shcache_put(struct shcache *c, const char *key, const char *ver,
     const struct shcache_entry *e)
 {
 	struct slot *s;
+	size_t total;
 	int rc = -1;
 
 	if (c == NULL || strlen(key) >= SHCACHE_KEY_MAX || strlen(ver) >= SHCACHE_VER_MAX)
 		return -1;
+	total = e->len + (e->alt ? e->alt_len : 0);
 	lock(c);
 	s = find(c, key);
-	if (e->len > c->space / 4) {
+	if (total > c->space / 4) {
 		if (s && s->state == BUSY && s->owner == getpid())
 			s->state = FREE;
 		goto out;
@@ -263,13 +268,16 @@ shcache_put(struct shcache *c, const char *key, const char *ver,
 		goto out;
 	/* a READY entry of this key keeps its slot but not its body */
 	s->state = BUSY;
-	if (c->head + e->len > c->space)
+	if (c->head + total > c->space)
 		c->head = 0;
-	overwrite(c, c->head, e->len);
+	overwrite(c, c->head, total);
 	memcpy(space_of(c) + c->head, e->body, e->len);
+	if (total > e->len)
+		memcpy(space_of(c) + c->head + e->len, e->alt, total - e->len);
 	s->off = c->head;
 	s->len = e->len;
-	c->head += e->len;
+	s->alt_len = total - e->len;
+	c->head += total;
 	lb_strlcpy(s->key, key, sizeof s->key);
 	lb_strlcpy(s->ver, ver, sizeof s->ver);
 	s->status = e->status;

@@ -18,7 +18,7 @@
  *    shcache_get() returns it only for the same version and while it is
  *    younger than `ttl` seconds.
  *  - shcache_get(): SHCACHE_HIT fills *e (e->body malloc'd: the caller frees
- *    it). SHCACHE_MINE: the key is not there for this version and the
+ *    it; e->alt, when the entry has one, points into the same block). SHCACHE_MINE: the key is not there for this version and the
  *    caller is now the one computing it; until it calls shcache_put() or
  *    shcache_drop(), other processes asking for the key wait for it (at
  *    most `wait_ms`; also ended at once when the computing process dies).
@@ -26,7 +26,7 @@
  *    slot is being computed, out of memory); shcache_put() still stores it.
  *  - shcache_put() stores an answer (overwriting the key's entry, ending a
  *    claim of the caller's) and wakes the waiters. Bodies larger than a
- *    quarter of the body space are not kept (the claim still ends). When the
+ *    quarter of the body space (both forms) are not kept (the claim still ends). When the
  *    space is full the oldest bodies give way. 0 stored, -1 not kept.
  *  - shcache_drop() ends the caller's claim of key without an answer (an
  *    error was sent instead): a waiter then computes it.
@@ -55,6 +55,9 @@ struct shcache_entry {
 	char    etag[SHCACHE_ETAG_MAX];
 	char   *body;		/* shcache_get: malloc'd copy; shcache_put: read */
 	size_t  len;
+	char   *alt;		/* a second form of the answer (lb-api: gzip) or NULL;
+				 * shcache_get: inside body's block, not freed alone */
+	size_t  alt_len;
 	time_t  at;		/* when it was computed */
 };
 

@@ -27,8 +27,8 @@ struct shcache;
 struct api_cached {
 	char   *key;		/* route + normalized parameters + data version */
 	char   *ctype;
-	char   *body;
-	size_t  len;
+	char   *body;		/* the answer, then its gzip form (gzlen bytes, 0: none) */
+	size_t  len, gzlen;
 	int     status;
 	char    etag[HTTP_ETAG_LEN];	/* computed once, with the body */
 	unsigned long long used;

@@ -182,7 +182,7 @@ static void
 slot_free(struct api *a, struct api_cached *c)
 {
 	if (c->key)
-		a->cache_bytes -= c->len;
+		a->cache_bytes -= c->len + c->gzlen;
 	free(c->key);
 	free(c->ctype);
 	free(c->body);
@@ -200,9 +200,27 @@ slot_free(struct api *a, struct api_cached *c)
  * cache), and for API_CACHE_TTL seconds after it was computed.
  */
 #define SHARED_WAIT_MS 3000	/* a worker waits this long for another's answer */
+#define API_GZIP_MIN 512	/* answers from this size on are also kept gzipped */
 
 static void cache_put(struct api *a, const char *key, int status, const char *ctype,
-    const char *etag, const char *body, size_t len, time_t at);
+    const char *etag, const char *body, size_t len, const char *gz, size_t gzlen, time_t at);
+
+/* An answer, in its gzip form when it has one and the client takes it
+ * (Vary: the encoding depends on Accept-Encoding; the ETag is the answer's,
+ * weak, the same for both forms). how: X-Answer, where it came from. */
+static void
+respond(struct http_req *r, int status, const char *ctype, const char *etag, const char *body,
+    size_t len, const char *gz, size_t gzlen, const char *how)
+{
+	char extra[160];
+	int z = gzlen > 0 && http_accepts_gzip(r);
+
+	snprintf(extra, sizeof extra, "%s%sX-Answer: %s\r\n",
+	    gzlen > 0 ? "Vary: Accept-Encoding\r\n" : "", z ? "Content-Encoding: gzip\r\n" : "",
+	    how);
+	http_respond_tagged(r, status, ctype, API_MAX_AGE, etag, extra, z ? gz : body,
+	    z ? gzlen : len);
+}
 
 void
 api_request_end(struct api *a)
@@ -216,10 +234,10 @@ api_request_end(struct api *a)
 
 static void
 shared_put(struct api *a, const char *key, int status, const char *ctype, const char *etag,
-    const char *body, size_t len)
+    const char *body, size_t len, const char *gz, size_t gzlen)
 {
 	struct shcache_entry e = { .status = status, .body = (char *)body, .len = len,
-	    .at = time(NULL) };
+	    .alt = (char *)gz, .alt_len = gzlen, .at = time(NULL) };
 
 	if (a->shared == NULL)
 		return;
@@ -252,8 +270,8 @@ local_try(struct http_req *r, struct api *a, const char *key)
 				break;
 			}
 			c->used = ++a->cache_tick;
-			http_respond_tagged(r, c->status, c->ctype, API_MAX_AGE, c->etag,
-			    "X-Answer: cached\r\n", c->body, c->len);
+			respond(r, c->status, c->ctype, c->etag, c->body, c->len, c->body + c->len,
+			    c->gzlen, "cached");
 			free(k);
 			return 1;
 		}
@@ -274,9 +292,8 @@ api_cache_try(struct http_req *r, struct api *a, const char *key)
 		return 1;
 	got = shcache_get(a->shared, key, a->version, API_CACHE_TTL, SHARED_WAIT_MS, &e);
 	if (got == SHCACHE_HIT) {
-		cache_put(a, key, e.status, e.ctype, e.etag, e.body, e.len, e.at);
-		http_respond_tagged(r, e.status, e.ctype, API_MAX_AGE, e.etag, "X-Answer: shared\r\n",
-		    e.body, e.len);
+		cache_put(a, key, e.status, e.ctype, e.etag, e.body, e.len, e.alt, e.alt_len, e.at);
+		respond(r, e.status, e.ctype, e.etag, e.body, e.len, e.alt, e.alt_len, "shared");
 		free(e.body);
 		return 1;
 	}
@@ -289,13 +306,15 @@ api_cache_try(struct http_req *r, struct api *a, const char *key)
 
 static void
 cache_put(struct api *a, const char *key, int status, const char *ctype, const char *etag,
-    const char *body, size_t len, time_t at)
+    const char *body, size_t len, const char *gz, size_t gzlen, time_t at)
 {
 	struct api_cached *victim = NULL;
 	size_t klen = strlen(key);
 	char *k;
 
-	if (a->no_cache || len > API_CACHE_BYTES / 4)
+	if (gz == NULL)
+		gzlen = 0;
+	if (a->no_cache || len + gzlen > API_CACHE_BYTES / 4)
 		return;
 	k = full_key(a, key);
 	if (k == NULL)
@@ -312,7 +331,7 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
 			victim = c;
 	}
 	slot_free(a, victim);
-	while (a->cache_bytes + len > API_CACHE_BYTES) {
+	while (a->cache_bytes + len + gzlen > API_CACHE_BYTES) {
 		struct api_cached *old = NULL;
 		for (size_t i = 0; i < API_CACHE_SLOTS; i++)
 			if (a->cache[i].key && (old == NULL || a->cache[i].used < old->used))
@@ -321,7 +340,7 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
 			break;
 		slot_free(a, old);
 	}
-	victim->body = malloc(len ? len : 1);
+	victim->body = malloc(len + gzlen ? len + gzlen : 1);
 	victim->ctype = lb_strdup(ctype);
 	if (k == NULL || victim->body == NULL || victim->ctype == NULL) {
 		free(k);
@@ -331,28 +350,38 @@ cache_put(struct api *a, const char *key, int status, const char *ctype, const c
 		return;
 	}
 	memcpy(victim->body, body, len);
+	if (gzlen)
+		memcpy(victim->body + len, gz, gzlen);
 	victim->key = k;
 	victim->len = len;
+	victim->gzlen = gzlen;
 	victim->status = status;
 	lb_strlcpy(victim->etag, etag, sizeof victim->etag);
 	victim->used = ++a->cache_tick;
 	victim->at = at;
-	a->cache_bytes += len;
+	a->cache_bytes += len + gzlen;
 }
 
 void
 api_send(struct http_req *r, struct api *a, const char *key, int status, const char *ctype,
     const char *body, size_t len)
 {
-	char etag[HTTP_ETAG_LEN];
+	char etag[HTTP_ETAG_LEN], *gz = NULL;
+	size_t gzlen = 0;
+	int keep = key && !a->no_cache;
 
 	http_etag(status, body, len, etag);
-	if (key && !a->no_cache) {
-		cache_put(a, key, status, ctype, etag, body, len, time(NULL));
-		shared_put(a, key, status, ctype, etag, body, len);
+	/* compressed once here, for every reader of the answer that takes
+	 * gzip (browsers do): a 400 KB leaderboard is about 35 KB */
+	if (len >= API_GZIP_MIN && (keep || http_accepts_gzip(r)) &&
+	    http_gzip(body, len, &gz, &gzlen) < 0)
+		gzlen = 0;
+	if (keep) {
+		cache_put(a, key, status, ctype, etag, body, len, gz, gzlen, time(NULL));
+		shared_put(a, key, status, ctype, etag, body, len, gz, gzlen);
 	}
-	http_respond_tagged(r, status, ctype, API_MAX_AGE, etag, "X-Answer: computed\r\n", body,
-	    len);
+	respond(r, status, ctype, etag, body, len, gz, gzlen, "computed");
+	free(gz);
 }
 
 void

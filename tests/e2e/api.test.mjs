@@ -7,6 +7,8 @@
 // which computes the definitions from the scenario on its own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { startStack } from './harness.mjs';
 import { deliver, makePR } from './webhooks.mjs';
 import { Model, period, parseCSV } from './api-model.mjs';
@@ -274,6 +276,52 @@ test('stats/monthly: every row of three years, with and without team', async () 
 test('periods: newest first, from the first PR to this month', async () => {
   const r = await get('/api/periods');
   assert.deepEqual(r.json, model.periods());
+});
+
+// An answer of 512 bytes or more is also kept gzipped (docs/REFERENCE.md): a
+// client that takes gzip (every browser) gets that form, with the same ETag;
+// one that does not gets the answer as it is. node:http, unlike fetch, does
+// not inflate: the bytes are checked as they arrive.
+function raw(p, ae, method = 'GET') {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(s.url + p), { method, headers: ae === undefined ? {} : { 'accept-encoding': ae } }, (r) => {
+      const chunks = [];
+      r.on('data', (c) => chunks.push(c));
+      r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('gzip: the same answer, compressed for the clients that take it', async () => {
+  for (const p of ['/api/leaderboard', '/api/teams/alpha', '/api/contributors',
+    '/api/stats/monthly?year=2024']) {
+    const plain = await raw(p);	// no Accept-Encoding
+    assert.equal(plain.status, 200, p);
+    assert.equal(plain.headers['content-encoding'], undefined, p);
+    assert.ok(plain.body.length >= 512, `${p}: ${plain.body.length} bytes, too small for the test`);
+    assert.equal(Number(plain.headers['content-length']), plain.body.length, p);
+    const z = await raw(p, 'gzip, deflate, br');
+    assert.equal(z.status, 200, p);
+    assert.equal(z.headers['content-encoding'], 'gzip', p);
+    assert.match(z.headers.vary || '', /accept-encoding/i, p);
+    assert.equal(Number(z.headers['content-length']), z.body.length, p);
+    assert.ok(z.body.length < plain.body.length, p);
+    assert.deepEqual(zlib.gunzipSync(z.body), plain.body, p);
+    assert.equal(z.headers.etag, plain.headers.etag, p);
+    // a revalidation of the gzip form
+    const again = await raw(p, 'gzip');
+    assert.deepEqual(again.body, z.body, p);
+    const refused = await raw(p, 'gzip;q=0, identity');
+    assert.equal(refused.headers['content-encoding'], undefined, p);
+    assert.deepEqual(refused.body, plain.body, p);
+    const head = await raw(p, 'gzip', 'HEAD');
+    assert.equal(head.status, 200, p);
+    assert.equal(head.headers['content-encoding'], 'gzip', p);
+    assert.equal(Number(head.headers['content-length']), z.body.length, p);
+    assert.equal(head.body.length, 0, p);
+  }
 });
 
 test('ETag and 304 on every route; errors name the bad parameter', async () => {

@@ -47,7 +47,20 @@ test_version_and_age(void **state)
 	assert_string_equal(got.etag, "\"t1\"");
 	assert_int_equal(got.len, 7);
 	assert_memory_equal(got.body, "{\"a\":1}", 7);
+	assert_null(got.alt);
 	free(got.body);
+	/* a second form (lb-api: the gzip one) comes back with it */
+	e.alt = "ZZZ";
+	e.alt_len = 3;
+	assert_int_equal(shcache_put(c, "/api/x", "v1", &e), 0);
+	assert_int_equal(shcache_get(c, "/api/x", "v1", 60, 0, &got), SHCACHE_HIT);
+	assert_int_equal(got.len, 7);
+	assert_memory_equal(got.body, "{\"a\":1}", 7);
+	assert_int_equal(got.alt_len, 3);
+	assert_memory_equal(got.alt, "ZZZ", 3);
+	free(got.body);
+	e.alt = NULL;
+	e.alt_len = 0;
 	/* another version of the data: computed again, by the one who asks */
 	assert_int_equal(shcache_get(c, "/api/x", "v2", 60, 0, &got), SHCACHE_MINE);
 	shcache_drop(c, "/api/x");
