@@ -2155,12 +2155,8 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 	return fold_held(db, max, folded);
 }
 
-/*
- * A reader's fold: only while a queued PR has an event day in [from, to]
- * (its stored contribution's, stat_pr, or its row's now: created, merged,
- * closed), the days whose versions its fold would bump: an answer over
- * other days reads no bucket that fold changes. 1 while one does.
- */
+/* "A queued PR touches the days [?, ?]" (any day: TOUCHES_ANY), as an SQL
+ * expression: queue_touches() and rollup_read_days() */
 #define TOUCHES_ANY "EXISTS (SELECT 1 FROM stat_queue)"
 #define TOUCHES_DAYS "EXISTS (SELECT 1 FROM stat_queue q " \
 	"LEFT JOIN pull_requests p ON p.id = q.pr_id LEFT JOIN stat_pr s ON s.pr_id = q.pr_id " \
@@ -2171,6 +2167,12 @@ rollup_fold(struct db *db, unsigned max, unsigned *folded)
 #define TOUCHES_TYPES "ssssssssssss"
 #define TOUCHES_ARGS(from, to) from, to, from, to, from, to, from, to, from, to, from, to
 
+/*
+ * A reader's fold: only while a queued PR has an event day in [from, to]
+ * (its stored contribution's, stat_pr, or its row's now: created, merged,
+ * closed), the days whose versions its fold would bump: an answer over
+ * other days reads no bucket that fold changes. 1 while one does.
+ */
 static int
 queue_touches(struct db *db, const char *from, const char *to)
 {

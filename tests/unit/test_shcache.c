@@ -23,8 +23,8 @@ entry(const char *body, size_t len)
 
 	memset(&e, 0, sizeof e);
 	e.status = 200;
-	strcpy(e.ctype, "application/json");
-	strcpy(e.etag, "\"t1\"");
+	snprintf(e.ctype, sizeof e.ctype, "application/json");
+	snprintf(e.etag, sizeof e.etag, "\"t1\"");
 	e.body = (char *)body;
 	e.len = len;
 	e.at = time(NULL);
