@@ -79,6 +79,7 @@ struct conf {
 	char *spool_dir;
 	long long max_body;		/* bytes */
 	long long keep_deliveries_days;
+	long long roll_when_idle_ms;	/* 0: always queue (lib/rollup.h rollup_inline) */
 	/* [stats] */
 	long long settle_days;		/* a month settles this many days after its end */
 };

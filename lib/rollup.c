@@ -2000,9 +2000,44 @@ fold_many(struct db *db, const unsigned long long *ids, size_t n)
 
 /* ------------------------------------------------------------ the queue */
 
+static __thread int roll_inline;	/* rollup_inline(): per thread */
+
+void
+rollup_inline(int on)
+{
+	roll_inline = on;
+}
+
+/* rollup_pr_after() in the caller's transaction (and the PR's days bumped,
+ * as the fold does), unless the rollups were never built (the first build
+ * counts it, as it counts the PRs queued before it: a PR rolled into no
+ * baseline would only record late changes of its own) or a rebuild holds
+ * stat_state row 1 (minutes at a large org: the shared lock is asked
+ * without waiting). 0 rolled, 1 not (the caller queues the PR), -1. */
+static int
+roll_now(struct db *db, unsigned long long pr_id)
+{
+	struct db_res *r;
+	int built;
+
+	if (db_query(db, &r, "SELECT built_at IS NOT NULL FROM stat_state WHERE id = 1 "
+	    "LOCK IN SHARE MODE NOWAIT", "") < 0)
+		return db_errno(db) == ER_LOCK_WAIT_TIMEOUT ? 1 : -1;
+	built = db_getll(r, 0, 0, 0) == 1;
+	db_res_free(r);
+	if (!built)
+		return 1;
+	/* its days too when no number moved: a title the PR lists show */
+	return rollup_pr_after(db, pr_id) < 0 || rollup_bump_pr(db, pr_id) < 0 ? -1 : 0;
+}
+
 int
 rollup_queue(struct db *db, unsigned long long pr_id)
 {
+	int rc;
+
+	if (roll_inline && (rc = roll_now(db, pr_id)) <= 0)
+		return rc;
 	return db_exec(db, "INSERT IGNORE INTO stat_queue (pr_id) VALUES (?)", "u", pr_id);
 }
 

@@ -8,6 +8,14 @@
  *    changed a PR row or its labels; it records the PR in stat_queue
  *    (sql/008_stat_queue.sql), nothing else. A webhook delivery thus costs
  *    a handful of statements, whatever the rollups hold.
+ *  - rollup_inline(on) switches the calling thread's rollup_queue() to
+ *    rolling the PR at once instead (rollup_pr_after() in the same
+ *    transaction: readers never find it queued, so none waits for its
+ *    fold), except while a rebuild holds stat_state row 1 (asked with
+ *    NOWAIT: the PR is queued then). lb-hook turns it on for a delivery
+ *    that finds its worker idle ([hook] roll_when_idle_ms): at a low rate
+ *    the writer pays the roll and readers get answers without waiting; a
+ *    busy receiver queues, and the folds batch. Off by default.
  *  - rollup_fold(db, max, &folded) brings the rollups up to date with every
  *    queued PR committed so far (max == 0: all of them; else stops after
  *    about max), in transactions of 100 PRs under READ COMMITTED (a
@@ -132,6 +140,7 @@ struct conf;
 struct db;
 
 int rollup_queue(struct db *db, unsigned long long pr_id);
+void rollup_inline(int on);
 int rollup_fold(struct db *db, unsigned max, unsigned *folded);
 int rollup_fold_days(struct db *db, const char *from, const char *to, unsigned max);
 int rollup_read_days(struct db *db, const char *from, const char *to, unsigned max, char *ver,

@@ -37,10 +37,12 @@
 #include <malloc.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static const char *config_path;
 static struct conf conf;
 static struct db *db;
+static struct timespec answered;	/* when this worker's last answer went out */
 
 static int
 init(void *ctx)
@@ -125,6 +127,30 @@ read_body(void *arg, struct buf *out, size_t max, int *too_large)
 	return http_read_body(arg, out, max, too_large);
 }
 
+/*
+ * Whether this delivery's PR is rolled into the statistics in its own
+ * transaction (lib/rollup.h rollup_inline): when the worker had waited at
+ * least [hook] roll_when_idle_ms for it. At a few deliveries a second
+ * that costs nothing anyone waits for, and readers find nothing to fold;
+ * a busy receiver (a burst, a redelivery of many) queues instead, and the
+ * folds of the readers or lb-syncd take many PRs at once.
+ */
+static int
+idle_enough(void)
+{
+	struct timespec now;
+	double ms;
+
+	if (conf.roll_when_idle_ms <= 0)
+		return 0;
+	if (answered.tv_sec == 0 && answered.tv_nsec == 0)
+		return 1;	/* the worker's first delivery */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - answered.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - answered.tv_nsec) / 1e6;
+	return ms >= (double)conf.roll_when_idle_ms;
+}
+
 static void
 handle(struct http_req *r, void *ctx)
 {
@@ -151,7 +177,9 @@ handle(struct http_req *r, void *ctx)
 	}
 	store_now(now, sizeof now);
 	d.received_at = now;
+	rollup_inline(idle_enough());
 	st = ingest_apply(db, &conf, &d, err, sizeof err);
+	rollup_inline(0);
 	switch (st) {
 	case INGEST_PROCESSED:
 	case INGEST_IGNORED:
@@ -179,6 +207,7 @@ handle(struct http_req *r, void *ctx)
 	}
 out:
 	buf_free(&body);
+	clock_gettime(CLOCK_MONOTONIC, &answered);
 }
 
 int

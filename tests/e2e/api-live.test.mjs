@@ -162,6 +162,9 @@ before(async () => {
     sets: {
       'github.webhook_secret': SECRET, 'github.partner_org': 'acme',
       'github.repositories': tracked.join(','), 'github.exclude_teams': exclude.join(','),
+      // deliveries queue their PRs: the readers' folds are what these tests check
+      // (hook-roll.test.mjs: an idle receiver rolling them itself)
+      'hook.roll_when_idle_ms': '0',
     },
   });
   users = Object.fromEntries(Object.entries(U).map(([k, v]) => [k, { ...v }]));
@@ -421,6 +424,9 @@ test('a changed config (excluded teams) rebuilds and no answer of the old config
     sets: {
       'github.webhook_secret': SECRET, 'github.partner_org': 'acme',
       'github.repositories': tracked.join(','), 'github.exclude_teams': exclude.join(','),
+      // deliveries queue their PRs: the readers' folds are what these tests check
+      // (hook-roll.test.mjs: an idle receiver rolling them itself)
+      'hook.roll_when_idle_ms': '0',
     },
   });
   await checkAll('beta excluded');

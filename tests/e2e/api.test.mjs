@@ -128,6 +128,8 @@ before(async () => {
       'github.exclude_teams': 'staff',
       'scoring.merged_points': '2',
       'api.admin_token': TOKEN,
+      // the deliveries queue their PRs: the readers' folds are what these tests check
+      'hook.roll_when_idle_ms': '0',
     },
   });
   teams = TEAMS.map((t) => ({ ...t }));

@@ -19,6 +19,8 @@ before(async () => {
       'github.webhook_secret': `${SECRET}, ${SECOND}`,
       'github.partner_org': PARTNER,
       'github.repositories': `${TRACKED}, acme/tracked-repo`,
+      // deliveries queue their PRs (asserted below), even on an idle worker
+      'hook.roll_when_idle_ms': '0',
     },
     workers: 3,
   });
