@@ -11,8 +11,9 @@
  *  - rollup_inline(on) switches the calling thread's rollup_queue() to
  *    rolling the PR at once instead (rollup_pr_after() in the same
  *    transaction: readers never find it queued, so none waits for its
- *    fold), except while a rebuild holds stat_state row 1 (asked with
- *    NOWAIT: the PR is queued then). lb-hook turns it on for a delivery
+ *    fold), except before the rollups' first build (which counts it) and
+ *    while a rebuild holds stat_state row 1 (asked with NOWAIT): the PR is
+ *    queued then. lb-hook turns it on for a delivery
  *    that finds its worker idle ([hook] roll_when_idle_ms): at a low rate
  *    the writer pays the roll and readers get answers without waiting; a
  *    busy receiver queues, and the folds batch. Off by default.
