@@ -32,6 +32,26 @@ buf_reserve(struct buf *b, size_t n)
 }
 
 int
+buf_reserve_exact(struct buf *b, size_t n)
+{
+	size_t max = b->max ? b->max : BUF_DEFAULT_MAX;
+	char *p;
+
+	if (n > max || b->len > max - n)
+		return -1;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	p = realloc(b->data, b->len + n + 1);
+	if (p == NULL)
+		return -1;
+	b->data = p;
+	b->cap = b->len + n + 1;
+	if (b->len == 0)
+		b->data[0] = '\0';
+	return 0;
+}
+
+int
 buf_append(struct buf *b, const void *p, size_t n)
 {
 	if (buf_reserve(b, n) < 0)

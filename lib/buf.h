@@ -33,6 +33,8 @@ int  buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Reserve room for n more bytes; returns -1 past max. */
 int  buf_reserve(struct buf *b, size_t n);
+/* The same, growing to exactly n more bytes (a size known in advance). */
+int  buf_reserve_exact(struct buf *b, size_t n);
 void buf_reset(struct buf *b);		/* len = 0, memory kept */
 void buf_free(struct buf *b);
 /* Hand the memory to the caller (never NULL: "" for an empty buffer, or

@@ -53,6 +53,7 @@ static const struct centry table[] = {
 	{ "hook", "max_body",             C_SIZE, O(max_body),             "25M", 1024, 1024LL * 1024 * 1024, 0 },
 	{ "hook", "keep_deliveries_days", C_INT,  O(keep_deliveries_days), "90", 0, 100000, 0 },
 	{ "hook", "roll_when_idle_ms",    C_INT,  O(roll_when_idle_ms),    "50", 0, 60000, 0 },
+	{ "hook", "threads",              C_INT,  O(hook_threads),         "32", 1, 64, 0 },
 	{ "stats", "settle_days", C_INT, O(settle_days), "7", 0, 36500, 0 },
 };
 #define NENTRIES (sizeof table / sizeof table[0])

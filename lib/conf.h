@@ -80,6 +80,7 @@ struct conf {
 	long long max_body;		/* bytes */
 	long long keep_deliveries_days;
 	long long roll_when_idle_ms;	/* 0: always queue (lib/rollup.h rollup_inline) */
+	long long hook_threads;		/* deliveries a lb-hook worker takes at once */
 	/* [stats] */
 	long long settle_days;		/* a month settles this many days after its end */
 };

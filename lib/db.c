@@ -1109,6 +1109,13 @@ db_args_s(struct db_args *a, const char *s)
 }
 
 void
+db_args_b(struct db_args *a, const void *p, size_t len)
+{
+	if (args_grow(a) == 0)
+		a->v[a->n++] = (struct db_param){ .type = 'b', .p = p, .len = len };
+}
+
+void
 db_args_reset(struct db_args *a)
 {
 	a->n = 0;
@@ -1148,8 +1155,8 @@ bind_array(struct db *db, MYSQL_STMT *st)
 	for (size_t i = 0; i < a->n; i++) {
 		MYSQL_BIND *b = &db->abind[i];
 		struct db_param *v = &a->v[i];
-		if (v->type == 's') {
-			b->buffer_type = MYSQL_TYPE_STRING;
+		if (v->type == 's' || v->type == 'b') {
+			b->buffer_type = v->type == 's' ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
 			if (v->p == NULL)
 				b->is_null = &yes;
 			b->buffer = (void *)v->p;

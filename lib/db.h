@@ -163,8 +163,8 @@ int         db_gone(struct db *db);
 /*
  * Statements with many rows (multi-row upserts, IN lists): parameters from
  * an array instead of a type string. A struct db_args starts zeroed and
- * collects values in placeholder order (db_args_u / _i / _s: 'u', 'i', 's'
- * as above; a string is bound by pointer, not copied, and must outlive the
+ * collects values in placeholder order (db_args_u / _i / _s / _b: 'u', 'i',
+ * 's', 'b' as above; a string or blob is bound by pointer, not copied, and must outlive the
  * call: never a copy on the stack of a helper that returns before it); an
  * allocation failure is remembered and fails the statement.
  * db_exec_args() / db_query_args() are db_exec() / db_query() with those
@@ -190,6 +190,7 @@ struct db_args {
 void   db_args_u(struct db_args *a, unsigned long long v);
 void   db_args_i(struct db_args *a, long long v);
 void   db_args_s(struct db_args *a, const char *s);
+void   db_args_b(struct db_args *a, const void *p, size_t len);
 void   db_args_reset(struct db_args *a);
 void   db_args_free(struct db_args *a);
 int    db_exec_args(struct db *db, const char *sql, const struct db_args *a);

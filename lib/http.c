@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -23,18 +24,27 @@
 #include <zlib.h>
 
 #define MAX_WORKERS 64
+#define MAX_THREADS 64
 
 static volatile sig_atomic_t stopping;
-static volatile sig_atomic_t in_request;
+static volatile int in_request;	/* requests in progress in this worker */
 /* The program http_serve() runs (the Allow header of a 405, after()). */
 static const struct http_prog *program;
+static int threads = 1;		/* requests a worker serves at once (http_threads) */
+
+struct worker {
+	int             fd;
+	http_handler_fn handler;
+	void           *ctx;
+};
+static pthread_mutex_t accept_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 worker_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	if (!in_request)
+	if (__atomic_load_n(&in_request, __ATOMIC_SEQ_CST) == 0)
 		_exit(0);
 }
 
@@ -45,11 +55,77 @@ master_term(int sig)
 	stopping = 1;
 }
 
+/* One request: its parameters, the handler, the answer, after(). */
+static void
+serve_one(FCGX_Request *req, http_handler_fn handler, void *ctx)
+{
+	struct http_req r;
+	const char *cl;
+	long long n;
+
+	memset(&r, 0, sizeof r);
+	r.fcgi = req;
+	r.method = FCGX_GetParam("REQUEST_METHOD", req->envp);
+	r.path = FCGX_GetParam("DOCUMENT_URI", req->envp);
+	if (r.path == NULL)
+		r.path = FCGX_GetParam("SCRIPT_NAME", req->envp);
+	r.query = FCGX_GetParam("QUERY_STRING", req->envp);
+	r.content_type = FCGX_GetParam("CONTENT_TYPE", req->envp);
+	if (r.content_type && *r.content_type == '\0')
+		r.content_type = NULL;
+	cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	r.content_length = (cl && *cl && lb_parse_ll(cl, 0, INT64_MAX, &n) == 0) ? n : -1;
+	if (r.method == NULL)
+		r.method = "GET";
+	if (r.path == NULL)
+		r.path = "/";
+	if (r.query == NULL)
+		r.query = "";
+	handler(&r, ctx);
+	FCGX_Finish_r(req);
+	if (program && program->after)
+		program->after(ctx);
+}
+
+/*
+ * The accept loop of one thread. Accepts are taken one thread at a time;
+ * a SIGTERM ends the worker at once when no request is in progress, else
+ * the last request to finish ends it (threads waiting in accept never
+ * see the flag).
+ */
+static void *
+accept_loop(void *arg)
+{
+	struct worker *w = arg;
+	FCGX_Request req;
+
+	if (FCGX_InitRequest(&req, w->fd, 0) != 0) {
+		log_error("cannot initialise a FastCGI request");
+		_exit(1);
+	}
+	for (;;) {
+		int rc;
+
+		pthread_mutex_lock(&accept_mu);
+		rc = stopping ? -1 : FCGX_Accept_r(&req);
+		if (rc >= 0)
+			__atomic_add_fetch(&in_request, 1, __ATOMIC_SEQ_CST);
+		pthread_mutex_unlock(&accept_mu);
+		if (rc < 0)
+			break;
+		serve_one(&req, w->handler, w->ctx);
+		if (__atomic_sub_fetch(&in_request, 1, __ATOMIC_SEQ_CST) == 0 && stopping)
+			_exit(0);
+	}
+	_exit(0);
+	return NULL;
+}
+
 static void
 worker_loop(int fd, http_init_fn init, http_handler_fn handler, void *ctx)
 {
 	struct sigaction sa;
-	FCGX_Request req;
+	struct worker w = { fd, handler, ctx };
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = worker_term;
@@ -58,41 +134,18 @@ worker_loop(int fd, http_init_fn init, http_handler_fn handler, void *ctx)
 	signal(SIGPIPE, SIG_IGN);
 	if (init && init(ctx) < 0)
 		_exit(1);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, fd, 0) != 0) {
+	if (FCGX_Init() != 0) {
 		log_error("cannot initialise FastCGI");
 		_exit(1);
 	}
-	while (!stopping && FCGX_Accept_r(&req) >= 0) {
-		struct http_req r;
-		const char *cl;
-		long long n;
-
-		in_request = 1;
-		memset(&r, 0, sizeof r);
-		r.fcgi = &req;
-		r.method = FCGX_GetParam("REQUEST_METHOD", req.envp);
-		r.path = FCGX_GetParam("DOCUMENT_URI", req.envp);
-		if (r.path == NULL)
-			r.path = FCGX_GetParam("SCRIPT_NAME", req.envp);
-		r.query = FCGX_GetParam("QUERY_STRING", req.envp);
-		r.content_type = FCGX_GetParam("CONTENT_TYPE", req.envp);
-		if (r.content_type && *r.content_type == '\0')
-			r.content_type = NULL;
-		cl = FCGX_GetParam("CONTENT_LENGTH", req.envp);
-		r.content_length = (cl && *cl && lb_parse_ll(cl, 0, INT64_MAX, &n) == 0) ? n : -1;
-		if (r.method == NULL)
-			r.method = "GET";
-		if (r.path == NULL)
-			r.path = "/";
-		if (r.query == NULL)
-			r.query = "";
-		handler(&r, ctx);
-		FCGX_Finish_r(&req);
-		if (program && program->after)
-			program->after(ctx);
-		in_request = 0;
+	for (int i = 1; i < threads; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, accept_loop, &w) != 0) {
+			log_error("cannot start a request thread");
+			_exit(1);
+		}
 	}
-	_exit(0);
+	accept_loop(&w);
 }
 
 static pid_t
@@ -141,6 +194,7 @@ help(const struct http_prog *prog)
 	    "    --socket PATH  listen on this Unix socket instead of fd 0\n"
 	    "    --workers N    worker processes, 1..%d (with --socket: default 2;\n"
 	    "                   on fd 0: one process unless given)\n"
+
 	    "    --help, -h     print this manual\n"
 	    "    --version      print the version\n"
 	    "\n"
@@ -252,6 +306,12 @@ http_serve(int argc, char **argv, const struct http_prog *prog,
 	if (sock)
 		unlink(sock);
 	return rc;
+}
+
+void
+http_threads(int n)
+{
+	threads = n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
 }
 
 const char *
@@ -392,23 +452,41 @@ http_header(struct http_req *r, const char *name)
 int
 http_read_body(struct http_req *r, struct buf *out, size_t max, int *too_large)
 {
-	char chunk[65536];
+	char drain[4096];
 	int n;
 
 	*too_large = 0;
 	if (r->content_length > (long long)max)
 		*too_large = 1;
-	else if (r->content_length > 0 && buf_reserve(out, (size_t)r->content_length) < 0)
+	else if (r->content_length > 0 && buf_reserve_exact(out, (size_t)r->content_length) < 0)
 		return -1;
-	while ((n = FCGX_GetStr(chunk, sizeof chunk, r->fcgi->in)) > 0) {
-		if (*too_large)
-			continue;	/* drain */
-		if (out->len + (size_t)n > max) {
-			*too_large = 1;
+	for (;;) {
+		size_t room;
+		if (*too_large) {	/* drain */
+			if (FCGX_GetStr(drain, sizeof drain, r->fcgi->in) <= 0)
+				break;
 			continue;
 		}
-		if (buf_append(out, chunk, (size_t)n) < 0)
-			return -1;
+		if (out->len + 1 >= out->cap) {
+			/* full (no length announced, or more than it): a chunk at a time */
+			if ((n = FCGX_GetStr(drain, sizeof drain, r->fcgi->in)) <= 0)
+				break;
+			if (out->len + (size_t)n > max)
+				*too_large = 1;
+			else if (buf_append(out, drain, (size_t)n) < 0)
+				return -1;
+			continue;
+		}
+		/* the announced body straight into the buffer: no copy, no stack */
+		room = out->cap - out->len - 1;
+		n = FCGX_GetStr(out->data + out->len, room > INT_MAX ? INT_MAX : (int)room,
+		    r->fcgi->in);
+		if (n <= 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		if (out->len > max)
+			*too_large = 1;
 	}
 	return *too_large ? -1 : 0;
 }

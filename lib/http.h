@@ -12,8 +12,11 @@
  * expects the listening socket on fd 0 (spawn-fcgi, systemd socket units)
  * and serves from a single process, or, when --workers N is given, from N
  * workers supervised the same way (the socket is left alone at exit).
- * Each worker calls init(ctx) once, then handler(req, ctx) per request.
- * SIGTERM lets a request in progress finish, then the worker exits.
+ * Each worker calls init(ctx) once, then handler(req, ctx) per request,
+ * one request at a time unless init() called http_threads(n): then from n
+ * threads at once (1..64), and the program keeps whatever they share safe
+ * itself. SIGTERM lets the requests in progress finish, then the worker
+ * exits.
  *
  * Responses: http_respond() writes a status line, headers and body; every
  * JSON error body is {"error": {"code": ..., "message": ...}}.
@@ -55,6 +58,9 @@ struct http_prog {
  * config path, when given, is stored in *config_path for init(). */
 int  http_serve(int argc, char **argv, const struct http_prog *prog,
     const char **config_path, http_init_fn init, http_handler_fn handler, void *ctx);
+
+/* From init() only: the worker serves n requests at once (see above). */
+void http_threads(int n);
 
 /* Content coding: whether the request's Accept-Encoding takes gzip (a
  * "gzip", "x-gzip" or "*" element whose q is not 0); and the gzip encoding

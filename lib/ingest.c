@@ -455,12 +455,13 @@ run_committed(struct db *db, void *arg)
 
 /* Parses the payload and picks its route (u->x.why says why when not JSON). */
 static void
-run_parse(struct run *u, const struct conf *c, char *act)
+run_parse(struct run *u, const struct conf *c, char *act, json_val root)
 {
 	const struct ingest_delivery *d = u->d;
 	char perr[128] = "";
 
-	u->x.root = json_parse(d->body, d->len, INGEST_MAX_DEPTH, d->len + 1, perr, sizeof perr);
+	u->x.root = root ? root :
+	    json_parse(d->body, d->len, INGEST_MAX_DEPTH, d->len + 1, perr, sizeof perr);
 	if (u->x.root && !json_is_object(u->x.root)) {
 		json_free(u->x.root);
 		u->x.root = NULL;
@@ -493,7 +494,7 @@ run_parse(struct run *u, const struct conf *c, char *act)
  */
 static enum ingest_status
 run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int replay,
-    char *err, size_t errlen)
+    json_val root, char *err, size_t errlen)
 {
 	struct run u;
 	struct db_txn_opt o = { ATTEMPTS, 0, run_committed };
@@ -508,7 +509,7 @@ run(struct db *db, const struct conf *c, const struct ingest_delivery *d, int re
 	u.d = d;
 	u.replay = replay;
 	err[0] = '\0';
-	run_parse(&u, c, act);
+	run_parse(&u, c, act, root);
 	store_origin(d->id, u.action);	/* pr_history: this delivery wrote it */
 	rc = db_read_committed(db) < 0 ? -1 : db_txn_with(db, &o, run_txn, &u);
 	store_origin(NULL, NULL);
@@ -534,7 +535,146 @@ enum ingest_status
 ingest_apply(struct db *db, const struct conf *c, const struct ingest_delivery *d,
     char *err, size_t errlen)
 {
-	return run(db, c, d, 0, err, errlen);
+	return run(db, c, d, 0, NULL, err, errlen);
+}
+
+/* ------------------------------------------------------------ batches */
+
+int
+ingest_batchable(const struct conf *c, const struct ingest_delivery *d, json_val *root)
+{
+	char perr[128];
+	json_val pr;
+
+	*root = NULL;
+	if (strcmp(d->event, "pull_request") != 0)
+		return 0;
+	*root = json_parse(d->body, d->len, INGEST_MAX_DEPTH, d->len + 1, perr, sizeof perr);
+	if (!json_is_object(*root))
+		return 0;
+	pr = json_get(*root, "pull_request", NULL);
+	return json_is_object(pr) && store_pr_valid(c, pr) == 0;
+}
+
+/* The deliveries committed together: what every attempt needs. */
+struct batch {
+	const struct conf     *c;
+	struct ingest_item    *v;
+	size_t                 n;
+	json_val              *prs;
+	struct store_from     *from;
+	int                   *res;
+	char                 (*act)[65];
+	char                   now[32];
+	struct db_args         a;
+	struct buf             sql;
+};
+
+/* One attempt: the deliveries rows in one INSERT (a delivery id stored
+ * already: RUN_DUPLICATE, each goes its own way after the rollback), then
+ * the PRs as one page. */
+static int
+batch_txn(struct db *db, void *arg)
+{
+	struct batch *b = arg;
+
+	db_args_reset(&b->a);
+	for (size_t i = 0; i < b->n; i++) {
+		const struct ingest_delivery *d = b->v[i].d;
+		db_args_s(&b->a, d->id);
+		db_args_s(&b->a, d->event);
+		db_args_s(&b->a, b->from[i].action);
+		db_args_s(&b->a, d->hook_id);
+		db_args_s(&b->a, d->received_at);
+		db_args_s(&b->a, b->now);
+		db_args_s(&b->a, d->content_type);
+		db_args_b(&b->a, d->body, d->len);
+	}
+	if (db_rows_sql(&b->sql, "INSERT INTO deliveries (id, event, action, hook_id, received_at, "
+	    "processed_at, outcome, error, content_type, body) VALUES ",
+	    "(?, ?, ?, ?, ?, ?, 'processed', NULL, ?, ?)", ", ", b->n, "") < 0)
+		return -1;
+	if (db_exec_args(db, b->sql.data, &b->a) < 0)
+		return db_errno(db) == ER_DUP_ENTRY ? RUN_DUPLICATE : -1;
+	if (store_prs_from(db, b->c, b->prs, b->n, "webhook", b->from, b->res) < 0)
+		return -1;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->res[i] == STORE_EBADINPUT)
+			return RUN_BADINPUT;
+	return 0;
+}
+
+/* After a COMMIT lost with the connection: the rows commit together. */
+static int
+batch_committed(struct db *db, void *arg)
+{
+	struct batch *b = arg;
+	struct db_res *r;
+	int yes;
+
+	if (db_query(db, &r, "SELECT outcome FROM deliveries WHERE id = ?", "s", b->v[0].d->id) < 0)
+		return -1;
+	yes = r->nrows == 1 && strcmp(db_get(r, 0, 0), "processed") == 0;
+	db_res_free(r);
+	return yes;
+}
+
+/* The batch's transaction: 0 committed, else why not. */
+static int
+batch_run(struct db *db, struct batch *b)
+{
+	struct db_txn_opt o = { ATTEMPTS, 0, batch_committed };
+
+	b->prs = calloc(b->n, sizeof *b->prs);
+	b->from = calloc(b->n, sizeof *b->from);
+	b->res = calloc(b->n, sizeof *b->res);
+	b->act = calloc(b->n, sizeof *b->act);
+	if (!b->prs || !b->from || !b->res || !b->act)
+		return -1;
+	for (size_t i = 0; i < b->n; i++) {
+		const char *a = json_str(b->v[i].root, "action");
+		b->prs[i] = json_get(b->v[i].root, "pull_request", NULL);
+		b->from[i].ref = b->v[i].d->id;
+		if (a != NULL)
+			utf8_copy(b->act[i], sizeof b->act[i], a, 64);
+		b->from[i].action = a ? b->act[i] : NULL;
+	}
+	store_now(b->now, sizeof b->now);
+	return db_read_committed(db) < 0 ? -1 : db_txn_with(db, &o, batch_txn, b);
+}
+
+void
+ingest_apply_batch(struct db *db, const struct conf *c, struct ingest_item *v, size_t n)
+{
+	struct batch b;
+	int rc = -1;
+
+	memset(&b, 0, sizeof b);
+	b.c = c;
+	b.v = v;
+	b.n = n;
+	if (n > 1)
+		rc = batch_run(db, &b);
+	for (size_t i = 0; i < n; i++) {
+		v[i].err[0] = '\0';
+		if (rc == 0) {
+			v[i].st = INGEST_PROCESSED;
+			json_free(v[i].root);
+		} else {	/* one by one: duplicates, failures, a spool */
+			v[i].st = run(db, c, v[i].d, 0, v[i].root, v[i].err, sizeof v[i].err);
+		}
+		v[i].root = NULL;
+		v[i].gone = v[i].st == INGEST_DBERROR && db_gone(db);
+	}
+	if (rc != 0 && rc != RUN_DUPLICATE && n > 1)
+		log_debug("%zu deliveries applied one by one: %s", n,
+		    rc == RUN_BADINPUT ? "a PR the page refused" : db_error(db));
+	free(b.prs);
+	free(b.from);
+	free(b.res);
+	free(b.act);
+	db_args_free(&b.a);
+	buf_free(&b.sql);
 }
 
 enum ingest_status
@@ -563,7 +703,7 @@ ingest_replay(struct db *db, const struct conf *c, const char *id, char *err, si
 	d.content_type = db_get(r, 0, 3);
 	d.body = db_get(r, 0, 4);
 	d.len = db_getlen(r, 0, 4);
-	st = run(db, c, &d, 1, err, errlen);
+	st = run(db, c, &d, 1, NULL, err, errlen);
 	db_res_free(r);
 	return st;
 }

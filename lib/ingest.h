@@ -36,6 +36,7 @@
 #define LB_INGEST_H
 
 #include <stddef.h>
+#include "json.h"
 
 struct conf;
 struct db;
@@ -64,6 +65,30 @@ enum ingest_status {
 
 enum ingest_status ingest_apply(struct db *db, const struct conf *c,
     const struct ingest_delivery *d, char *err, size_t errlen);
+/*
+ * Deliveries that arrive together (lb-hook's threads) committed together.
+ * ingest_batchable() parses the payload into *root (the caller's, NULL when
+ * it is not JSON) and says whether the delivery may join a batch: a
+ * pull_request whose PR object store_pr() accepts. ingest_apply_batch()
+ * applies n such deliveries (each item's d and root; it takes the roots):
+ * their deliveries rows in one INSERT and their PRs as one page
+ * (store_prs_from(), each PR's history naming its delivery), in one
+ * transaction with ingest_apply()'s retries. The results are
+ * ingest_apply()'s: every item PROCESSED when it commits; otherwise (n ==
+ * 1, a delivery id stored already, a database error) each delivery is
+ * applied by itself as ingest_apply() would, with its own status and err,
+ * and gone says whether its DBERROR means MariaDB is unreachable.
+ */
+struct ingest_item {
+	const struct ingest_delivery *d;
+	json_val                      root;
+	enum ingest_status            st;
+	int                           gone;
+	char                          err[512];
+};
+int  ingest_batchable(const struct conf *c, const struct ingest_delivery *d, json_val *root);
+void ingest_apply_batch(struct db *db, const struct conf *c, struct ingest_item *v, size_t n);
+
 enum ingest_status ingest_replay(struct db *db, const struct conf *c, const char *id,
     char *err, size_t errlen);
 /* "processed", "ignored", "duplicate", "invalid", "failed", "error", "not found" */

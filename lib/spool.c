@@ -64,6 +64,7 @@ spool_write(const struct conf *c, const struct ingest_delivery *d)
 	const char *hdr;
 	size_t hlen;
 	int fd, e;
+	unsigned n;
 
 	if (c->spool_dir == NULL || c->spool_dir[0] == '\0') {
 		errno = ENOENT;
@@ -102,10 +103,10 @@ spool_write(const struct conf *c, const struct ingest_delivery *d)
 			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
 		}
 	}
-	seq++;
-	if (lb_snprintf(tmp, sizeof tmp, "%s/.tmp-%ld-%u", c->spool_dir, (long)getpid(), seq) < 0 ||
+	n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);	/* lb-hook's threads */
+	if (lb_snprintf(tmp, sizeof tmp, "%s/.tmp-%ld-%u", c->spool_dir, (long)getpid(), n) < 0 ||
 	    lb_snprintf(fin, sizeof fin, "%s/%s-%010ld-%08u" SUFFIX, c->spool_dir,
-	    stamp, (long)getpid(), seq) < 0) {
+	    stamp, (long)getpid(), n) < 0) {
 		jw_free(&w);
 		errno = ENAMETOOLONG;
 		return -1;

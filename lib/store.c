@@ -1280,6 +1280,7 @@ struct page {
 	const struct conf *c;
 	const char *source;
 	int import;	/* the page's PRs go to stat_import, not stat_queue */
+	const struct store_from *from;	/* per PR, or NULL: store_origin()'s */
 	struct page_pr *v;
 	size_t n;
 	struct db_args a;
@@ -1847,6 +1848,37 @@ in_tail(struct buf *b, size_t m, const char *tail)
 	return buf_puts(b, tail);
 }
 
+/* The ref and action columns of the page's pr_history rows: the origin of
+ * store_origin(), or per PR (pg->from): ELT(FIELD(id, ids...), refs...). */
+static int
+history_origin_sql(struct page *pg)
+{
+	if (pg->from == NULL) {
+		db_args_s(&pg->a, origin_ref[0] ? origin_ref : NULL);
+		db_args_s(&pg->a, origin_action[0] ? origin_action : NULL);
+		return buf_puts(&pg->sql, "?, ?, ");
+	}
+	for (int col = 0; col < 2; col++) {
+		if (buf_puts(&pg->sql, "ELT(FIELD(id") < 0)
+			return -1;
+		for (size_t i = 0; i < pg->n; i++) {
+			db_args_u(&pg->a, pg->v[i].p.id);
+			if (buf_puts(&pg->sql, ", ?") < 0)
+				return -1;
+		}
+		if (buf_puts(&pg->sql, ")") < 0)
+			return -1;
+		for (size_t i = 0; i < pg->n; i++) {
+			db_args_s(&pg->a, col == 0 ? pg->from[i].ref : pg->from[i].action);
+			if (buf_puts(&pg->sql, ", ?") < 0)
+				return -1;
+		}
+		if (buf_puts(&pg->sql, "), ") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* pr_history (one row per PR written, as the rows now are) and stat_queue
  * (stat_import for an import's page), one statement each. ids has room for
  * 2 x the page. */
@@ -1862,14 +1894,15 @@ page_history_queue(struct page *pg, unsigned long long *ids)
 		fresh[nf++] = 0;	/* no PR id is 0 */
 	db_args_reset(&pg->a);
 	db_args_s(&pg->a, pg->source);
-	db_args_s(&pg->a, origin_ref[0] ? origin_ref : NULL);
-	db_args_s(&pg->a, origin_action[0] ? origin_action : NULL);
-	mf = args_ids(&pg->a, fresh, nf);
-	m = args_ids(&pg->a, ids, n);
 	buf_reset(&pg->sql);
 	if (buf_puts(&pg->sql, "INSERT INTO pr_history (pr_id, changed_at, source, ref, action, "
-	    "change_kind, state, merged, updated_at) SELECT id, UTC_TIMESTAMP(6), ?, ?, ?, "
-	    "IF(id IN (") < 0 || in_tail(&pg->sql, mf, "), 'inserted', 'updated'), state, merged, "
+	    "change_kind, state, merged, updated_at) SELECT id, UTC_TIMESTAMP(6), ?, ") < 0 ||
+	    history_origin_sql(pg) < 0)
+		return -1;
+	mf = args_ids(&pg->a, fresh, nf);
+	m = args_ids(&pg->a, ids, n);
+	if (buf_puts(&pg->sql, "IF(id IN (") < 0 ||
+	    in_tail(&pg->sql, mf, "), 'inserted', 'updated'), state, merged, "
 	    "updated_at FROM pull_requests WHERE id IN (") < 0 ||
 	    in_tail(&pg->sql, m, ") ORDER BY id") < 0 ||
 	    db_exec_args(pg->db, pg->sql.data, &pg->a) < 0)
@@ -1889,17 +1922,25 @@ page_history_queue(struct page *pg, unsigned long long *ids)
 static int
 page_slow(struct page *pg, const json_val *prs, int *results)
 {
-	for (size_t i = 0; i < pg->n; i++) {
+	char ref[sizeof origin_ref], action[sizeof origin_action];
+	int rc = 0;
+
+	lb_strlcpy(ref, origin_ref, sizeof ref);
+	lb_strlcpy(action, origin_action, sizeof action);
+	for (size_t i = 0; i < pg->n && rc >= 0; i++) {
 		enum store_result sr;
-		int rc;
 		if (pg->v[i].st != PG_SLOW)
 			continue;
+		if (pg->from)
+			store_origin(pg->from[i].ref, pg->from[i].action);
 		rc = store_pr(pg->db, pg->c, prs[i], pg->source, &sr);
-		if (rc < 0 && rc != STORE_EBADINPUT)
-			return -1;
-		results[i] = rc == STORE_EBADINPUT ? STORE_EBADINPUT : (int)sr;
+		if (rc == STORE_EBADINPUT)
+			rc = 0, results[i] = STORE_EBADINPUT;
+		else
+			results[i] = (int)sr;
 	}
-	return 0;
+	store_origin(ref, action);
+	return rc < 0 ? -1 : 0;
 }
 
 static int
@@ -1921,9 +1962,9 @@ page_write(struct page *pg, const json_val *prs, int *results, unsigned long lon
 	return page_slow(pg, prs, results);
 }
 
-int
-store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
-    const char *source, int import, int *results)
+static int
+prs_write(struct db *db, const struct conf *c, const json_val *prs, size_t n,
+    const char *source, int import, const struct store_from *from, int *results)
 {
 	struct page pg;
 	unsigned long long *ids;
@@ -1934,6 +1975,7 @@ store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
 	pg.c = c;
 	pg.source = source ? source : "sync";
 	pg.import = import;
+	pg.from = from;
 	pg.n = n;
 	if (n == 0)
 		return 0;
@@ -1950,4 +1992,18 @@ store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
 	db_args_free(&pg.a);
 	buf_free(&pg.sql);
 	return rc;
+}
+
+int
+store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
+    const char *source, int import, int *results)
+{
+	return prs_write(db, c, prs, n, source, import, NULL, results);
+}
+
+int
+store_prs_from(struct db *db, const struct conf *c, const json_val *prs, size_t n,
+    const char *source, const struct store_from *from, int *results)
+{
+	return prs_write(db, c, prs, n, source, 0, from, results);
 }

@@ -112,9 +112,19 @@ int store_pr_check_known(const struct store_pr_check *check, const char *stored)
  * deadlock, a certification conflict or a lost node; run twice, the
  * second run finds every snapshot stored (unchanged) and writes nothing.
  * 0, or -1 on a database error.
+ * store_prs_from() is the same with the origin of each PR's pr_history row
+ * given per PR (from[i] for prs[i]: lb-hook's deliveries committed
+ * together) instead of store_origin()'s, and the queue, not an import.
  */
+struct store_from {
+	const char *ref;	/* the delivery id */
+	const char *action;	/* its action, or NULL */
+};
+
 int  store_prs(struct db *db, const struct conf *c, const json_val *prs, size_t n,
     const char *source, int import, int *results);
+int  store_prs_from(struct db *db, const struct conf *c, const json_val *prs, size_t n,
+    const char *source, const struct store_from *from, int *results);
 
 /* Added by the webhooks work: validates a PR object exactly as store_pr()
  * does, without touching the database: 0, or STORE_EBADINPUT. (Fuzzing.) */

@@ -14,7 +14,9 @@
 #ifndef LB_HOOK_H
 #define LB_HOOK_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include "ingest.h"
 
 struct buf;
 struct conf;
@@ -41,5 +43,22 @@ struct hook_err {
 
 int hook_check(const struct conf *c, const struct hook_req *in, struct buf *body,
     struct ingest_delivery *d, struct hook_err *e);
+
+/*
+ * group_apply() (group.c): applies one delivery on the worker's database
+ * handle, together with the deliveries its other threads queued meanwhile
+ * (lib/ingest ingest_apply_batch), and returns when it is applied, its
+ * result in g->it. The caller fills g->it.d, g->it.root and g->batchable
+ * (ingest_batchable()); the root is taken. Safe from any number of threads.
+ */
+struct group_item {
+	struct ingest_item  it;
+	int                 batchable;
+	int                 done, lead;		/* internal */
+	pthread_cond_t      cv;
+	struct group_item  *next;
+};
+struct db;
+void group_apply(struct db *db, const struct conf *c, struct group_item *g);
 
 #endif

@@ -20,6 +20,9 @@
  * timeout (lib/db bounded handle): the delivery is spooled, so GitHub gets
  * its 202 well inside its 10 s.
  * The signature is verified before the body is parsed in any way.
+ * A worker serves [hook] threads requests at once; each thread checks and
+ * parses its own delivery, and group_apply() (group.c) applies it on the
+ * worker's one database handle, with the deliveries that arrived meanwhile.
  */
 #include "buf.h"
 #include "conf.h"
@@ -37,12 +40,10 @@
 #include <malloc.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 static const char *config_path;
 static struct conf conf;
 static struct db *db;
-static struct timespec answered;	/* when this worker's last answer went out */
 
 static int
 init(void *ctx)
@@ -62,11 +63,17 @@ init(void *ctx)
 	 * KB reserved while parsing GitHub's 25 KB payloads, ~30 KB kept) and
 	 * frees them at the end: with glibc's default 128 KB trim threshold the
 	 * heap shrank and grew back (brk, then page faults on fresh pages) for
-	 * every delivery. Keep up to 4 MB of heap; blocks above 1 MB (rare huge
+	 * every delivery. Keep up to 1 MB of free heap (the threads' deliveries
+	 * in progress keep it larger under load); blocks above 1 MB (rare huge
 	 * bodies) are mapped and returned at once, so a worker's RSS stays small.
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-	(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+	/* One heap for all the worker's threads ([hook] threads): glibc would
+	 * give each thread an arena of its own, each keeping its freed memory,
+	 * and a worker's RSS would grow with its threads. */
+	(void)mallopt(M_ARENA_MAX, 1);
+	http_threads((int)conf.hook_threads);
 	/*
 	 * Bounded: a stalled MariaDB answers nothing, and GitHub gives up after
 	 * 10 s. Every wait on this handle ends after [database] timeout, then
@@ -127,30 +134,6 @@ read_body(void *arg, struct buf *out, size_t max, int *too_large)
 	return http_read_body(arg, out, max, too_large);
 }
 
-/*
- * Whether this delivery's PR is rolled into the statistics in its own
- * transaction (lib/rollup.h rollup_inline): when the worker had waited at
- * least [hook] roll_when_idle_ms for it. At a few deliveries a second
- * that costs nothing anyone waits for, and readers find nothing to fold;
- * a busy receiver (a burst, a redelivery of many) queues instead, and the
- * folds of the readers or lb-syncd take many PRs at once.
- */
-static int
-idle_enough(void)
-{
-	struct timespec now;
-	double ms;
-
-	if (conf.roll_when_idle_ms <= 0)
-		return 0;
-	if (answered.tv_sec == 0 && answered.tv_nsec == 0)
-		return 1;	/* the worker's first delivery */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - answered.tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - answered.tv_nsec) / 1e6;
-	return ms >= (double)conf.roll_when_idle_ms;
-}
-
 static void
 handle(struct http_req *r, void *ctx)
 {
@@ -166,8 +149,10 @@ handle(struct http_req *r, void *ctx)
 	};
 	struct buf body = BUF_INIT;
 	struct ingest_delivery d;
+	struct group_item g;
 	struct hook_err e;
-	char now[32], err[512];
+	const char *err = g.it.err;
+	char now[32];
 	enum ingest_status st;
 
 	(void)ctx;
@@ -177,9 +162,11 @@ handle(struct http_req *r, void *ctx)
 	}
 	store_now(now, sizeof now);
 	d.received_at = now;
-	rollup_inline(idle_enough());
-	st = ingest_apply(db, &conf, &d, err, sizeof err);
-	rollup_inline(0);
+	memset(&g, 0, sizeof g);
+	g.it.d = &d;
+	g.batchable = ingest_batchable(&conf, &d, &g.it.root);
+	group_apply(db, &conf, &g);
+	st = g.it.st;
 	switch (st) {
 	case INGEST_PROCESSED:
 	case INGEST_IGNORED:
@@ -197,7 +184,7 @@ handle(struct http_req *r, void *ctx)
 		break;
 	case INGEST_DBERROR:
 	case INGEST_NOTFOUND:
-		if (db_gone(db)) {
+		if (g.it.gone) {
 			spool(r, &d, err);
 		} else {
 			log_error("delivery %s (%s): %s", d.id, d.event, err);
@@ -207,7 +194,6 @@ handle(struct http_req *r, void *ctx)
 	}
 out:
 	buf_free(&body);
-	clock_gettime(CLOCK_MONOTONIC, &answered);
 }
 
 int

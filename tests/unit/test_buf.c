@@ -71,6 +71,33 @@ test_bounds(void **state)
 	assert_int_equal(lb_parse_ll("", 0, 100, &v), -1);
 }
 
+/* buf_reserve_exact: room for exactly n more bytes (and the NUL), never
+ * past max, the data kept. */
+static void
+test_reserve_exact(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	assert_int_equal(buf_reserve_exact(&b, 1000), 0);
+	assert_int_equal(b.cap, 1001);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	assert_int_equal(buf_puts(&b, "abc"), 0);
+	assert_int_equal(b.cap, 1001);	/* no growth within the room */
+	assert_int_equal(buf_reserve_exact(&b, 10), 0);
+	assert_int_equal(b.cap, 1001);	/* room enough already */
+	assert_int_equal(buf_reserve_exact(&b, 2000), 0);
+	assert_int_equal(b.cap, 2004);
+	assert_string_equal(b.data, "abc");
+	buf_free(&b);
+	b.max = 100;
+	assert_int_equal(buf_reserve_exact(&b, 101), -1);	/* past max */
+	assert_int_equal(buf_reserve_exact(&b, 100), 0);
+	assert_int_equal(b.cap, 101);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -78,6 +105,7 @@ main(void)
 		cmocka_unit_test(test_lower_bound),
 		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_reserve_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,7 +29,7 @@ test_full_file(void **state)
 	    "[sync]\nteams_every = 6h\nprs_every = 15m\nintegrity_every = 1d\nimport_prs = 0\n"
 	    "[scoring]\nmerged_points = 3\n[api]\nadmin_token = adm\n"
 	    "[hook]\nspool_dir = /tmp/spool\nmax_body = 1M\nkeep_deliveries_days = 7\n"
-	    "roll_when_idle_ms = 0\n";
+	    "roll_when_idle_ms = 0\nthreads = 4\n";
 
 	(void)state;
 	assert_int_equal(parse(&c, text, err), 0);
@@ -51,6 +51,7 @@ test_full_file(void **state)
 	assert_int_equal(c.max_body, 1024 * 1024);
 	assert_int_equal(c.keep_deliveries_days, 7);
 	assert_int_equal(c.roll_when_idle_ms, 0);
+	assert_int_equal(c.hook_threads, 4);
 	conf_free(&c);
 }
 
@@ -70,6 +71,7 @@ test_defaults(void **state)
 	assert_int_equal(c.db_port, 3306);
 	assert_int_equal(c.db_timeout, 5);
 	assert_int_equal(c.roll_when_idle_ms, 50);
+	assert_int_equal(c.hook_threads, 32);
 	assert_null(c.gh_token);
 	assert_int_equal(c.webhook_secrets.n, 0);
 	conf_free(&c);
