@@ -1849,10 +1849,14 @@ in_tail(struct buf *b, size_t m, const char *tail)
 }
 
 /* The ref and action columns of the page's pr_history rows: the origin of
- * store_origin(), or per PR (pg->from): ELT(FIELD(id, ids...), refs...). */
+ * store_origin(), or per PR (pg->from): ELT(FIELD(id, ids...), refs...),
+ * padded to db_batch_size() with the last PR (FIELD takes the first match)
+ * so that a few statement texts serve every page size. */
 static int
 history_origin_sql(struct page *pg)
 {
+	size_t m = db_batch_size(pg->n);
+
 	if (pg->from == NULL) {
 		db_args_s(&pg->a, origin_ref[0] ? origin_ref : NULL);
 		db_args_s(&pg->a, origin_action[0] ? origin_action : NULL);
@@ -1861,15 +1865,16 @@ history_origin_sql(struct page *pg)
 	for (int col = 0; col < 2; col++) {
 		if (buf_puts(&pg->sql, "ELT(FIELD(id") < 0)
 			return -1;
-		for (size_t i = 0; i < pg->n; i++) {
-			db_args_u(&pg->a, pg->v[i].p.id);
+		for (size_t i = 0; i < m; i++) {
+			db_args_u(&pg->a, pg->v[i < pg->n ? i : pg->n - 1].p.id);
 			if (buf_puts(&pg->sql, ", ?") < 0)
 				return -1;
 		}
 		if (buf_puts(&pg->sql, ")") < 0)
 			return -1;
-		for (size_t i = 0; i < pg->n; i++) {
-			db_args_s(&pg->a, col == 0 ? pg->from[i].ref : pg->from[i].action);
+		for (size_t i = 0; i < m; i++) {
+			const struct store_from *f = &pg->from[i < pg->n ? i : pg->n - 1];
+			db_args_s(&pg->a, col == 0 ? f->ref : f->action);
 			if (buf_puts(&pg->sql, ", ?") < 0)
 				return -1;
 		}
