@@ -653,8 +653,9 @@ ingest_apply_batch(struct db *db, const struct conf *c, struct ingest_item *v, s
 	b.c = c;
 	b.v = v;
 	b.n = n;
-	if (n > 1)
-		rc = batch_run(db, &b);
+	if (n > 1 && (rc = batch_run(db, &b)) != 0 && rc != RUN_DUPLICATE)
+		log_info("%zu deliveries received together are applied one by one: %s", n,
+		    rc == RUN_BADINPUT ? "a PR object the page refused" : db_error(db));
 	for (size_t i = 0; i < n; i++) {
 		v[i].err[0] = '\0';
 		if (rc == 0) {
@@ -666,9 +667,6 @@ ingest_apply_batch(struct db *db, const struct conf *c, struct ingest_item *v, s
 		v[i].root = NULL;
 		v[i].gone = v[i].st == INGEST_DBERROR && db_gone(db);
 	}
-	if (rc != 0 && rc != RUN_DUPLICATE && n > 1)
-		log_debug("%zu deliveries applied one by one: %s", n,
-		    rc == RUN_BADINPUT ? "a PR the page refused" : db_error(db));
 	free(b.prs);
 	free(b.from);
 	free(b.res);

@@ -6,10 +6,11 @@
  * leads: it takes every delivery queued so far and applies them on the
  * worker's one database handle, pull_request snapshots as one transaction
  * (lib/ingest ingest_apply_batch), the rest one by one, while the next
- * deliveries queue behind it. Then it wakes the threads whose deliveries it
- * applied, and hands the lead to the first delivery queued meanwhile. Under load,
- * groups grow with the wait; a lone delivery goes alone (and, when the
- * worker was idle, rolls its PR into the statistics: rollup_inline).
+ * deliveries queue behind it. Then it wakes the threads whose deliveries
+ * it applied, and hands the lead to the first delivery queued meanwhile.
+ * Under load, groups grow with the wait; a lone delivery goes alone (and,
+ * when the worker was idle, rolls its PR into the statistics:
+ * rollup_inline).
  */
 #include "hook.h"
 #include "conf.h"
