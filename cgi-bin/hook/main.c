@@ -63,12 +63,14 @@ init(void *ctx)
 	 * KB reserved while parsing GitHub's 25 KB payloads, ~30 KB kept) and
 	 * frees them at the end: with glibc's default 128 KB trim threshold the
 	 * heap shrank and grew back (brk, then page faults on fresh pages) for
-	 * every delivery. Keep up to 1 MB of free heap (the threads' deliveries
-	 * in progress keep it larger under load); blocks above 1 MB (rare huge
-	 * bodies) are mapped and returned at once, so a worker's RSS stays small.
+	 * every delivery. Keep up to 4 MB of heap (with 32 threads, 1 MB made
+	 * the heap shrink and grow back under load: bench/10-hook measured
+	 * about 25% more CPU in lb-hook for the same RSS); blocks above 1 MB
+	 * (rare huge bodies) are mapped and returned at once, so a worker's RSS
+	 * stays small.
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-	(void)mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	/* One heap for all the worker's threads ([hook] threads): glibc would
 	 * give each thread an arena of its own, each keeping its freed memory,
 	 * and a worker's RSS would grow with its threads. */
