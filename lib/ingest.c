@@ -435,22 +435,29 @@ run_txn(struct db *db, void *arg)
 	return 0;
 }
 
+/* Whether delivery id is stored with an outcome other than "failed": 1, 0,
+ * or -1 on a database error. */
+static int
+row_committed(struct db *db, const char *id)
+{
+	struct db_res *r;
+	int yes;
+
+	if (db_query(db, &r, "SELECT outcome FROM deliveries WHERE id = ?", "s", id) < 0)
+		return -1;
+	yes = r->nrows == 1 && strcmp(db_get(r, 0, 0), "failed") != 0;
+	db_res_free(r);
+	return yes;
+}
+
 /* After a COMMIT lost with the connection: whether the row is stored as
  * this attempt left it (a replay runs again: idempotent by key). */
 static int
 run_committed(struct db *db, void *arg)
 {
 	struct run *u = arg;
-	struct db_res *r;
-	int yes;
 
-	if (u->replay)
-		return 0;
-	if (db_query(db, &r, "SELECT outcome FROM deliveries WHERE id = ?", "s", u->d->id) < 0)
-		return -1;
-	yes = r->nrows == 1 && strcmp(db_get(r, 0, 0), "failed") != 0;
-	db_res_free(r);
-	return yes;
+	return u->replay ? 0 : row_committed(db, u->d->id);
 }
 
 /* Parses the payload and picks its route (u->x.why says why when not JSON). */
@@ -604,19 +611,15 @@ batch_txn(struct db *db, void *arg)
 	return 0;
 }
 
-/* After a COMMIT lost with the connection: the rows commit together. */
+/* After a COMMIT lost with the connection: the rows commit together, the
+ * first one says (no row of theirs was stored before: the INSERT took them
+ * all). */
 static int
 batch_committed(struct db *db, void *arg)
 {
 	struct batch *b = arg;
-	struct db_res *r;
-	int yes;
 
-	if (db_query(db, &r, "SELECT outcome FROM deliveries WHERE id = ?", "s", b->v[0].d->id) < 0)
-		return -1;
-	yes = r->nrows == 1 && strcmp(db_get(r, 0, 0), "processed") == 0;
-	db_res_free(r);
-	return yes;
+	return row_committed(db, b->v[0].d->id);
 }
 
 /* The batch's transaction: 0 committed, else why not. */
