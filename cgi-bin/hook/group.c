@@ -74,6 +74,29 @@ apply_batches(struct db *db, const struct conf *c, struct ingest_item *v, size_t
 	}
 }
 
+/*
+ * The group in the order its deliveries arrived (received_at, taken before
+ * the parse): threads queue as their parses end, and two deliveries of one
+ * PR with the same updated_at (labeled, then unlabeled, in one second) must
+ * be applied as they came, the later one last. Insertion sort: a group is
+ * at most [hook] threads long.
+ */
+static struct group_item *
+by_arrival(struct group_item *list)
+{
+	struct group_item *out = NULL, *next;
+
+	for (; list; list = next) {
+		struct group_item **p = &out;
+		next = list->next;
+		while (*p && strcmp((*p)->it.d->received_at, list->it.d->received_at) <= 0)
+			p = &(*p)->next;
+		list->next = *p;
+		*p = list;
+	}
+	return out;
+}
+
 /* A group: its PR snapshots together (copied into one array), the rest
  * one by one. */
 static void
@@ -139,6 +162,7 @@ group_apply(struct db *db, const struct conf *c, struct group_item *g)
 	tail = &head;
 	idle = idle_enough(c);
 	pthread_mutex_unlock(&mu);
+	list = by_arrival(list);
 	apply_group(db, c, list, idle);
 	pthread_mutex_lock(&mu);
 	for (; list; list = next) {
