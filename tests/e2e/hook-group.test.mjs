@@ -14,9 +14,9 @@
 // accept). Then the session is killed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { startStack } from './harness.mjs';
+import { holdLock } from './scaffold.mjs';
 import { deliver, deliveryId, makePR } from './webhooks.mjs';
 
 const SECRET = 'group-test-secret';
@@ -33,7 +33,7 @@ const created = iso(now0 - 3 * 3600e3);
 const later = (m) => iso(now0 - 3 * 3600e3 + m * 60e3);
 // system call numbers: futex, accept, accept4
 const NR = process.arch === 'arm64' ? { futex: 98, accept: [202, 242] } : { futex: 202, accept: [43, 288] };
-let s, holder;
+let s;
 
 const pr = (id, user, action = 'opened', m = 0, title = `PR ${id}`) => makePR({
   id, number: id, repo: REPO, user, action, state: 'open', title,
@@ -62,7 +62,6 @@ before(async () => {
   assert.equal(x.json.status, 'processed', x.text);
 });
 after(async () => {
-  if (holder && holder.exitCode === null) holder.kill();
   if (s) await s.stop();
 });
 
@@ -94,18 +93,7 @@ function groupWaiting(pid, n) {
 // Holds PR 5000's row, sends `first` (which waits for it) and then `rest`,
 // releases the row once the rest wait as a group; resolves to every answer.
 async function asGroup(first, rest) {
-  const sock = fs.readFileSync(s.config, 'utf8').match(/^socket = (.*)$/m)[1];
-  holder = spawn('mariadb', ['--no-defaults', `--socket=${sock}`, '-uroot', 'leaderboard', '-e',
-    'BEGIN; SELECT id FROM pull_requests WHERE id = 5000 FOR UPDATE; SELECT SLEEP(600) AS group_test_holder'],
-  { stdio: 'ignore' });
-  const ended = new Promise((resolve) => holder.on('exit', resolve));
-  let thread;
-  for (const t0 = Date.now(); !thread; ) {
-    const rows = await s.sql("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX "
-      + "WHERE trx_query LIKE '%group_test_holder%'");
-    if (rows.length) thread = rows[0][0];
-    assert.ok(Date.now() - t0 < 30000, 'the holder never took the lock');
-  }
+  const held = await holdLock(s, 'SELECT id FROM pull_requests WHERE id = 5000 FOR UPDATE', 'group_test_holder');
   let early;
   const a = deliver(s, first.event, first.payload, { secret: SECRET, ...first.opts });
   a.then((r) => { early = r; });
@@ -124,8 +112,7 @@ async function asGroup(first, rest) {
     assert.ok(Date.now() - t0 < 30000, 'the other deliveries never waited together');
     await new Promise((resolve) => setImmediate(resolve));
   }
-  await s.sql(`KILL ${thread}`);
-  await ended;
+  await held.release();
   return [await a, ...(await Promise.all(others))];
 }
 

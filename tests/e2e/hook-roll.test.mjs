@@ -7,9 +7,8 @@
 // exact whichever way each PR went.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import { startStack } from './harness.mjs';
+import { holdLock } from './scaffold.mjs';
 import { deliver, makePR } from './webhooks.mjs';
 
 const SECRET = 'roll-test-secret';
@@ -64,9 +63,7 @@ before(async () => {
   await s.sql('UPDATE memberships SET started_at = NULL');
   assert.deepEqual(await alpha(), { created: 0, merged: 0 });
 });
-let holder;
 after(async () => {
-  if (holder && holder.exitCode === null) holder.kill();
   if (s) await s.stop();
 });
 
@@ -83,24 +80,12 @@ test('an idle receiver rolls the PR in the delivery: nothing queued, the next an
 
 test('while a rebuild holds the statistics, the receiver queues the PR instead of waiting', async () => {
   // a session holding stat_state row 1 as a rebuild does (lib/rollup.c rebuild_locked)
-  const sock = fs.readFileSync(s.config, 'utf8').match(/^socket = (.*)$/m)[1];
-  holder = spawn('mariadb', ['--no-defaults', `--socket=${sock}`, '-uroot', 'leaderboard', '-e',
-    "BEGIN; SELECT id FROM stat_state WHERE id = 1 FOR UPDATE; SELECT SLEEP(600) AS roll_test_holder"],
-  { stdio: 'ignore' });
-  const ended = new Promise((resolve) => holder.on('exit', resolve));
-  let thread;
-  for (const t0 = Date.now(); ; ) {
-    const rows = await s.sql("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX "
-      + "WHERE trx_query LIKE '%roll_test_holder%'");
-    if (rows.length) { thread = rows[0][0]; break; }
-    assert.ok(Date.now() - t0 < 20000, 'the holder never took the lock');
-  }
+  const held = await holdLock(s, 'SELECT id FROM stat_state WHERE id = 1 FOR UPDATE', 'roll_test_holder');
   const t0 = Date.now();
   await hook('pull_request', opened(3002, BOB));
   assert.ok(Date.now() - t0 < 5000, 'the delivery did not wait for the lock');
   assert.equal(await queued(3002), 1, 'queued for the fold after the rebuild');
-  await s.sql(`KILL ${thread}`);
-  await ended;
+  await held.release();
   assert.deepEqual(await alpha(), { created: 2, merged: 1 }, 'the reader folded it');
   assert.equal(await queued(3002), 0);
 });

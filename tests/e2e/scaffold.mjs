@@ -1,14 +1,18 @@
 // What the e2e suites set up the same way: the GitHub double, a stack that
 // is stopped after the file's tests, lb-syncd as a child process, the job
-// schedules held back, and polling for a condition with a deadline.
+// schedules held back, polling for a condition with a deadline, and a
+// session that holds row locks.
 //
 //   const dbl = await githubDouble({ token: TOKEN, org: 'acme' }, (d) => d.generate({ ... }));
 //   const s = await fileStack({ sets: { 'github.api_url': dbl.url } });
 //   await holdSchedules(s);
 //   const p = daemon(s, ['--once']); ... await p.done;
 //   await until('the job is done', async () => ...);
+//   const h = await holdLock(s, 'SELECT id FROM users WHERE id = 7 FOR UPDATE', 'tag');
+//   ... await h.release();
 import { after } from 'node:test';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, BUILD } from './harness.mjs';
 import { GitHubDouble } from '../github-double/server.mjs';
@@ -56,4 +60,30 @@ export async function until(what, fn, ms = 30000, every = 50) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, every));
   }
+}
+
+// A mariadb session that runs `BEGIN; lock;` and then sleeps, holding the
+// locks lock took, until release() kills it. Resolves once it sleeps (its
+// statements run in order: the locks are taken), seen in PROCESSLIST by its
+// tag. (Not in information_schema.INNODB_TRX: MariaDB refreshes that table
+// only when it was not read for 100 ms, so a poll faster than that can read
+// the same old rows for ever.)
+export async function holdLock(s, lock, tag) {
+  const sock = fs.readFileSync(s.config, 'utf8').match(/^socket = (.*)$/m)[1];
+  const sleep = `SELECT SLEEP(600) AS ${tag}`;
+  const p = spawn('mariadb', ['--no-defaults', `--socket=${sock}`, '-uroot', 'leaderboard', '-e',
+    `BEGIN; ${lock}; ${sleep}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  p.stderr.on('data', (d) => { said += d; });
+  const ended = new Promise((resolve) => p.on('exit', resolve));
+  after(() => { if (p.exitCode === null) p.kill(); });
+  const [[thread]] = await until(`the session ${tag} holds its locks`, async () => {
+    if (p.exitCode !== null) throw new Error(`the session ${tag} ended: ${said}`);
+    const rows = await s.sql(`SELECT id FROM information_schema.PROCESSLIST WHERE info = '${sleep}'`);
+    return rows.length ? rows : null;
+  });
+  return {
+    thread,
+    release: async () => { await s.sql(`KILL ${thread}`); await ended; },
+  };
 }
