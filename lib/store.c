@@ -1417,9 +1417,10 @@ page_classify_row(struct page_pr *x, const struct db_res *r, size_t i)
 		x->st = PG_STALE;
 	else if (db_isnull(r, i, 2) || x->fp[0] == '\0')
 		x->st = PG_SLOW;
-	else if (strcmp(db_get(r, i, 2), x->fp) == 0)
+	else if (strcmp(db_get(r, i, 2), x->fp) == 0 && label_set_same(&x->p, db_get(r, i, 3)))
 		x->st = PG_SAME;
-	else {
+	else {	/* (the same fingerprint with another label set: a set changed
+		 * by hand, or by a writer that had a bug: this snapshot's set) */
 		x->st = PG_UPDATE;
 		x->stored_labels = lb_strdup(db_get(r, i, 3) ? db_get(r, i, 3) : "");
 		if (x->stored_labels == NULL)
@@ -1715,8 +1716,8 @@ out:
 }
 
 /* A stored row is replaced only by a snapshot at least as new (the row
- * lock was taken for the PRs found; this covers a PR a concurrent writer
- * inserted meanwhile). updated_at is assigned last: the others compare it. */
+ * lock was taken for the PRs found). updated_at is assigned last: the
+ * others compare it. */
 #define PG_NEWER "VALUES(updated_at) >= updated_at"
 #define PG_SET(c) c " = IF(" PG_NEWER ", VALUES(" c "), " c "), "
 #define PG_KEEP(c) c " = IF(" PG_NEWER ", COALESCE(VALUES(" c "), " c "), " c "), "
@@ -1752,15 +1753,54 @@ pr_row_args(struct db_args *a, const struct page_pr *x, const char *source)
 	db_args_s(a, tnull(x->fp));
 }
 
-/* Every writable PR of the page in one multi-row upsert. */
+/*
+ * The new PRs that another writer stored between page_classify() and
+ * their INSERT: a new PR takes no lock (no gap locks under READ
+ * COMMITTED), so another lb-hook worker or lb-syncd may insert it meanwhile.
+ * Its row was left alone (ON DUPLICATE KEY UPDATE id = id: locked, not
+ * changed); the PR goes to store_pr(), which compares updated_at and
+ * rewrites the label set. (An upsert would keep the newer row, but add
+ * this snapshot's labels to its set or leave its labels in place.) A row
+ * with this snapshot's fingerprint is this insert's, or the same snapshot
+ * stored by the other writer, whose label set is this one.
+ */
 static int
-page_pr_rows(struct page *pg)
+page_new_taken(struct page *pg, unsigned long long *ids)
+{
+	size_t n = page_ids(pg, PG_NEW, ids);
+	struct db_res *r;
+
+	if (page_lookup(pg, ids, n, "SELECT id, snapshot_fp FROM pull_requests WHERE id IN (", 0,
+	    &r) < 0)
+		return -1;
+	for (size_t i = 0; i < pg->n; i++) {
+		struct page_pr *x = &pg->v[i];
+		int ours = 0;
+		if (x->st != PG_NEW)
+			continue;
+		for (size_t k = 0; k < r->nrows && !ours; k++)
+			ours = strtoull(db_get(r, k, 0), NULL, 10) == x->p.id && !db_isnull(r, k, 1) &&
+			    strcmp(db_get(r, k, 1), x->fp) == 0;
+		if (!ours)
+			x->st = PG_SLOW;
+	}
+	db_res_free(r);
+	return 0;
+}
+
+/*
+ * The page's PRs of state st in one multi-row statement: the new ones
+ * inserted (a duplicate key changes nothing: page_new_taken() then finds
+ * which were stored meanwhile), the stored ones (locked) upserted.
+ */
+static int
+page_pr_rows(struct page *pg, int st, unsigned long long *ids)
 {
 	size_t rows = 0, m;
 
 	db_args_reset(&pg->a);
 	for (size_t i = 0; i < pg->n; i++)
-		if (pg->v[i].st == PG_NEW || pg->v[i].st == PG_UPDATE) {
+		if (pg->v[i].st == st) {
 			pr_row_args(&pg->a, &pg->v[i], pg->source);
 			rows++;
 		}
@@ -1771,9 +1811,13 @@ page_pr_rows(struct page *pg)
 	    "html_url, state, draft, merged, created_at, updated_at, closed_at, merged_at, additions, "
 	    "deletions, changed_files, commits, comments, review_comments, source, snapshot_fp) "
 	    "VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ", ", m,
-	    PG_UPSERT_TAIL) < 0)
+	    st == PG_NEW ? " ON DUPLICATE KEY UPDATE id = id" : PG_UPSERT_TAIL) < 0 ||
+	    db_exec_args(pg->db, pg->sql.data, &pg->a) < 0)
 		return -1;
-	return db_exec_args(pg->db, pg->sql.data, &pg->a);
+	/* one affected row per row inserted (the padding repeats the last) */
+	if (st == PG_NEW && db_affected(pg->db) != rows)
+		return page_new_taken(pg, ids);
+	return 0;
 }
 
 /* Whether the stored label list "1,5,9" holds id. */
@@ -1959,7 +2003,8 @@ page_write(struct page *pg, const json_val *prs, int *results, unsigned long lon
 			if (pg->v[i].st != PG_BAD)
 				pg->v[i].st = PG_SLOW;	/* the same PR twice: in order */
 	} else if (page_classify(pg, ids) < 0 || page_users(pg, ids) < 0 || page_repos(pg) < 0 ||
-	    page_labels(pg) < 0 || page_pr_rows(pg) < 0 || page_pr_labels(pg) < 0 ||
+	    page_labels(pg) < 0 || page_pr_rows(pg, PG_NEW, ids) < 0 ||
+	    page_pr_rows(pg, PG_UPDATE, ids) < 0 || page_pr_labels(pg) < 0 ||
 	    page_history_queue(pg, ids) < 0)
 		return -1;
 	for (size_t i = 0; i < pg->n; i++)

@@ -99,13 +99,15 @@ int store_pr_check_known(const struct store_pr_check *check, const char *stored)
  * statements, with store_pr()'s rules: per PR, results[i] is its
  * enum store_result or STORE_EBADINPUT (skipped). The stored rows of the
  * page are read (and locked) in one statement; a newer stored snapshot is
- * kept (stale), the same fingerprint writes nothing (unchanged); the rest
+ * kept (stale), the same fingerprint (and label set: pr_labels changed by
+ * hand is rewritten) writes nothing (unchanged); the rest
  * writes its authors, repository and label rows when they changed, then
  * every PR row, the label sets, one pr_history row each and the queue
  * (rollup_queue; with import set, stat_import instead: sql/020, counted by
  * the next rebuild), one statement per table. PRs the page path does not
  * decide (a stored row without fingerprint, a number held by another id,
- * the same PR twice) go through store_pr() in the same transaction.
+ * the same PR twice, a new PR that another writer stored between the read
+ * and the INSERT) go through store_pr() in the same transaction.
  * Runs inside the caller's transaction, best under READ COMMITTED (the
  * locking read then locks only the rows found). It writes only from its
  * arguments and the database, so db_txn() may run it again after a
