@@ -9,16 +9,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './harness.mjs';
 import { holdLock } from './scaffold.mjs';
-import { deliver, makePR } from './webhooks.mjs';
+import { acme, deliver, isoSecond, makePR } from './webhooks.mjs';
 
 const SECRET = 'roll-test-secret';
-const ORG = { id: 9001, login: 'acme' };
-const REPO = { id: 501, name: 'core', owner: { login: 'acme', id: 9001 } };
-const TEAM = { id: 10, slug: 'alpha', name: 'Alpha Co' };
-const av = (id) => `https://avatars.githubusercontent.com/u/${id}?v=4`;
-const ANN = { id: 100, login: 'ann', type: 'User', avatar_url: av(100) };
-const BOB = { id: 101, login: 'bob', type: 'User', avatar_url: av(101) };
-const iso = (t) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const { ORG, REPO, TEAM } = acme;
+const ANN = acme.user(100, 'ann');
+const BOB = acme.user(101, 'bob');
+const iso = isoSecond;
 const now0 = Date.now();
 const monthStart = Date.UTC(new Date(now0).getUTCFullYear(), new Date(now0).getUTCMonth(), 1);
 const created = iso(Math.max(monthStart + 60e3, now0 - 10 * 60e3));	// this month

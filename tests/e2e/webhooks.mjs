@@ -24,6 +24,9 @@
 //   }) -> {status, json, text, id}
 //   await deliverAll(stack, [{event, payload, ...opts}], {secret, concurrency})
 //                                        -> results in input order
+//   acme.ORG, acme.REPO (acme/core), acme.TEAM (alpha), acme.user(id, login)
+//                                        -> a small world for receiver tests
+//   isoSecond(ms)                        -> '2024-03-01T10:00:00Z' (GitHub's form)
 //
 // stackOrUrl is a harness Stack (anything with .url) or a base URL string.
 import crypto from 'node:crypto';
@@ -136,3 +139,13 @@ export async function deliverAll(stack, list, { secret, concurrency = 1 } = {}) 
   await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
   return results;
 }
+
+// A small world for receiver tests (the objects as a payload carries them).
+export const acme = {
+  ORG: { id: 9001, login: 'acme' },
+  REPO: { id: 501, name: 'core', owner: { login: 'acme', id: 9001 } },
+  TEAM: { id: 10, slug: 'alpha', name: 'Alpha Co' },
+  user: (id, login) => ({ id, login, type: 'User', avatar_url: `https://avatars.githubusercontent.com/u/${id}?v=4` }),
+};
+
+export const isoSecond = (t) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
